@@ -1,0 +1,74 @@
+"""Every hook a sparks plugin can implement. The docstrings here are the plugin documentation.
+
+A plugin is a module (or object) with functions decorated by ``@harness_ext.hookimpl`` whose
+names match a hook below. Installed packages announce plugins with an entry point in the
+``harness_ext`` group; see docs/plugins.md. An implementation may take fewer arguments than
+its spec (so hooks can gain arguments later), and hooks are always called with keywords.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+
+from pluggy import HookimplMarker, HookspecMarker
+
+if TYPE_CHECKING:
+    from pyvene import Intervention
+
+__all__ = ["InterventionFactory", "Labeler", "hookimpl", "hookspec",
+           "register_interventions", "register_labelers"]
+
+hookspec = HookspecMarker("harness_ext")
+hookimpl = HookimplMarker("harness_ext")  # re-exported as harness_ext.hookimpl
+
+InterventionFactory = Callable[..., "Intervention"]
+"""``factory(*args: str) -> pyvene.Intervention``; its docstring is the user-facing help."""
+
+Labeler = Callable[[Mapping[str, Any]], Optional[str]]
+"""``labeler(sample) -> label or None``; its docstring is the user-facing help."""
+
+
+@hookspec
+def register_interventions(register: Callable[[str, InterventionFactory], None]) -> None:
+    """Offer intervention kinds by name, for specs such as ``NAME:L12H3+L14H7:ARG``.
+
+    Called whenever a spec is resolved (before any model work) and by ``sparks plugins``.
+    Call ``register(name, factory)`` once per kind; a name registered by two plugins is an
+    error that names both.
+
+    ``factory(*args: str)`` receives the ``ARG`` strings of ``NAME:HEADS:ARG...`` and returns a
+    pyvene intervention (an instance of a ``pyvene.Intervention`` subclass, usually
+    ``harness_ext.interventions.base.HeadIntervention``). It is called once per layer that the
+    item touches, so per-layer state is natural. It should raise ``ValueError`` with a short
+    reason for bad arguments; sparks adds the plugin name and the usage derived from the
+    factory's signature. Its docstring is the help shown by ``sparks plugins``.
+
+    Tensor contract: the intervention's ``forward(base, source=None, subspaces=None)`` gets
+    ``base`` of shape ``[batch, seq, n_heads, head_dim]``: the outputs of the item's selected
+    query heads in that layer (slices ``[h*head_dim:(h+1)*head_dim]`` of the input of
+    ``self_attn.o_proj``, in ascending head order, in the model's dtype and device). It returns
+    a tensor of the same shape that replaces them. It is called on every forward pass: the
+    prompt (``seq`` = prompt length, left padding included) and each generated token
+    (``seq`` = 1 with the KV cache). Before the first call the runtime sets
+    ``intervention.site`` (layer and heads).
+
+    Optional attributes: ``fold_scale`` (a float: the intervention multiplies every selected
+    head's output by it, so the runtime may fold it into ``o_proj``'s weight columns instead)
+    and ``calibrate(reference)`` (called once before use with the selected heads' outputs on
+    sparks' reference prompts, ``[n_tokens, n_heads, head_dim]``).
+    """
+
+
+@hookspec
+def register_labelers(register: Callable[[str, Labeler], None]) -> None:
+    """Offer failure labelers by name, used when reports label failed samples.
+
+    Called when labelers are listed (``sparks plugins``, report generation). Call
+    ``register(name, labeler)`` once per labeler; a name registered by two plugins is an error
+    that names both.
+
+    ``labeler(sample)`` gets one scored sample as lm-eval logs it (a mapping with ``doc``,
+    ``resps``, ``filtered_resps``, ``target`` and the metric values) and returns a short label
+    such as ``"logical-loop"``, or None when it does not apply. It must not modify the sample.
+    Its docstring is the help shown by ``sparks plugins``.
+    """

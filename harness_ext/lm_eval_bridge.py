@@ -1,0 +1,128 @@
+"""Make lm-eval 0.4.13 find the ``sparks`` model and tasks with no flag and no user import.
+
+lm-eval 0.4.13 reads no entry points. Upstream has merged an ``lm_eval.models`` group (after
+0.4.13) and proposed an ``lm_eval.tasks`` group; setup.cfg declares both. Until a release
+reads them, this module bridges the gap: the installed ``harness_ext_lm_eval.pth`` file calls
+:func:`install` at Python start-up, which only adds a tiny import hook to ``sys.meta_path``.
+Nothing is imported until a program imports lm-eval itself; then:
+
+* right after ``lm_eval.models`` runs, ``"sparks"`` is registered as a lazy
+  ``"harness_ext.model:SparksLM"`` placeholder (the form lm-eval uses for its own models);
+* right after ``lm_eval.tasks.manager`` runs, every ``TaskManager`` gets our task folder
+  appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths).
+
+Delete this module, the ``.pth`` file and setup.py's ``build_py`` step once lm-eval ships the
+entry-point groups.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Sequence
+
+MODEL_NAME = "sparks"
+MODEL_TARGET = "harness_ext.model:SparksLM"
+
+
+def tasks_dir() -> Path:
+    """The folder of our lm-eval task YAMLs (``harness_ext.tasks``)."""
+    import harness_ext.tasks
+
+    return Path(harness_ext.tasks.__file__).resolve().parent
+
+
+def register_model() -> None:
+    """Register ``sparks`` in lm-eval's model registry as a lazy placeholder."""
+    from lm_eval.api.registry import model_registry
+
+    if MODEL_NAME not in model_registry:
+        model_registry.register(MODEL_NAME, target=MODEL_TARGET)
+
+
+def patch_task_manager(manager_module: ModuleType) -> None:
+    """Append our task folder to the ``include_path`` of every ``TaskManager``."""
+    task_manager = manager_module.TaskManager
+    if getattr(task_manager.__init__, "_sparks_bridge", False):
+        return
+    original_init = task_manager.__init__
+
+    def __init__(self, *args, **kwargs):  # signature is TaskManager's own
+        kwargs["include_path"] = with_our_tasks(kwargs.get("include_path"))
+        original_init(self, *args, **kwargs)
+
+    __init__._sparks_bridge = True  # type: ignore[attr-defined]
+    __init__.__doc__ = original_init.__doc__
+    task_manager.__init__ = __init__
+
+
+def with_our_tasks(include_path: object) -> list:
+    """``include_path`` as a list that ends with our task folder (added once)."""
+    if include_path is None:
+        paths: list = []
+    elif isinstance(include_path, (list, tuple)):
+        paths = list(include_path)
+    else:
+        paths = [include_path]
+    ours = tasks_dir()
+    if all(Path(p).resolve() != ours for p in paths):
+        # ours goes first, so that a user's own include_path still overrides our tasks
+        paths.insert(0, ours)
+    return paths
+
+
+class _AfterImportLoader(importlib.abc.Loader):
+    """Wraps a module's real loader and runs a callback once the module has executed."""
+
+    def __init__(self, loader: importlib.abc.Loader, after: Callable[[ModuleType], None]):
+        self._loader = loader
+        self._after = after
+
+    def create_module(self, spec):  # noqa: D102 - loader protocol
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:  # noqa: D102 - loader protocol
+        self._loader.exec_module(module)
+        try:
+            self._after(module)
+        except Exception as error:  # never break lm-eval's own import
+            print(f"sparks: could not register with lm-eval: {error}", file=sys.stderr)
+
+
+class _LmEvalHook(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the loaders of the two lm-eval modules we extend."""
+
+    def __init__(self) -> None:
+        self.after: dict[str, Callable[[ModuleType], None]] = {
+            "lm_eval.models": lambda _module: register_model(),
+            "lm_eval.tasks.manager": patch_task_manager,
+        }
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target=None):
+        after = self.after.get(fullname)
+        if after is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _AfterImportLoader(spec.loader, after)
+                return spec
+        return None
+
+
+def install() -> None:
+    """Add the import hook (idempotent); if lm-eval is already imported, register now."""
+    if any(isinstance(finder, _LmEvalHook) for finder in sys.meta_path):
+        return
+    hook = _LmEvalHook()
+    sys.meta_path.insert(0, hook)
+    for name, after in hook.after.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            after(module)

@@ -1,0 +1,349 @@
+"""Intervention specs: ``zero:L12H3+L14H7;scale:L20H1+L21H0:1.3``.
+
+Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains neither ``,`` nor ``=``)::
+
+    SPEC   := ITEM (";" ITEM)*          |  "@" FILE.yaml / FILE.yml / FILE.json
+    ITEM   := NAME ":" HEADS (":" ARG)*
+    HEADS  := SEL ("+" SEL)*
+    SEL    := "L" INT ["H" INT]          (0-based; "L12" is every head of layer 12)
+            | "@" FILE.json ["#" INT]    (the emergent heads of a ``sparks discover`` file, top N)
+
+Files are read while parsing, so an :class:`InterventionSpec` is self-contained and its
+:meth:`~InterventionSpec.normalized` string names explicit heads only. Nothing here imports
+torch; checking heads against a model's shape happens in ``harness_ext.interventions.resolve``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_ext.errors import SparksError
+
+__all__ = ["HeadRef", "InterventionItem", "InterventionSpec", "SpecError", "parse_spec"]
+
+EXPECTED_FORM = (
+    "expected NAME:HEADS[:ARG...], several joined by ';', where HEADS is L12H3 (layer 12, head 3; "
+    "0-based), L12 (all heads of layer 12), @heads.json or @heads.json#10, joined by '+'; "
+    "e.g. zero:L12H3+L14H7;scale:L20H1:1.3"
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_HEAD = re.compile(r"[Ll](\d+)(?:[Hh](\d+))?")
+_INT = re.compile(r"\d+")
+_STOP = ";:+#"  # characters that end a file path or an argument
+
+
+class SpecError(SparksError):
+    """A malformed intervention spec; the message shows where and the expected form."""
+
+
+def caret_message(problem: str, text: str, pos: int | None, hint: str = EXPECTED_FORM) -> str:
+    """``problem``, then ``text`` with a caret under ``pos`` (when known), then ``hint``."""
+    lines = [f"bad intervention spec: {problem}"]
+    if pos is not None and pos >= 0:
+        lines += [f"  {text}", "  " + " " * min(pos, len(text)) + "^"]
+    if hint:
+        lines.append(hint)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, order=True)
+class HeadRef:
+    """One head (``L12H3``) or every head of a layer (``L12``, ``head`` None); 0-based."""
+
+    layer: int
+    head: int | None = None
+    pos: int = field(default=-1, compare=False, repr=False)  # where it came from in the spec text
+
+    def __str__(self) -> str:
+        return f"L{self.layer}" if self.head is None else f"L{self.layer}H{self.head}"
+
+    def sort_key(self) -> tuple[int, int]:
+        return (self.layer, -1 if self.head is None else self.head)
+
+    def covers(self, other: HeadRef) -> bool:
+        """True when this reference includes every head that ``other`` names."""
+        return self.layer == other.layer and (self.head is None or self.head == other.head)
+
+
+@dataclass(frozen=True)
+class InterventionItem:
+    """``NAME:HEADS[:ARG...]``: one intervention kind applied to some heads, with its arguments."""
+
+    name: str
+    heads: tuple[HeadRef, ...]
+    args: tuple[str, ...] = ()
+    pos: int = field(default=-1, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return ":".join([self.name, "+".join(map(str, self.heads)), *self.args])
+
+
+@dataclass(frozen=True)
+class InterventionSpec:
+    """A parsed spec: items with explicit, sorted, de-duplicated heads and no two items sharing a head."""
+
+    items: tuple[InterventionItem, ...] = ()
+    text: str = field(default="", compare=False)  # the text the positions refer to
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __str__(self) -> str:
+        return self.normalized()
+
+    def normalized(self) -> str:
+        """The canonical string: files expanded into explicit heads, heads and items sorted.
+
+        No head is in two items, so items act on disjoint slices and their order is irrelevant;
+        two specs with the same ``normalized()`` run the same intervention.
+        """
+        return ";".join(sorted(str(item) for item in self.items))
+
+
+def parse_spec(text: str, *, base_dir: str | Path | None = None) -> InterventionSpec:
+    """Parse a spec string, or ``@file.yaml``/``@file.json`` holding a list of items.
+
+    ``base_dir`` resolves relative file names (default: the current directory). Raises
+    :class:`SpecError` with a caret under the offending character.
+    """
+    text = text.strip()
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    if not text:
+        return InterventionSpec((), text)
+    if text.startswith("@"):
+        return _parse_spec_file(text, base)
+    items = _Parser(text, base).spec()
+    return _finish(items, text, lambda item, pos: pos)
+
+
+class _Parser:
+    """A hand-written scanner over one spec string that keeps positions for error carets."""
+
+    def __init__(self, text: str, base: Path, offset: int = 0) -> None:
+        self.text = text
+        self.base = base
+        self.i = offset
+
+    def fail(self, problem: str, pos: int | None = None) -> SpecError:
+        return SpecError(caret_message(problem, self.text, self.i if pos is None else pos))
+
+    def peek(self) -> str:
+        return self.text[self.i] if self.i < len(self.text) else ""
+
+    def skip_spaces(self) -> None:
+        while self.peek().isspace():
+            self.i += 1
+
+    def expect(self, char: str, what: str) -> None:
+        self.skip_spaces()
+        if self.peek() != char:
+            found = repr(self.peek()) if self.peek() else "the end"
+            raise self.fail(f"expected {what}, found {found}")
+        self.i += 1
+
+    def spec(self) -> list[InterventionItem]:
+        items = [self.item()]
+        while True:
+            self.skip_spaces()
+            if self.i >= len(self.text):
+                return items
+            self.expect(";", "';' before the next intervention (or the end of the spec)")
+            items.append(self.item())
+
+    def item(self) -> InterventionItem:
+        self.skip_spaces()
+        start = self.i
+        match = _NAME.match(self.text, self.i)
+        if not match:
+            raise self.fail("expected an intervention name such as zero or scale")
+        self.i = match.end()
+        self.expect(":", f"':' and the heads after the name {match.group()!r}")
+        heads = self.heads()
+        args: list[str] = []
+        while True:
+            self.skip_spaces()
+            if self.peek() != ":":
+                break
+            self.i += 1
+            args.append(self.arg())
+        return InterventionItem(match.group(), tuple(heads), tuple(args), start)
+
+    def heads(self) -> list[HeadRef]:
+        heads = self.selection()
+        while True:
+            self.skip_spaces()
+            if self.peek() != "+":
+                return heads
+            self.i += 1
+            heads += self.selection()
+
+    def selection(self) -> list[HeadRef]:
+        self.skip_spaces()
+        if self.peek() == "@":
+            return self.heads_file()
+        match = _HEAD.match(self.text, self.i)
+        if not match:
+            raise self.fail("expected a head such as L12H3 (layer 12, head 3) or L12 (whole layer)")
+        start, self.i = self.i, match.end()
+        if self.peek().isalnum():
+            raise self.fail(f"unexpected {self.peek()!r} after {match.group()!r}; heads look like L12H3")
+        head = None if match.group(2) is None else int(match.group(2))
+        return [HeadRef(int(match.group(1)), head, start)]
+
+    def heads_file(self) -> list[HeadRef]:
+        at = self.i
+        self.i += 1
+        start = self.i
+        while self.i < len(self.text) and self.text[self.i] not in _STOP:
+            self.i += 1
+        name = self.text[start:self.i].strip()
+        if not name:
+            raise self.fail("expected a file name after '@', e.g. @heads.json#10")
+        top = None
+        if self.peek() == "#":
+            self.i += 1
+            match = _INT.match(self.text, self.i)
+            if not match or int(match.group()) == 0:
+                raise self.fail("expected a positive number of heads after '#', e.g. @heads.json#10")
+            top, self.i = int(match.group()), match.end()
+        try:
+            pairs = read_heads_file(self.base / name, top)
+        except SpecError as error:
+            raise SpecError(caret_message(str(error), self.text, at, hint="")) from None
+        return [HeadRef(layer, head, at) for layer, head in pairs]
+
+    def arg(self) -> str:
+        self.skip_spaces()
+        start = self.i
+        while self.i < len(self.text) and self.text[self.i] not in ";:":
+            self.i += 1
+        value = self.text[start:self.i].strip()
+        if not value:
+            raise self.fail("expected an argument after ':' (or remove the ':')", start)
+        return value
+
+
+def read_heads_file(path: Path, top: int | None = None) -> list[tuple[int, int]]:
+    """The emergent heads of a ``sparks discover`` JSON file, best first: ``[(layer, head), ...]``.
+
+    Reads the ``emergent`` list (objects with ``layer`` and ``head``, in rank order) or, without it,
+    the ``heads`` list keeping ``emergent: true`` entries sorted by ``effect`` descending.
+    """
+    if not path.is_file():
+        raise SpecError(f"heads file not found: {path} (write one with `sparks discover`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SpecError(f"heads file {path} is not valid JSON: {error}") from None
+    form = ("a JSON object with 'emergent': [{'layer': L, 'head': H}, ...] or 'heads': "
+            "[{'layer': L, 'head': H, 'emergent': true, 'effect': 0.4}, ...]")
+    if not isinstance(data, dict) or not isinstance(data.get("emergent", data.get("heads")), list):
+        raise SpecError(f"heads file {path} has no 'emergent' or 'heads' list; expected {form}")
+    try:
+        if isinstance(data.get("emergent"), list):
+            rows = data["emergent"]
+        else:
+            rows = sorted((r for r in data["heads"] if r.get("emergent")),
+                          key=lambda r: -float(r.get("effect", 0.0)))
+        pairs = [(_non_negative(r["layer"]), _non_negative(r["head"])) for r in rows]
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise SpecError(f"heads file {path} has a malformed entry ({error!r}); expected {form}") from None
+    if top is not None and top > len(pairs):
+        raise SpecError(f"heads file {path} has {len(pairs)} emergent heads, fewer than the {top} asked for")
+    return pairs[:top]
+
+
+def _non_negative(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a non-negative integer")
+    return value
+
+
+def _parse_spec_file(text: str, base: Path) -> InterventionSpec:
+    path = base / text[1:].strip()
+    form = ("a list of {name: zero, heads: [L12H3, L14H7] or 'L12H3+L14H7', args: [1.3]} "
+            "(args optional); to use a heads file from `sparks discover` write zero:@heads.json#10")
+    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise SpecError(caret_message(
+            "a spec that starts with '@' names a spec file ending in .yaml, .yml or .json",
+            text, 0, hint="for a heads file, name the intervention first: zero:@heads.json#10"))
+    if not path.is_file():
+        raise SpecError(f"bad intervention spec: file not found: {path}")
+    try:
+        raw = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".json":
+            data = json.loads(raw)
+        else:
+            import yaml
+
+            data = yaml.safe_load(raw)
+    except Exception as error:  # yaml raises many kinds; all mean "unreadable file"
+        raise SpecError(f"bad intervention spec: {path} could not be read: {error}") from None
+    if not isinstance(data, list) or not data:
+        raise SpecError(f"bad intervention spec: {path} must hold {form}")
+    items = []
+    for number, entry in enumerate(data, 1):
+        where = f"{path}, item {number}"
+        if not isinstance(entry, dict) or set(entry) - {"name", "heads", "args"} or "name" not in entry \
+                or "heads" not in entry:
+            raise SpecError(f"bad intervention spec: {where} is {entry!r}; each item must be {form}")
+        items.append(_file_item(entry, where, path.parent))
+    return _finish(items, text, lambda item, pos: None)
+
+
+def _file_item(entry: dict[str, Any], where: str, base: Path) -> InterventionItem:
+    name = str(entry["name"])
+    if not _NAME.fullmatch(name):
+        raise SpecError(f"bad intervention spec: {where}: {name!r} is not a valid intervention name")
+    heads = entry["heads"]
+    if isinstance(heads, list):
+        parts = []
+        for head in heads:
+            if isinstance(head, dict) and set(head) == {"layer", "head"}:
+                parts.append(f"L{head['layer']}H{head['head']}")
+            else:
+                parts.append(str(head))
+        heads = "+".join(parts)
+    heads_text = str(heads)
+    parser = _Parser(heads_text, base)
+    try:
+        refs = parser.heads()
+        parser.skip_spaces()
+        if parser.i < len(heads_text):
+            raise parser.fail("unexpected text after the heads")
+    except SpecError as error:
+        raise SpecError(f"{where}, heads: {error}") from None
+    args = entry.get("args") or []
+    if not isinstance(args, list):
+        args = [args]
+    for arg in args:
+        if isinstance(arg, (dict, list)) or any(c in str(arg) for c in ";:"):
+            raise SpecError(f"bad intervention spec: {where}: argument {arg!r} must be a plain value")
+    refs = [HeadRef(r.layer, r.head) for r in refs]  # positions refer to the heads string only
+    return InterventionItem(name, tuple(refs), tuple(str(a) for a in args))
+
+
+def _finish(items: list[InterventionItem], text: str, where: Any) -> InterventionSpec:
+    """De-duplicate and sort each item's heads; refuse a head claimed by two items."""
+    finished: list[InterventionItem] = []
+    claimed: list[tuple[HeadRef, InterventionItem]] = []
+    for item in items:
+        heads: list[HeadRef] = []
+        for ref in sorted(item.heads, key=HeadRef.sort_key):
+            if any(kept.covers(ref) for kept in heads):
+                continue
+            heads = [kept for kept in heads if not ref.covers(kept)] + [ref]
+        for ref in heads:
+            for other_ref, other in claimed:
+                if other_ref.covers(ref) or ref.covers(other_ref):
+                    problem = (f"{ref} of {item.name!r} overlaps {other_ref} of {other.name!r}: "
+                               f"a head can take part in one intervention only")
+                    raise SpecError(caret_message(problem, text, where(item, ref.pos), hint=""))
+        claimed += [(ref, item) for ref in heads]
+        heads.sort(key=HeadRef.sort_key)
+        finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos))
+    return InterventionSpec(tuple(finished), text)

@@ -1,0 +1,62 @@
+"""The contract between sparks and an intervention, and a base class for writing one.
+
+An intervention is a pyvene intervention whose ``forward(base, source=None, subspaces=None)``
+gets ``base`` of shape ``[batch, seq, n_heads, head_dim]`` (the outputs of its selected query
+heads in one layer, ascending head order) and returns the same shape. See docs/plugins.md.
+Importing this module imports torch and pyvene.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+def import_pyvene() -> ModuleType:
+    """pyvene, imported without the notice about nnsight that it prints on stdout."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pyvene
+    return pyvene
+
+
+pyvene = import_pyvene()
+
+__all__ = ["HeadIntervention", "HeadSite", "import_pyvene"]
+
+
+@dataclass(frozen=True)
+class HeadSite:
+    """Where an intervention instance acts: ``heads`` (ascending) of ``layer``, each ``head_dim`` wide."""
+
+    layer: int
+    heads: tuple[int, ...]
+    head_dim: int
+
+    def __str__(self) -> str:
+        return "+".join(f"L{self.layer}H{head}" for head in self.heads)
+
+
+class HeadIntervention(pyvene.SourcelessIntervention):
+    """Base class for head interventions: override :meth:`forward`.
+
+    Class attributes a subclass may set: ``fold_scale`` (a float when the intervention multiplies
+    each selected head's output by that constant, so it can be folded into ``o_proj``'s weight).
+    Subclasses that need statistics of the clean model define ``calibrate(reference)``.
+    The runtime sets :attr:`site` before the first forward.
+    """
+
+    fold_scale: float | None = None
+
+    def __init__(self) -> None:
+        super().__init__(keep_last_dim=True)
+        self.site: HeadSite | None = None
+
+    def forward(self, base: Any, source: Any = None, subspaces: Any = None) -> Any:
+        """``base``: ``[batch, seq, n_heads, head_dim]``; return the replacement, same shape."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(base)")
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}({self.site})"

@@ -1,0 +1,124 @@
+"""Folding linear interventions into the weights: ``o_proj(s * x_h) == (o_proj with columns of h times s)(x)``.
+
+``zero`` and ``scale`` multiply a head's output by a constant, and ``o_proj`` is linear without
+a bias in the supported architectures, so the intervention can live in ``o_proj.weight``'s
+columns ``[h*head_dim:(h+1)*head_dim]``: no run-time cost, and any inference engine runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from harness_ext.errors import SparksError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel
+
+    from harness_ext.interventions.resolve import ResolvedIntervention
+    from harness_ext.spec import InterventionSpec
+
+__all__ = ["FOLD_NOTE", "fold_checkpoint", "fold_problems", "folded_weights"]
+
+FOLD_NOTE = "sparks_interventions.json"
+
+
+def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> list[str]:
+    """Why ``resolved`` cannot be folded into ``model`` (an empty list when it can)."""
+    problems = []
+    for item in resolved:
+        if item.fold_scale is None:
+            problems.append(f"{item.name} ({item.plugin}) is not a constant scale of the heads' output")
+            continue
+        module = model.get_submodule(item.o_proj)
+        weight = getattr(module, "weight", None)
+        if getattr(module, "bias", None) is not None:
+            problems.append(f"{item.o_proj} has a bias")
+        elif weight is None or weight.dim() != 2 or weight.is_meta or type(weight).__name__ not in (
+                "Parameter", "Tensor"):
+            problems.append(f"{item.o_proj}.weight is not a plain dense matrix (quantized or offloaded?)")
+    return problems
+
+
+def _columns(item: ResolvedIntervention) -> list[slice]:
+    return [slice(h * item.head_dim, (h + 1) * item.head_dim) for h in item.heads]
+
+
+@contextlib.contextmanager
+def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Iterator[None]:
+    """Scale the heads' ``o_proj`` weight columns in place; restore them exactly on exit."""
+    import torch
+
+    problems = fold_problems(model, resolved)
+    if problems:
+        raise SparksError("cannot fold these interventions into the weights: " + "; ".join(problems)
+                          + ". Use mode='pyvene' (or 'auto').")
+    saved: list[tuple[torch.Tensor, slice, torch.Tensor]] = []
+    try:
+        with torch.no_grad():
+            for item in resolved:
+                weight = model.get_submodule(item.o_proj).weight
+                for cols in _columns(item):
+                    saved.append((weight, cols, weight[:, cols].clone()))
+                    weight[:, cols] *= item.fold_scale
+        yield
+    finally:
+        with torch.no_grad():
+            for weight, cols, original in reversed(saved):
+                weight[:, cols] = original
+
+
+def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: InterventionSpec | str,
+                    out_dir: str | os.PathLike[str], *, dtype: str = "auto") -> Path:
+    """Write a copy of a model with ``spec`` folded into its weights, with its tokenizer and a
+    ``sparks_interventions.json`` note (spec and versions). The folder appears atomically."""
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness_ext.interventions.resolve import resolve
+    from harness_ext.spec import parse_spec
+
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    out = Path(out_dir)
+    model = AutoModelForCausalLM.from_pretrained(str(model_name_or_path), dtype=dtype)
+    resolved = resolve(spec, model.config)
+    problems = fold_problems(model, resolved)
+    if problems:
+        raise SparksError(f"cannot fold {spec.normalized()!r}: " + "; ".join(problems)
+                          + ". Only constant scalings (zero, scale) fold; evaluate others with "
+                          "the sparks model instead.")
+    tokenizer = AutoTokenizer.from_pretrained(str(model_name_or_path))
+    with torch.no_grad():
+        for item in resolved:
+            weight = model.get_submodule(item.o_proj).weight
+            for cols in _columns(item):
+                weight[:, cols] *= item.fold_scale
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
+                "versions": _versions(torch.__version__, transformers.__version__)}
+        (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:
+    import harness_ext
+
+    return {"sparks-harness": harness_ext.__version__, "torch": torch_version,
+            "transformers": transformers_version}
