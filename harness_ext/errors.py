@@ -1,5 +1,43 @@
 """Errors shown to users: each message names the problem and the fix."""
 
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
 
 class SparksError(Exception):
     """A user-facing error (bad input, missing data or model); printed without a traceback."""
+
+
+def _sparks_error_in(error: BaseException | None) -> SparksError | None:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, SparksError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def install_excepthook() -> None:
+    """Show an uncaught SparksError as one clear line, not a traceback through lm-eval.
+
+    Installed when lm-eval loads our model or tasks: ``lm_eval`` itself lets exceptions
+    escape, and a traceback through lm-eval and torch hides the message that says what to fix.
+    Any other exception keeps the normal traceback.
+    """
+    previous = sys.excepthook
+    if getattr(previous, "_sparks", False):
+        return
+
+    def hook(kind: type[BaseException], error: BaseException,
+             trace: TracebackType | None) -> None:
+        ours = _sparks_error_in(error)
+        if ours is None:
+            previous(kind, error, trace)
+        else:
+            print(f"sparks: error: {ours}", file=sys.stderr)
+
+    hook._sparks = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

@@ -22,7 +22,10 @@ from typing import Any, Iterator
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 
+from harness_ext.errors import SparksError, install_excepthook
+
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
+install_excepthook()
 
 
 @register_model("sparks")
@@ -36,8 +39,6 @@ class SparksLM(HFLM):
         intervention_mode: str = "auto",
         **hflm_args: Any,  # every other model_arg is HFLM's, passed through untouched
     ) -> None:
-        from harness_ext.errors import SparksError
-
         if intervention_mode not in INTERVENTION_MODES:
             raise SparksError(f"intervention_mode={intervention_mode!r} is not one of "
                               f"{', '.join(INTERVENTION_MODES)}.")

@@ -87,6 +87,9 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     out = Path(out_dir)
+    if out.exists() and not (out / FOLD_NOTE).is_file():
+        raise SparksError(f"{out} exists and is not a folded checkpoint written by sparks; "
+                          f"choose another output folder or remove it")
     model = AutoModelForCausalLM.from_pretrained(str(model_name_or_path), dtype=dtype)
     resolved = resolve(spec, model.config)
     problems = fold_problems(model, resolved)
@@ -108,13 +111,22 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
         note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
                 "versions": _versions(torch.__version__, transformers.__version__)}
         (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
+        _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Move ``staging`` to ``out``; an older ``out`` is moved aside first and removed after."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:

@@ -1,0 +1,40 @@
+"""The `sparks` console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness_ext import cli
+
+SPARKS = str(Path(sys.executable).with_name("sparks"))
+
+
+def test_help_lists_the_subcommands():
+    done = subprocess.run([SPARKS, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name in cli.COMMANDS:
+        assert name in done.stdout
+
+
+def test_every_command_has_a_docstring():
+    for name, handler in cli.COMMANDS.items():
+        assert (handler.__doc__ or "").strip(), name
+
+
+def test_tasks_command_lists_ours(capsys):
+    assert cli.main(["tasks"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert {"amc_sparks", "aime_sparks", "sparks", "math500_sparks_greedy"} <= set(listed)
+
+
+def test_sparks_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from harness_ext.errors import SparksError
+
+    def broken(args, rest):
+        raise SparksError("the problem, and the fix")
+
+    monkeypatch.setitem(cli.COMMANDS, "model", broken)
+    assert cli.main(["model"]) == 2
+    assert capsys.readouterr().err == "sparks: error: the problem, and the fix\n"

@@ -1,0 +1,54 @@
+"""The real `lm_eval` command line on the embedded model, offline, reading our result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+LM_EVAL = str(Path(sys.executable).with_name("lm_eval"))
+
+
+def lm_eval(args: list[str], data: Path, out: Path) -> tuple[dict, dict[str, list[dict]]]:
+    """Run lm_eval, return its results file and its per-task sample logs."""
+    env = {**os.environ, "SPARKS_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run([LM_EVAL, "--model", "sparks", *args, "--log_samples",
+                           "--output_path", str(out)],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    [results_file] = out.rglob("results_*.json")
+    samples = {}
+    for path in out.rglob("samples_*.jsonl"):
+        task = path.name[len("samples_"):].rsplit("_", 1)[0]
+        samples[task] = [json.loads(line) for line in path.read_text().splitlines()]
+    return json.loads(results_file.read_text()), samples
+
+
+def test_aime24_offline_with_tiers_and_extracted_answers(shared_data, embedded_model, tmp_path):
+    results, samples = lm_eval(["--tasks", "aime24_sparks", "--limit", "2", "--gen_kwargs",
+                                "max_gen_toks=48", "--metadata", '{"repeats": 2}'],
+                               shared_data, tmp_path)
+    assert 0.0 <= results["results"]["aime24_sparks"]["pass@1,extracted"] <= 1.0
+    assert results["config"]["sparks_interventions"] is None
+    logged = samples["aime24_sparks"]
+    assert [s["doc"]["problem_id"] for s in logged] == ["2024-I-1", "2024-I-2"]
+    for sample in logged:
+        assert sample["doc"]["tier"] == "easy"
+        assert len(sample["resps"][0]) == 2  # n = 2 sampled responses, all kept
+        assert len(sample["filtered_resps"]) == 2  # ... and each one's extracted answer
+        assert all(isinstance(answer, str) for answer in sample["filtered_resps"])
+
+
+def test_batch_size_4_gives_the_same_greedy_outputs_as_1(shared_data, embedded_model, tmp_path):
+    args = ["--tasks", "amc_sparks_greedy", "--limit", "4", "--gen_kwargs", "max_gen_toks=32"]
+    _, one = lm_eval([*args, "--batch_size", "1"], shared_data, tmp_path / "b1")
+    _, four = lm_eval([*args, "--batch_size", "4"], shared_data, tmp_path / "b4")
+    responses = lambda logged: [s["resps"] for s in sorted(logged, key=lambda s: s["doc_id"])]
+    assert responses(one["amc_sparks_greedy"]) == responses(four["amc_sparks_greedy"])

@@ -1,0 +1,61 @@
+"""The `sparks` lm-eval model on tiny random checkpoints: HFLM behaviour kept, batching exact."""
+
+from __future__ import annotations
+
+import pytest
+from lm_eval.api.instance import Instance
+
+from harness_ext.errors import SparksError
+from harness_ext.model import SparksLM
+
+PROMPTS = ["What is 12 times 13?", "Let x be a real number such that x^2 = 4. Find x.",
+           "Find x.", "The answer is", "What is 12 times 13? Let x be a real number."]
+
+
+def generate(lm: SparksLM, prompts: list[str], max_gen_toks: int = 8) -> list[str]:
+    requests = [Instance(request_type="generate_until", doc={}, idx=i,
+                         arguments=(prompt, {"until": ["<|im_end|>"], "do_sample": False,
+                                             "max_gen_toks": max_gen_toks}))
+                for i, prompt in enumerate(prompts)]
+    return lm.generate_until(requests, disable_tqdm=True)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_batch_size_does_not_change_greedy_outputs(tiny_model_dirs, arch):
+    single = SparksLM(pretrained=str(tiny_model_dirs[arch]), device="cpu", batch_size=1)
+    batched = SparksLM(pretrained=str(tiny_model_dirs[arch]), device="cpu", batch_size=4)
+    outputs = generate(single, PROMPTS)
+    assert outputs == generate(batched, PROMPTS)
+    assert any(outputs)  # the tiny model does produce text
+
+
+def test_hflm_model_args_pass_through(tiny_model_dirs):
+    lm = SparksLM.create_from_arg_string(
+        f"pretrained={tiny_model_dirs['llama']},dtype=bfloat16,max_length=96,device=cpu",
+        {"batch_size": 2})
+    assert lm.max_length == 96
+    assert str(lm.model.dtype) == "torch.bfloat16"
+    assert lm.batch_size == 2
+    info = lm.get_model_info()
+    assert info["sparks_interventions"] is None and info["sparks_version"]
+
+
+def test_loglikelihood_works(tiny_model_dirs):
+    lm = SparksLM(pretrained=str(tiny_model_dirs["qwen2"]), device="cpu")
+    request = Instance(request_type="loglikelihood", doc={}, idx=0,
+                       arguments=("What is 12 times 13?", " The answer is 156."))
+    [(logprob, greedy)] = lm.loglikelihood([request], disable_tqdm=True)
+    assert logprob < 0 and isinstance(greedy, bool)
+
+
+def test_bad_intervention_mode_is_refused_before_loading(tiny_model_dirs):
+    with pytest.raises(SparksError, match="intervention_mode='fast' is not one of auto, fold"):
+        SparksLM(pretrained=str(tiny_model_dirs["llama"]), intervention_mode="fast")
+
+
+def test_no_pretrained_means_the_embedded_model(monkeypatch, tmp_path, tiny_model_dirs):
+    import harness_ext.embedded as embedded
+
+    monkeypatch.setattr(embedded, "embedded_model_path", lambda: tiny_model_dirs["llama"])
+    lm = SparksLM(device="cpu")
+    assert lm.pretrained == str(tiny_model_dirs["llama"])

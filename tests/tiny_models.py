@@ -1,0 +1,49 @@
+"""Tiny random checkpoints (model + tokenizer) on disk, for tests that need a real folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SIZES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, max_position_embeddings=512)
+
+
+def tiny_tokenizer():
+    """A byte-level BPE tokenizer trained in memory on a few math sentences (no Hub)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>", "<|im_start|>",
+                                                                  "<|im_end|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    corpus = ["What is 12 times 13? The answer is \\boxed{156}.",
+              "Let x be a real number such that x^2 = 4. Find x."] * 20
+    tokenizer.train_from_iterator(corpus, trainer)
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>",
+                                      pad_token="<|endoftext|>", bos_token="<|im_start|>")
+    wrapped.chat_template = CHAT_TEMPLATE
+    return wrapped
+
+
+def save_tiny_checkpoint(arch: str, folder: Path, seed: int = 0) -> Path:
+    """Save a tiny random ``arch`` ("llama" or "qwen2") model and tokenizer to ``folder``."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+    tokenizer = tiny_tokenizer()
+    config_class = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
+    config = config_class(vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
+                          pad_token_id=tokenizer.pad_token_id,
+                          bos_token_id=tokenizer.bos_token_id, **SIZES)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config).eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
