@@ -116,14 +116,24 @@ def clean(s: str) -> str:
     s = s.replace("\\$", "").replace("$", "")
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\degree(?![A-Za-z])", r"^\\circ", s)
     s = re.sub(r"(?<!\\)%", r"\\%", s)
-    s = s.strip()
-    s = re.sub(r"(?:\s|\\\\)*[.;]*\s*$", "", s) if not s.endswith("..") else s
+    s = _strip_trailing(s)
     s = _strip_units(s).strip()
     if _THOUSANDS.fullmatch(s):
         s = s.replace(",", "")
     elif _SPACED_THOUSANDS.fullmatch(s):
         s = s.replace(" ", "")
     return s
+
+
+def _strip_trailing(s: str) -> str:
+    """Drop trailing sentence punctuation and LaTeX line breaks (``5.``, ``x = 3;``, ``7 \\\\``)."""
+    while True:
+        t = s.rstrip(" \t\n.;")
+        if t.endswith("\\\\"):
+            t = t[:-2]
+        if t == s:
+            return s
+        s = t
 
 
 def squash(s: str) -> str:
@@ -153,8 +163,6 @@ def text_value(s: str) -> str | None:
         if not m or not _balanced(m.group(1)):
             break
         body, wrapped = m.group(1).strip(), True
-    if body.startswith("\\textbf{(") or body.startswith("\\text{("):  # \textbf{(C)} with trailing
-        return None
     m = _CHOICE.fullmatch(body)
     if m and (wrapped or m.group(1)):
         return "choice:" + (m.group(1) or m.group(2))

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Study the attention heads that make language models reason, on lm-eval.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, handler in COMMANDS.items():
-        summary = (handler.__doc__ or "").strip().splitlines()[0]
+        summary = ((handler.__doc__ or "").strip().splitlines() or [""])[0]
         sub.add_parser(name, help=summary, description=summary,
                        add_help=name not in PASSTHROUGH)
     return parser

@@ -33,6 +33,7 @@ def test_sparks_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     from harness_ext.errors import SparksError
 
     def broken(args, rest):
+        """Fail."""
         raise SparksError("the problem, and the fix")
 
     monkeypatch.setitem(cli.COMMANDS, "model", broken)
