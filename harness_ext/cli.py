@@ -1,17 +1,33 @@
-"""The ``sparks`` command line. Each subcommand is one small function; heavy imports stay inside."""
+"""The ``sparks`` command line. Each subcommand is one small function; heavy imports stay inside.
+
+A command is a ``run(args, rest) -> exit status`` function whose docstring is its help, plus an
+optional ``configure(parser)`` that declares its flags. Pass-through commands (``eval``) hand
+everything after their name to another program.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from harness_ext.errors import SparksError
 
-Handler = Callable[[argparse.Namespace, list[str]], int]
+Run = Callable[[argparse.Namespace, list[str]], int]
+Configure = Callable[[argparse.ArgumentParser], None]
 
 
-def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: what it runs, how its flags are declared, and whether it passes through."""
+
+    run: Run
+    configure: Configure | None = None
+    passthrough: bool = False
+
+
+def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
     """Run lm-eval with the sparks model (``--model sparks`` unless you pass another)."""
     from lm_eval.__main__ import cli_evaluate
 
@@ -23,7 +39,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def cmd_model(args: argparse.Namespace, rest: list[str]) -> int:
+def run_model(args: argparse.Namespace, rest: list[str]) -> int:
     """Prepare the embedded model (SmolLM2-135M-Instruct) and print its folder."""
     from harness_ext.embedded import embedded_model_path
 
@@ -31,7 +47,7 @@ def cmd_model(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def cmd_tasks(args: argparse.Namespace, rest: list[str]) -> int:
+def run_tasks(args: argparse.Namespace, rest: list[str]) -> int:
     """List the sparks tasks and groups that lm-eval sees."""
     from lm_eval.tasks import TaskManager
 
@@ -43,8 +59,11 @@ def cmd_tasks(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-COMMANDS: dict[str, Handler] = {"eval": cmd_eval, "model": cmd_model, "tasks": cmd_tasks}
-PASSTHROUGH = {"eval"}  # these take the rest of the command line as they are
+COMMANDS: dict[str, Command] = {
+    "eval": Command(run_eval, passthrough=True),
+    "tasks": Command(run_tasks),
+    "model": Command(run_model),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,10 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sparks",
         description="Study the attention heads that make language models reason, on lm-eval.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, handler in COMMANDS.items():
-        summary = ((handler.__doc__ or "").strip().splitlines() or [""])[0]
-        sub.add_parser(name, help=summary, description=summary,
-                       add_help=name not in PASSTHROUGH)
+    for name, command in COMMANDS.items():
+        doc = (command.run.__doc__ or "").strip()
+        summary = (doc.splitlines() or [""])[0]
+        child = sub.add_parser(name, help=summary, description=doc,
+                               formatter_class=argparse.RawDescriptionHelpFormatter,
+                               add_help=not command.passthrough)
+        if command.configure is not None:
+            command.configure(child)
     return parser
 
 
@@ -64,12 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sparks`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] in PASSTHROUGH:
+    if argv and argv[0] in COMMANDS and COMMANDS[argv[0]].passthrough:
         args, rest = parser.parse_args(argv[:1]), argv[1:]
     else:
         args, rest = parser.parse_args(argv), []
     try:
-        return COMMANDS[args.command](args, rest)
+        return COMMANDS[args.command].run(args, rest)
     except SparksError as error:
         print(f"sparks: error: {error}", file=sys.stderr)
         return 2

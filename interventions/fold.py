@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
 from harness_ext.errors import SparksError
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from harness_ext.interventions.resolve import ResolvedIntervention
     from harness_ext.spec import InterventionSpec
 
-__all__ = ["FOLD_NOTE", "fold_checkpoint", "fold_problems", "folded_weights"]
+__all__ = ["FOLD_NOTE", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights", "restore"]
 
 FOLD_NOTE = "sparks_interventions.json"
 
@@ -50,16 +50,18 @@ def _columns(item: ResolvedIntervention) -> list[slice]:
     return [slice(h * item.head_dim, (h + 1) * item.head_dim) for h in item.heads]
 
 
-@contextlib.contextmanager
-def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Iterator[None]:
-    """Scale the heads' ``o_proj`` weight columns in place; restore them exactly on exit."""
+Saved = List[Tuple["torch.Tensor", slice, "torch.Tensor"]]
+
+
+def fold_in(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Saved:
+    """Scale the heads' ``o_proj`` weight columns in place; returns what :func:`restore` needs."""
     import torch
 
     problems = fold_problems(model, resolved)
     if problems:
         raise SparksError("cannot fold these interventions into the weights: " + "; ".join(problems)
                           + ". Use mode='pyvene' (or 'auto').")
-    saved: list[tuple[torch.Tensor, slice, torch.Tensor]] = []
+    saved: Saved = []
     try:
         with torch.no_grad():
             for item in resolved:
@@ -67,11 +69,29 @@ def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedInterventi
                 for cols in _columns(item):
                     saved.append((weight, cols, weight[:, cols].clone()))
                     weight[:, cols] *= item.fold_scale
+    except BaseException:
+        restore(saved)
+        raise
+    return saved
+
+
+def restore(saved: Saved) -> None:
+    """Put back the exact weight columns that :func:`fold_in` changed."""
+    import torch
+
+    with torch.no_grad():
+        for weight, cols, original in reversed(saved):
+            weight[:, cols] = original
+
+
+@contextlib.contextmanager
+def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Iterator[None]:
+    """Scale the heads' ``o_proj`` weight columns in place; restore them exactly on exit."""
+    saved = fold_in(model, resolved)
+    try:
         yield
     finally:
-        with torch.no_grad():
-            for weight, cols, original in reversed(saved):
-                weight[:, cols] = original
+        restore(saved)
 
 
 def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: InterventionSpec | str,

@@ -15,7 +15,7 @@ class ZeroHeads(HeadIntervention):
     fold_scale = 0.0
 
     def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
-        return torch.zeros_like(base)
+        return base.zero_()  # in place: base is the runtime's own copy or view
 
 
 class ScaleHeads(HeadIntervention):
@@ -27,7 +27,7 @@ class ScaleHeads(HeadIntervention):
         self.fold_scale = factor
 
     def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
-        return base * self.factor
+        return base.mul_(self.factor)
 
 
 class MeanHeads(HeadIntervention):

@@ -32,24 +32,33 @@ class LayerHeads(pyvene.SourcelessIntervention):
     def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
         heads = base.view(*base.shape[:-1], self.n_heads, self.head_dim)
         for item, index in zip(self.items, self.indices):
-            if isinstance(index, torch.Tensor) and index.device != base.device:
-                index = index.to(base.device)
-            selected = heads[..., index, :]
+            if isinstance(index, tuple):  # consecutive heads: a view, written back only if replaced
+                selected = heads.narrow(-2, index[0], index[1])
+            else:
+                if index.device != base.device:
+                    index = index.to(base.device)
+                selected = heads.index_select(-2, index)
             replaced = item.intervention(selected, None, None)
-            if getattr(replaced, "shape", None) != selected.shape:
+            if replaced is selected:
+                if isinstance(index, tuple):
+                    continue
+            elif getattr(replaced, "shape", None) != selected.shape:
                 raise SparksError(
                     f"intervention {item.name!r} from plugin {item.plugin!r} returned shape "
                     f"{tuple(getattr(replaced, 'shape', ()))} for heads of shape {tuple(selected.shape)}; "
                     f"it must return [batch, seq, n_heads, head_dim] unchanged")
-            heads[..., index, :] = replaced
+            if isinstance(index, tuple):
+                selected.copy_(replaced)
+            else:
+                heads.index_copy_(-2, index, replaced.to(heads.dtype))
         return base
 
     def __str__(self) -> str:
         return f"LayerHeads({'; '.join(map(str, self.items))})"
 
 
-def _head_index(heads: Sequence[int]) -> slice | torch.Tensor:
-    """A slice for consecutive heads (a view, no copy), else an index tensor."""
+def _head_index(heads: Sequence[int]) -> tuple[int, int] | torch.Tensor:
+    """``(start, length)`` for consecutive heads (selected as a view), else an index tensor."""
     if list(heads) == list(range(heads[0], heads[-1] + 1)):
-        return slice(heads[0], heads[-1] + 1)
+        return (heads[0], len(heads))
     return torch.tensor(heads, dtype=torch.long)

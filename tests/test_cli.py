@@ -19,8 +19,8 @@ def test_help_lists_the_subcommands():
 
 
 def test_every_command_has_a_docstring():
-    for name, handler in cli.COMMANDS.items():
-        assert (handler.__doc__ or "").strip(), name
+    for name, command in cli.COMMANDS.items():
+        assert (command.run.__doc__ or "").strip(), name
 
 
 def test_tasks_command_lists_ours(capsys):
@@ -36,6 +36,6 @@ def test_sparks_error_is_one_line_not_a_traceback(monkeypatch, capsys):
         """Fail."""
         raise SparksError("the problem, and the fix")
 
-    monkeypatch.setitem(cli.COMMANDS, "model", broken)
+    monkeypatch.setitem(cli.COMMANDS, "model", cli.Command(broken))
     assert cli.main(["model"]) == 2
     assert capsys.readouterr().err == "sparks: error: the problem, and the fix\n"
