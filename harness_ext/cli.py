@@ -28,15 +28,49 @@ class Command:
 
 
 def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    """Run lm-eval with the sparks model (``--model sparks`` unless you pass another)."""
+    """Run lm-eval with the sparks model (``--model sparks`` unless you pass another).
+
+    Every lm_eval flag works. Interventions can also be given as flags, which are added to
+    ``--model_args`` as one ``interventions=`` spec:
+
+      --ablate L12H3 [L14H7 ...]   zero these heads (``L12`` = all heads of layer 12)
+      --boost L20H1=1.3 [...]      scale a head's output by a factor (0.5 damps)
+      --interventions SPEC         any spec, e.g. 'mean:L3H1;noise:L4H2:0.1'
+    """
     from lm_eval.__main__ import cli_evaluate
 
-    argv = list(rest)
+    argv = with_intervention_flags(rest)
     if "--model" not in argv and not any(arg.startswith("--model=") for arg in argv):
         argv = ["--model", "sparks", *argv]
     sys.argv = ["lm_eval", *argv]
     cli_evaluate()
     return 0
+
+
+def with_intervention_flags(argv: list[str]) -> list[str]:
+    """Turn ``--ablate/--boost/--interventions`` into ``--model_args interventions=...``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--ablate", nargs="+", action="extend", default=[])
+    parser.add_argument("--boost", nargs="+", action="extend", default=[])
+    parser.add_argument("--interventions", action="append", default=[])
+    parser.add_argument("--model_args", default=None)
+    known, others = parser.parse_known_args(argv)
+    parts = list(known.interventions)
+    if known.ablate:
+        parts.append("zero:" + "+".join(known.ablate))
+    for boost in known.boost:
+        head, equals, factor = boost.partition("=")
+        if not equals or not head or not factor:
+            raise SparksError(f"--boost {boost!r}: expected HEAD=FACTOR, e.g. --boost L20H1=1.3")
+        parts.append(f"scale:{head}:{factor}")
+    model_args = known.model_args
+    if parts:
+        if model_args and "interventions=" in model_args:
+            raise SparksError("interventions are given both in --model_args and as flags; "
+                              "use one of the two.")
+        spec = ";".join(parts)
+        model_args = f"{model_args},interventions={spec}" if model_args else f"interventions={spec}"
+    return [*others, *(["--model_args", model_args] if model_args else [])]
 
 
 def run_model(args: argparse.Namespace, rest: list[str]) -> int:

@@ -39,3 +39,23 @@ def test_sparks_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "model", cli.Command(broken))
     assert cli.main(["model"]) == 2
     assert capsys.readouterr().err == "sparks: error: the problem, and the fix\n"
+
+
+def test_intervention_flags_become_one_model_arg():
+    argv = cli.with_intervention_flags(
+        ["--tasks", "amc_sparks", "--ablate", "L12H3", "L14H7", "--boost", "L20H1=1.3",
+         "--model_args", "pretrained=x,dtype=float32", "--limit", "2"])
+    assert argv == ["--tasks", "amc_sparks", "--limit", "2", "--model_args",
+                    "pretrained=x,dtype=float32,interventions=zero:L12H3+L14H7;scale:L20H1:1.3"]
+    assert cli.with_intervention_flags(["--tasks", "t"]) == ["--tasks", "t"]
+
+
+def test_bad_boost_flag_is_clear():
+    import pytest
+
+    from harness_ext.errors import SparksError
+
+    with pytest.raises(SparksError, match="expected HEAD=FACTOR"):
+        cli.with_intervention_flags(["--boost", "L20H1"])
+    with pytest.raises(SparksError, match="both in --model_args and as flags"):
+        cli.with_intervention_flags(["--ablate", "L1H1", "--model_args", "interventions=zero:L2"])
