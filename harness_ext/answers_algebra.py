@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from harness_ext.answers_latex import Node, walk
 
@@ -109,15 +109,6 @@ def p_mul(a: Poly, b: Poly) -> Poly:
     return out
 
 
-def p_scale(a: Poly, c: Fraction) -> Poly:
-    return {m: v * c for m, v in a.items()} if c else {}
-
-
-def _check_bits(c: Fraction) -> None:
-    if max(c.numerator.bit_length(), c.denominator.bit_length()) > MAX_BITS:
-        raise TooLarge("number too large")
-
-
 def p_pow(a: Poly, n: int) -> Poly:
     """``a ** n`` for ``n >= 0`` by repeated squaring, bounded in size."""
     if len(a) == 1:
@@ -197,22 +188,14 @@ def r_const(a: RatFunc) -> Optional[Fraction]:
     return num.get((), Fraction(0))
 
 
-def r_is_zero(a: RatFunc) -> bool:
-    return not a[0]
-
-
-def r_proportional(a: RatFunc, b: RatFunc) -> bool:
-    """Whether ``a == k * b`` for a nonzero rational constant k (equations ``a = 0``)."""
+def r_ratio(a: RatFunc, b: RatFunc) -> Optional[Fraction]:
+    """The rational k with ``a == k * b`` (k != 0), or None."""
     x, y = p_mul(a[0], b[1]), p_mul(b[0], a[1])
     if not x or not y or x.keys() != y.keys():
-        return False
+        return None
     m = next(iter(x))
     k = x[m] / y[m]
-    return all(x[t] == k * y[t] for t in x)
-
-
-def free_generators(a: RatFunc) -> set[str]:
-    return {g for p in a for m in p for g, _ in m}
+    return k if all(x[t] == k * y[t] for t in x) else None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -317,7 +300,7 @@ def _num(node: Node) -> RatFunc:
     return const(Fraction(node[1], node[2])), ONE_POLY
 
 
-def _gen_node(name: str):
+def _gen_node(name: str) -> Callable[[Node], RatFunc]:
     return lambda node: (gen(name), ONE_POLY)
 
 

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 Node = tuple
 
 MAX_TOKENS = 600  # answers longer than this are not parsed (the text compare still runs)
-MAX_DEPTH = 40
+MAX_DEPTH = 100
 MAX_LITERAL_DIGITS = 400
 MAX_ALTERNATIVES = 16
 
@@ -58,7 +58,9 @@ _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 _SIZE_CMDS = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|bigg|Bigg|big|Big)(?![A-Za-z])\s*"
 )
-_SPACE_CMDS = re.compile(r"\\(?:[,;:! ]|quad|qquad|enspace|thinspace|medspace|thickspace)(?![A-Za-z])|~")
+_SPACE_CMDS = re.compile(
+    r"\\\\|\\(?:[,;:! ]|(?:quad|qquad|enspace|thinspace|medspace|thickspace)(?![A-Za-z]))|~"
+)
 _STYLE_CMDS = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])")
 _TEXT_WRAP = r"\\(?:text|textrm|textnormal|textsf|mbox|mathrm|textit|textbf|mathbf|emph)"
 _UNIT_TAIL = re.compile(
@@ -71,6 +73,11 @@ _KEEP_WORDS = {  # trailing words that are maths, not units
     "and", "or", "pi", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "i",
     "infty", "inf",
 }
+_DOUBLE_ESCAPED = re.compile(  # "\\\\frac" from doubly escaped (JSON) text: one backslash too many
+    r"(?<!\\)\\(?=\\(?:frac|dfrac|tfrac|cfrac|left|right|sqrt|pi|boxed|text|mathrm|cdot|times|infty|le|leq"
+    r"|ge|geq|ne|neq|in|cup|circ|pm|sin|cos|tan|log|ln|approx)(?![A-Za-z]))"
+)
+_CURRENCY = re.compile(r"\\?\$|[\u20ac\u00a3\u00a5\u20b9]")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 
@@ -104,16 +111,17 @@ def clean(s: str) -> str:
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], s)
     s = unicodedata.normalize("NFKC", s).strip()
     s = _strip_delimiters(s)
+    s = _DOUBLE_ESCAPED.sub("", s)
     s = re.sub(r"\\(?:left|right)\.", "", s)
     s = _SIZE_CMDS.sub("", s)
     s = _STYLE_CMDS.sub("", s)
     s = re.sub(r"\\[dtc]frac(?![A-Za-z])", r"\\frac", s)
     s = re.sub(r"\\[dt]binom(?![A-Za-z])", r"\\binom", s)
     s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)  # 10,\!080
-    s = re.sub(r"(\d)\{,\}(?=\d{3})", r"\1", s)  # 10{,}080
+    s = re.sub(r"(\d)\s*\{\s*,\s*\}\s*(?=\d{3})", r"\1", s)  # 10{,}080
     s = re.sub(r"\\hspace\*?\{[^{}]*\}", " ", s)
-    s = _SPACE_CMDS.sub(" ", s)
-    s = s.replace("\\$", "").replace("$", "")
+    s = _SPACE_CMDS.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
+    s = _CURRENCY.sub("", s)
     s = re.sub(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\degree(?![A-Za-z])", r"^\\circ", s)
     s = re.sub(r"(?<!\\)%", r"\\%", s)
     s = _strip_trailing(s)
@@ -188,7 +196,7 @@ def _balanced(s: str) -> bool:
 
 _TOKEN_RE = re.compile(
     r"(?P<ws>\s+)|(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<cmd>\\(?:[A-Za-z]+|.))|(?P<word>[A-Za-z]+)"
-    r"|(?P<op>[-+*/^_()\[\]{},=<>!|&':;])",
+    r"|(?P<op>!=|<=|>=|[-+*/^_()\[\]{},=<>!|&':;])",
     re.S,
 )
 _BARE_NAMES = {
@@ -199,6 +207,7 @@ _TEXT_CMDS = {"text", "textrm", "textnormal", "textsf", "mbox", "textit", "textb
 _UNWRAP_CMDS = {"mathbf", "boldsymbol", "mathit", "mathsf", "bm", "mathbb", "mathcal", "vec", "overline"}
 
 Token = tuple  # (kind, value)
+_NUMERIC_TEXT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def _brace_group(s: str, i: int) -> tuple[str, int]:
@@ -238,6 +247,8 @@ def tokenize(s: str) -> list[Token]:
                 body = " ".join(body.split())
                 if name == "operatorname":
                     out.append(("cmd", body))
+                elif _NUMERIC_TEXT.fullmatch(body):  # \textbf{5}: a number in bold is a number
+                    out.extend(tokenize(body))
                 elif name == "mathrm" and re.fullmatch(r"[A-Za-z]", body):
                     out.append(("word", body))
                 else:
@@ -270,20 +281,29 @@ def tokenize(s: str) -> list[Token]:
 # Parser
 # ----------------------------------------------------------------------------------------------
 
+_SUBSCRIPT = re.compile(r"[A-Za-z0-9]{1,12}")
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
+    "iota", "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi",
+    "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega",
+}
+
 FUNCTIONS = {
     "sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "arccot", "sinh",
     "cosh", "tanh", "ln", "log", "exp", "lg",
 }
 _RELATIONS = {
-    "=": "=", "<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=",
+    "=": "=", "<": "<", ">": ">", "!=": "!=", "<=": "<=", ">=": ">=", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=",
     "geq": ">=", "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!=", "approx": "~",
     "in": "in", "equiv": "=",
 }
+_OP_RELATIONS = {"=", "<", ">", "!=", "<=", ">="}
 _CONNECTORS = {"", "and", "or", ",", "or,", "and,"}
 _MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array"}
 _CONSTANT_CMDS = {"pi", "infty", "inf", "emptyset", "varnothing", "imath"}
 _PRIMARY_CMDS = (
-    FUNCTIONS | _CONSTANT_CMDS | {"frac", "sqrt", "binom", "{", "lfloor", "lceil", "lvert", "vert"}
+    FUNCTIONS | _CONSTANT_CMDS | GREEK
+    | {"frac", "sqrt", "binom", "{", "lfloor", "lceil", "lvert", "vert"}
 )
 
 ONE: Node = ("num", 1, 1, False)
@@ -365,23 +385,28 @@ class _Parser:
 
     def item(self) -> Node:
         self.enter()
-        parts: list[Any] = [self.union()]
+        parts: list[Any] = [self.ratio()]
         while True:
             tok = self.peek()
             op = _RELATIONS.get(tok[1]) if tok[0] in ("op", "cmd") else None
-            if op is None or (tok[0] == "op" and tok[1] not in "=<>"):
+            if op is None or (tok[0] == "op" and tok[1] not in _OP_RELATIONS):
                 break
             self.next()
-            if op in "<>" and self.is_("op", "="):  # <= typed as two characters
-                self.next()
-                op += "="
-            parts += [op, self.union()]
+            parts += [op, self.ratio()]
         self.depth -= 1
         if len(parts) == 1:
             return parts[0]
         if len(parts) == 3:
             return ("rel", parts[1], parts[0], parts[2])
         return ("chain", parts)
+
+    def ratio(self) -> Node:
+        """``a:b`` (a ratio) is the quotient ``a/b``."""
+        node = self.union()
+        if self.is_("op", ":"):
+            self.next()
+            node = ("div", node, self.union())
+        return node
 
     def union(self) -> Node:
         parts = [self.expr()]
@@ -522,7 +547,10 @@ class _Parser:
                     raise ParseError("unclosed subscript")
                 parts.append(self.next()[1])
             self.next()
-            return "".join(parts)
+            name = "".join(parts)
+            if not _SUBSCRIPT.fullmatch(name):  # names stay plain identifiers, e.g. for sympy
+                raise ParseError("bad subscript")
+            return name
         kind, val = self.peek()
         if kind in ("num", "word"):
             return self.take_char()[1]
@@ -612,6 +640,10 @@ class _Parser:
             return ("fn", {"lfloor": "floor", "lceil": "ceil"}.get(name, "abs"), inner)
         if name in FUNCTIONS:
             return self.function(name)
+        if name in GREEK:
+            if self.is_("op", "_"):
+                return ("var", f"{name}_{self.subscript()}")
+            return ("var", name)
         raise ParseError(f"unsupported command \\{name}")
 
     def function(self, name: str) -> Node:

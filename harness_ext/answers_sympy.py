@@ -78,6 +78,8 @@ def build(node: list) -> Any:
         return build(node[1])
     if kind == "pct":
         return build(node[1]) / 100
+    if kind == "matrix":
+        return sympy.Matrix([[build(cell) for cell in row] for row in node[1]])
     raise ValueError(f"unsupported node {kind}")
 
 
@@ -101,6 +103,8 @@ def _numbers(a: Any, b: Any, digits: int) -> tuple[Any, Any] | None:
 def compare(a_tree: list, b_tree: list, tol: bool) -> str:
     """Decide whether two answer trees are equal; see the module docstring for the results."""
     a, b = build(a_tree), build(b_tree)
+    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
+        return _compare_matrices(a, b)
     if tol:
         nums = _numbers(a, b, 30)
         if nums is not None:
@@ -123,6 +127,16 @@ def compare(a_tree: list, b_tree: list, tol: bool) -> str:
     if not diff.free_symbols and _numbers(a, b, 60) is not None:
         return "equal_numeric"  # agree to 45+ significant digits and sympy cannot tell them apart
     return "unequal"
+
+
+def _compare_matrices(a: Any, b: Any) -> str:
+    """Matrix arithmetic (``A + B``, ``A B``) against a matrix: entry by entry."""
+    if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)) or a.shape != b.shape:
+        return "unequal"
+    for x, y in zip(a, b):
+        if sympy.simplify(x - y) != 0:
+            return "unequal"
+    return "equal"
 
 
 def _differs_somewhere(diff: Any) -> bool:

@@ -112,14 +112,16 @@ def test_scoring_uses_math_equivalence():
 
 
 def _config(do_sample: bool, metadata: dict) -> dict:
-    return {"task": "t", "custom_dataset": lambda **_: None, "output_type": "generate_until",
+    import datasets
+
+    rows = datasets.DatasetDict({"test": datasets.Dataset.from_list([{"x": "1", "y": "1"}])})
+    return {"task": "t", "custom_dataset": lambda **_: rows, "output_type": "generate_until",
             "doc_to_text": "x", "doc_to_target": "y", "test_split": "test",
             "generation_kwargs": {"until": [], "do_sample": do_sample}, "repeats": 4,
             "metadata": metadata}
 
 
-def test_repeats_from_metadata_for_sampled_tasks_only(monkeypatch):
-    monkeypatch.setattr(SparksTask, "download", lambda self, *a, **k: None)
+def test_repeats_from_metadata_for_sampled_tasks_only():
     assert SparksTask(config=_config(True, {"repeats": 16})).config.repeats == 16
     assert SparksTask(config=_config(False, {"repeats": 16})).config.repeats == 4
     with pytest.raises(SparksError, match="positive integer"):
