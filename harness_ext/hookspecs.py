@@ -8,7 +8,7 @@ its spec (so hooks can gain arguments later), and hooks are always called with k
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from pluggy import HookimplMarker, HookspecMarker
 
@@ -24,8 +24,8 @@ hookimpl = HookimplMarker("harness_ext")  # re-exported as harness_ext.hookimpl
 InterventionFactory = Callable[..., "Intervention"]
 """``factory(*args: str) -> pyvene.Intervention``; its docstring is the user-facing help."""
 
-Labeler = Callable[[Mapping[str, Any]], Optional[str]]
-"""``labeler(sample) -> label or None``; its docstring is the user-facing help."""
+Labeler = Callable[[Mapping[str, Any]], Any]
+"""``labeler(sample) -> None | label | Diagnosis``; its docstring is the user-facing help."""
 
 
 @hookspec
@@ -47,7 +47,8 @@ def register_interventions(register: Callable[[str, InterventionFactory], None])
     ``base`` of shape ``[batch, seq, n_heads, head_dim]``: the outputs of the item's selected
     query heads in that layer (slices ``[h*head_dim:(h+1)*head_dim]`` of the input of
     ``self_attn.o_proj``, in ascending head order, in the model's dtype and device). It returns
-    a tensor of the same shape that replaces them. It is called on every forward pass: the
+    a tensor of the same shape that replaces them (``base`` is sparks' own copy or a view of it,
+    so editing it in place and returning it is fine). It is called on every forward pass: the
     prompt (``seq`` = prompt length, left padding included) and each generated token
     (``seq`` = 1 with the KV cache). Before the first call the runtime sets
     ``intervention.site`` (layer and heads).
@@ -61,14 +62,17 @@ def register_interventions(register: Callable[[str, InterventionFactory], None])
 
 @hookspec
 def register_labelers(register: Callable[[str, Labeler], None]) -> None:
-    """Offer failure labelers by name, used when reports label failed samples.
+    """Offer failure labelers by name, used when reports label failed responses.
 
     Called when labelers are listed (``sparks plugins``, report generation). Call
     ``register(name, labeler)`` once per labeler; a name registered by two plugins is an error
     that names both.
 
-    ``labeler(sample)`` gets one scored sample as lm-eval logs it (a mapping with ``doc``,
-    ``resps``, ``filtered_resps``, ``target`` and the metric values) and returns a short label
-    such as ``"logical-loop"``, or None when it does not apply. It must not modify the sample.
-    Its docstring is the help shown by ``sparks plugins``.
+    ``labeler(sample)`` gets one response as a mapping: what lm-eval logs for the problem,
+    narrowed to this response, plus keys such as ``response``, ``answer``, ``gold``,
+    ``correct`` and ``truncated`` (``harness_ext.reports.labels`` lists them all). It returns
+    None when it does not apply, else a label string such as ``"logical_loop"`` or a
+    ``harness_ext.reports.labels.Diagnosis`` (label, evidence span, note). It must not modify
+    the sample. An optional ``order`` attribute places it in the label order. Its docstring is
+    the help shown by ``sparks plugins``.
     """

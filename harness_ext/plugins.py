@@ -81,7 +81,15 @@ def load_plugins() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
+    _loaded = True  # set first: a plugin that asks for plugins while importing must not recurse
+    try:
+        _load_all()
+    except BaseException:
+        _loaded = False  # report the same problem again next time, rather than half a registry
+        raise
+
+
+def _load_all() -> None:
     for module_name in DEFAULT_PLUGINS:
         if pm.get_plugin(module_name) is None:
             _register(importlib.import_module(module_name), module_name, (OWN_DISTRIBUTION, _own_version()))
@@ -130,10 +138,9 @@ def _register(plugin: Any, name: str, distribution: tuple[str, str]) -> None:
 
 
 def _own_version() -> str:
-    try:
-        return metadata.version(OWN_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return "0.0.0+unknown"
+    from harness_ext import __version__
+
+    return __version__
 
 
 def _collect(hook_name: str, what: str) -> dict[str, Registered]:

@@ -10,7 +10,7 @@ Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains nei
 
 Files are read while parsing, so an :class:`InterventionSpec` is self-contained and its
 :meth:`~InterventionSpec.normalized` string names explicit heads only. Nothing here imports
-torch; checking heads against a model's shape happens in ``harness_ext.interventions.resolve``.
+torch; checking heads against a model's shape happens in ``harness_ext.interventions.resolver``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,10 @@ class InterventionItem:
 
 @dataclass(frozen=True)
 class InterventionSpec:
-    """A parsed spec: items with explicit, sorted, de-duplicated heads and no two items sharing a head."""
+    """A parsed spec: sorted items with explicit, sorted, de-duplicated heads, no head in two items.
+
+    Equal specs run the same intervention; ``text`` (the source, for error carets) is not compared.
+    """
 
     items: tuple[InterventionItem, ...] = ()
     text: str = field(default="", compare=False)  # the text the positions refer to
@@ -346,4 +349,5 @@ def _finish(items: list[InterventionItem], text: str, where: Any) -> Interventio
         claimed += [(ref, item) for ref in heads]
         heads.sort(key=HeadRef.sort_key)
         finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos))
+    finished.sort(key=str)  # items act on disjoint heads, so their order carries no meaning
     return InterventionSpec(tuple(finished), text)

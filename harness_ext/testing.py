@@ -88,12 +88,19 @@ def reference_hook(model: PreTrainedModel,
 @contextlib.contextmanager
 def throwaway_plugin(name: str, plugin: object) -> Iterator[object]:
     """Register ``plugin`` (an object or module with ``@hookimpl`` functions) under ``name`` for
-    the duration of the block; always unregistered afterwards."""
-    from harness_ext.plugins import load_plugins, pm
+    the duration of the block; always unregistered afterwards. A function whose name matches no
+    hook raises :class:`~harness_ext.plugins.PluginError`, as it would when installed."""
+    import pluggy
+
+    from harness_ext.plugins import PluginError, load_plugins, pm
 
     load_plugins()
     pm.register(plugin, name=name)
     try:
+        try:
+            pm.check_pending()  # a misspelt hook name fails here, as it would when installed
+        except pluggy.PluginValidationError as error:
+            raise PluginError(str(error)) from None
         yield plugin
     finally:
         pm.unregister(name=name)

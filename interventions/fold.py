@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-    from harness_ext.interventions.resolve import ResolvedIntervention
+    from harness_ext.interventions.resolver import ResolvedIntervention
     from harness_ext.spec import InterventionSpec
 
 __all__ = ["FOLD_NOTE", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights", "restore"]
@@ -31,6 +31,8 @@ FOLD_NOTE = "sparks_interventions.json"
 
 def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> list[str]:
     """Why ``resolved`` cannot be folded into ``model`` (an empty list when it can)."""
+    import torch
+
     problems = []
     for item in resolved:
         if item.fold_scale is None:
@@ -40,8 +42,8 @@ def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedInterventio
         weight = getattr(module, "weight", None)
         if getattr(module, "bias", None) is not None:
             problems.append(f"{item.o_proj} has a bias")
-        elif weight is None or weight.dim() != 2 or weight.is_meta or type(weight).__name__ not in (
-                "Parameter", "Tensor"):
+        elif (type(weight) not in (torch.Tensor, torch.nn.Parameter) or weight.dim() != 2
+              or weight.is_meta or not weight.dtype.is_floating_point):
             problems.append(f"{item.o_proj}.weight is not a plain dense matrix (quantized or offloaded?)")
     return problems
 
@@ -102,7 +104,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.interventions.resolve import resolve
+    from harness_ext.interventions.resolver import resolve
     from harness_ext.spec import parse_spec
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec

@@ -10,7 +10,7 @@ from harness_ext.errors import SparksError
 from harness_ext.interventions.base import pyvene
 
 if TYPE_CHECKING:
-    from harness_ext.interventions.resolve import ResolvedIntervention
+    from harness_ext.interventions.resolver import ResolvedIntervention
 
 __all__ = ["LayerHeads"]
 
@@ -31,14 +31,22 @@ class LayerHeads(pyvene.SourcelessIntervention):
 
     def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
         heads = base.view(*base.shape[:-1], self.n_heads, self.head_dim)
-        for item, index in zip(self.items, self.indices):
+        for number, (item, index) in enumerate(zip(self.items, self.indices)):
             if isinstance(index, tuple):  # consecutive heads: a view, written back only if replaced
                 selected = heads.narrow(-2, index[0], index[1])
             else:
                 if index.device != base.device:
-                    index = index.to(base.device)
+                    index = self.indices[number] = index.to(base.device)
                 selected = heads.index_select(-2, index)
-            replaced = item.intervention(selected, None, None)
+            try:
+                replaced = item.intervention(selected, None, None)
+            except SparksError:
+                raise
+            except Exception as error:
+                raise SparksError(
+                    f"intervention {item.name!r} from plugin {item.plugin!r} failed on "
+                    f"{item.intervention.site} with heads of shape {tuple(selected.shape)}: "
+                    f"{type(error).__name__}: {error}") from error
             if replaced is selected:
                 if isinstance(index, tuple):
                     continue

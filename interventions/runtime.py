@@ -26,7 +26,7 @@ from harness_ext.errors import SparksError
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from harness_ext.interventions.resolve import ResolvedIntervention
+    from harness_ext.interventions.resolver import ResolvedIntervention
 
 __all__ = ["MODES", "Intervened", "apply_interventions", "choose_mode"]
 
@@ -59,7 +59,7 @@ class Intervened:
 
     def __init__(self, model: PreTrainedModel, resolved: Sequence[ResolvedIntervention], *,
                  mode: str = "auto", tokenizer: PreTrainedTokenizerBase | None = None) -> None:
-        from harness_ext.interventions.calibrate import calibrate, needs_calibration
+        from harness_ext.interventions.reference import calibrate, needs_calibration
 
         self.model = model
         self.resolved = list(resolved)
@@ -125,7 +125,7 @@ def apply_interventions(model: PreTrainedModel, resolved: Sequence[ResolvedInter
     """Prepare ``resolved`` on ``model``; use the result as ``with ...:`` around model calls.
 
     ``tokenizer`` is needed only the first time an intervention wants reference activations
-    (``mean``); see :func:`harness_ext.interventions.calibrate.calibrate`.
+    (``mean``); see :func:`harness_ext.interventions.reference.calibrate`.
     """
     return Intervened(model, resolved, mode=mode, tokenizer=tokenizer)
 

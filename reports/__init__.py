@@ -1,0 +1,24 @@
+"""sparks reports: failure labels with evidence, accuracy per difficulty tier, run comparisons.
+
+``label(response, gold, truncated=False)`` names why a response failed (``correct``,
+``truncated``, ``logical_loop``, ``no_answer``, ``calculation_error``, ``found_then_lost``,
+``reasoning_error`` or a plugin's label); ``diagnose(...)`` also returns the evidence.
+``sparks report`` and ``sparks regress`` live in :mod:`harness_ext.reports.command` and
+:mod:`harness_ext.reports.regress`. Importing this package is cheap: names load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BUILTIN_LABELS", "Diagnosis", "diagnose", "label", "ordered"]
+
+_LAZY = {name: "harness_ext.reports.labels" for name in __all__}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'harness_ext.reports' has no attribute {name!r}")

@@ -59,3 +59,15 @@ def test_no_pretrained_means_the_embedded_model(monkeypatch, tmp_path, tiny_mode
     monkeypatch.setattr(embedded, "embedded_model_path", lambda: tiny_model_dirs["llama"])
     lm = SparksLM(device="cpu")
     assert lm.pretrained == str(tiny_model_dirs["llama"])
+
+
+def test_generation_budget_is_fitted_to_the_context(tiny_model_dirs, caplog):
+    lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu", max_length=64)
+    request = Instance(request_type="generate_until", doc={}, idx=0,
+                       arguments=(PROMPTS[1], {"until": ["<|im_end|>"], "do_sample": False,
+                                               "max_gen_toks": 32768}))
+    [output] = lm.generate_until([request], disable_tqdm=True)
+    prompt_tokens = len(lm.tok_encode(PROMPTS[1]))
+    assert request.args[1]["max_gen_toks"] == 64 - prompt_tokens - 1
+    assert "does not fit in this model's context" in caplog.text
+    assert isinstance(output, str)

@@ -38,5 +38,5 @@ def get_arch(config: Any) -> ArchMapping:
     except KeyError:
         raise UnsupportedArchitecture(
             f"head interventions do not support model_type {model_type!r} yet; supported: "
-            f"{', '.join(sorted(ARCHITECTURES))}. Add a mapping in harness_ext/interventions/arch/ "
-            f"(see its __init__.py)") from None
+            f"{', '.join(sorted(ARCHITECTURES))}. Add a mapping to harness_ext.interventions.arch "
+            f"(interventions/arch/ in the source tree; its __init__.py gives the recipe)") from None

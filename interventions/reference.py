@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from harness_ext.interventions.resolve import ResolvedIntervention
+    from harness_ext.interventions.resolver import ResolvedIntervention
 
 __all__ = ["REFERENCE_PROMPTS", "calibrate", "needs_calibration", "reference_cache_dir"]
 

@@ -1,0 +1,403 @@
+"""Re-check the arithmetic a response states (``12 \\times 13 = 156``), exactly and safely.
+
+A *claim* is ``LHS = RHS`` where both sides are pure arithmetic on written numbers: integers,
+decimals, ``1,000``/``1{,}000``, ``\\frac{a}{b}``, ``+ - \\times \\cdot * / \\div ^`` and
+parentheses or braces. The left side needs at least one operation; the right side is one value
+(a number, a fraction or a power, optionally negative): ``2 \\times 3 = 6 + 1 = 7`` is a running
+computation, not a claim that ``6 = 7``, so a right side with ``+``, ``-``, ``\\times`` or
+``\\div`` is skipped. Everything is parsed by hand into :class:`fractions.Fraction` values;
+nothing is evaluated. A claim is only taken when its edges are clear:
+
+* the left side starts a formula: at the start of a line, after ``$``, ``\\(``, ``=``, an open
+  bracket, ``,;:.?``, an arrow (``\\implies``, ``\\Rightarrow``...), or after a word of two or
+  more letters and a space (``so 3 + 4 = 7``); never after a variable, a command such as
+  ``\\sqrt`` or ``\\pi``, a subscript or an exponent (``x^2 + 3 = 7`` is not a claim);
+* the right side ends the formula: end of line, ``$``, punctuation, a closing bracket, another
+  ``=``, a word after a space, or ``\\text``/``\\quad``/an arrow; never a variable (``= 7x``),
+  ``%``, ``!`` or ``mod`` (modular arithmetic is skipped).
+
+A decimal on the right is read at its own precision: it must be the left side rounded or cut
+to that many places (``1/3 = 0.333`` and ``2/3 = 0.66`` are true, ``1/3 = 0.34`` is false). Sizes are bounded (:data:`MAX_TOKENS` tokens a side, :data:`MAX_DIGITS`
+digits a number, powers up to :data:`MAX_POWER_BITS` bits); anything larger is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterator, Optional
+
+__all__ = ["Claim", "check_claims", "find_false_claim"]
+
+MAX_TOKENS = 48
+MAX_DIGITS = 40
+MAX_POWER_BITS = 4096
+MAX_CLAIMS = 2000  # per response; a 32k-token response rarely states more
+
+_TOKEN = re.compile(
+    r"(?P<num>\d{1,3}(?:(?:\{,\}|,)\d{3})+(?![\d])(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"|(?P<bold>\*\*)"
+    r"|(?P<op>\\times(?![A-Za-z])|\\cdot(?![A-Za-z])|\\div(?![A-Za-z])|\\ast(?![A-Za-z])"
+    r"|[+\-*/\u00d7\u00b7\u00f7\u2212\u22c5])"
+    r"|(?P<lparen>\\left\s*\(|\()|(?P<rparen>\\right\s*\)|\))"
+    r"|(?P<frac>\\[dt]?frac(?![A-Za-z]))"
+    r"|(?P<delim>\$|\\\(|\\\)|\\\[|\\\])"
+    r"|(?P<brk>\\\\|\n)"
+    r"|(?P<space>\\[,;:! ]|[ \t\r\f\v~&]+)"
+    r"|(?P<lbrace>\{)|(?P<rbrace>\})|(?P<caret>\^)"
+    r"|(?P<rel>==|<=|>=|!=|:=|=>|=<|\\n?eq(?![A-Za-z])|\\approx(?![A-Za-z]))"
+    r"|(?P<eq>=)"
+    r"|(?P<punct>[.,;:?!])"
+    r"|(?P<word>[A-Za-z]+)"
+    r"|(?P<cmd>\\[A-Za-z]+)"
+    r"|(?P<other>.)",
+    re.S,
+)
+_ARITH = {"num", "op", "lparen", "rparen", "frac", "lbrace", "rbrace", "caret"}
+_OPENERS = {"lparen": "rparen", "lbrace": "rbrace"}
+_STRONG_LEFT = {"brk", "delim", "eq", "bold"}
+_ARROWS = {r"\implies", r"\Rightarrow", r"\rightarrow", r"\Longrightarrow", r"\to",
+           r"\therefore", r"\because", r"\quad", r"\qquad", r"\iff", r"\text", r"\textbf",
+           r"\mathrm", r"\hence"}
+_MOD = {"mod", "modulo", r"\pmod", r"\bmod", r"\mod"}
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One stated ``lhs = rhs`` and what it is really."""
+
+    text: str          # the claim as written
+    start: int         # character offsets in the response
+    end: int
+    stated: Fraction   # the right side
+    actual: Fraction   # the left side, computed exactly
+    true: bool
+
+    def describe(self) -> str:
+        """``lhs = actual, not stated`` in one line."""
+        lhs = self.text.rsplit("=", 1)[0].strip()
+        return f"{lhs} = {_show(self.actual)}, not {_show(self.stated)}"
+
+
+class _Skip(Exception):
+    """Not a checkable claim (unknown form, too large, division by zero)."""
+
+
+def _show(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    decimal = float(value)
+    return f"{value.numerator}/{value.denominator} (~{decimal:.6g})"
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return [_Tok(m.lastgroup or "other", m.group(), m.start(), m.end())
+            for m in _TOKEN.finditer(text)]
+
+
+def _solid(tokens: list[_Tok], start: int, stop: int, step: int) -> Iterator[int]:
+    """Indexes from ``start`` towards ``stop`` that are not spacing."""
+    i = start
+    while i != stop:
+        if tokens[i].kind != "space":
+            yield i
+        i += step
+
+
+def _left_side(tokens: list[_Tok], eq: int) -> Optional[tuple[int, int]]:
+    """The token range [first, eq) of the claim's left side, or None when its edge is unclear."""
+    first = None
+    depth = 0
+    count = 0
+    for i in _solid(tokens, eq - 1, -1, -1):
+        kind = tokens[i].kind
+        if kind not in _ARITH:
+            break
+        if kind in ("rparen", "rbrace"):
+            depth += 1
+        elif kind in _OPENERS:
+            if depth == 0:
+                break  # an unmatched opener: the formula starts after it
+            depth -= 1
+        first = i
+        count += 1
+        if count > MAX_TOKENS:
+            return None
+    if first is None or depth != 0:
+        return None
+    before = next(_solid(tokens, first - 1, -1, -1), None)
+    starts_with_sign = tokens[first].kind == "op" and tokens[first].text in "+-\u2212"
+    if tokens[first].kind not in ("num", "lparen", "lbrace", "frac") and not starts_with_sign:
+        return None
+    # a sign may follow a word only when glued to its number: "then -3 + 5", not "y - 3 + 5"
+    glued = starts_with_sign and first + 1 < eq and tokens[first + 1].kind == "num"
+    if not _left_edge_ok(tokens, before, first, strong_only=starts_with_sign and not glued):
+        return None
+    return first, eq
+
+
+def _left_edge_ok(tokens: list[_Tok], before: Optional[int], first: int, *,
+                  strong_only: bool) -> bool:
+    if before is None:
+        return True
+    tok = tokens[before]
+    if tok.kind in _STRONG_LEFT or tok.kind in _OPENERS:
+        return True
+    if tok.kind == "punct":
+        return tok.text != "!"
+    if strong_only:
+        return False
+    spaced = before + 1 < first and tokens[before + 1].kind == "space"
+    if tok.kind == "word":
+        return spaced and len(tok.text) >= 2 and tok.text.lower() not in _MOD
+    if tok.kind == "cmd":
+        return tok.text in _ARROWS
+    return False
+
+
+def _right_side(tokens: list[_Tok], eq: int) -> Optional[tuple[int, int]]:
+    """The token range (eq, last] of the claim's right side, or None when its edge is unclear."""
+    last = None
+    depth = 0
+    count = 0
+    end = len(tokens)
+    for i in _solid(tokens, eq + 1, end, 1):
+        kind = tokens[i].kind
+        if kind not in _ARITH:
+            break
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in ("rparen", "rbrace"):
+            if depth == 0:
+                break  # an unmatched closer ends the formula
+            depth -= 1
+        last = i
+        count += 1
+        if count > MAX_TOKENS:
+            return None
+    if last is None or depth != 0 or tokens[last].kind in ("op", "caret"):
+        return None
+    after = next(_solid(tokens, last + 1, end, 1), None)
+    if not _right_edge_ok(tokens, last, after):
+        return None
+    return eq + 1, last + 1
+
+
+def _right_edge_ok(tokens: list[_Tok], last: int, after: Optional[int]) -> bool:
+    if after is None:
+        return True
+    tok = tokens[after]
+    for i in _solid(tokens, after, min(len(tokens), after + 6), 1):
+        if tokens[i].text.lower() in _MOD:
+            return False
+    if tok.kind in ("brk", "delim", "eq", "bold", "rparen", "rbrace"):
+        return True
+    if tok.kind == "punct":
+        return tok.text != "!"
+    spaced = last + 1 < after and tokens[last + 1].kind == "space"
+    if tok.kind == "word":
+        return spaced and len(tok.text) >= 2
+    if tok.kind == "cmd":
+        return tok.text in _ARROWS
+    return False
+
+
+class _Parser:
+    """Recursive descent over arithmetic tokens into an exact Fraction; raises _Skip."""
+
+    def __init__(self, tokens: list[_Tok]) -> None:
+        self.toks = [t for t in tokens if t.kind != "space"]
+        self.i = 0
+        self.ops = 0
+        self.decimals = 0
+
+    def parse(self) -> Fraction:
+        value = self.expr()
+        if self.i != len(self.toks):
+            raise _Skip("trailing tokens")
+        return value
+
+    def peek(self) -> Optional[_Tok]:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, kind: str) -> _Tok:
+        tok = self.peek()
+        if tok is None or tok.kind != kind:
+            raise _Skip(f"expected {kind}")
+        self.i += 1
+        return tok
+
+    def expr(self) -> Fraction:
+        value = self.term()
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.text in "+-\u2212":
+            self.i += 1
+            self.ops += 1
+            right = self.term()
+            value = value + right if tok.text == "+" else value - right
+        return value
+
+    def term(self) -> Fraction:
+        value = self.unary()
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.text not in "+-\u2212":
+            self.i += 1
+            self.ops += 1
+            right = self.unary()
+            if tok.text in ("/", "\\div", "\u00f7"):
+                if right == 0:
+                    raise _Skip("division by zero")
+                value = value / right
+            else:
+                value = value * right
+            _bounded(value)
+        return value
+
+    def unary(self) -> Fraction:
+        tok = self.peek()
+        if tok is not None and tok.kind == "op" and tok.text in "+-\u2212":
+            self.i += 1
+            value = self.unary()
+            return value if tok.text == "+" else -value
+        return self.power()
+
+    def power(self) -> Fraction:
+        base = self.atom()
+        if (tok := self.peek()) is not None and tok.kind == "caret":
+            self.i += 1
+            self.ops += 1
+            exponent = self.exponent()
+            bits = max(base.numerator.bit_length(), base.denominator.bit_length())
+            if exponent.denominator != 1 or bits * abs(exponent.numerator) > MAX_POWER_BITS:
+                raise _Skip("power too large or not an integer power")
+            if base == 0 and exponent < 0:
+                raise _Skip("division by zero")
+            return base ** int(exponent)
+        return base
+
+    def exponent(self) -> Fraction:
+        tok = self.peek()
+        if tok is not None and tok.kind == "num":  # x^23 is x to the 23rd in plain text
+            self.i += 1
+            return _number(tok.text, self)
+        if tok is not None and tok.kind in _OPENERS:
+            return self.group()
+        raise _Skip("unknown exponent")
+
+    def atom(self) -> Fraction:
+        tok = self.peek()
+        if tok is None:
+            raise _Skip("missing value")
+        if tok.kind == "num":
+            self.i += 1
+            value = _number(tok.text, self)
+            nxt = self.peek()
+            if nxt is not None and nxt.kind in ("num", "lparen", "lbrace", "frac"):
+                raise _Skip("implicit multiplication")
+            return value
+        if tok.kind in _OPENERS:
+            return self.group()
+        if tok.kind == "frac":
+            self.i += 1
+            self.ops += 1
+            numerator = self.braced()
+            denominator = self.braced()
+            if denominator == 0:
+                raise _Skip("division by zero")
+            return numerator / denominator
+        raise _Skip(f"unexpected {tok.text!r}")
+
+    def group(self) -> Fraction:
+        opener = self.peek()
+        assert opener is not None
+        self.i += 1
+        value = self.expr()
+        self.take(_OPENERS[opener.kind])
+        return value
+
+    def braced(self) -> Fraction:
+        tok = self.peek()
+        if tok is not None and tok.kind == "num" and len(tok.text) == 1:  # \frac12
+            self.i += 1
+            return Fraction(int(tok.text))
+        if tok is None or tok.kind != "lbrace":
+            raise _Skip("\\frac without braces")
+        return self.group()
+
+
+def _number(text: str, parser: _Parser) -> Fraction:
+    digits = text.replace("{,}", "").replace(",", "")
+    if len(digits) > MAX_DIGITS:
+        raise _Skip("number too long")
+    if "." in digits:
+        parser.decimals = max(parser.decimals, len(digits.split(".", 1)[1]))
+    return Fraction(digits)
+
+
+def _bounded(value: Fraction) -> None:
+    if value.numerator.bit_length() > MAX_POWER_BITS or value.denominator.bit_length() > MAX_POWER_BITS:
+        raise _Skip("value too large")
+
+
+def _rounds_to(value: Fraction, stated: Fraction, decimals: int) -> bool:
+    """``stated`` is ``value`` rounded (either way at a tie) or cut to ``decimals`` places."""
+    unit = Fraction(1, 10 ** decimals)
+    if abs(value - stated) <= unit / 2:
+        return True
+    truncated = Fraction(int(value / unit)) * unit  # int() cuts toward zero
+    return stated == truncated
+
+
+def _simple_value(tokens: list[_Tok]) -> bool:
+    """The right side is one value: no +, -, times or divide after a leading sign."""
+    solid = [t for t in tokens if t.kind != "space"]
+    for index, tok in enumerate(solid):
+        if tok.kind == "op" and not (index == 0 and tok.text in "-\u2212"):
+            if tok.text != "/":
+                return False
+    return True
+
+
+def check_claims(response: str) -> Iterator[Claim]:
+    """Every checkable ``lhs = rhs`` claim of a response, in order, with whether it holds."""
+    tokens = _tokens(response)
+    found = 0
+    for eq, tok in enumerate(tokens):
+        if tok.kind != "eq":
+            continue
+        left = _left_side(tokens, eq)
+        right = _right_side(tokens, eq) if left else None
+        if left is None or right is None:
+            continue
+        if not _simple_value(tokens[right[0]:right[1]]):
+            continue
+        try:
+            lhs_parser = _Parser(tokens[left[0]:left[1]])
+            actual = lhs_parser.parse()
+            if lhs_parser.ops == 0:
+                continue  # "7 = 7" states nothing
+            rhs_parser = _Parser(tokens[right[0]:right[1]])
+            stated = rhs_parser.parse()
+        except (_Skip, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        start, end = tokens[left[0]].start, tokens[right[1] - 1].end
+        if rhs_parser.decimals:
+            holds = _rounds_to(actual, stated, rhs_parser.decimals)
+        else:
+            holds = actual == stated
+        yield Claim(response[start:end], start, end, stated, actual, holds)
+        found += 1
+        if found >= MAX_CLAIMS:
+            return
+
+
+def find_false_claim(response: str) -> Optional[Claim]:
+    """The first false arithmetic claim in ``response``, or None."""
+    return next((claim for claim in check_claims(response) if not claim.true), None)

@@ -1,0 +1,134 @@
+"""The built-in failure labelers, registered through the ``register_labelers`` hook.
+
+Each labeler's docstring is its help text (``sparks plugins``); its ``order`` is its place in
+the label order (see :mod:`harness_ext.reports.labels`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional
+
+from harness_ext.hookspecs import hookimpl
+from harness_ext.reports.labels import Diagnosis, ordered
+
+EVIDENCE_CHARS = 300
+
+Sample = Mapping[str, Any]
+
+
+def _tail(text: str, chars: int = EVIDENCE_CHARS) -> tuple[str, tuple[int, int]]:
+    start = max(0, len(text) - chars)
+    return text[start:], (start, len(text))
+
+
+@ordered(0)
+def correct(sample: Sample) -> Optional[Diagnosis]:
+    """The final answer equals the gold answer."""
+    return Diagnosis("correct") if sample.get("correct") else None
+
+
+@ordered(100)
+def truncated(sample: Sample) -> Optional[Diagnosis]:
+    """Generation hit its token limit (max_gen_toks) before ending with a final answer."""
+    if not sample.get("truncated"):
+        return None
+    evidence, span = _tail(sample.get("response") or "")
+    budget = sample.get("max_gen_toks")
+    note = f"used the whole {budget}-token budget" if budget else "hit the token limit"
+    answer = sample.get("answer")
+    note += f"; the last answer before the cut was {answer!r}" if answer else "; no final answer"
+    return Diagnosis("truncated", evidence, span, note)
+
+
+@ordered(200)
+def logical_loop(sample: Sample) -> Optional[Diagnosis]:
+    """The reasoning repeats itself: the response's tail is mostly copies of one passage."""
+    from harness_ext.reports.loops import find_loop
+
+    loop = find_loop(sample.get("response") or "")
+    if loop is None:
+        return None
+    return Diagnosis("logical_loop", loop.text, (loop.start, loop.end), loop.describe())
+
+
+@ordered(300)
+def no_answer(sample: Sample) -> Optional[Diagnosis]:
+    """No final answer could be extracted, or it has the wrong form (AIME: an integer 0-999)."""
+    answer = sample.get("answer")
+    if not answer:
+        evidence, span = _tail(sample.get("response") or "")
+        return Diagnosis("no_answer", evidence, span, "no final answer could be extracted")
+    bounds = sample.get("integer_range")
+    wrong_form = (sample.get("grade_reason") == "out_of_range" if "grade_reason" in sample
+                  else bounds is not None and not _integer_in(answer, bounds))
+    if bounds is not None and wrong_form:
+        low, high = bounds
+        return Diagnosis("no_answer", answer, _find(sample, answer),
+                         f"the answer must be an integer from {low} to {high}; got {answer!r}")
+    return None
+
+
+@ordered(400)
+def calculation_error(sample: Sample) -> Optional[Diagnosis]:
+    """An arithmetic claim in the reasoning is false (``12 \\times 13 = 198``): the first one."""
+    from harness_ext.reports.arithmetic import find_false_claim
+
+    claim = find_false_claim(sample.get("response") or "")
+    if claim is None:
+        return None
+    return Diagnosis("calculation_error", claim.text, (claim.start, claim.end), claim.describe())
+
+
+@ordered(500)
+def found_then_lost(sample: Sample) -> Optional[Diagnosis]:
+    """The reasoning stated the gold answer (boxed or "the answer is"), the final answer differs."""
+    from harness_ext.reports.reached import find_reached
+
+    gold = sample.get("gold")
+    if not gold:
+        return None
+    reached = find_reached(sample.get("response") or "", str(gold), sample.get("answer"))
+    if reached is None:
+        return None
+    return Diagnosis("found_then_lost", reached.context, (reached.start, reached.end),
+                     f"stated {reached.candidate!r} (= gold {gold!r}), "
+                     f"then answered {sample.get('answer')!r}")
+
+
+@ordered(1000)
+def reasoning_error(sample: Sample) -> Optional[Diagnosis]:
+    """Wrong, and none of the other labels applies."""
+    if sample.get("correct"):
+        return None
+    answer = sample.get("answer")
+    return Diagnosis("reasoning_error", answer or "", _find(sample, answer or ""),
+                     f"answered {answer!r}, gold {sample.get('gold')!r}")
+
+
+def _find(sample: Sample, text: str) -> Optional[tuple[int, int]]:
+    response = sample.get("response") or ""
+    at = response.rfind(text) if text else -1
+    return (at, at + len(text)) if at >= 0 else None
+
+
+def _integer_in(answer: str, bounds: tuple[int, int]) -> bool:
+    """Whether ``answer`` is written as an integer within ``bounds`` (``042``, ``1{,}000``)."""
+    text = answer.strip().strip("$").replace("{,}", "").replace(",", "").replace(" ", "")
+    for wrapper in ("\\text{", "\\mathrm{", "\\textbf{"):
+        if text.startswith(wrapper) and text.endswith("}"):
+            text = text[len(wrapper):-1]
+    if len(text) > 12 or not text.lstrip("-").isdigit():
+        return False
+    return bounds[0] <= int(text) <= bounds[1]
+
+
+BUILTIN_LABELERS: tuple[Callable[[Sample], Optional[Diagnosis]], ...] = (
+    correct, truncated, logical_loop, no_answer, calculation_error, found_then_lost,
+    reasoning_error)
+
+
+@hookimpl
+def register_labelers(register: Callable[[str, Callable[[Sample], Any]], None]) -> None:
+    """The built-in labels (see harness_ext.reports.labels for their order)."""
+    for labeler in BUILTIN_LABELERS:
+        register(labeler.__name__, labeler)

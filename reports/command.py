@@ -1,0 +1,165 @@
+"""``sparks report``: compare lm-eval runs of the sparks tasks, per difficulty tier.
+
+``configure_report(parser)`` adds the arguments, ``run_report(args)`` runs it and returns the
+exit status (1 with ``--fail-on-regression`` when a candidate is significantly worse than the
+baseline on any task or tier). Problems with the input raise :class:`SparksError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Optional, Sequence
+
+from harness_ext.errors import SparksError
+
+__all__ = ["REPORT_FILES", "configure_report", "make_report", "run_report", "write_report"]
+
+REPORT_FILES = ("report.md", "report.html", "report.json")
+
+
+def configure_report(parser: argparse.ArgumentParser) -> None:
+    """Add the ``sparks report`` arguments to ``parser``."""
+    parser.description = (
+        "Compare lm-eval runs of the sparks tasks: accuracy per task and difficulty tier, "
+        "paired deltas with 95% intervals and significance tests, a failure label (with "
+        "evidence) for every wrong response, and the problems that flipped. Each RUN is an "
+        "lm-eval output folder (--output_path of a run with --log_samples) or its "
+        "results_*.json, optionally named: NAME=PATH.")
+    parser.add_argument("runs", nargs="+", metavar="RUN",
+                        help="PATH or NAME=PATH of an lm-eval output folder or results file")
+    parser.add_argument("--baseline", metavar="RUN",
+                        help="the reference run: a NAME or PATH (default: the first RUN)")
+    parser.add_argument("-o", "--output", metavar="DIR", type=Path,
+                        help="write report.md, report.html and report.json into DIR")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit with status 1 when a candidate is significantly worse than "
+                             "the baseline on any task or tier")
+    parser.add_argument("--alpha", type=float, default=0.05,
+                        help="significance level of the paired tests (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the bootstrap (default 0)")
+    parser.add_argument("--tasks", metavar="T1,T2",
+                        help="only these tasks (default: every sparks task in the runs)")
+    parser.add_argument("--labels", metavar="L1,L2",
+                        help="only these labelers, in this order (default: all registered, in "
+                             "their order)")
+    parser.add_argument("--truncation", choices=("auto", "tokenizer", "estimate"),
+                        default="auto",
+                        help="how to tell a truncated response: re-tokenize with the run's "
+                             "tokenizer, or estimate from length (default auto: the tokenizer "
+                             "when it loads offline)")
+
+
+def _split_run(spec: str) -> tuple[Optional[str], Path]:
+    name, sep, path = spec.partition("=")
+    if sep and name and "/" not in name and not Path(spec).exists():
+        return name, Path(path)
+    return None, Path(spec)
+
+
+def _csv(value: Optional[str]) -> Optional[list[str]]:
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
+                alpha: float = 0.05, seed: int = 0, tasks: Optional[Sequence[str]] = None,
+                labels: Optional[Sequence[str]] = None, truncation: str = "auto"):
+    """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`)."""
+    from harness_ext.reports.compare import build_report
+    from harness_ext.reports.runs import load_run
+
+    if not 0 < alpha < 1:
+        raise SparksError(f"--alpha {alpha} must be between 0 and 1")
+    warnings: list[str] = []
+    specs = [_split_run(spec) for spec in run_specs]
+    baseline_name = None
+    if baseline is not None:
+        named = [name for name, _ in specs if name == baseline]
+        if not named:
+            base_path = Path(baseline)
+            match = [i for i, (_, path) in enumerate(specs)
+                     if base_path.exists() and path.exists()
+                     and path.resolve() == base_path.resolve()]
+            if match:
+                specs.insert(0, specs.pop(match[0]))
+            elif base_path.exists():
+                specs.insert(0, (None, base_path))
+            else:
+                raise SparksError(f"--baseline {baseline!r} is neither a run name "
+                                  f"({', '.join(n for n, _ in specs if n) or 'no names given'}) "
+                                  f"nor an existing path")
+        else:
+            baseline_name = baseline
+    runs = []
+    used: set[str] = set()
+    for name, path in specs:
+        run = load_run(path, name=name, tasks=tasks, truncation=truncation, labelers=labels,
+                       warn=warnings.append)
+        run.name = _unique(run.name, used)
+        used.add(run.name)
+        runs.append(run)
+    report = build_report(runs, baseline_name or runs[0].name, alpha=alpha, seed=seed)
+    report.warnings[:0] = warnings
+    return report
+
+
+def _unique(name: str, used: set[str]) -> str:
+    if name not in used:
+        return name
+    index = 2
+    while f"{name}-{index}" in used:
+        index += 1
+    return f"{name}-{index}"
+
+
+def write_report(report, folder: Path) -> list[Path]:
+    """Write report.md, report.html and report.json into ``folder`` (atomically)."""
+    from harness_ext.reports.html import render_html
+    from harness_ext.reports.markdown import render_markdown
+    from harness_ext.reports.output import write_text_atomic
+    from harness_ext.reports.report_json import render_json
+
+    if folder.exists() and not folder.is_dir():
+        raise SparksError(f"-o {folder} is a file; pass a folder for the report files")
+    return [write_text_atomic(folder / "report.md", render_markdown(report)),
+            write_text_atomic(folder / "report.html", render_html(report)),
+            write_text_atomic(folder / "report.json", render_json(report))]
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Run ``sparks report``; the exit status is 1 only for a gated regression."""
+    from rich.console import Console
+
+    report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
+                         tasks=_csv(args.tasks), labels=_csv(args.labels),
+                         truncation=args.truncation)
+    console = Console()
+    from harness_ext.reports.terminal import print_summary
+
+    print_summary(report, console)
+    if args.output is not None:
+        for path in write_report(report, args.output):
+            console.print(f"wrote {path}", highlight=False)
+    if args.fail_on_regression and report.regressions():
+        return 1
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m harness_ext.reports.command RUN...`` (until ``sparks report`` is wired)."""
+    import sys
+
+    parser = argparse.ArgumentParser(prog="sparks report")
+    configure_report(parser)
+    try:
+        return run_report(parser.parse_args(argv))
+    except SparksError as error:
+        print(f"sparks: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Failure labels: why a response is wrong, with the span of the response that shows it.
+
+Labelers are pluggy plugins (hook ``register_labelers``); the built-ins
+(:mod:`harness_ext.reports.builtin_labelers`) register through the same hook. Each response
+is offered to the labelers in order and the first one that answers gives its label. The order
+is each labeler's ``order`` attribute (set it with :func:`ordered`; default
+:data:`DEFAULT_ORDER`), then its name. Built-in order::
+
+    0 correct, 100 truncated, 200 logical_loop, 300 no_answer, 400 calculation_error,
+    500 found_then_lost, (900: labelers without an order), 1000 reasoning_error
+
+A labeler gets one response as a *sample*: the mapping lm-eval logs for the problem, narrowed
+to this response (``resps == [[response]]``, ``filtered_resps == [answer]``), plus ``response``,
+``answer`` (extracted, or None), ``gold``, ``correct``, ``truncated``, ``integer_range``,
+``task``, ``max_gen_toks``, ``n_tokens`` and ``grade_reason`` (the reason
+:func:`harness_ext.answers.check` gave, e.g. ``out_of_range``), None when unknown. It returns None (does not
+apply), a label string, or a :class:`Diagnosis` with evidence.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
+
+from harness_ext.errors import SparksError
+
+__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "diagnose",
+           "diagnose_sample", "get_ordered_labelers", "label", "make_sample", "ordered"]
+
+BUILTIN_PLUGIN = "harness_ext.reports.builtin_labelers"
+BUILTIN_LABELS = ("correct", "truncated", "logical_loop", "no_answer", "calculation_error",
+                  "found_then_lost", "reasoning_error")
+DEFAULT_ORDER = 900.0
+UNLABELED = "unlabeled"  # only when the chosen labelers leave a response without a label
+
+F = TypeVar("F", bound=Callable[..., Any])
+LabelerResult = Union[None, str, "Diagnosis"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A label and its evidence: the response's span that shows it, and a one-line note."""
+
+    label: str
+    evidence: str = ""
+    span: Optional[tuple[int, int]] = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "evidence": self.evidence,
+                "span": list(self.span) if self.span else None, "note": self.note}
+
+
+def ordered(order: float) -> Callable[[F], F]:
+    """Decorator: the position of a labeler in the label order (see the module docstring)."""
+    def mark(labeler: F) -> F:
+        labeler.order = float(order)  # type: ignore[attr-defined]
+        return labeler
+    return mark
+
+
+def _ensure_builtins() -> None:
+    """Load the plugins; register the built-in labelers if the plugin list does not have them."""
+    from harness_ext import plugins
+
+    plugins.load_plugins()
+    if plugins.pm.get_plugin(BUILTIN_PLUGIN) is None and not plugins.pm.is_blocked(BUILTIN_PLUGIN):
+        plugins.pm.register(importlib.import_module(BUILTIN_PLUGIN), name=BUILTIN_PLUGIN)
+
+
+def get_ordered_labelers(names: Optional[Sequence[str]] = None
+                         ) -> list[tuple[str, Callable[[Mapping[str, Any]], LabelerResult]]]:
+    """The registered labelers in label order; ``names`` picks some and fixes their order."""
+    from harness_ext.plugins import get_labelers
+
+    _ensure_builtins()
+    found = get_labelers()
+    if names:
+        unknown = [name for name in names if name not in found]
+        if unknown:
+            raise SparksError(f"unknown labeler(s) {', '.join(unknown)}; the registered ones are "
+                              f"{', '.join(sorted(found))}")
+        return [(name, found[name]) for name in names]
+    return sorted(found.items(),
+                  key=lambda item: (float(getattr(item[1], "order", DEFAULT_ORDER)), item[0]))
+
+
+def make_sample(response: str, gold: str, *, truncated: bool = False,
+                integer_range: Optional[tuple[int, int]] = None, answer: Optional[str] = None,
+                correct: Optional[bool] = None, doc: Optional[Mapping[str, Any]] = None,
+                task: Optional[str] = None, max_gen_toks: Optional[int] = None,
+                n_tokens: Optional[int] = None) -> dict[str, Any]:
+    """The per-response sample that labelers receive (answer and correctness filled in)."""
+    from harness_ext import answers
+
+    reason = None
+    if answer is None or correct is None:
+        verdict = answers.check(response, gold, integer_range=integer_range)
+        answer = verdict.extracted if answer is None else answer
+        correct = verdict.correct if correct is None else correct
+        reason = verdict.reason
+    return {
+        "doc": dict(doc or {}), "target": gold, "resps": [[response]],
+        "filtered_resps": [answer or ""], "response": response, "answer": answer or None,
+        "gold": gold, "correct": bool(correct), "truncated": bool(truncated),
+        "integer_range": integer_range, "task": task, "max_gen_toks": max_gen_toks,
+        "n_tokens": n_tokens, "grade_reason": reason,
+    }
+
+
+def diagnose_sample(sample: Mapping[str, Any],
+                    labelers: Optional[Sequence[tuple[str, Callable[..., LabelerResult]]]] = None
+                    ) -> Diagnosis:
+    """The first label a labeler gives ``sample`` (labelers in label order)."""
+    for name, labeler in labelers if labelers is not None else get_ordered_labelers():
+        try:
+            result = labeler(sample)
+        except Exception as error:
+            raise SparksError(f"labeler {name!r} failed: {type(error).__name__}: {error}; fix "
+                              f"or uninstall its plugin, or leave it out with --labels") from error
+        if result is None:
+            continue
+        if isinstance(result, Diagnosis):
+            return result
+        if isinstance(result, str) and result:
+            return Diagnosis(result)
+        raise SparksError(f"labeler {name!r} returned {result!r}; a labeler returns None, a "
+                          f"label string or a harness_ext.reports.Diagnosis")
+    return Diagnosis(UNLABELED, note="no labeler applied")
+
+
+def diagnose(response: str, gold: str, truncated: bool = False, *,
+             integer_range: Optional[tuple[int, int]] = None) -> Diagnosis:
+    """The label of one response with its evidence (the span of the response that shows it)."""
+    sample = make_sample(response, gold, truncated=truncated, integer_range=integer_range)
+    return diagnose_sample(sample)
+
+
+def label(response: str, gold: str, truncated: bool = False, *,
+          integer_range: Optional[tuple[int, int]] = None) -> str:
+    """The label of one response: ``correct``, ``truncated``, ``logical_loop``, ``no_answer``,
+    ``calculation_error``, ``found_then_lost``, ``reasoning_error`` or a plugin's label.
+
+    ``integer_range=(0, 999)`` applies the AIME rule (an answer of another form is
+    ``no_answer``).
+    """
+    return diagnose(response, gold, truncated, integer_range=integer_range).label

@@ -1,0 +1,84 @@
+"""``report.md``: the report as GitHub-flavoured Markdown, for a pull request or a CI summary."""
+
+from __future__ import annotations
+
+from harness_ext.reports.compare import Report
+from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows, label_rows,
+                                       run_settings, verdict)
+
+__all__ = ["MAX_FLIPS", "render_markdown"]
+
+MAX_FLIPS = 100
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report as Markdown."""
+    ok, lines = verdict(report)
+    out = ["# sparks report", ""]
+    out += _table(
+        ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
+        [[run.name, "baseline" if run.name == report.baseline else "candidate",
+          run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
+          run.interventions or "none", run.date, run.lm_eval_version, run.sparks_version,
+          run_settings(report, run.name)] for run in report.runs])
+    out += ["", f"**{'OK' if ok else 'REGRESSION'}**: {lines[0]}"]
+    out += [f"- {line}" for line in lines[1:]]
+    out += ["", "## Accuracy by task and tier", "",
+            "Accuracy is the mean per-problem score (pass@1 over n samples, or exact match); "
+            "deltas are candidate minus baseline on the problems both runs have, with a 95% "
+            "paired-bootstrap interval; p from McNemar's exact test (one sample per problem) or "
+            "the paired bootstrap. **bold**: significant, :red_circle: significantly worse."]
+    for task in report.tasks():
+        header = ["tier", *[run.name for run in report.runs],
+                  *[f"Δ {run.name}" for run in report.candidates]]
+        rows = []
+        for row in accuracy_rows(report, task):
+            deltas = []
+            for d in row.deltas:
+                if d is None:
+                    deltas.append("-")
+                    continue
+                text = f"{d.delta} {d.interval} p={d.p}"
+                if d.regression:
+                    text = f":red_circle: **{text}**"
+                elif d.significant:
+                    text = f"**{text}**"
+                deltas.append(text)
+            rows.append([row.tier, *row.cells, *deltas])
+        out += ["", f"### {task}", ""] + _table(header, rows)
+    out += ["", "## Failure labels by tier", "",
+            "Responses per label (every response of every problem; `correct` included)."]
+    names = report.label_names()
+    for task in report.tasks():
+        rows = [[tier, run, *[str(counts.get(name, 0)) for name in names]]
+                for tier, run, counts in label_rows(report, task)]
+        out += ["", f"### {task}", ""] + _table(["tier", "run", *names], rows)
+    flips = flip_rows(report)
+    out += ["", "## Flipped problems", ""]
+    if not flips:
+        out.append("None." if report.candidates else "No candidate run.")
+    else:
+        rows = [[f.candidate, f.direction, f.task, f.tier, f.problem_id,
+                 f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+                 failure_labels(f.candidate_labels if f.direction == "broke"
+                                else f.baseline_labels)] for f in flips[:MAX_FLIPS]]
+        out += _table(["candidate", "flip", "task", "tier", "problem", "score",
+                       "failure labels (failing run)"], rows)
+        if len(flips) > MAX_FLIPS:
+            out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
+    if report.warnings:
+        out += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
+    out += ["", f"<sub>seed {report.seed}; truncation: "
+                + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs) + "</sub>", ""]
+    return "\n".join(out)

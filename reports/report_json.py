@@ -1,0 +1,66 @@
+"""``report.json``: every number of the report and one object per response (``samples``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness_ext.reports.compare import Report
+
+__all__ = ["SCHEMA", "render_json", "to_json"]
+
+SCHEMA = "sparks-report/1"
+
+
+def _settings(report: Report) -> dict[str, Any]:
+    return {run.name: {task: {"metric": t.metric, "repeats": t.repeats,
+                              "max_gen_toks": t.max_gen_toks, "problems": len(t.problems),
+                              "lm_eval_score": t.aggregate, "samples_file": str(t.samples_file)}
+                       for task, t in run.tasks.items()}
+            for run in report.runs}
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as plain JSON data."""
+    settings = _settings(report)
+    return {
+        "schema": SCHEMA,
+        "baseline": report.baseline,
+        "alpha": report.alpha,
+        "seed": report.seed,
+        "regression": bool(report.regressions()),
+        "runs": [{**run.header(), "role": "baseline" if run.name == report.baseline
+                  else "candidate", "tasks": settings[run.name]} for run in report.runs],
+        "accuracy": [{"run": c.run, "task": c.task, "tier": c.tier, "problems": c.problems,
+                      "responses": c.responses, "accuracy": c.accuracy,
+                      "ci95": [c.ci_low, c.ci_high]} for c in report.cells],
+        "deltas": [{"baseline": report.baseline, "candidate": d.candidate, "task": d.task,
+                    "tier": d.tier, "problems": d.comparison.n,
+                    "baseline_accuracy": d.comparison.baseline,
+                    "candidate_accuracy": d.comparison.candidate, "delta": d.comparison.delta,
+                    "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+                    "p_value": d.comparison.p_value, "test": d.comparison.test,
+                    "worse": d.comparison.worse, "better": d.comparison.better,
+                    "significant": d.comparison.significant(report.alpha),
+                    "regression": d.regression} for d in report.deltas],
+        "labels": [{"run": run, "task": task, "tier": tier, "counts": dict(counts)}
+                   for (run, task, tier), counts in report.labels.items()],
+        "flips": [{"candidate": f.candidate, "task": f.task, "tier": f.tier,
+                   "problem_id": f.problem_id, "doc_id": f.doc_id, "direction": f.direction,
+                   "baseline_score": f.baseline_score, "candidate_score": f.candidate_score,
+                   "baseline_labels": list(f.baseline_labels),
+                   "candidate_labels": list(f.candidate_labels)} for f in report.flips],
+        "samples": [{"run": run.name, "task": task, "doc_id": p.doc_id,
+                     "problem_id": p.problem_id, "tier": p.tier, "response_index": r.index,
+                     "correct": r.correct, "label": r.label, "answer": r.answer, "gold": p.gold,
+                     "truncated": r.truncated, "n_tokens": r.n_tokens, "n_chars": r.n_chars,
+                     "evidence": r.evidence, "span": list(r.span) if r.span else None,
+                     "note": r.note}
+                    for run in report.runs for task, t in run.tasks.items()
+                    for p in t.problems.values() for r in p.responses],
+        "warnings": list(report.warnings),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_json(report), indent=1, ensure_ascii=False) + "\n"

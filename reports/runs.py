@@ -1,0 +1,399 @@
+"""Read lm-eval output (``results_<ts>.json`` and its ``samples_<task>_<ts>.jsonl``) into runs.
+
+A *run* is one lm-eval invocation: its header (model, interventions, date, versions) and, per
+sparks task, every problem with its logged score and its responses. Each response is graded
+(extracted answer, correct or not), checked for truncation and labelled here, once, so every
+renderer reads the same facts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+from harness_ext.errors import SparksError
+
+__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "load_run"]
+
+METRICS = ("pass@1", "exact_match")
+FILTER = "extracted"
+AIME_RANGE = (0, 999)
+TIER_FALLBACK = "all"
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Response:
+    """One generated response, graded and labelled."""
+
+    index: int
+    text: str
+    answer: Optional[str]
+    correct: bool
+    truncated: bool
+    n_tokens: Optional[int]
+    label: str = ""
+    evidence: str = ""
+    span: Optional[tuple[int, int]] = None
+    note: str = ""
+
+    @property
+    def n_chars(self) -> int:
+        return len(self.text)
+
+
+@dataclass
+class Problem:
+    """One problem of a task in a run: its logged score and its n responses."""
+
+    task: str
+    doc_id: int
+    problem_id: str
+    tier: str
+    gold: str
+    number: Optional[int]
+    score: float
+    responses: list[Response]
+
+
+@dataclass
+class TaskRun:
+    task: str
+    metric: str                      # "pass@1" or "exact_match"
+    repeats: int
+    max_gen_toks: Optional[int]
+    generation_kwargs: dict[str, Any]
+    aggregate: Optional[float]       # lm-eval's own number for the task
+    samples_file: Path
+    problems: dict[str, Problem] = field(default_factory=dict)  # by problem_id
+
+
+@dataclass
+class Run:
+    """One lm-eval run, as a report needs it."""
+
+    name: str
+    results_file: Path
+    model: str
+    model_args: str
+    pretrained: str
+    interventions: str
+    date: str
+    lm_eval_version: str
+    sparks_version: str
+    truncation: str
+    tasks: dict[str, TaskRun]
+
+    def header(self) -> dict[str, str]:
+        return {"name": self.name, "model": self.model, "pretrained": self.pretrained,
+                "model_args": self.model_args, "interventions": self.interventions or "none",
+                "date": self.date, "lm_eval_version": self.lm_eval_version,
+                "sparks_version": self.sparks_version, "truncation": self.truncation,
+                "results_file": str(self.results_file)}
+
+
+# ------------------------------------------------------------------------------- finding files
+
+def find_results_file(path: Path, warn: Warn) -> Path:
+    """The results file for ``path``: the file itself, or the newest one under a folder."""
+    if not path.exists():
+        raise SparksError(f"{path} does not exist; pass an lm-eval output folder (--output_path "
+                          f"of a run with --log_samples) or its results_*.json file")
+    if path.is_file():
+        if path.suffix != ".json":
+            raise SparksError(f"{path} is not a results file (results_<date>.json); pass the "
+                              f"run's output folder or its results_*.json")
+        return path
+    found = sorted(path.rglob("results_*.json"))
+    if not found:
+        raise SparksError(f"no lm-eval results file (results_*.json) under {path}; run lm_eval "
+                          f"with --output_path {path} --log_samples first")
+    folders = sorted({file.parent for file in found})
+    if len(folders) > 1:
+        listing = ", ".join(str(folder) for folder in folders)
+        raise SparksError(f"{path} holds results of several models ({listing}); pass one of "
+                          f"these folders")
+    newest = max(found, key=lambda file: file.name)
+    if len(found) > 1:
+        warn(f"{path} holds {len(found)} results files; using the newest, {newest.name} (pass a "
+             f"results file to choose another)")
+    return newest
+
+
+def _date_id(results_file: Path) -> str:
+    stem = results_file.stem
+    return stem[len("results_"):] if stem.startswith("results_") else stem.rsplit("_", 1)[-1]
+
+
+def _samples_file(results_file: Path, task: str) -> Path:
+    exact = results_file.with_name(f"samples_{task}_{_date_id(results_file)}.jsonl")
+    if exact.is_file():
+        return exact
+    others = sorted(results_file.parent.glob(f"samples_{task}_*.jsonl"))
+    hint = (f" (found {', '.join(o.name for o in others)}, which belong to other runs)"
+            if others else "")
+    raise SparksError(f"no samples file {exact.name} for task {task} next to {results_file}"
+                      f"{hint}; rerun lm_eval with --log_samples")
+
+
+# ------------------------------------------------------------------------------- parsing
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SparksError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}); the "
+                          f"file is damaged or truncated: rerun the evaluation") from None
+    except OSError as error:
+        raise SparksError(f"cannot read {path}: {error.strerror}") from None
+    if not isinstance(data, dict) or "results" not in data or "configs" not in data:
+        raise SparksError(f"{path} is not an lm-eval results file (it has no 'results' and "
+                          f"'configs'); pass the results_*.json that lm_eval wrote")
+    return data
+
+
+def _read_samples(path: Path) -> Iterator[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            sample = json.loads(line)
+        except json.JSONDecodeError:
+            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
+            what = ("its last line is cut off: the file is truncated (was the run interrupted?)"
+                    if last else f"line {number} is not JSON")
+            raise SparksError(f"samples file {path}: {what}; rerun the evaluation") from None
+        if not isinstance(sample, dict):
+            raise SparksError(f"samples file {path}, line {number}: not a JSON object; is it an "
+                              f"lm-eval samples file?")
+        yield sample
+
+
+def _metric(task: str, scores: Mapping[str, Any]) -> Optional[str]:
+    for metric in METRICS:
+        if f"{metric},{FILTER}" in scores:
+            return metric
+    return None
+
+
+def _tier(doc: Mapping[str, Any], task: str) -> str:
+    tier = doc.get("tier")
+    if tier:
+        return str(tier)
+    from harness_ext import tiers
+
+    number = doc.get("number")
+    try:
+        if task.startswith("aime") and number is not None:
+            return tiers.tier_for_number("aime", int(number))
+        if task.startswith("amc") and number is not None:
+            return tiers.tier_for_number("amc", int(number))
+        if task.startswith("math500") and (doc.get("level") or number) is not None:
+            return tiers.tier_for_level(int(doc.get("level") or number))
+    except (TypeError, ValueError):
+        pass
+    return TIER_FALLBACK
+
+
+def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[int]:
+    arguments = sample.get("arguments")
+    try:
+        value = arguments[0][1]["max_gen_toks"]  # [[context, gen_kwargs], ...]
+        return int(value)
+    except (TypeError, KeyError, IndexError, ValueError):
+        pass
+    value = (config.get("generation_kwargs") or {}).get("max_gen_toks")
+    return int(value) if value is not None else None
+
+
+def _responses(sample: Mapping[str, Any], path: Path) -> list[str]:
+    resps = sample.get("resps")
+    if not isinstance(resps, list) or not resps:
+        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no 'resps'; "
+                          f"is it an lm-eval samples file?")
+    first = resps[0]
+    texts = first if isinstance(first, list) else resps
+    return [text if isinstance(text, str) else str(text) for text in texts]
+
+
+def _date(data: Mapping[str, Any], results_file: Path) -> str:
+    value = data.get("date")
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if value:
+        return str(value)
+    return _date_id(results_file)
+
+
+def _interventions(config: Mapping[str, Any], model_args: str) -> str:
+    recorded = config.get("sparks_interventions")
+    if recorded:
+        return recorded if isinstance(recorded, str) else json.dumps(recorded)
+    match = re.search(r"(?:^|,)\s*interventions=([^,]*)", model_args)
+    return match.group(1) if match else ""
+
+
+# ------------------------------------------------------------------------------- loading
+
+def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence[str]] = None,
+             truncation: str = "auto", labelers: Optional[Sequence[str]] = None,
+             warn: Warn) -> Run:
+    """Read one run (an output folder or a results file), grade and label every response."""
+    from harness_ext.reports.labels import get_ordered_labelers
+    from harness_ext.reports.truncation import load_token_counter, model_args_dict
+
+    results_file = find_results_file(path, warn)
+    data = _read_json(results_file)
+    config = data.get("config") or {}
+    model = str(config.get("model") or "?")
+    raw_args = config.get("model_args") or ""
+    model_args = raw_args if isinstance(raw_args, str) else ",".join(
+        f"{k}={v}" for k, v in dict(raw_args).items())
+    args = model_args_dict(raw_args)
+    pretrained = args.get("pretrained") or (
+        "SmolLM2-135M-Instruct (embedded)" if model == "sparks" else "?")
+    sparks_tasks = _pick_tasks(data, results_file, tasks, warn)
+    counter, truncation_note = load_token_counter(model, raw_args, truncation)
+    ordered_labelers = get_ordered_labelers(labelers)
+    run = Run(
+        name=name or _default_name(path, results_file),
+        results_file=results_file, model=model, model_args=model_args, pretrained=pretrained,
+        interventions=_interventions(config, model_args), date=_date(data, results_file),
+        lm_eval_version=str(data.get("lm_eval_version") or "?"),
+        sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
+        tasks={})
+    for task, metric in sparks_tasks:
+        run.tasks[task] = _load_task(data, results_file, task, metric, counter,
+                                     ordered_labelers, warn)
+    return run
+
+
+def _pick_tasks(data: Mapping[str, Any], results_file: Path, wanted: Optional[Sequence[str]],
+                warn: Warn) -> list[tuple[str, str]]:
+    configs = data.get("configs") or {}
+    results = data.get("results") or {}
+    found: list[tuple[str, str]] = []
+    foreign: list[str] = []
+    for task in sorted(configs):
+        metric = _metric(task, results.get(task) or {})
+        if metric is None:
+            foreign.append(task)
+        else:
+            found.append((task, metric))
+    if wanted:
+        known = {task for task, _ in found}
+        unknown = [task for task in wanted if task not in known]
+        if unknown:
+            raise SparksError(f"task(s) {', '.join(unknown)} are not in {results_file} (it has "
+                              f"{', '.join(sorted(known)) or 'no sparks tasks'}); check --tasks")
+        found = [(task, metric) for task, metric in found if task in wanted]
+    elif foreign:
+        warn(f"{results_file.name}: skipping {', '.join(foreign)}: not sparks tasks (no "
+             f"pass@1 or exact_match with the 'extracted' filter)")
+    if not found:
+        raise SparksError(f"{results_file} has no sparks task (tasks: {', '.join(sorted(configs))}"
+                          f"); report on runs of amc_sparks, aime24_sparks, aime25_sparks or "
+                          f"math500_sparks (or their _greedy variants)")
+    return found
+
+
+def _default_name(path: Path, results_file: Path) -> str:
+    """The folder the user named, or for a results file the output folder above it."""
+    return path.resolve().name if path.is_dir() else results_file.resolve().parent.parent.name
+
+
+def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: str,
+               counter: Any, labelers: Any, warn: Warn) -> TaskRun:
+    config = (data.get("configs") or {}).get(task) or {}
+    samples_file = _samples_file(results_file, task)
+    scores = (data.get("results") or {}).get(task) or {}
+    aggregate = scores.get(f"{metric},{FILTER}")
+    task_run = TaskRun(task=task, metric=metric, repeats=int(config.get("repeats") or 1),
+                       max_gen_toks=None,
+                       generation_kwargs=dict(config.get("generation_kwargs") or {}),
+                       aggregate=float(aggregate) if isinstance(aggregate, (int, float)) else None,
+                       samples_file=samples_file)
+    integer_range = AIME_RANGE if task.startswith("aime") else None
+    disagreements = 0
+    for sample in _read_samples(samples_file):
+        problem = _problem(sample, samples_file, task, metric, config, integer_range, counter,
+                           labelers)
+        if problem.problem_id in task_run.problems:
+            raise SparksError(f"samples file {samples_file}: problem {problem.problem_id} appears "
+                              f"twice; the file mixes runs: rerun the evaluation")
+        task_run.problems[problem.problem_id] = problem
+        task_run.max_gen_toks = task_run.max_gen_toks or _max_gen_toks(sample, config)
+        rechecked = sum(r.correct for r in problem.responses) / max(1, len(problem.responses))
+        if abs(rechecked - problem.score) > 1e-9:
+            disagreements += 1
+    expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
+    if isinstance(expected, int) and len(task_run.problems) < expected:
+        raise SparksError(f"samples file {samples_file} has {len(task_run.problems)} of the "
+                          f"{expected} problems the run evaluated: it is truncated; rerun the "
+                          f"evaluation")
+    if not task_run.problems:
+        raise SparksError(f"samples file {samples_file} is empty; rerun the evaluation")
+    if disagreements:
+        warn(f"{task}: {disagreements} problem(s) grade differently now than in the run (the "
+             f"answer checker changed?); scores use the logged values, labels the new grading")
+    return task_run
+
+
+def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
+             config: Mapping[str, Any], integer_range: Optional[tuple[int, int]], counter: Any,
+             labelers: Any) -> Problem:
+    from harness_ext import answers
+    from harness_ext.reports.labels import diagnose_sample, make_sample
+    from harness_ext.reports.truncation import is_truncated
+
+    doc = sample.get("doc")
+    if not isinstance(doc, dict) or "problem_id" not in doc:
+        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no "
+                          f"doc.problem_id; it was not written by a sparks task (rerun with "
+                          f"--tasks {task} from this version of sparks)")
+    gold = str(doc.get("answer", sample.get("target", "")))
+    score = sample.get(metric)
+    if not isinstance(score, (int, float)):
+        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no {metric!r} "
+                          f"value; is it the samples file of {task}?")
+    texts = _responses(sample, path)
+    filtered = sample.get("filtered_resps") or []
+    if filtered and isinstance(filtered[0], list):
+        filtered = filtered[0]
+    max_gen_toks = _max_gen_toks(sample, config)
+    responses = []
+    for index, text in enumerate(texts):
+        logged = filtered[index] if index < len(filtered) and isinstance(filtered[index], str) else None
+        if score in (0.0, 1.0):  # every response shares the problem's grade: no re-check
+            correct, reason = bool(score), None
+            answer = logged or None if logged is not None else answers.extract_answer(text)
+        else:
+            verdict = answers.check(text, gold, integer_range=integer_range)
+            correct, answer, reason = verdict.correct, verdict.extracted, verdict.reason
+        n_tokens = counter(text) if counter is not None else None
+        truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer), n_tokens=n_tokens)
+        response = Response(index, text, answer, correct, truncated, n_tokens)
+        view = make_sample(text, gold, truncated=truncated, integer_range=integer_range,
+                           answer=answer or "", correct=correct, doc=doc, task=task,
+                           max_gen_toks=max_gen_toks, n_tokens=n_tokens)
+        view.update({"doc_id": sample.get("doc_id"), "target": sample.get("target", gold)})
+        if reason is not None:
+            view["grade_reason"] = reason
+        else:
+            view.pop("grade_reason", None)
+        diagnosis = diagnose_sample(view, labelers)
+        response.label, response.evidence = diagnosis.label, diagnosis.evidence
+        response.span, response.note = diagnosis.span, diagnosis.note
+        responses.append(response)
+    number = doc.get("number")
+    return Problem(task=task, doc_id=int(sample.get("doc_id", -1)),
+                   problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
+                   number=int(number) if isinstance(number, int) else None, score=float(score),
+                   responses=responses)

@@ -1,0 +1,80 @@
+"""The terminal summary (rich): runs, accuracy per task x tier with deltas, labels, flips."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness_ext.reports.compare import ALL_TIERS, Report
+from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows, label_rows,
+                                       run_settings, verdict)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["MAX_FLIPS", "print_summary"]
+
+MAX_FLIPS = 20
+
+
+def print_summary(report: Report, console: "Console") -> None:
+    """Print the report's summary to ``console``."""
+    from rich.table import Table
+
+    runs = Table(title="runs", title_justify="left", show_lines=False)
+    for column in ("run", "role", "model", "interventions", "date", "lm-eval", "settings"):
+        runs.add_column(column, overflow="fold")
+    for run in report.runs:
+        runs.add_row(run.name, "baseline" if run.name == report.baseline else "candidate",
+                     run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
+                     run.interventions or "none", run.date, run.lm_eval_version,
+                     run_settings(report, run.name))
+    console.print(runs)
+    for task in report.tasks():
+        table = Table(title=f"{task}: accuracy by tier", title_justify="left")
+        table.add_column("tier")
+        for run in report.runs:
+            table.add_column(run.name, justify="right")
+        for run in report.candidates:
+            table.add_column(f"Δ {run.name} [95% CI] p", justify="right")
+        for row in accuracy_rows(report, task):
+            deltas = []
+            for d in row.deltas:
+                if d is None:
+                    deltas.append("-")
+                    continue
+                style = "bold red" if d.regression else "bold green" if d.improvement else ""
+                text = f"{d.delta} {d.interval} p={d.p}"
+                deltas.append(f"[{style}]{text}[/]" if style else text)
+            tier = f"[bold]{row.tier}[/]" if row.tier == ALL_TIERS else row.tier
+            table.add_row(tier, *row.cells, *deltas)
+        console.print(table)
+        names = report.label_names()
+        labels = Table(title=f"{task}: responses per label", title_justify="left")
+        labels.add_column("tier")
+        labels.add_column("run")
+        for name in names:
+            labels.add_column(name, justify="right")
+        for tier, run_name, counts in label_rows(report, task):
+            labels.add_row(tier, run_name, *[str(counts.get(name, 0) or "") for name in names])
+        console.print(labels)
+    flips = flip_rows(report)
+    if flips:
+        table = Table(title=f"flipped problems ({len(flips)})", title_justify="left")
+        for column in ("candidate", "flip", "task", "tier", "problem", "score", "failure labels"):
+            table.add_column(column)
+        for f in flips[:MAX_FLIPS]:
+            style = "red" if f.direction == "broke" else "green"
+            table.add_row(f.candidate, f"[{style}]{f.direction}[/]", f.task, f.tier,
+                          f.problem_id, f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+                          failure_labels(f.candidate_labels if f.direction == "broke"
+                                         else f.baseline_labels))
+        console.print(table)
+        if len(flips) > MAX_FLIPS:
+            console.print(f"... {len(flips) - MAX_FLIPS} more in report.md / report.json")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    ok, lines = verdict(report)
+    console.print(f"[bold {'green' if ok else 'red'}]{'OK' if ok else 'REGRESSION'}[/]: "
+                  f"{lines[0]}", highlight=False)
+    for line in lines[1:]:
+        console.print(f"  {line}", highlight=False)

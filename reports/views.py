@@ -1,0 +1,119 @@
+"""What every renderer shows, as rows of text: run headers, accuracy tables, verdict, flips.
+
+The terminal, Markdown and HTML renderers format these the same way, so the three outputs
+always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from harness_ext.reports.compare import ALL_TIERS, Delta, Flip, Report
+from harness_ext.reports.fmt import ci, p_value, pct, pp
+
+__all__ = ["AccuracyRow", "DeltaText", "accuracy_rows", "flip_rows", "label_rows",
+           "run_settings", "verdict"]
+
+
+def run_settings(report: Report, name: str) -> str:
+    """``aime24_sparks: pass@1, n=4, max_gen_toks=32768, 30 problems; ...``."""
+    run = next(run for run in report.runs if run.name == name)
+    parts = []
+    for task, t in sorted(run.tasks.items()):
+        budget = f", max_gen_toks={t.max_gen_toks}" if t.max_gen_toks else ""
+        parts.append(f"{task}: {t.metric}, n={t.repeats}{budget}, {len(t.problems)} problems")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class DeltaText:
+    delta: str
+    interval: str
+    p: str
+    test: str
+    n: int
+    significant: bool
+    regression: bool
+    improvement: bool
+
+
+@dataclass(frozen=True)
+class AccuracyRow:
+    tier: str
+    cells: list[str]                  # per run: "45.0% (n=30)" or "-"
+    deltas: list[Optional[DeltaText]]  # per candidate
+
+
+def _delta_text(delta: Optional[Delta], alpha: float) -> Optional[DeltaText]:
+    if delta is None:
+        return None
+    c = delta.comparison
+    return DeltaText(pp(c.delta), ci(c.ci_low, c.ci_high), p_value(c.p_value), c.test, c.n,
+                     c.significant(alpha), delta.regression, delta.improvement)
+
+
+def accuracy_rows(report: Report, task: str) -> list[AccuracyRow]:
+    """One row per tier (then ``all``): each run's accuracy and each candidate's delta."""
+    rows = []
+    for tier in [*report.tiers(task), ALL_TIERS]:
+        cells = []
+        for run in report.runs:
+            cell = report.cell(run.name, task, tier)
+            cells.append(f"{pct(cell.accuracy)} (n={cell.problems})" if cell else "-")
+        deltas = []
+        for run in report.candidates:
+            found = next((d for d in report.deltas
+                          if (d.candidate, d.task, d.tier) == (run.name, task, tier)), None)
+            deltas.append(_delta_text(found, report.alpha))
+        rows.append(AccuracyRow(tier, cells, deltas))
+    return rows
+
+
+def label_rows(report: Report, task: str) -> list[tuple[str, str, dict[str, int]]]:
+    """(tier, run, label counts over all responses) for each tier and run of a task."""
+    rows = []
+    for tier in [*report.tiers(task), ALL_TIERS]:
+        for run in report.runs:
+            counts = report.labels.get((run.name, task, tier))
+            if counts is not None:
+                rows.append((tier, run.name, dict(counts)))
+    return rows
+
+
+def flip_rows(report: Report) -> list[Flip]:
+    """Flipped problems: broken ones first, then by task, tier and problem."""
+    from harness_ext.reports.compare import tier_sort_key
+
+    return sorted(report.flips, key=lambda f: (f.candidate, f.direction != "broke", f.task,
+                                               tier_sort_key(f.tier), f.problem_id))
+
+
+def failure_labels(labels: tuple[str, ...]) -> str:
+    """``logical_loop x2, truncated`` for the failed responses of a problem."""
+    from collections import Counter
+
+    counts = Counter(label for label in labels if label != "correct")
+    return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in counts.most_common()) or "-"
+
+
+def verdict(report: Report) -> tuple[bool, list[str]]:
+    """(no significant regression, lines saying what was found)."""
+    if not report.candidates:
+        return True, ["One run: nothing to compare (pass a second run, or --baseline)."]
+    regressions = report.regressions()
+    if not regressions:
+        better = [d for d in report.deltas if d.improvement]
+        line = (f"No significant regression against {report.baseline} "
+                f"(alpha {report.alpha:g}, {len(report.deltas)} tests).")
+        extra = [f"Significantly better: {d.candidate} on {d.task} / {d.tier}: "
+                 f"{pp(d.comparison.delta)} {ci(d.comparison.ci_low, d.comparison.ci_high)}, "
+                 f"p={p_value(d.comparison.p_value)}" for d in better]
+        return True, [line, *extra]
+    lines = [f"Significant regression against {report.baseline} (alpha {report.alpha:g}):"]
+    for d in regressions:
+        c = d.comparison
+        lines.append(f"{d.candidate} on {d.task} / {d.tier}: {pp(c.delta)} "
+                     f"{ci(c.ci_low, c.ci_high)}, p={p_value(c.p_value)} ({c.test}, "
+                     f"{c.n} problems)")
+    return False, lines
