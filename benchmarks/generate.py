@@ -20,12 +20,15 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def prompts(count: int) -> list[str]:
+def prompts(tokenizer, count: int) -> list[str]:
+    """The first AMC problems as our tasks prompt them, in the model's chat template."""
     from harness_ext.tasks.scoring import doc_to_text
 
     folder = Path(os.environ.get("SPARKS_DATA_DIR") or DEFAULT_DATA)
     lines = (folder / "amc.jsonl").read_text().splitlines()[:count]
-    return [doc_to_text(json.loads(line)) for line in lines]
+    return [tokenizer.apply_chat_template([{"role": "user", "content": doc_to_text(json.loads(line))}],
+                                          tokenize=False, add_generation_prompt=True)
+            for line in lines]
 
 
 def run_sparks(lm, texts: list[str], tokens: int) -> tuple[float, int]:
@@ -33,12 +36,11 @@ def run_sparks(lm, texts: list[str], tokens: int) -> tuple[float, int]:
 
     requests = [Instance(request_type="generate_until", doc={}, idx=i,
                          arguments=(text, {"until": [], "do_sample": False,
-                                           "max_gen_toks": tokens}))
+                                           "max_gen_toks": tokens, "min_new_tokens": tokens}))
                 for i, text in enumerate(texts)]
     start = time.perf_counter()
-    outputs = lm.generate_until(requests, disable_tqdm=True)
-    elapsed = time.perf_counter() - start
-    return elapsed, sum(len(lm.tokenizer(o, add_special_tokens=False).input_ids) for o in outputs)
+    lm.generate_until(requests, disable_tqdm=True)
+    return time.perf_counter() - start, tokens * len(texts)  # min_new_tokens: exactly `tokens`
 
 
 def run_plain(model, tokenizer, texts: list[str], tokens: int) -> tuple[float, int]:
@@ -47,13 +49,11 @@ def run_plain(model, tokenizer, texts: list[str], tokens: int) -> tuple[float, i
     generated = 0
     start = time.perf_counter()
     for text in texts:
-        ids = tokenizer(text, return_tensors="pt").input_ids
+        ids = tokenizer(text, return_tensors="pt", add_special_tokens=False).input_ids
         with torch.no_grad():
-            out = model.generate(ids, max_new_tokens=tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
-        new = out[0, ids.shape[1]:]
-        generated += len(tokenizer(tokenizer.decode(new, skip_special_tokens=True),
-                                   add_special_tokens=False).input_ids)
+            out = model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens,
+                                 do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        generated += out.shape[1] - ids.shape[1]
     return time.perf_counter() - start, generated
 
 
@@ -76,7 +76,7 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     load_seconds = time.perf_counter() - start
     lm = SparksLM(pretrained=str(path), device="cpu", batch_size=1, dtype="float32")
-    texts = prompts(args.prompts)
+    texts = prompts(tokenizer, args.prompts)
 
     sparks_rates, plain_rates = [], []
     for _ in range(args.rounds):

@@ -93,10 +93,61 @@ def run_tasks(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def run_plugins(args: argparse.Namespace, rest: list[str]) -> int:
+    """List installed plugins, their versions and the interventions and labelers they give.
+
+    ``SPARKS_LOAD_PLUGINS`` limits which installed plugins load ("" = built-ins only,
+    otherwise comma-separated distribution names).
+    """
+    from rich.console import Console
+
+    from harness_ext.plugins import describe_plugins
+
+    console = Console(highlight=False, soft_wrap=True)
+    for info in describe_plugins():
+        origin = f"{info.distribution} {info.version}" if info.distribution else "built-in"
+        console.print(f"[bold]{info.name}[/] ({origin}) hooks: {', '.join(info.hooks)}")
+        for item in info.interventions:
+            console.print(f"  [cyan]{item.usage}[/]")
+            for line in item.doc.splitlines():
+                console.print(f"      {line}")
+        for labeler in info.labelers:
+            console.print(f"  labeler [cyan]{labeler.name}[/]: {labeler.doc.splitlines()[0] if labeler.doc else ''}")
+    return 0
+
+
+def configure_fold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None,
+                        help="Hub id or local folder (default: the embedded model)")
+    parser.add_argument("--interventions", required=True,
+                        help="a foldable spec (zero/scale), e.g. 'zero:L12H3+L14H7;scale:L20H1:1.3'")
+    parser.add_argument("-o", "--output", required=True, help="folder to write")
+    parser.add_argument("--dtype", default="auto", help="dtype to load and save (default: auto)")
+
+
+def run_fold(args: argparse.Namespace, rest: list[str]) -> int:
+    """Write a checkpoint with static interventions folded into o_proj's weights.
+
+    Any engine (vLLM, lm-eval --model vllm or hf, plain transformers) then runs the
+    intervened model at full speed; the folder's sparks_interventions.json records the spec.
+    """
+    from harness_ext.interventions import fold_checkpoint
+
+    model = args.model
+    if model is None:
+        from harness_ext.embedded import embedded_model_path
+
+        model = str(embedded_model_path())
+    print(fold_checkpoint(model, args.interventions, args.output, dtype=args.dtype))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "eval": Command(run_eval, passthrough=True),
     "tasks": Command(run_tasks),
     "model": Command(run_model),
+    "plugins": Command(run_plugins),
+    "fold": Command(run_fold, configure_fold),
 }
 
 

@@ -59,3 +59,22 @@ def test_bad_boost_flag_is_clear():
         cli.with_intervention_flags(["--boost", "L20H1"])
     with pytest.raises(SparksError, match="both in --model_args and as flags"):
         cli.with_intervention_flags(["--ablate", "L1H1", "--model_args", "interventions=zero:L2"])
+
+
+def test_plugins_command_lists_builtins_with_help():
+    done = subprocess.run([SPARKS, "plugins"], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "SPARKS_LOAD_PLUGINS": ""})
+    assert done.returncode == 0, done.stderr
+    for usage in ("zero:HEADS", "scale:HEADS:FACTOR", "mean:HEADS", "noise:HEADS:STD[:SEED]"):
+        assert usage in done.stdout
+    assert "Zero ablation" in done.stdout
+
+
+def test_fold_command_writes_a_checkpoint(tiny_model_dirs, tmp_path, capsys):
+    out = tmp_path / "folded"
+    assert cli.main(["fold", "--model", str(tiny_model_dirs["llama"]), "--interventions",
+                     "zero:L0H1", "-o", str(out)]) == 0
+    assert (out / "sparks_interventions.json").is_file() and (out / "config.json").is_file()
+    assert cli.main(["fold", "--model", str(tiny_model_dirs["llama"]), "--interventions",
+                     "noise:L0H1:0.1", "-o", str(tmp_path / "no")]) == 2
+    assert "cannot fold" in capsys.readouterr().err
