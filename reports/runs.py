@@ -204,11 +204,17 @@ def _tier(doc: Mapping[str, Any], task: str) -> str:
 
 def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[int]:
     arguments = sample.get("arguments")
-    try:
-        value = arguments[0][1]["max_gen_toks"]  # [[context, gen_kwargs], ...]
-        return int(value)
-    except (TypeError, KeyError, IndexError, ValueError):
-        pass
+    # lm-eval 0.4.13 logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older ones
+    # [[prompt, gen_kwargs]]
+    first = (next(iter(arguments.values()), None) if isinstance(arguments, dict)
+             else arguments[0] if isinstance(arguments, list) and arguments else None)
+    kwargs = (first.get("arg_1") if isinstance(first, dict)
+              else first[1] if isinstance(first, list) and len(first) > 1 else None)
+    if isinstance(kwargs, dict) and kwargs.get("max_gen_toks") is not None:
+        try:
+            return int(kwargs["max_gen_toks"])
+        except (TypeError, ValueError):
+            pass
     value = (config.get("generation_kwargs") or {}).get("max_gen_toks")
     return int(value) if value is not None else None
 
@@ -392,8 +398,8 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
         response.label, response.evidence = diagnosis.label, diagnosis.evidence
         response.span, response.note = diagnosis.span, diagnosis.note
         responses.append(response)
-    number = doc.get("number")
+    number = str(doc.get("number", ""))
     return Problem(task=task, doc_id=int(sample.get("doc_id", -1)),
                    problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
-                   number=int(number) if isinstance(number, int) else None, score=float(score),
+                   number=int(number) if number.isdigit() else None, score=float(score),
                    responses=responses)

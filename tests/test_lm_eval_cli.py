@@ -52,3 +52,34 @@ def test_batch_size_4_gives_the_same_greedy_outputs_as_1(shared_data, embedded_m
     _, four = lm_eval([*args, "--batch_size", "4"], shared_data, tmp_path / "b4")
     responses = lambda logged: [s["resps"] for s in sorted(logged, key=lambda s: s["doc_id"])]
     assert responses(one["amc_sparks_greedy"]) == responses(four["amc_sparks_greedy"])
+
+
+def test_interventions_from_the_command_line_match_the_reference_hook(shared_data,
+                                                                      embedded_model, tmp_path):
+    """Zeroing L3H1 and L5H2 through lm_eval gives exactly the reference hook's tokens."""
+    import torch
+
+    from harness_ext.model import SparksLM
+    from harness_ext.testing import reference_hook
+
+    args = ["--tasks", "aime24_sparks_greedy", "--limit", "2", "--gen_kwargs", "max_gen_toks=32"]
+    spec = "zero:L3H1+L5H2"
+    results, samples = lm_eval([*args, "--model_args", f"interventions={spec}"], shared_data,
+                               tmp_path / "ablated")
+    assert results["config"]["sparks_interventions"] == spec
+    logged = sorted(samples["aime24_sparks_greedy"], key=lambda s: s["doc_id"])
+    assert all(s["arguments"]["gen_args_0"]["arg_1"]["sparks_interventions"] == spec
+               for s in logged)
+
+    lm = SparksLM(pretrained=str(embedded_model), device="cpu")
+    zero = lambda x: torch.zeros_like(x)
+    from lm_eval.api.instance import Instance
+
+    requests = [Instance(request_type="generate_until", doc={}, idx=0,
+                         arguments=(s["arguments"]["gen_args_0"]["arg_0"],
+                                    {k: v for k, v in s["arguments"]["gen_args_0"]["arg_1"].items()
+                                     if k != "sparks_interventions"}))
+                for s in logged]
+    with reference_hook(lm.model, {(3, 1): zero, (5, 2): zero}):
+        reference = lm.generate_until(requests, disable_tqdm=True)
+    assert [s["resps"][0][0] for s in logged] == reference
