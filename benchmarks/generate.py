@@ -5,7 +5,7 @@ the same token budget), interleaved round by round in one process; the ratio of 
 (sparks / transformers) is printed. Goal: >= 0.98 (lm-eval's own `hf` model measured 0.99).
 Also prints how long a later load of the converted embedded model takes (goal: under 3 s).
 
-    python benchmarks/generate.py [--prompts 6] [--tokens 64] [--rounds 3]
+    python benchmarks/generate.py [--prompts 6] [--tokens 64] [--rounds 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -62,9 +62,13 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=6)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: stable timings on a shared machine)")
     args = parser.parse_args()
 
     import torch
+
+    torch.set_num_threads(args.threads)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness_ext.embedded import embedded_model_path

@@ -25,6 +25,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del sys._sparks_test_mode  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """In-process models here are tiny: threads gain nothing, and on a busy machine they thrash
+    (100x slower seen on two cores). Subprocess tests (lm_eval) keep torch's default."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The project's data folder (../shared/data): AMC, AIME and MATH-500 as JSONL."""

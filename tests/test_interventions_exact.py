@@ -71,14 +71,6 @@ CASES: dict[str, tuple[str, Callable[[], dict[tuple[int, int], Any]], tuple[str,
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Tiny models gain nothing from threads, and on a busy machine threads thrash."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def batch() -> dict[str, torch.Tensor]:

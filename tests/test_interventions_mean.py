@@ -17,13 +17,6 @@ from harness_ext.testing import reference_hook, tiny_model, tiny_tokenizer
 GENERATE = dict(max_new_tokens=8, min_new_tokens=8, do_sample=False)
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -17,13 +17,6 @@ SPEC = "zero:L0H1+L1H3;scale:L1H0:1.5"
 REFERENCE = {(0, 1): lambda x: x * 0, (1, 3): lambda x: x * 0, (1, 0): lambda x: x * 1.5}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def loglikelihoods(lm: SparksLM) -> list[float]:
     requests = [Instance(request_type="loglikelihood", doc={}, idx=i,
