@@ -1,12 +1,13 @@
 """Re-check the arithmetic a response states (``12 \\times 13 = 156``), exactly and safely.
 
 A *claim* is ``LHS = RHS`` where both sides are pure arithmetic on written numbers: integers,
-decimals, ``1,000``/``1{,}000``, ``\\frac{a}{b}``, ``+ - \\times \\cdot * / \\div ^`` and
-parentheses or braces. The left side needs at least one operation; the right side is one value
-(a number, a fraction or a power, optionally negative): ``2 \\times 3 = 6 + 1 = 7`` is a running
-computation, not a claim that ``6 = 7``, so a right side with ``+``, ``-``, ``\\times`` or
-``\\div`` is skipped. Everything is parsed by hand into :class:`fractions.Fraction` values;
-nothing is evaluated. A claim is only taken when its edges are clear:
+decimals, ``1,000``/``1{,}000``, ``\\frac{a}{b}``, ``+ - \\times \\cdot * / \\div ^``,
+factorials glued to their number (``7!``, up to 100!) and parentheses or braces. The left side
+needs at least one operation; the right side is one value (a number, a fraction or a power,
+optionally negative): ``2 \\times 3 = 6 + 1 = 7`` is a running computation, not a claim that
+``6 = 7``, so a right side with ``+``, ``-``, ``\\times``, ``\\div`` or ``!`` is skipped.
+Everything is parsed by hand into :class:`fractions.Fraction` values; nothing is evaluated. A
+claim is only taken when its edges are clear:
 
 * the left side starts a formula: at the start of a line, after ``$``, ``\\(``, ``=``, an open
   bracket, ``,;:.?``, an arrow (``\\implies``, ``\\Rightarrow``...), or after a word of two or
@@ -14,15 +15,18 @@ nothing is evaluated. A claim is only taken when its edges are clear:
   ``\\sqrt`` or ``\\pi``, a subscript or an exponent (``x^2 + 3 = 7`` is not a claim);
 * the right side ends the formula: end of line, ``$``, punctuation, a closing bracket, another
   ``=``, a word after a space, or ``\\text``/``\\quad``/an arrow; never a variable (``= 7x``),
-  ``%``, ``!`` or ``mod`` (modular arithmetic is skipped).
+  ``%``, a factorial (``= 7!``) or ``mod`` (modular arithmetic is skipped).
 
 A decimal on the right is read at its own precision: it must be the left side rounded or cut
-to that many places (``1/3 = 0.333`` and ``2/3 = 0.66`` are true, ``1/3 = 0.34`` is false). Sizes are bounded (:data:`MAX_TOKENS` tokens a side, :data:`MAX_DIGITS`
-digits a number, powers up to :data:`MAX_POWER_BITS` bits); anything larger is skipped.
+to that many places (``1/3 = 0.333`` and ``2/3 = 0.66`` are true, ``1/3 = 0.34`` is false).
+Sizes are bounded (:data:`MAX_TOKENS` tokens a side, :data:`MAX_DIGITS` digits a number,
+powers up to :data:`MAX_POWER_BITS` bits, factorials up to :data:`MAX_FACTORIAL`); anything
+larger is skipped.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,6 +37,7 @@ __all__ = ["Claim", "check_claims", "find_false_claim"]
 MAX_TOKENS = 48
 MAX_DIGITS = 40
 MAX_POWER_BITS = 4096
+MAX_FACTORIAL = 100
 MAX_CLAIMS = 2000  # per response; a 32k-token response rarely states more
 
 _TOKEN = re.compile(
@@ -54,7 +59,7 @@ _TOKEN = re.compile(
     r"|(?P<other>.)",
     re.S,
 )
-_ARITH = {"num", "op", "lparen", "rparen", "frac", "lbrace", "rbrace", "caret"}
+_ARITH = {"num", "op", "lparen", "rparen", "frac", "lbrace", "rbrace", "caret", "fact"}
 _OPENERS = {"lparen": "rparen", "lbrace": "rbrace"}
 _STRONG_LEFT = {"brk", "delim", "eq", "bold"}
 _ARROWS = {r"\implies", r"\Rightarrow", r"\rightarrow", r"\Longrightarrow", r"\to",
@@ -100,8 +105,14 @@ def _show(value: Fraction) -> str:
 
 
 def _tokens(text: str) -> list[_Tok]:
-    return [_Tok(m.lastgroup or "other", m.group(), m.start(), m.end())
-            for m in _TOKEN.finditer(text)]
+    tokens: list[_Tok] = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if (m.group() == "!" and tokens and tokens[-1].kind in ("num", "rparen")
+                and tokens[-1].end == m.start()):
+            kind = "fact"  # 7! (glued to its number); "= 7 !" or "Wow!" stay punctuation
+        tokens.append(_Tok(kind, m.group(), m.start(), m.end()))
+    return tokens
 
 
 def _solid(tokens: list[_Tok], start: int, stop: int, step: int) -> Iterator[int]:
@@ -152,8 +163,8 @@ def _left_edge_ok(tokens: list[_Tok], before: Optional[int], first: int, *,
     tok = tokens[before]
     if tok.kind in _STRONG_LEFT or tok.kind in _OPENERS:
         return True
-    if tok.kind == "punct":
-        return tok.text != "!"
+    if tok.kind == "punct":  # "!" glued to a number is a factorial, not punctuation
+        return True
     if strong_only:
         return False
     spaced = before + 1 < first and tokens[before + 1].kind == "space"
@@ -201,8 +212,8 @@ def _right_edge_ok(tokens: list[_Tok], last: int, after: Optional[int]) -> bool:
             return False
     if tok.kind in ("brk", "delim", "eq", "bold", "rparen", "rbrace"):
         return True
-    if tok.kind == "punct":
-        return tok.text != "!"
+    if tok.kind == "punct":  # "!" glued to a number is a factorial, not punctuation
+        return True
     spaced = last + 1 < after and tokens[last + 1].kind == "space"
     if tok.kind == "word":
         return spaced and len(tok.text) >= 2
@@ -270,6 +281,12 @@ class _Parser:
 
     def power(self) -> Fraction:
         base = self.atom()
+        while (tok := self.peek()) is not None and tok.kind == "fact":
+            self.i += 1
+            self.ops += 1
+            if base.denominator != 1 or not 0 <= base <= MAX_FACTORIAL:
+                raise _Skip("factorial out of range")
+            base = Fraction(math.factorial(int(base)))
         if (tok := self.peek()) is not None and tok.kind == "caret":
             self.i += 1
             self.ops += 1
@@ -342,7 +359,7 @@ def _number(text: str, parser: _Parser) -> Fraction:
 
 
 def _bounded(value: Fraction) -> None:
-    if value.numerator.bit_length() > MAX_POWER_BITS or value.denominator.bit_length() > MAX_POWER_BITS:
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) > MAX_POWER_BITS:
         raise _Skip("value too large")
 
 
@@ -359,6 +376,8 @@ def _simple_value(tokens: list[_Tok]) -> bool:
     """The right side is one value: no +, -, times or divide after a leading sign."""
     solid = [t for t in tokens if t.kind != "space"]
     for index, tok in enumerate(solid):
+        if tok.kind == "fact":
+            return False
         if tok.kind == "op" and not (index == 0 and tok.text in "-\u2212"):
             if tok.text != "/":
                 return False

@@ -131,14 +131,12 @@ def write_report(report, folder: Path) -> list[Path]:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
-    from rich.console import Console
-
     report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
                          tasks=_csv(args.tasks), labels=_csv(args.labels),
                          truncation=args.truncation)
-    console = Console()
-    from harness_ext.reports.terminal import print_summary
+    from harness_ext.reports.terminal import print_summary, summary_console
 
+    console = summary_console()
     print_summary(report, console)
     if args.output is not None:
         for path in write_report(report, args.output):

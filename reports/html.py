@@ -27,7 +27,7 @@ th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{text-align:right;white-space:nowrap}
 .ok{background:#e8f5e9;border:1px solid #a5d6a7;padding:8px 12px;border-radius:4px}
 .bad{background:#fdecea;border:1px solid #ef9a9a;padding:8px 12px;border-radius:4px}
-.reg{background:#fdecea;font-weight:600}.sig{font-weight:600}.imp{background:#e8f5e9;font-weight:600}
+.reg{background:#fdecea;font-weight:600}.imp{background:#e8f5e9;font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0 14px;font-size:12px}
 .key i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
 .note{color:#555;font-size:12px}.chart{overflow-x:auto}

@@ -13,8 +13,8 @@ A labeler gets one response as a *sample*: the mapping lm-eval logs for the prob
 to this response (``resps == [[response]]``, ``filtered_resps == [answer]``), plus ``response``,
 ``answer`` (extracted, or None), ``gold``, ``correct``, ``truncated``, ``integer_range``,
 ``task``, ``max_gen_toks``, ``n_tokens`` and ``grade_reason`` (the reason
-:func:`harness_ext.answers.check` gave, e.g. ``out_of_range``), None when unknown. It returns None (does not
-apply), a label string, or a :class:`Diagnosis` with evidence.
+:func:`harness_ext.answers.check` gave, e.g. ``out_of_range``), None when unknown. It returns
+None (does not apply), a label string, or a :class:`Diagnosis` with evidence.
 """
 
 from __future__ import annotations

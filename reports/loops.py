@@ -1,27 +1,29 @@
-"""Detect a logical loop: a response whose tail is copies of one passage.
+"""Detect a logical loop: the reasoning repeating one passage, in the tail of a response.
 
 The response is split into word and symbol tokens (``\\w+`` or one non-space character,
 lower-cased). For every :data:`NGRAM`-token window we note whether the same window occurred
-earlier, at most :data:`MAX_PERIOD` tokens back, and how far back. The *looping tail* is the
-longest suffix of the response in which at least :data:`MIN_REPEATED_FRACTION` of the windows
-are such repeats (so near-identical copies, which share most windows, count, and a final
-answer line after the loop does not hide it). Its *period* is the median distance back. The
-response loops when
+earlier, at most :data:`MAX_PERIOD` tokens back, and how far back. The *looping stretch* is the
+longest run of windows of which at least :data:`MIN_REPEATED_FRACTION` are such repeats (so
+near-identical copies, which share most windows, count); its *period* is the median distance
+back. The response loops when
 
-* the looping tail holds at least :data:`MIN_LOOP_TOKENS` tokens, and
+* the stretch holds at least :data:`MIN_LOOP_TOKENS` windows,
 * it holds at least :data:`MIN_COPIES` copies of the passage (counting the first copy, just
-  before the tail): two copies are a recap, three are a loop.
+  before the stretch): two copies are a recap, three are a loop, and
+* it ends in the second half of the response (the tail): a model that looped early and then
+  reasoned on for longer is not looping.
 
-The evidence is one copy of the passage near the end, starting at a line or sentence start
-when the copy has one (shortened to :data:`MAX_EVIDENCE_CHARS` characters).
+The evidence is one copy of the passage near the stretch's end, starting at a line or
+sentence start when the copy has one (shortened to :data:`MAX_EVIDENCE_CHARS` characters).
 Enumerations ("n = 1: ... n = 2: ...") change a number every few tokens, so few of their
 windows repeat. The thresholds were set on real greedy output of the embedded model
-(``tests/data/responses.jsonl``, see ``tests/test_labels_real.py``).
+(``tests/data/responses.jsonl``, checked by ``tests/test_labels_real.py``).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from statistics import median
 from typing import Optional
@@ -48,15 +50,19 @@ class Loop:
     end: int
     copies: float        # how many copies the looping tail holds (with the first)
     period: int          # passage length in tokens
-    tail_tokens: int     # tokens in the looping tail (after the first copy)
+    tokens: int          # tokens the repetition covers, first copy included
 
     def describe(self) -> str:
-        return (f"a {self.period}-token passage repeats {self.copies:.1f} times over the last "
-                f"{self.tail_tokens + self.period} tokens")
+        return (f"a {self.period}-token passage repeats {self.copies:.1f} times in a row "
+                f"({self.tokens} tokens)")
 
 
-def looping_tail(response: str) -> tuple[int, int, list[re.Match]]:
-    """(tail length, period, tokens): the longest mostly-repeated suffix, in tokens."""
+def looping_tail(response: str) -> tuple[int, int, int, list[re.Match]]:
+    """(length, period, end, tokens) of the longest mostly-repeated stretch of windows.
+
+    ``length`` counts windows (0 when there is none), ``end`` is the index after the stretch's
+    last window, ``period`` the median distance back to the previous copy.
+    """
     tokens = list(_TOKEN.finditer(response))[-MAX_TOKENS:]
     words = [match.group().lower() for match in tokens]
     last_seen: dict[tuple[str, ...], int] = {}
@@ -66,33 +72,52 @@ def looping_tail(response: str) -> tuple[int, int, list[re.Match]]:
         previous = last_seen.get(gram)
         back.append(i - previous if previous is not None and i - previous <= MAX_PERIOD else 0)
         last_seen[gram] = i
-    best, repeated = 0, 0
-    for length, distance in enumerate(reversed(back), start=1):
-        repeated += distance > 0
-        if repeated >= MIN_REPEATED_FRACTION * length:
-            best = length
-    if best == 0:
-        return 0, 0, tokens
-    distances = [d for d in back[len(back) - best:] if d > 0]
-    return best, int(median(distances)), tokens
+    length, first, end = _longest_dense(back)
+    if length == 0:
+        return 0, 0, 0, tokens
+    distances = [d for d in back[first:end] if d > 0]
+    return length, int(median(distances)), end, tokens
+
+
+def _longest_dense(back: list[int]) -> tuple[int, int, int]:
+    """(length, first, end): the longest stretch ``back[first:end]`` in which at least
+    :data:`MIN_REPEATED_FRACTION` of the entries are repeats. O(n log n): with
+    ``x = 1 - f`` for a repeat and ``-f`` otherwise, it is the longest stretch of sum >= 0,
+    found from prefix sums and the running minima of the prefixes."""
+    fraction = MIN_REPEATED_FRACTION
+    prefix = [0.0]
+    for distance in back:
+        prefix.append(prefix[-1] + ((1 - fraction) if distance else -fraction))
+    starts: list[int] = []  # prefix indices whose value is below every earlier one
+    for index, value in enumerate(prefix):
+        if not starts or value < prefix[starts[-1]] - 1e-12:
+            starts.append(index)
+    keys = [-prefix[index] for index in starts]  # ascending
+    best = (0, 0, 0)
+    for end in range(len(prefix) - 1, 0, -1):
+        k = bisect_left(keys, -prefix[end] - 1e-12)  # first start with prefix <= prefix[end]
+        if k < len(starts) and starts[k] < end and end - starts[k] > best[0]:
+            best = (end - starts[k], starts[k], end)
+    return best
 
 
 def find_loop(response: str) -> Optional[Loop]:
-    """The repeated passage when ``response`` ends in a loop (see the module docstring), or None."""
-    tail, period, tokens = looping_tail(response)
-    if tail < MIN_LOOP_TOKENS or period <= 0:
+    """The repeated passage when ``response`` loops in its tail (see the module docstring)."""
+    length, period, end, tokens = looping_tail(response)
+    if length < MIN_LOOP_TOKENS or period <= 0:
         return None
-    copies = tail / period + 1
-    if copies < MIN_COPIES:
+    copies = length / period + 1
+    if copies < MIN_COPIES or end + NGRAM - 1 < len(tokens) / 2:
         return None
-    first = _aligned(response, tokens, max(0, len(tokens) - 2 * period), period)
+    first = _aligned(response, tokens, max(0, end + NGRAM - 1 - 2 * period), period)
     last = min(len(tokens), first + period) - 1
-    start, end = tokens[first].start(), tokens[last].end()
-    text = response[start:end]
+    start, stop = tokens[first].start(), tokens[last].end()
+    text = response[start:stop]
     if len(text) > MAX_EVIDENCE_CHARS:
         text = text[:MAX_EVIDENCE_CHARS - 1] + "\u2026"
-    return Loop(text=text, start=start, end=end, copies=round(copies, 1), period=period,
-                tail_tokens=tail)
+    covered = min(len(tokens), length + NGRAM - 1 + period)
+    return Loop(text=text, start=start, end=stop, copies=round(copies, 1), period=period,
+                tokens=covered)
 
 
 def _aligned(response: str, tokens: list[re.Match], first: int, period: int) -> int:

@@ -269,12 +269,10 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
 
 def run_regress(args: argparse.Namespace) -> int:
     """Run ``sparks regress``; the exit status is 1 only for a gated regression."""
-    from rich.console import Console
-
     from harness_ext.reports.command import make_report, write_report
-    from harness_ext.reports.terminal import print_summary
+    from harness_ext.reports.terminal import print_summary, summary_console
 
-    console = Console(stderr=False)
+    console = summary_console()
     spec = load_spec(args.spec)
     if args.dry_run:
         for run in spec.runs:

@@ -376,7 +376,8 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     max_gen_toks = _max_gen_toks(sample, config)
     responses = []
     for index, text in enumerate(texts):
-        logged = filtered[index] if index < len(filtered) and isinstance(filtered[index], str) else None
+        logged = filtered[index] if index < len(filtered) else None
+        logged = logged if isinstance(logged, str) else None
         if score in (0.0, 1.0):  # every response shares the problem's grade: no re-check
             correct, reason = bool(score), None
             answer = logged or None if logged is not None else answers.extract_answer(text)

@@ -24,6 +24,18 @@ EXTRA_COLORS = ("#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#86bcb6", "#d37295"
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\" font-size=\"12\""
 
 
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``top`` (1, 2, 2.5 or 5 times a power of ten)."""
+    import math
+
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return [step * k for k in range(int(math.ceil(top / step - 1e-9)) + 1)]
+
+
 def run_color(index: int) -> str:
     return RUN_COLORS[index % len(RUN_COLORS)]
 
@@ -67,6 +79,11 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
             f'<title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
+def _y_label(text: str, middle: float) -> str:
+    return (f'<text x="14" y="{middle:.0f}" transform="rotate(-90 14 {middle:.0f})" '
+            f'text-anchor="middle" fill="#555">{escape(text)}</text>')
+
+
 def legend(items: Sequence[tuple[str, str]]) -> str:
     """An HTML legend (name, color) to put under a chart."""
     cells = "".join(f'<span class="key"><i style="background:{color}"></i>{escape(name)}</span>'
@@ -78,9 +95,9 @@ def grouped_bars(groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str,
                  y_label: str = "accuracy", y_max: float = 1.0) -> str:
     """Vertical bars grouped on the x axis (one group per task and tier), 0..y_max, with
     optional interval whiskers."""
-    bar_w, gap, group_gap = 18, 3, 26
-    left, top, bottom, plot_h = 46, 12, 74, 200
-    widths = [len(bars) * (bar_w + gap) - gap for _, bars in groups]
+    bar_w, gap, group_gap, min_group = 22, 3, 22, 78
+    left, top, bottom, plot_h = 62, 16, 50, 200
+    widths = [max(min_group, len(bars) * (bar_w + gap) - gap) for _, bars in groups]
     width = left + sum(widths) + group_gap * (len(groups) + 1) + 10
     height = top + plot_h + bottom
     body: list[str] = []
@@ -93,17 +110,21 @@ def grouped_bars(groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str,
                     f'{value * 100:.0f}%</text>' if y_max == 1.0 else
                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
                     f'{value:.0f}</text>')
-    body.append(f'<text x="12" y="{top + plot_h / 2:.0f}" transform="rotate(-90 12 '
-                f'{top + plot_h / 2:.0f})" text-anchor="middle" fill="#555">{escape(y_label)}</text>')
+    body.append(_y_label(y_label, top + plot_h / 2))
 
     def y_of(value: float) -> float:
         return top + plot_h - plot_h * max(0.0, min(value, y_max)) / y_max
 
     x = left + group_gap
     for (name, bars), group_w in zip(groups, widths):
+        offset = (group_w - (len(bars) * (bar_w + gap) - gap)) / 2
         for index, bar in enumerate(bars):
-            bx = x + index * (bar_w + gap)
+            bx = x + offset + index * (bar_w + gap)
             y = y_of(bar.value)
+            label = f"{bar.value * 100:.0f}" if y_max == 1.0 else f"{bar.value:.0f}"
+            label_y = min(y, y_of(bar.high) if bar.high is not None else y) - 4
+            body.append(f'<text x="{bx + bar_w / 2:.1f}" y="{label_y:.1f}" text-anchor="middle" '
+                        f'font-size="10" fill="#333">{label}</text>')
             tip = escape(bar.tooltip or f"{bar.series}: {bar.value:.3f}")
             h = max(top + plot_h - y, 1.0)  # a zero still shows as a hairline
             body.append(f'<rect class="mark" x="{bx}" y="{top + plot_h - h:.1f}" width="{bar_w}" '
@@ -157,11 +178,12 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
              limit: Optional[float] = None) -> str:
     """Box plots (quartiles, whiskers at min and max, median line) grouped on the x axis, with
     an optional dashed line at ``limit`` (the token budget)."""
-    box_w, gap, group_gap = 22, 6, 28
-    left, top, bottom, plot_h = 58, 12, 74, 200
+    box_w, gap, group_gap, min_group = 22, 6, 22, 78
+    left, top, bottom, plot_h = 72, 12, 50, 200
     all_values = [v for _, series in groups for s in series for v in s.values]
-    y_max = max([*all_values, limit or 0, 1.0]) * 1.05
-    widths = [len(series) * (box_w + gap) - gap for _, series in groups]
+    ticks = nice_ticks(max([*all_values, limit or 0, 1.0]))
+    y_max = ticks[-1]
+    widths = [max(min_group, len(series) * (box_w + gap) - gap) for _, series in groups]
     width = left + sum(widths) + group_gap * (len(groups) + 1) + 10
     height = top + plot_h + bottom
 
@@ -169,14 +191,12 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
         return top + plot_h - plot_h * value / y_max
 
     body: list[str] = []
-    for k in range(6):
-        value = y_max * k / 5
+    for value in ticks:
         y = y_of(value)
         body.append(f'<line x1="{left}" x2="{width - 6}" y1="{y:.1f}" y2="{y:.1f}" '
                     f'stroke="#e4e4e4"/><text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
                     f'fill="#555">{value:,.0f}</text>')
-    body.append(f'<text x="12" y="{top + plot_h / 2:.0f}" transform="rotate(-90 12 '
-                f'{top + plot_h / 2:.0f})" text-anchor="middle" fill="#555">{escape(y_label)}</text>')
+    body.append(_y_label(y_label, top + plot_h / 2))
     if limit:
         y = y_of(limit)
         body.append(f'<line x1="{left}" x2="{width - 6}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -184,11 +204,12 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
                     f'{limit:,.0f}</title></line>')
     x = left + group_gap
     for (name, series_list), group_w in zip(groups, widths):
+        offset = (group_w - (len(series_list) * (box_w + gap) - gap)) / 2
         for index, series in enumerate(series_list):
             values = sorted(series.values)
             if not values:
                 continue
-            bx = x + index * (box_w + gap)
+            bx = x + offset + index * (box_w + gap)
             low, high = values[0], values[-1]
             if len(values) >= 2:
                 q1, q2, q3 = quantiles(values, n=4, method="inclusive")

@@ -11,9 +11,19 @@ from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows,
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["MAX_FLIPS", "print_summary"]
+__all__ = ["MAX_FLIPS", "print_summary", "summary_console"]
 
 MAX_FLIPS = 20
+LOG_WIDTH = 160  # when stdout is not a terminal (CI logs), do not squeeze tables into 80
+
+
+def summary_console() -> "Console":
+    """A rich console on stdout; wide when stdout is a file or a CI log."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
 
 
 def print_summary(report: Report, console: "Console") -> None:
@@ -21,14 +31,16 @@ def print_summary(report: Report, console: "Console") -> None:
     from rich.table import Table
 
     runs = Table(title="runs", title_justify="left", show_lines=False)
-    for column in ("run", "role", "model", "interventions", "date", "lm-eval", "settings"):
+    for column in ("run", "role", "model", "interventions", "date", "lm-eval", "sparks"):
         runs.add_column(column, overflow="fold")
     for run in report.runs:
         runs.add_row(run.name, "baseline" if run.name == report.baseline else "candidate",
                      run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
                      run.interventions or "none", run.date, run.lm_eval_version,
-                     run_settings(report, run.name))
+                     run.sparks_version)
     console.print(runs)
+    for run in report.runs:
+        console.print(f"  {run.name}: {run_settings(report, run.name)}", highlight=False)
     for task in report.tasks():
         table = Table(title=f"{task}: accuracy by tier", title_justify="left")
         table.add_column("tier")
