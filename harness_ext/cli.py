@@ -28,7 +28,7 @@ class Command:
 
 
 def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    """Run lm-eval with the sparks model (``--model sparks`` unless you pass another).
+    """Run lm-eval with the sparks model (--model sparks unless you pass another).
 
     Every lm_eval flag works. Interventions can also be given as flags, which are added to
     ``--model_args`` as one ``interventions=`` spec:
@@ -142,12 +142,50 @@ def run_fold(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace, rest: list[str]) -> int:
+    """Compare lm-eval runs per task and difficulty tier, with failure labels.
+
+    Reads lm-eval output folders or results files (with their --log_samples files), pairs
+    problems across runs, tests significance (McNemar / paired bootstrap) and writes
+    report.md, report.html and report.json to -o DIR. --fail-on-regression exits 1 when a
+    task or tier of a candidate is significantly worse than --baseline.
+    """
+    from harness_ext.reports.command import run_report as run
+
+    return run(args)
+
+
+def configure_report(parser: argparse.ArgumentParser) -> None:
+    from harness_ext.reports.command import configure_report as configure
+
+    configure(parser)
+
+
+def run_regress(args: argparse.Namespace, rest: list[str]) -> int:
+    """Run a regression spec (model, tasks, runs) through lm-eval, then report on it.
+
+    SPEC.yaml names the model, tasks, limits, generation settings and the runs (a baseline
+    and intervention sets); finished runs are reused unless --rerun. See docs/reports.md.
+    """
+    from harness_ext.reports.regress import run_regress as run
+
+    return run(args)
+
+
+def configure_regress(parser: argparse.ArgumentParser) -> None:
+    from harness_ext.reports.regress import configure_regress as configure
+
+    configure(parser)
+
+
 COMMANDS: dict[str, Command] = {
     "eval": Command(run_eval, passthrough=True),
     "tasks": Command(run_tasks),
     "model": Command(run_model),
     "plugins": Command(run_plugins),
     "fold": Command(run_fold, configure_fold),
+    "report": Command(run_report, configure_report),
+    "regress": Command(run_regress, configure_regress),
 }
 
 

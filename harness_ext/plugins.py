@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "InterventionInfo", "LabelerI
 
 ENTRY_POINT_GROUP = "harness_ext"
 ALLOW_LIST_ENV = "SPARKS_LOAD_PLUGINS"
-DEFAULT_PLUGINS = ("harness_ext.interventions.builtin",)
+DEFAULT_PLUGINS = ("harness_ext.interventions.builtin", "harness_ext.reports.builtin_labelers")
 OWN_DISTRIBUTION = "sparks-harness"
 
 pm = pluggy.PluginManager("harness_ext")

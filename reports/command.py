@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from harness_ext.errors import SparksError
+
+if TYPE_CHECKING:
+    from harness_ext.reports.compare import Report
 
 __all__ = ["REPORT_FILES", "configure_report", "make_report", "run_report", "write_report"]
 
@@ -66,8 +69,12 @@ def _csv(value: Optional[str]) -> Optional[list[str]]:
 
 def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
                 alpha: float = 0.05, seed: int = 0, tasks: Optional[Sequence[str]] = None,
-                labels: Optional[Sequence[str]] = None, truncation: str = "auto"):
-    """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`)."""
+                labels: Optional[Sequence[str]] = None, truncation: str = "auto") -> "Report":
+    """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`).
+
+    ``baseline`` is a run's name (given as ``NAME=PATH``, or its folder's name) or a path; a
+    path that is not among ``run_specs`` is loaded as one more run.
+    """
     from harness_ext.reports.compare import build_report
     from harness_ext.reports.runs import load_run
 
@@ -75,24 +82,16 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
         raise SparksError(f"--alpha {alpha} must be between 0 and 1")
     warnings: list[str] = []
     specs = [_split_run(spec) for spec in run_specs]
-    baseline_name = None
-    if baseline is not None:
-        named = [name for name, _ in specs if name == baseline]
-        if not named:
-            base_path = Path(baseline)
-            match = [i for i, (_, path) in enumerate(specs)
-                     if base_path.exists() and path.exists()
-                     and path.resolve() == base_path.resolve()]
-            if match:
-                specs.insert(0, specs.pop(match[0]))
-            elif base_path.exists():
-                specs.insert(0, (None, base_path))
-            else:
-                raise SparksError(f"--baseline {baseline!r} is neither a run name "
-                                  f"({', '.join(n for n, _ in specs if n) or 'no names given'}) "
-                                  f"nor an existing path")
-        else:
-            baseline_name = baseline
+    if baseline is not None and not any(name == baseline for name, _ in specs):
+        base_path = Path(baseline)
+        same = [i for i, (_, path) in enumerate(specs)
+                if base_path.exists() and path.exists() and path.resolve() == base_path.resolve()]
+        if same:
+            specs.insert(0, specs.pop(same[0]))
+            baseline = None
+        elif base_path.exists():
+            specs.insert(0, (None, base_path))
+            baseline = None
     runs = []
     used: set[str] = set()
     for name, path in specs:
@@ -101,7 +100,10 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
         run.name = _unique(run.name, used)
         used.add(run.name)
         runs.append(run)
-    report = build_report(runs, baseline_name or runs[0].name, alpha=alpha, seed=seed)
+    if baseline is not None and baseline not in used:
+        raise SparksError(f"--baseline {baseline!r} is neither a run name ({', '.join(used)}) "
+                          f"nor an existing path")
+    report = build_report(runs, baseline or runs[0].name, alpha=alpha, seed=seed)
     report.warnings[:0] = warnings
     return report
 
@@ -115,7 +117,7 @@ def _unique(name: str, used: set[str]) -> str:
     return f"{name}-{index}"
 
 
-def write_report(report, folder: Path) -> list[Path]:
+def write_report(report: "Report", folder: Path) -> list[Path]:
     """Write report.md, report.html and report.json into ``folder`` (atomically)."""
     from harness_ext.reports.html import render_html
     from harness_ext.reports.markdown import render_markdown

@@ -25,8 +25,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 from harness_ext.errors import SparksError
 
-__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "diagnose",
-           "diagnose_sample", "get_ordered_labelers", "label", "make_sample", "ordered"]
+__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "NamedLabelers",
+           "diagnose", "diagnose_sample", "get_ordered_labelers", "label", "make_sample",
+           "ordered"]
 
 BUILTIN_PLUGIN = "harness_ext.reports.builtin_labelers"
 BUILTIN_LABELS = ("correct", "truncated", "logical_loop", "no_answer", "calculation_error",
@@ -36,6 +37,7 @@ UNLABELED = "unlabeled"  # only when the chosen labelers leave a response withou
 
 F = TypeVar("F", bound=Callable[..., Any])
 LabelerResult = Union[None, str, "Diagnosis"]
+NamedLabelers = Sequence[tuple[str, Callable[[Mapping[str, Any]], LabelerResult]]]
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,7 @@ def _ensure_builtins() -> None:
         plugins.pm.register(importlib.import_module(BUILTIN_PLUGIN), name=BUILTIN_PLUGIN)
 
 
-def get_ordered_labelers(names: Optional[Sequence[str]] = None
-                         ) -> list[tuple[str, Callable[[Mapping[str, Any]], LabelerResult]]]:
+def get_ordered_labelers(names: Optional[Sequence[str]] = None) -> NamedLabelers:
     """The registered labelers in label order; ``names`` picks some and fixes their order."""
     from harness_ext.plugins import get_labelers
 
@@ -110,8 +111,7 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
 
 
 def diagnose_sample(sample: Mapping[str, Any],
-                    labelers: Optional[Sequence[tuple[str, Callable[..., LabelerResult]]]] = None
-                    ) -> Diagnosis:
+                    labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
     for name, labeler in labelers if labelers is not None else get_ordered_labelers():
         try:

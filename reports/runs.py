@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from harness_ext.errors import SparksError
+
+if TYPE_CHECKING:
+    from harness_ext.reports.labels import NamedLabelers
+    from harness_ext.reports.truncation import TokenCounter
 
 __all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "load_run"]
 
@@ -316,7 +320,8 @@ def _default_name(path: Path, results_file: Path) -> str:
 
 
 def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: str,
-               counter: Any, labelers: Any, warn: Warn) -> TaskRun:
+               counter: Optional[TokenCounter], labelers: NamedLabelers,
+               warn: Warn) -> TaskRun:
     config = (data.get("configs") or {}).get(task) or {}
     samples_file = _samples_file(results_file, task)
     scores = (data.get("results") or {}).get(task) or {}
@@ -353,8 +358,8 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
 
 
 def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
-             config: Mapping[str, Any], integer_range: Optional[tuple[int, int]], counter: Any,
-             labelers: Any) -> Problem:
+             config: Mapping[str, Any], integer_range: Optional[tuple[int, int]],
+             counter: Optional[TokenCounter], labelers: NamedLabelers) -> Problem:
     from harness_ext import answers
     from harness_ext.reports.labels import diagnose_sample, make_sample
     from harness_ext.reports.truncation import is_truncated

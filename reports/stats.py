@@ -108,7 +108,7 @@ def compare_paired(baseline: Sequence[float], candidate: Sequence[float], *,
     n = len(baseline)
     if n == 0:
         return Comparison(0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, "none", 0, 0)
-    differences = [c - b for b, c in zip(baseline, candidate)]
+    differences = [c - b for b, c in zip(baseline, candidate, strict=True)]
     low, high, p_boot = paired_bootstrap(differences, seed=seed)
     binary = all(v in (0.0, 1.0) for v in (*baseline, *candidate))
     worse = sum(1 for d in differences if d < 0)

@@ -21,18 +21,19 @@ LABEL_COLORS = {
     "reasoning_error": "#4e79a7", "unlabeled": "#dddddd",
 }
 EXTRA_COLORS = ("#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#86bcb6", "#d37295")
+MIN_BOX_PX = 6.0
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\" font-size=\"12\""
 
 
 def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 to at least ``top`` (1, 2, 2.5 or 5 times a power of ten)."""
+    """Round tick values from 0 to at least ``top`` (1, 2 or 5 times a power of ten)."""
     import math
 
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     return [step * k for k in range(int(math.ceil(top / step - 1e-9)) + 1)]
 
 
@@ -116,7 +117,7 @@ def grouped_bars(groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str,
         return top + plot_h - plot_h * max(0.0, min(value, y_max)) / y_max
 
     x = left + group_gap
-    for (name, bars), group_w in zip(groups, widths):
+    for (name, bars), group_w in zip(groups, widths, strict=True):
         offset = (group_w - (len(bars) * (bar_w + gap) - gap)) / 2
         for index, bar in enumerate(bars):
             bx = x + offset + index * (bar_w + gap)
@@ -195,7 +196,7 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
         y = y_of(value)
         body.append(f'<line x1="{left}" x2="{width - 6}" y1="{y:.1f}" y2="{y:.1f}" '
                     f'stroke="#e4e4e4"/><text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                    f'fill="#555">{value:,.0f}</text>')
+                    f'fill="#555">{value:,.{0 if value == int(value) else 1}f}</text>')
     body.append(_y_label(y_label, top + plot_h / 2))
     if limit:
         y = y_of(limit)
@@ -203,7 +204,7 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
                     f'stroke="#c00" stroke-dasharray="4 3"><title>token budget '
                     f'{limit:,.0f}</title></line>')
     x = left + group_gap
-    for (name, series_list), group_w in zip(groups, widths):
+    for (name, series_list), group_w in zip(groups, widths, strict=True):
         offset = (group_w - (len(series_list) * (box_w + gap) - gap)) / 2
         for index, series in enumerate(series_list):
             values = sorted(series.values)
@@ -216,16 +217,19 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
             else:
                 q1 = q2 = q3 = values[0]
             cx = bx + box_w / 2
+            box_top, box_h = y_of(q3), y_of(q1) - y_of(q3)
+            if box_h < MIN_BOX_PX:  # equal quartiles: a thin box that still shows its colour
+                box_top, box_h = y_of(q2) - MIN_BOX_PX / 2, MIN_BOX_PX
             tip = escape(f"{series.series}: n={len(values)}, median {q2:,.0f}, "
                          f"quartiles {q1:,.0f}-{q3:,.0f}, range {low:,.0f}-{high:,.0f}")
             body.append(f'<g class="mark"><title>{tip}</title>'
                         f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_of(low):.1f}" '
                         f'y2="{y_of(high):.1f}" stroke="#444"/>'
-                        f'<rect x="{bx}" y="{y_of(q3):.1f}" width="{box_w}" '
-                        f'height="{max(y_of(q1) - y_of(q3), 1.5):.1f}" fill="{series.color}" '
+                        f'<rect x="{bx}" y="{box_top:.1f}" width="{box_w}" '
+                        f'height="{box_h:.1f}" fill="{series.color}" '
                         f'fill-opacity="0.85" stroke="#333"/>'
                         f'<line x1="{bx}" x2="{bx + box_w}" y1="{y_of(q2):.1f}" '
-                        f'y2="{y_of(q2):.1f}" stroke="#111" stroke-width="2"/></g>')
+                        f'y2="{y_of(q2):.1f}" stroke="#111" stroke-width="1.5"/></g>')
         cx = x + group_w / 2
         for line, part in enumerate(name.split("\n")):
             body.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16 + 14 * line}" '

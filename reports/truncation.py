@@ -5,10 +5,11 @@ lm-eval does not log why generation stopped, so it is reconstructed from the tex
 * ``tokenizer`` (the default when the run's tokenizer loads from local files): the response is
   re-tokenized with the run's tokenizer (``tokenizer=`` or ``pretrained=`` of its model_args;
   the embedded model when ``--model sparks`` had no ``pretrained``). It is truncated when its
-  token count is within :func:`slack` of ``max_gen_toks``: a response that stopped on its own
-  ends with an end-of-text or stop sequence, which lm-eval strips, almost always well before
-  the budget. Re-tokenizing decoded text can differ from the generated ids by a token or two,
-  hence the slack (1% of the budget, at least 2 tokens).
+  token count reaches ``max_gen_toks``: a response that stopped on its own ends with an
+  end-of-text or stop sequence, which lm-eval strips, almost always before the budget.
+  Re-tokenizing decoded text can give a few tokens fewer than the model generated (it may
+  have spelled a word in pieces), so a count within :func:`slack` of the budget (1%, at least
+  2 tokens) also counts as truncated when the response has no final answer.
 * ``estimate`` (no tokenizer available, or ``--truncation estimate``): a response is truncated
   when it has no final answer and at least :data:`ESTIMATE_BYTES_PER_TOKEN` bytes per budget
   token (math text averages 3-4 bytes per token, so this only flags responses that filled
@@ -50,7 +51,9 @@ def is_truncated(response: str, max_gen_toks: Optional[int], *, has_answer: bool
     if n_tokens is None and count_tokens is not None:
         n_tokens = count_tokens(response)
     if n_tokens is not None:
-        return n_tokens >= max_gen_toks - slack(max_gen_toks)
+        if n_tokens >= max_gen_toks:
+            return True
+        return n_tokens >= max_gen_toks - slack(max_gen_toks) and not has_answer
     return not has_answer and size >= ESTIMATE_BYTES_PER_TOKEN * max_gen_toks
 
 

@@ -1,0 +1,147 @@
+"""Build lm-eval output folders without a model: for tests of reports and of labeler plugins.
+
+:func:`write_run` writes a ``results_<ts>.json`` and one ``samples_<task>_<ts>.jsonl`` per task
+in the shape lm-eval 0.4.13 writes them for the sparks tasks. :func:`derive_run` copies a real
+run and rewrites chosen problems as solved or failed, which makes deterministic "drops" out of
+real model output.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+__all__ = ["FakeProblem", "derive_run", "write_run"]
+
+DATE_ID = "2026-01-01T00-00-00.000000"
+
+
+@dataclass(frozen=True)
+class FakeProblem:
+    """One problem of a fake run: its gold answer, tier and responses."""
+
+    problem_id: str
+    answer: str
+    responses: Sequence[str]
+    tier: str = "easy"
+    number: int = 1
+    problem: str = "A problem."
+    correct: Optional[Sequence[bool]] = None  # default: the response's \\boxed{} equals gold
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _boxed(response: str) -> str:
+    from harness_ext.answers import extract_answer
+
+    return extract_answer(response) or ""
+
+
+def _sample(task: str, doc_id: int, problem: FakeProblem, metric: str,
+            max_gen_toks: int) -> dict[str, Any]:
+    from harness_ext.answers import check
+
+    integer_range = (0, 999) if task.startswith("aime") else None
+    correct = (list(problem.correct) if problem.correct is not None else
+               [check(r, problem.answer, integer_range=integer_range).correct
+                for r in problem.responses])
+    doc = {"problem_id": problem.problem_id, "problem": problem.problem,
+           "answer": problem.answer, "number": str(problem.number), "tier": problem.tier,
+           "source": "fixture", **problem.extra}
+    return {
+        "doc_id": doc_id, "doc": doc, "target": problem.answer,
+        "arguments": {"gen_args_0": {"arg_0": problem.problem,
+                                     "arg_1": {"until": ["<|im_end|>"],
+                                               "max_gen_toks": max_gen_toks}}},
+        "resps": [list(problem.responses)],
+        "filtered_resps": [[_boxed(r) for r in problem.responses]],
+        "filter": "extracted", "metrics": [metric],
+        metric: sum(correct) / len(correct),
+    }
+
+
+def write_run(folder: Path, tasks: Mapping[str, Sequence[FakeProblem]], *,
+              model_args: str = "", interventions: Optional[str] = None,
+              max_gen_toks: int = 4096, date_id: str = DATE_ID,
+              model_dir: str = "sparks") -> Path:
+    """Write a fake lm-eval run of ``tasks`` into ``folder``; returns the results file.
+
+    A task whose name ends in ``_greedy`` is scored with ``exact_match``, others with
+    ``pass@1``; ``repeats`` is the number of responses of the first problem.
+    """
+    out = folder / model_dir
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    configs: dict[str, Any] = {}
+    n_samples: dict[str, Any] = {}
+    for task, problems in tasks.items():
+        metric = "exact_match" if task.endswith("_greedy") else "pass@1"
+        samples = [_sample(task, i, p, metric, max_gen_toks) for i, p in enumerate(problems)]
+        with open(out / f"samples_{task}_{date_id}.jsonl", "w", encoding="utf-8") as stream:
+            for sample in samples:
+                stream.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        scores = [s[metric] for s in samples]
+        results[task] = {"alias": task, f"{metric},extracted": sum(scores) / max(1, len(scores)),
+                         f"{metric}_stderr,extracted": 0.0}
+        configs[task] = {"task": task, "repeats": len(problems[0].responses) if problems else 1,
+                         "generation_kwargs": {"max_gen_toks": max_gen_toks,
+                                               "do_sample": metric == "pass@1"}}
+        n_samples[task] = {"original": len(problems), "effective": len(problems)}
+    data = {"results": results, "configs": configs, "n-samples": n_samples,
+            "config": {"model": "sparks", "model_args": model_args,
+                       "sparks_version": "0.1.0", "sparks_interventions": interventions},
+            "date": 1767225600.0, "lm_eval_version": "0.4.13"}
+    path = out / f"results_{date_id}.json"
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
+
+
+def derive_run(source: Path, target: Path, *, solve: Iterable[str] = (),
+               fail: Iterable[str] = (), interventions: Optional[str] = None) -> Path:
+    """Copy the run in ``source`` to ``target``, rewriting problems (by problem id) as solved
+    (every response ends with the gold answer boxed) or failed (with a wrong one).
+
+    Returns the new results file. Scores in the samples and in the results are recomputed.
+    """
+    from harness_ext.reports.runs import find_results_file
+
+    solve, fail = set(solve), set(fail)
+    results_file = find_results_file(source, lambda message: None)
+    out = target / results_file.parent.name
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(results_file.parent, out, ignore=shutil.ignore_patterns("results_*.json"))
+    data = json.loads(results_file.read_text(encoding="utf-8"))
+    date_id = results_file.stem[len("results_"):]
+    for task, scores in data["results"].items():
+        samples_file = out / f"samples_{task}_{date_id}.jsonl"
+        if not samples_file.is_file():
+            continue
+        metric = "exact_match" if "exact_match,extracted" in scores else "pass@1"
+        lines = []
+        values = []
+        for line in samples_file.read_text(encoding="utf-8").splitlines():
+            sample = json.loads(line)
+            pid = sample["doc"]["problem_id"]
+            gold = str(sample["doc"]["answer"])
+            if pid in solve or pid in fail:
+                answer = gold if pid in solve else _wrong(gold)
+                sample["resps"] = [[f"{r}\n\nSo the answer is \\boxed{{{answer}}}."
+                                    for r in sample["resps"][0]]]
+                sample["filtered_resps"] = [[answer for _ in sample["resps"][0]]]
+                sample[metric] = 1.0 if pid in solve else 0.0
+            values.append(sample[metric])
+            lines.append(json.dumps(sample, ensure_ascii=False))
+        samples_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        scores[f"{metric},extracted"] = sum(values) / max(1, len(values))
+    if interventions is not None:
+        data["config"]["sparks_interventions"] = interventions
+    path = out / results_file.name
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
+
+
+def _wrong(gold: str) -> str:
+    return str(int(gold) + 1) if gold.strip().isdigit() else f"{gold}+1"
