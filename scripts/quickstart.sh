@@ -12,7 +12,7 @@ if [ -z "${SPARKS_DATA_DIR+set}" ] && [ -d "$ROOT/../shared/data" ]; then
   echo "sparks: reading problems from $SPARKS_DATA_DIR (SPARKS_DATA_DIR= to use the Hub)" >&2
 fi
 OUT="${SPARKS_OUTPUT:-$ROOT/out/quickstart}"
-lm_eval --model sparks --tasks amc_sparks --limit 4 --batch_size 4 \
+lm_eval --model sparks --tasks amc_sparks --limit 4 --batch_size 4 --apply_chat_template \
   --gen_kwargs max_gen_toks=256 --metadata '{"repeats": 1}' \
   --log_samples --output_path "$OUT" "$@"
 echo "sparks: results and per-sample logs (samples_amc_sparks_*.jsonl) are under:" >&2
