@@ -178,6 +178,24 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
     configure(parser)
 
 
+def run_discover(args: argparse.Namespace, rest: list[str]) -> int:
+    """Rank attention heads by attribution and find the ones post-training made emerge.
+
+    Writes heads.json (every head's importance and effect, each model's circuit, the emergent
+    heads in rank order) and a heat map PNG next to it; interventions take the file directly
+    (interventions=zero:@heads.json#5). See docs/discover.md.
+    """
+    from harness_ext.discovery import run_discover as run
+
+    return run(args)
+
+
+def configure_discover(parser: argparse.ArgumentParser) -> None:
+    from harness_ext.discovery import configure_discover as configure
+
+    configure(parser)
+
+
 COMMANDS: dict[str, Command] = {
     "eval": Command(run_eval, passthrough=True),
     "tasks": Command(run_tasks),
@@ -186,6 +204,7 @@ COMMANDS: dict[str, Command] = {
     "fold": Command(run_fold, configure_fold),
     "report": Command(run_report, configure_report),
     "regress": Command(run_regress, configure_regress),
+    "discover": Command(run_discover, configure_discover),
 }
 
 

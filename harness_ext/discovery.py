@@ -1,0 +1,278 @@
+"""``sparks discover``: find the attention heads that post-training added (EAP-IG at head level).
+
+For each problem, the post-trained model's own greedy opening of its response is the clean
+input and the base model's opening of the same problem is the corrupted one (without a base:
+the next problem's opening, after the same prompt). Each head's importance is the sum over
+problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery_attr`); each model's
+circuit is its top heads; emergent heads are in the post circuit and not in the base circuit.
+Details and the ``heads.json`` schema: docs/discover.md. torch is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from harness_ext.errors import SparksError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel
+
+__all__ = ["CORRUPT_MODES", "Problem", "configure_discover", "discover_heads", "run_discover"]
+
+CORRUPT_MODES = ("auto", "base", "next", "zeros")
+TASK_LOADERS = {  # task (or group) name -> loader names in harness_ext.tasks.data
+    "amc_sparks": ("load_amc",), "aime24_sparks": ("load_aime24",),
+    "aime25_sparks": ("load_aime25",), "math500_sparks": ("load_math500",),
+    "aime_sparks": ("load_aime24", "load_aime25"),
+    "sparks": ("load_aime24", "load_aime25", "load_amc", "load_math500"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One prompt, already tokenized (chat template applied when the tokenizer has one)."""
+
+    problem_id: str
+    prompt_ids: tuple[int, ...]
+
+
+def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
+                   base: PreTrainedModel | None = None, opening_tokens: int = 32,
+                   ig_steps: int = 5, corrupt: str = "auto", method: str = "eap-ig",
+                   eos_ids: Sequence[int] = (),
+                   log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+    """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
+
+    Returns ``{"importance_post": [[...]], "importance_base": [[...]] | None,
+    "problem_ids": [...], "skipped": [...], "opening_lengths": [...]}``. ``corrupt`` is
+    ``base`` (the other model's opening), ``next`` (the same model's opening of the next
+    problem, cyclically), ``zeros`` (zero-ablated heads as the baseline) or ``auto`` (``base``
+    with a base model, else ``next``). Openings are truncated to the shorter of each pair.
+    ``method`` is ``eap-ig`` (the paper's) or ``fisher`` (``ig_steps`` then counts samples).
+    """
+    from harness_ext.discovery_attr import METHODS, attribute, fisher_attribute, greedy_opening
+
+    if method not in METHODS:
+        raise SparksError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
+    score = attribute if method == "eap-ig" else fisher_attribute
+
+    mode = _corrupt_mode(corrupt, base is not None, len(problems))
+    models = {"post": post, **({"base": base} if base is not None else {})}
+    openings = {name: [greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids) for p in problems]
+                for name, model in models.items()}
+    totals = {name: None for name in models}
+    used, skipped, lengths = [], [], []
+    for i, problem in enumerate(problems):
+        pairs = {name: _pair(openings, name, i, mode) for name in models}
+        n = min(len(clean) for clean, _ in pairs.values())
+        if n == 0:
+            skipped.append(problem.problem_id)
+            log(f"skipped {problem.problem_id}: an opening is empty (the model ended at once)")
+            continue
+        for name, (clean, other) in pairs.items():
+            scores = score(models[name], problem.prompt_ids, clean, other, ig_steps).abs()
+            totals[name] = scores if totals[name] is None else totals[name] + scores
+        used.append(problem.problem_id)
+        lengths.append(n)
+        log(f"attributed {problem.problem_id} ({i + 1}/{len(problems)}, {n} opening tokens)")
+    if not used:
+        raise SparksError("every problem was skipped (empty openings); raise --opening-tokens "
+                          "or use other problems")
+    as_list = lambda t: None if t is None else t.tolist()  # noqa: E731
+    return {"importance_post": as_list(totals["post"]), "importance_base": as_list(totals.get("base")),
+            "problem_ids": used, "skipped": skipped, "opening_lengths": lengths, "corrupt": mode,
+            "method": method}
+
+
+def _pair(openings: dict[str, list[list[int]]], name: str, i: int,
+          mode: str) -> tuple[list[int], list[int] | None]:
+    """Model ``name``'s clean and corrupted openings of problem ``i``, truncated to one length."""
+    own = openings[name][i]
+    if mode == "zeros":
+        return own, None
+    if mode == "base":
+        other = openings["base" if name == "post" else "post"][i]
+    else:  # next: the same model's opening of the next problem, cyclically
+        other = openings[name][(i + 1) % len(openings[name])]
+    n = min(len(own), len(other))
+    return own[:n], other[:n]
+
+
+def _corrupt_mode(corrupt: str, has_base: bool, n_problems: int) -> str:
+    if corrupt not in CORRUPT_MODES:
+        raise SparksError(f"--corrupt {corrupt!r}: choose one of {', '.join(CORRUPT_MODES)}")
+    mode = corrupt if corrupt != "auto" else ("base" if has_base else "next")
+    if mode == "base" and not has_base:
+        raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
+    if mode == "next" and n_problems < 2:
+        raise SparksError("--corrupt next needs at least 2 problems (raise --limit), or pass "
+                          "--base BASE, or use --corrupt zeros")
+    return mode
+
+
+# ---------------------------------------------------------------- command line
+
+def configure_discover(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``sparks discover``."""
+    parser.add_argument("--model", default=None, metavar="POST",
+                        help="post-trained model: Hub id or local folder (default: the embedded "
+                             "SmolLM2-135M-Instruct)")
+    parser.add_argument("--base", default=None, metavar="BASE",
+                        help="base model (same tokenizer); without it no effect scores, and the "
+                             "corrupted input is the next problem's opening")
+    parser.add_argument("--tasks", default="amc_sparks",
+                        help=f"comma-separated tasks or groups: {', '.join(TASK_LOADERS)} "
+                             "(_greedy variants accepted)")
+    parser.add_argument("--limit", type=int, default=8, help="problems per task (default 8)")
+    parser.add_argument("--opening-tokens", type=int, default=32,
+                        help="length of each greedy opening (default 32)")
+    parser.add_argument("--ig-steps", type=int, default=5,
+                        help="integrated-gradient steps, or samples with --method fisher (default 5)")
+    parser.add_argument("--method", default="eap-ig", choices=("eap-ig", "fisher"),
+                        help="eap-ig (the paper's, default) or fisher (second-order estimate of "
+                             "patching each head alone)")
+    parser.add_argument("--circuit-size", type=float, default=0.1,
+                        help="heads per circuit: a count (>= 1) or a share of all heads "
+                             "(default 0.1 = 10%%)")
+    parser.add_argument("--corrupt", default="auto", choices=CORRUPT_MODES,
+                        help="corrupted input: base opening, next problem's opening, or zeroed "
+                             "heads (default auto: base if given, else next)")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("-o", "--output", default="heads.json", help="output file (default heads.json)")
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    """Find emergent heads: EAP-IG importance per head in POST (and BASE), written to heads.json
+    with a heat map beside it. Use the result with interventions=zero:@heads.json#5."""
+    import torch
+
+    from harness_ext.discovery_out import build_result, circuit_size, write_heatmap, write_json
+
+    _check_args(args)
+    output = Path(args.output)
+    rows = load_task_rows(args.tasks, args.limit)  # data errors before any model work
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    post_name, post, tokenizer = load_model(args.model, args.dtype, device)
+    base_name = base = None
+    if args.base:
+        base_name, base, base_tokenizer = load_model(args.base, args.dtype, device)
+        if base_tokenizer.get_vocab() != tokenizer.get_vocab():
+            raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
+                              "discovery compares both models on the same tokens")
+    problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
+    eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
+    log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
+    found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
+                           ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
+                           eos_ids=sorted(eos), log=log)
+    n_total = len(found["importance_post"]) * len(found["importance_post"][0])
+    k = circuit_size(args.circuit_size, n_total)
+    settings = _settings(args, post_name, base_name, rows, found, k)
+    result = build_result(found["importance_post"], found["importance_base"], k, settings)
+    write_json(result, output)
+    png = output.with_suffix(".png")
+    if not write_heatmap(result, png):
+        log("matplotlib is not installed: no heat map (pip install matplotlib)")
+        png = None
+    top = ", ".join(f"L{h['layer']}H{h['head']}" for h in result["emergent"][:10]) or "none"
+    what = "emergent heads" if base is not None else "heads in the post circuit (no --base to compare)"
+    print(f"{len(result['emergent'])} {what} (circuit size {k} of {n_total}): {top}")
+    print(f"wrote {output}" + (f" and {png}" if png else ""))
+    print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
+    return 0
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.ig_steps < 1:
+        raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
+    if args.opening_tokens < 1:
+        raise SparksError(f"--opening-tokens {args.opening_tokens}: give at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise SparksError(f"--limit {args.limit}: give at least 1 problem")
+    if args.circuit_size <= 0:
+        raise SparksError(f"--circuit-size {args.circuit_size}: give a count (>= 1) or a share (0-1)")
+    if args.corrupt == "base" and not args.base:
+        raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
+    if Path(args.output).is_dir():
+        raise SparksError(f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json")
+
+
+def load_task_rows(tasks: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """``(task, row)`` pairs: the first ``limit`` problems of each task in ``tasks`` (comma-separated)."""
+    from harness_ext.tasks import data
+
+    rows = []
+    for name in [t.strip() for t in tasks.split(",") if t.strip()]:
+        key = name.removesuffix("_greedy")
+        if key not in TASK_LOADERS:
+            raise SparksError(f"--tasks: unknown task {name!r}; choose from {', '.join(TASK_LOADERS)}")
+        for loader in TASK_LOADERS[key]:
+            split = getattr(data, loader)()["test"]
+            count = len(split) if limit is None else min(limit, len(split))
+            rows += [(name, split[i]) for i in range(count)]
+    if not rows:
+        raise SparksError("--tasks is empty; name a task such as amc_sparks")
+    return rows
+
+
+def load_model(name: str | None, dtype: str, device: str) -> tuple[str, PreTrainedModel, Any]:
+    """``(name, model, tokenizer)``; ``None`` means the embedded model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if name is None:
+        from harness_ext.embedded import embedded_model_path
+
+        path = str(embedded_model_path())
+        name = "SmolLM2-135M-Instruct (embedded)"
+    else:
+        path = name
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except OSError as error:
+        raise SparksError(f"could not load model {name!r} ({str(error)[:200]}); give a Hub id or "
+                          "a local folder of a causal LM") from error
+    return name, model.to(device).eval(), tokenizer
+
+
+def prompt_ids(tokenizer: Any, row: dict[str, Any]) -> list[int]:
+    """The task prompt as token ids: a user turn of the chat template when the tokenizer has
+    one, else the plain prompt."""
+    from harness_ext.tasks.scoring import doc_to_text
+
+    text = doc_to_text(row)
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                             add_generation_prompt=True)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer(text)["input_ids"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
+              rows: list[tuple[str, dict[str, Any]]], found: dict[str, Any], k: int) -> dict[str, Any]:
+    import torch
+    import transformers
+
+    from harness_ext import __version__
+
+    return {
+        "model_post": post_name, "model_base": base_name, "tasks": args.tasks,
+        "limit": args.limit, "problem_ids": found["problem_ids"], "skipped": found["skipped"],
+        "opening_tokens": args.opening_tokens, "opening_lengths": found["opening_lengths"],
+        "ig_steps": args.ig_steps, "method": found["method"], "corrupt": found["corrupt"], "circuit_size": k,
+        "metric": "KL(clean || patched), next-token distributions at the opening's positions",
+        "dtype": args.dtype,
+        "versions": {"sparks": __version__, "torch": torch.__version__,
+                     "transformers": transformers.__version__},
+    }

@@ -1,0 +1,208 @@
+"""Head attribution for ``sparks discover``: greedy openings and EAP-IG at the level of heads.
+
+A head is the slice ``[h*head_dim:(h+1)*head_dim]`` of the input of its layer's ``o_proj``
+(one slice per query head). For one problem, with the prompt ``p``, the clean opening ``c`` and
+the corrupted opening ``k`` (same length), attribution runs on the clean tokens ``p + c``:
+
+* ``clean_h`` and ``corrupt_h`` are head h's activations in the model's own runs on ``p + c``
+  and ``p + k`` (``corrupt_h = 0`` for ``corrupt=None``: zero ablation as the baseline);
+* for each IG step alpha (midpoints ``(i + 0.5) / steps``) every head at once is set to
+  ``corrupt_h + alpha * (clean_h - corrupt_h)`` by a forward pre-hook on each ``o_proj``;
+  the patch is an additive constant, so gradients still flow through every later head;
+* the metric is KL(clean || patched) of the next-token distributions at the response
+  positions (the positions that predict the opening's tokens), summed over those positions;
+* ``score_h = sum over positions and dims of (clean_h - corrupt_h) * mean_alpha dKL/d act_h``.
+
+All IG steps share one batch: one forward and one backward per problem, whatever the number
+of heads.
+
+:func:`fisher_attribute` is a second-order alternative: it estimates, for each head alone, the
+KL of replacing it by its corrupted value (others clean), ``1/2 delta_h^T F delta_h`` with the
+Fisher information ``F`` of the clean next-token distributions, from sampled tokens (one
+batched forward and backward). It matches one-head-at-a-time zero ablation much more closely
+than EAP-IG from an all-heads-zero baseline (benchmarks/discover.py). torch is imported inside
+the functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from harness_ext.interventions.arch import get_arch
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel
+
+__all__ = ["METHODS", "attribute", "fisher_attribute", "greedy_opening", "head_activations"]
+
+METHODS = ("eap-ig", "fisher")
+
+
+def greedy_opening(model: PreTrainedModel, prompt_ids: Sequence[int], n_tokens: int,
+                   eos_ids: Sequence[int] = ()) -> list[int]:
+    """The model's greedy continuation of ``prompt_ids``: ``n_tokens`` tokens, or fewer when it
+    emits an end-of-sequence id (which is not included)."""
+    import torch
+
+    ids = torch.tensor([list(prompt_ids)], device=model.device)
+    with torch.no_grad():
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n_tokens,
+                             do_sample=False, pad_token_id=_pad_id(model))
+    opening = out[0, ids.shape[1]:].tolist()
+    for i, token in enumerate(opening):
+        if token in eos_ids:
+            return opening[:i]
+    return opening
+
+
+def head_activations(model: PreTrainedModel,
+                     ids: Sequence[int]) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Each layer's ``o_proj`` input for ``ids`` (a list of ``[seq, n_heads * head_dim]``) and
+    the logits ``[seq, vocab]``, from one forward pass."""
+    import torch
+
+    arch = get_arch(model.config)
+    n_layers = arch.shape(model.config).n_layers
+    acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
+    handles = []
+
+    def capture(layer: int):  # noqa: ANN202
+        def hook(module, args):  # noqa: ANN001, ANN202
+            acts[layer] = args[0][0].detach().clone()
+        return hook
+
+    try:
+        for layer in range(n_layers):
+            module = model.get_submodule(arch.o_proj_path(layer))
+            handles.append(module.register_forward_pre_hook(capture(layer)))
+        with torch.no_grad():
+            logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
+    finally:
+        for handle in handles:
+            handle.remove()
+    return acts, logits
+
+
+def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
+              corrupt: Sequence[int] | None, ig_steps: int = 5) -> torch.Tensor:
+    """EAP-IG head scores ``[n_layers, n_heads]`` (signed; callers take absolute values) for one
+    problem. ``clean`` and ``corrupt`` are openings of equal length; ``corrupt=None`` uses zero
+    activations as the baseline (zero ablation)."""
+    import torch
+
+    if corrupt is not None and len(corrupt) != len(clean):
+        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
+                         "truncate both to the shorter one")
+    if not clean or ig_steps < 1:
+        raise ValueError("attribution needs a non-empty opening and at least one IG step")
+    arch = get_arch(model.config)
+    shape = arch.shape(model.config)
+    ids = [*prompt_ids, *clean]
+    start = len(prompt_ids) - 1  # position predicting the first opening token
+    clean_acts, clean_logits = head_activations(model, ids)
+    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
+                    else [torch.zeros_like(a) for a in clean_acts])
+    clean_logp = torch.log_softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
+    alphas = (torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5) / ig_steps
+    batch = torch.tensor([ids] * ig_steps, device=model.device)
+    patched: list[torch.Tensor] = []
+    with _patch_all(model, arch, clean_acts, corrupt_acts, alphas, patched):
+        # logits only at the opening's positions (start .. len-2): the lm head is large
+        logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        # KL(clean || patched) per IG step, summed over response positions
+        kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+        grads = torch.autograd.grad(kl.sum(), patched)
+    scores = torch.zeros(shape.n_layers, shape.n_heads)
+    for layer, grad in enumerate(grads):
+        diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
+        prod = (diff * grad.mean(dim=0)).reshape(len(ids), shape.n_heads, shape.head_dim)
+        scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
+    return scores
+
+
+def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
+                     corrupt: Sequence[int] | None, samples: int = 5, seed: int = 0) -> torch.Tensor:
+    """Second-order head scores ``[n_layers, n_heads]`` (non-negative): for each head alone, the
+    estimated KL(clean || head patched to its corrupted value, or to zero for ``corrupt=None``),
+    summed over the opening's positions.
+
+    ``KL ~ 1/2 E_y[(sum_t grad log p_t(y_t) . delta_h)^2]`` with ``y_t`` drawn from the clean
+    distribution at each position (the score has mean zero, so cross-position terms vanish in
+    expectation): ``samples`` draws in one batch, seeded by ``seed``."""
+    import torch
+
+    if corrupt is not None and len(corrupt) != len(clean):
+        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
+                         "truncate both to the shorter one")
+    if not clean or samples < 1:
+        raise ValueError("attribution needs a non-empty opening and at least one sample")
+    arch = get_arch(model.config)
+    shape = arch.shape(model.config)
+    ids = [*prompt_ids, *clean]
+    start = len(prompt_ids) - 1
+    clean_acts, clean_logits = head_activations(model, ids)
+    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
+                    else [torch.zeros_like(a) for a in clean_acts])
+    probs = torch.softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
+    generator = torch.Generator(device=probs.device).manual_seed(seed)
+    drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
+    seen: list[torch.Tensor] = []
+    handles = []
+
+    def keep(module, args):  # noqa: ANN001, ANN202
+        seen.append(args[0])
+
+    try:
+        for layer in range(shape.n_layers):
+            handles.append(model.get_submodule(arch.o_proj_path(layer)).register_forward_pre_hook(keep))
+        batch = torch.tensor([ids] * samples, device=model.device)
+        logp = torch.log_softmax(model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float(), -1)
+        grads = torch.autograd.grad(logp.gather(-1, drawn[..., None]).sum(), seen)
+    finally:
+        for handle in handles:
+            handle.remove()
+    scores = torch.zeros(shape.n_layers, shape.n_heads)
+    for layer, grad in enumerate(grads):
+        delta = (clean_acts[layer] - corrupt_acts[layer])[None]
+        dots = (grad * delta).reshape(samples, len(ids), shape.n_heads, shape.head_dim).sum(dim=(1, 3))
+        scores[layer] = 0.5 * dots.float().pow(2).mean(dim=0).cpu()
+    return scores
+
+
+@contextlib.contextmanager
+def _patch_all(model: PreTrainedModel, arch, clean_acts, corrupt_acts, alphas,  # noqa: ANN001
+               patched: list) -> Iterator[None]:
+    """Set every head of every layer to its interpolated activation (row i of the batch uses
+    ``alphas[i]``); the patched tensors, which gradients are taken against, go to ``patched``."""
+    handles = []
+
+    def hook_for(layer: int):  # noqa: ANN202
+        target = (corrupt_acts[layer][None] + alphas[:, None, None]
+                  * (clean_acts[layer] - corrupt_acts[layer])[None])
+
+        def hook(module, args):  # noqa: ANN001, ANN202
+            x = args[0]
+            out = x + (target.to(x.dtype) - x).detach()  # value: target; gradient: identity
+            patched.append(out)
+            return (out, *args[1:])
+        return hook
+
+    try:
+        for layer in range(len(clean_acts)):
+            module = model.get_submodule(arch.o_proj_path(layer))
+            handles.append(module.register_forward_pre_hook(hook_for(layer)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _pad_id(model: PreTrainedModel) -> int:
+    config = model.generation_config
+    pad = config.pad_token_id if config.pad_token_id is not None else config.eos_token_id
+    if isinstance(pad, list):
+        pad = pad[0]
+    return int(pad) if pad is not None else 0

@@ -1,0 +1,140 @@
+"""The ``heads.json`` file of ``sparks discover`` (circuits, effect scores, emergent heads) and
+its heat map. The schema is documented in docs/discover.md; ``harness_ext.spec`` reads the
+``emergent`` list (``zero:@heads.json#5``). numpy and matplotlib are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "write_heatmap", "write_json"]
+
+EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-6)
+
+
+def circuit_size(size: float, n_heads: int) -> int:
+    """Heads in a circuit: ``size`` heads when it is >= 1, else that share of all heads
+    (rounded, at least 1). ``0.1`` (the default) on 270 heads gives 27."""
+    if size <= 0:
+        raise ValueError("circuit size must be positive")
+    k = int(size) if size >= 1 else max(1, round(size * n_heads))
+    return min(k, n_heads)
+
+
+def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, int]]:
+    """The top ``k`` heads by importance (ties: lower layer, then lower head), skipping heads of
+    importance 0, which play no part at all."""
+    flat = [(value, layer, head) for layer, row in enumerate(importance)
+            for head, value in enumerate(row) if value > 0]
+    flat.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [(layer, head) for _, layer, head in flat[:k]]
+
+
+def build_result(importance_post: Sequence[Sequence[float]],
+                 importance_base: Sequence[Sequence[float]] | None, k: int,
+                 settings: dict[str, Any]) -> dict[str, Any]:
+    """The ``heads.json`` object: ``heads`` (one entry per head), ``circuit_post``,
+    ``circuit_base``, ``emergent`` (rank order) and ``settings``."""
+    post_circuit = circuit(importance_post, k)
+    base_circuit = circuit(importance_base, k) if importance_base is not None else None
+    in_post, in_base = set(post_circuit), set(base_circuit or ())
+    heads = []
+    for layer, row in enumerate(importance_post):
+        for head, i_post in enumerate(row):
+            i_base = importance_base[layer][head] if importance_base is not None else None
+            effect = ((i_post - i_base) / (i_post + i_base + EPSILON)) if i_base is not None else None
+            heads.append({
+                "layer": layer, "head": head, "importance_post": float(i_post),
+                "importance_base": None if i_base is None else float(i_base),
+                "effect": effect, "in_circuit_post": (layer, head) in in_post,
+                "in_circuit_base": None if base_circuit is None else (layer, head) in in_base,
+                "emergent": (layer, head) in in_post and (layer, head) not in in_base,
+            })
+    chosen = [h for h in heads if h["emergent"]]
+    if base_circuit is not None:
+        chosen.sort(key=lambda h: (-h["effect"], -h["importance_post"], h["layer"], h["head"]))
+        rule = "in the post circuit and not in the base circuit; by effect, then importance_post"
+    else:
+        chosen.sort(key=lambda h: (-h["importance_post"], h["layer"], h["head"]))
+        rule = "no base model: the post circuit, by importance_post"
+    pairs = lambda cs: [{"layer": l, "head": h} for l, h in cs]  # noqa: E731
+    return {
+        "format": "sparks-heads/1",
+        "emergent": [{"layer": h["layer"], "head": h["head"], "effect": h["effect"],
+                      "importance_post": h["importance_post"]} for h in chosen],
+        "emergent_rule": rule,
+        "circuit_post": pairs(post_circuit),
+        "circuit_base": None if base_circuit is None else pairs(base_circuit),
+        "heads": heads,
+        "settings": settings,
+    }
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """Write ``data`` as indented JSON at ``path`` atomically (temp file, then ``os.replace``)."""
+    _atomic(path, json.dumps(data, indent=1).encode("utf-8") + b"\n")
+
+
+def write_heatmap(result: dict[str, Any], path: Path) -> bool:
+    """A layer x head PNG of importance (post, and base when present) and effect at ``path``.
+    Returns False, writing nothing, when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    heads = result["heads"]
+    n_layers = 1 + max(h["layer"] for h in heads)
+    n_heads = 1 + max(h["head"] for h in heads)
+
+    def grid(key: str) -> np.ndarray:
+        values = np.full((n_layers, n_heads), np.nan)
+        for h in heads:
+            if h[key] is not None:
+                values[h["layer"], h["head"]] = h[key]
+        return values
+
+    panels = [("importance_post", "importance (post)", "viridis")]
+    if result["circuit_base"] is not None:
+        panels += [("importance_base", "importance (base)", "viridis"),
+                   ("effect", "effect (post - base)", "coolwarm")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 0.35 * n_heads * len(panels) + 1.5 * len(panels),
+                                                      1.5 + 0.22 * n_layers), squeeze=False)
+    for ax, (key, title, cmap) in zip(axes[0], panels):
+        values = grid(key)
+        limits = {"vmin": -1, "vmax": 1} if key == "effect" else {}
+        image = ax.imshow(values, aspect="auto", cmap=cmap, origin="lower", **limits)
+        ax.set(title=title, xlabel="head", ylabel="layer")
+        fig.colorbar(image, ax=ax)
+    for h in result["emergent"]:  # emergent heads outlined on every panel
+        for ax in axes[0]:
+            ax.add_patch(plt.Rectangle((h["head"] - 0.5, h["layer"] - 0.5), 1, 1, fill=False,
+                                       edgecolor="red", linewidth=1.2))
+    fig.tight_layout()
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png",
+                                     delete=False) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    os.replace(tmp.name, path)
+    return True
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,157 @@
+"""sparks discover: EAP-IG head attribution finds the heads that a "post-trained" model added.
+
+The model pairs are tiny random models: the base has a few chosen heads switched off (their
+o_proj columns zeroed) and the post model has them switched on and scaled up, so those heads,
+and only those, must come out as emergent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from harness_ext.discovery import Problem, configure_discover, discover_heads, run_discover
+from harness_ext.discovery_out import build_result, circuit, circuit_size, write_heatmap, write_json
+from harness_ext.errors import SparksError
+from harness_ext.spec import parse_spec
+
+PROMPTS = ["What is 2+3? ", "Solve x+1=4. ", "Area of a 3x4 box? ", "Is 91 prime? "]
+CHOSEN = [(0, 1), (1, 2)]
+
+
+def _problems() -> list[Problem]:
+    return [Problem(f"p{i}", tuple(text.encode())) for i, text in enumerate(PROMPTS)]
+
+
+def _set_heads(model, heads, factor: float):  # noqa: ANN001, ANN202
+    import torch
+
+    d = model.config.head_dim
+    with torch.no_grad():
+        for layer, head in heads:
+            weight = model.model.layers[layer].self_attn.o_proj.weight
+            weight[:, head * d:(head + 1) * d] *= factor
+    return model
+
+
+def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
+    from harness_ext.testing import tiny_model
+
+    base = _set_heads(tiny_model(arch, seed), CHOSEN, 0.0)   # the heads are absent in the base
+    post = _set_heads(tiny_model(arch, seed), CHOSEN, 8.0)   # and carry the output after training
+    return post, base
+
+
+@pytest.mark.parametrize("arch,corrupt,method", [
+    ("llama", "base", "eap-ig"), ("qwen2", "base", "eap-ig"), ("llama", "zeros", "eap-ig"),
+    ("qwen3", "next", "eap-ig"), ("llama", "base", "fisher"), ("qwen3", "next", "fisher")])
+def test_emergent_heads_are_exactly_the_chosen_ones(arch: str, corrupt: str, method: str) -> None:
+    post, base = _pair(arch)
+    found = discover_heads(post, _problems(), base=base, opening_tokens=8, ig_steps=3,
+                           corrupt=corrupt, method=method)
+    result = build_result(found["importance_post"], found["importance_base"], 2, {})
+    assert sorted((h["layer"], h["head"]) for h in result["emergent"]) == CHOSEN
+    for head in result["heads"]:
+        if (head["layer"], head["head"]) in CHOSEN:
+            assert head["importance_base"] == 0 and head["effect"] > 0.99
+            assert head["in_circuit_post"] and not head["in_circuit_base"]
+
+
+def test_without_base_next_opening_is_the_corruption() -> None:
+    post, _ = _pair()
+    found = discover_heads(post, _problems(), opening_tokens=8, ig_steps=2)
+    assert found["corrupt"] == "next" and found["importance_base"] is None
+    result = build_result(found["importance_post"], None, 2, {})
+    assert result["circuit_base"] is None and len(result["emergent"]) == 2
+    assert all(h["effect"] is None and h["in_circuit_base"] is None for h in result["heads"])
+
+
+def test_one_problem_without_base_is_refused() -> None:
+    post, _ = _pair()
+    with pytest.raises(SparksError, match="at least 2 problems"):
+        discover_heads(post, _problems()[:1], opening_tokens=4, ig_steps=1)
+
+
+@pytest.mark.parametrize("method", ["eap-ig", "fisher"])
+def test_attribution_tracks_zero_ablation(method: str) -> None:
+    """With zeros as the baseline, scores rank heads like the KL of ablating each head alone."""
+    import torch
+
+    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
+    from harness_ext.testing import reference_hook, tiny_model
+
+    model = tiny_model("llama", 1)
+    prompt = list(PROMPTS[0].encode())
+    clean = greedy_opening(model, prompt, 10)
+    score = attribute if method == "eap-ig" else fisher_attribute
+    scores = score(model, prompt, clean, None, 8).abs().flatten()
+    ids, start = torch.tensor([prompt + clean]), len(prompt) - 1
+    with torch.no_grad():
+        ref = torch.log_softmax(model(ids).logits[0, start:-1], -1)
+        truth = []
+        for layer in range(2):
+            for head in range(4):
+                with reference_hook(model, {(layer, head): torch.zeros_like}):
+                    patched = torch.log_softmax(model(ids).logits[0, start:-1], -1)
+                truth.append(float((ref.exp() * (ref - patched)).sum()))
+    rank = lambda v: torch.tensor(v).argsort().argsort().float()  # noqa: E731
+    rho = torch.corrcoef(torch.stack([rank(scores.tolist()), rank(truth)]))[0, 1]
+    assert rho > 0.6
+
+
+def test_circuit_rules() -> None:
+    assert circuit_size(0.1, 270) == 27 and circuit_size(5, 270) == 5 and circuit_size(0.001, 8) == 1
+    assert circuit([[0.0, 3.0], [3.0, 1.0]], 2) == [(0, 1), (1, 0)]
+    assert circuit([[0.0, 0.0], [0.0, 1.0]], 3) == [(1, 1)]  # zero importance: never in a circuit
+
+
+def test_heads_file_is_accepted_by_interventions(tmp_path) -> None:  # noqa: ANN001
+    importance_post = [[5.0, 1.0, 0.2], [4.0, 0.1, 3.0]]
+    importance_base = [[5.0, 1.0, 0.2], [0.0, 0.1, 0.05]]
+    result = build_result(importance_post, importance_base, 3, {"ig_steps": 5})
+    assert [(h["layer"], h["head"]) for h in result["emergent"]] == [(1, 0), (1, 2)]
+    path = tmp_path / "heads.json"
+    write_json(result, path)
+    assert json.loads(path.read_text())["settings"] == {"ig_steps": 5}
+    assert str(parse_spec(f"zero:@{path}#2").normalized()) == "zero:L1H0+L1H2"
+    assert write_heatmap(result, tmp_path / "heads.png")
+    assert (tmp_path / "heads.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heads.json", "heads.png"]  # no temp files
+
+
+def test_cli_errors_before_model_work(tmp_path) -> None:  # noqa: ANN001
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    for argv, message in [(["--ig-steps", "0"], "--ig-steps"), (["--tasks", "nope"], "unknown task"),
+                          (["--corrupt", "base"], "needs --base"),
+                          (["-o", str(tmp_path)], "is a folder")]:
+        with pytest.raises(SparksError, match=message):
+            run_discover(parser.parse_args(argv))
+
+
+def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
+    """``run_discover`` on saved tiny models and two AMC problems: heads.json, the heat map, and a
+    file the interventions accept."""
+    from harness_ext.testing import tiny_tokenizer
+
+    post, base = _pair()
+    for name, model in [("post", post), ("base", base)]:
+        model.save_pretrained(tmp_path / name)
+        tiny_tokenizer().save_pretrained(tmp_path / name)
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    out = tmp_path / "heads.json"
+    args = parser.parse_args(["--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"),
+                              "--limit", "2", "--opening-tokens", "4", "--ig-steps", "2",
+                              "--circuit-size", "2", "--device", "cpu", "-o", str(out)])
+    assert run_discover(args) == 0
+    data = json.loads(out.read_text())
+    assert len(data["heads"]) == 8 and len(data["circuit_post"]) == 2
+    assert len(data["settings"]["problem_ids"]) + len(data["settings"]["skipped"]) == 2
+    assert data["settings"]["corrupt"] == "base" and data["settings"]["ig_steps"] == 2
+    assert (tmp_path / "heads.png").is_file()
+    assert "emergent heads" in capsys.readouterr().out
+    assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
+    assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H1+L1H2"
