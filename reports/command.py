@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from harness_ext.errors import SparksError
 
@@ -136,30 +136,18 @@ def run_report(args: argparse.Namespace) -> int:
     report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
                          tasks=_csv(args.tasks), labels=_csv(args.labels),
                          truncation=args.truncation)
-    from harness_ext.reports.terminal import print_summary, summary_console
+    from harness_ext.reports.terminal import summary_console
 
-    console = summary_console()
+    return finish_report(report, args.output, args.fail_on_regression, summary_console())
+
+
+def finish_report(report: "Report", output: Optional[Path], fail_on_regression: bool,
+                  console: Any) -> int:
+    """Print the summary, write the files (if ``output``), and give the exit status."""
+    from harness_ext.reports.terminal import print_summary
+
     print_summary(report, console)
-    if args.output is not None:
-        for path in write_report(report, args.output):
+    if output is not None:
+        for path in write_report(report, output):
             console.print(f"wrote {path}", highlight=False)
-    if args.fail_on_regression and report.regressions():
-        return 1
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m harness_ext.reports.command RUN...`` (until ``sparks report`` is wired)."""
-    import sys
-
-    parser = argparse.ArgumentParser(prog="sparks report")
-    configure_report(parser)
-    try:
-        return run_report(parser.parse_args(argv))
-    except SparksError as error:
-        print(f"sparks: error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return 1 if fail_on_regression and report.regressions() else 0

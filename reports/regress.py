@@ -269,8 +269,8 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
 
 def run_regress(args: argparse.Namespace) -> int:
     """Run ``sparks regress``; the exit status is 1 only for a gated regression."""
-    from harness_ext.reports.command import make_report, write_report
-    from harness_ext.reports.terminal import print_summary, summary_console
+    from harness_ext.reports.command import finish_report, make_report
+    from harness_ext.reports.terminal import summary_console
 
     console = summary_console()
     spec = load_spec(args.spec)
@@ -287,24 +287,5 @@ def run_regress(args: argparse.Namespace) -> int:
     report = make_report([f"{name}={folder}" for name, folder in folders.items()],
                          baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
                          truncation=args.truncation)
-    print_summary(report, console)
-    for path in write_report(report, args.output or spec.output / "report"):
-        console.print(f"wrote {path}", highlight=False)
-    if args.fail_on_regression and report.regressions():
-        return 1
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m harness_ext.reports.regress SPEC.yaml`` (until ``sparks regress`` is wired)."""
-    parser = argparse.ArgumentParser(prog="sparks regress")
-    configure_regress(parser)
-    try:
-        return run_regress(parser.parse_args(argv))
-    except SparksError as error:
-        print(f"sparks: error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return finish_report(report, args.output or spec.output / "report", args.fail_on_regression,
+                         console)

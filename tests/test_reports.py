@@ -287,9 +287,9 @@ def test_model_text_is_escaped_in_html(tmp_path: Path) -> None:
 
 
 def test_command_line_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness_ext.reports.command import main
+    from harness_ext.cli import main
 
-    assert main([str(tmp_path / "missing")]) == 2
+    assert main(["report", str(tmp_path / "missing")]) == 2
     assert "sparks: error:" in capsys.readouterr().err
 
 
