@@ -85,6 +85,12 @@ def _y_label(text: str, middle: float) -> str:
             f'text-anchor="middle" fill="#555">{escape(text)}</text>')
 
 
+def _group_label(name: str, center: float, axis_y: float) -> list[str]:
+    """A group's name under the x axis, one text line per ``\\n``-separated part."""
+    return [f'<text x="{center:.1f}" y="{axis_y + 16 + 14 * line}" text-anchor="middle" '
+            f'fill="#333">{escape(part)}</text>' for line, part in enumerate(name.split("\n"))]
+
+
 def legend(items: Sequence[tuple[str, str]]) -> str:
     """An HTML legend (name, color) to put under a chart."""
     cells = "".join(f'<span class="key"><i style="background:{color}"></i>{escape(name)}</span>'
@@ -135,10 +141,7 @@ def grouped_bars(groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str,
                 y1, y2 = y_of(bar.low), y_of(bar.high)
                 body.append(f'<path d="M{cx:.1f} {y1:.1f}V{y2:.1f}M{cx - 4:.1f} {y1:.1f}h8'
                             f'M{cx - 4:.1f} {y2:.1f}h8" stroke="#222" stroke-width="1.2"/>')
-        cx = x + group_w / 2
-        for line, part in enumerate(name.split("\n")):
-            body.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16 + 14 * line}" '
-                        f'text-anchor="middle" fill="#333">{escape(part)}</text>')
+        body.extend(_group_label(name, x + group_w / 2, top + plot_h))
         x += group_w + group_gap
     body.append(f'<line x1="{left}" x2="{width - 6}" y1="{top + plot_h}" y2="{top + plot_h}" '
                 f'stroke="#888"/>')
@@ -230,10 +233,7 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
                         f'fill-opacity="0.85" stroke="#333"/>'
                         f'<line x1="{bx}" x2="{bx + box_w}" y1="{y_of(q2):.1f}" '
                         f'y2="{y_of(q2):.1f}" stroke="#111" stroke-width="1.5"/></g>')
-        cx = x + group_w / 2
-        for line, part in enumerate(name.split("\n")):
-            body.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16 + 14 * line}" '
-                        f'text-anchor="middle" fill="#333">{escape(part)}</text>')
+        body.extend(_group_label(name, x + group_w / 2, top + plot_h))
         x += group_w + group_gap
     body.append(f'<line x1="{left}" x2="{width - 6}" y1="{top + plot_h}" y2="{top + plot_h}" '
                 f'stroke="#888"/>')
