@@ -92,18 +92,10 @@ def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence
     activations as the baseline (zero ablation)."""
     import torch
 
-    if corrupt is not None and len(corrupt) != len(clean):
-        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
-                         "truncate both to the shorter one")
-    if not clean or ig_steps < 1:
+    if ig_steps < 1:
         raise ValueError("attribution needs a non-empty opening and at least one IG step")
-    arch = get_arch(model.config)
-    shape = arch.shape(model.config)
-    ids = [*prompt_ids, *clean]
-    start = len(prompt_ids) - 1  # position predicting the first opening token
-    clean_acts, clean_logits = head_activations(model, ids)
-    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
-                    else [torch.zeros_like(a) for a in clean_acts])
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+        model, prompt_ids, clean, corrupt)
     clean_logp = torch.log_softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
     alphas = (torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5) / ig_steps
     batch = torch.tensor([ids] * ig_steps, device=model.device)
@@ -134,18 +126,10 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
     expectation): ``samples`` draws in one batch, seeded by ``seed``."""
     import torch
 
-    if corrupt is not None and len(corrupt) != len(clean):
-        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
-                         "truncate both to the shorter one")
-    if not clean or samples < 1:
+    if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
-    arch = get_arch(model.config)
-    shape = arch.shape(model.config)
-    ids = [*prompt_ids, *clean]
-    start = len(prompt_ids) - 1
-    clean_acts, clean_logits = head_activations(model, ids)
-    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
-                    else [torch.zeros_like(a) for a in clean_acts])
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+        model, prompt_ids, clean, corrupt)
     probs = torch.softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
     generator = torch.Generator(device=probs.device).manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
@@ -170,6 +154,27 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
         dots = (grad * delta).reshape(samples, len(ids), shape.n_heads, shape.head_dim).sum(dim=(1, 3))
         scores[layer] = 0.5 * dots.float().pow(2).mean(dim=0).cpu()
     return scores
+
+
+def _setup(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
+           corrupt: Sequence[int] | None) -> tuple:
+    """What both attributions start from: the architecture and its shape, the clean token ids,
+    the position predicting the first opening token, and the clean and corrupted head
+    activations (zeros for ``corrupt=None``) with the clean logits."""
+    import torch
+
+    if corrupt is not None and len(corrupt) != len(clean):
+        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
+                         "truncate both to the shorter one")
+    if not clean:
+        raise ValueError("attribution needs a non-empty opening")
+    arch = get_arch(model.config)
+    ids = [*prompt_ids, *clean]
+    clean_acts, clean_logits = head_activations(model, ids)
+    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
+                    else [torch.zeros_like(a) for a in clean_acts])
+    return (arch, arch.shape(model.config), ids, len(prompt_ids) - 1, clean_acts, clean_logits,
+            corrupt_acts)
 
 
 @contextlib.contextmanager
