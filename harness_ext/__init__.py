@@ -7,12 +7,10 @@ so importing it must stay cheap: nothing heavy is imported here, and ``__version
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["__version__", "hookimpl"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
