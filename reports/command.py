@@ -47,6 +47,10 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", metavar="L1,L2",
                         help="only these labelers, in this order (default: all registered, in "
                              "their order)")
+    parser.add_argument("--heads", metavar="HEADS_JSON", type=Path,
+                        help="a heads file of `sparks discover`: its heat maps (importance, "
+                             "effect; emergent heads and each run's intervened heads marked) "
+                             "go into the report")
     parser.add_argument("--truncation", choices=("auto", "tokenizer", "estimate"),
                         default="auto",
                         help="how to tell a truncated response: re-tokenize with the run's "
@@ -69,18 +73,22 @@ def _csv(value: Optional[str]) -> Optional[list[str]]:
 
 def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
                 alpha: float = 0.05, seed: int = 0, tasks: Optional[Sequence[str]] = None,
-                labels: Optional[Sequence[str]] = None, truncation: str = "auto") -> "Report":
+                labels: Optional[Sequence[str]] = None, truncation: str = "auto",
+                heads: Optional[Path] = None) -> "Report":
     """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`).
 
     ``baseline`` is a run's name (given as ``NAME=PATH``, or its folder's name) or a path; a
-    path that is not among ``run_specs`` is loaded as one more run.
+    path that is not among ``run_specs`` is loaded as one more run. ``heads`` is a heads file
+    of ``sparks discover`` to show.
     """
     from harness_ext.reports.compare import build_report
+    from harness_ext.reports.heads import load_heads
     from harness_ext.reports.runs import load_run
 
     if not 0 < alpha < 1:
         raise SparksError(f"--alpha {alpha} must be between 0 and 1")
     warnings: list[str] = []
+    heads_map = load_heads(heads) if heads is not None else None  # its errors before run loading
     specs = [_split_run(spec) for spec in run_specs]
     if baseline is not None and not any(name == baseline for name, _ in specs):
         base_path = Path(baseline)
@@ -105,6 +113,7 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
                           f"nor an existing path")
     report = build_report(runs, baseline or runs[0].name, alpha=alpha, seed=seed)
     report.warnings[:0] = warnings
+    report.heads = heads_map
     return report
 
 
@@ -135,7 +144,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
     report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
                          tasks=_csv(args.tasks), labels=_csv(args.labels),
-                         truncation=args.truncation)
+                         truncation=args.truncation, heads=args.heads)
     from harness_ext.reports.terminal import summary_console
 
     return finish_report(report, args.output, args.fail_on_regression, summary_console())

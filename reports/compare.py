@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from harness_ext.errors import SparksError
 from harness_ext.reports.runs import Problem, Run
+
+if TYPE_CHECKING:
+    from harness_ext.reports.heads import HeadsMap
 from harness_ext.reports.stats import Comparison, bootstrap_mean_ci, compare_paired
 
 __all__ = ["ALL_TIERS", "Cell", "Delta", "Flip", "Report", "build_report", "tier_sort_key"]
@@ -79,6 +82,7 @@ class Report:
     flips: list[Flip] = field(default_factory=list)
     labels: dict[tuple[str, str, str], Counter] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    heads: Optional["HeadsMap"] = None  # a sparks discover heads file, shown as heat maps
 
     @property
     def candidates(self) -> list[Run]:

@@ -210,6 +210,17 @@ def _samples(report: Report) -> list[str]:
             f"<tbody>{''.join(shown)}</tbody></table>{more}"]
 
 
+def _heads(report: Report) -> list[str]:
+    from harness_ext.reports.heads import heads_heatmap, heads_lines, run_marks
+
+    assert report.heads is not None
+    lines = heads_lines(report.heads, report.runs)
+    return (["<h2>Heads</h2>", f'<p class="note">{_e(lines[0])}. Red outline: emergent head; '
+             "dot: a run intervened on it (hover for values).</p>",
+             f'<div class="chart">{heads_heatmap(report.heads, run_marks(report.runs))}</div>']
+            + [f'<p class="note">{_e(line)}</p>' for line in lines[1:]])
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML page."""
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -235,6 +246,8 @@ def render_html(report: Report) -> str:
     parts += _flips(report)
     parts += ["<h2>Failed responses</h2>"]
     parts += _samples(report)
+    if report.heads is not None:
+        parts += _heads(report)
     if report.warnings:
         parts += ["<h2>Warnings</h2><ul>"
                   + "".join(f"<li>{_e(w)}</li>" for w in report.warnings) + "</ul>"]

@@ -77,6 +77,13 @@ def render_markdown(report: Report) -> str:
                        "failure labels (failing run)"], rows)
         if len(flips) > MAX_FLIPS:
             out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
+    if report.heads is not None:
+        from harness_ext.reports.heads import heads_lines
+
+        out += ["", "## Heads", ""] + [f"- {line}" for line in heads_lines(report.heads, report.runs)]
+        png = report.heads.path.with_suffix(".png")
+        if png.is_file():
+            out += ["", f"Heat map: `{png}` (and inline in report.html)."]
     if report.warnings:
         out += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
     out += ["", f"<sub>seed {report.seed}; truncation: "

@@ -13,6 +13,7 @@ A spec (YAML)::
     output: regress-out               # runs and report go here (default: <spec>-out next to it)
     baseline: base                    # default: the first run
     alpha: 0.05                       # optional
+    heads: heads.json                 # optional: a sparks discover file shown in the report
     runs:
       - name: base
       - name: ablate-l3
@@ -43,7 +44,7 @@ __all__ = ["RegressSpec", "RunSpec", "configure_regress", "lm_eval_command", "lo
 
 STAMP = "sparks-run.json"
 SPEC_KEYS = ("model", "model_args", "tasks", "limit", "gen_kwargs", "metadata", "batch_size",
-             "apply_chat_template", "device", "output", "baseline", "alpha", "seed", "runs")
+             "apply_chat_template", "device", "output", "baseline", "alpha", "seed", "heads", "runs")
 RUN_KEYS = ("name", "interventions", "model_args", "gen_kwargs")
 LOG_TAIL_LINES = 25
 
@@ -73,6 +74,7 @@ class RegressSpec:
     alpha: float
     seed: int
     runs: list[RunSpec]
+    heads: Optional[Path] = None
 
 
 def _fail(spec_path: Path, problem: str) -> SparksError:
@@ -132,6 +134,9 @@ def load_spec(path: Path) -> RegressSpec:
     if limit is not None and (not isinstance(limit, (int, float)) or limit <= 0):
         raise _fail(path, f"'limit' must be a positive number, not {limit!r}")
     alpha = float(data.get("alpha", 0.05))
+    heads = Path(data["heads"]) if data.get("heads") else None
+    if heads is not None and not heads.is_absolute():
+        heads = path.parent / heads
     batch = data.get("batch_size")
     return RegressSpec(
         path=path, model=str(data.get("model") or "sparks"),
@@ -141,7 +146,8 @@ def load_spec(path: Path) -> RegressSpec:
         batch_size=str(batch) if batch is not None else None,
         apply_chat_template=bool(data.get("apply_chat_template", False)),
         device=str(data["device"]) if data.get("device") else None, output=output,
-        baseline=baseline, alpha=alpha, seed=int(data.get("seed", 0)), runs=runs)
+        baseline=baseline, alpha=alpha, seed=int(data.get("seed", 0)), runs=runs,
+        heads=heads)
 
 
 def _runs(value: Any, path: Path) -> list[RunSpec]:
@@ -286,6 +292,6 @@ def run_regress(args: argparse.Namespace) -> int:
     folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log) for run in spec.runs}
     report = make_report([f"{name}={folder}" for name, folder in folders.items()],
                          baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
-                         truncation=args.truncation)
+                         truncation=args.truncation, heads=spec.heads)
     return finish_report(report, args.output or spec.output / "report", args.fail_on_regression,
                          console)

@@ -58,6 +58,10 @@ def to_json(report: Report) -> dict[str, Any]:
                      "note": r.note}
                     for run in report.runs for task, t in run.tasks.items()
                     for p in t.problems.values() for r in p.responses],
+        "heads": None if report.heads is None else {
+            "file": str(report.heads.path), "layers": report.heads.n_layers,
+            "heads_per_layer": report.heads.n_heads,
+            "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent]},
         "warnings": list(report.warnings),
     }
 

@@ -83,6 +83,11 @@ def print_summary(report: Report, console: "Console") -> None:
         console.print(table)
         if len(flips) > MAX_FLIPS:
             console.print(f"... {len(flips) - MAX_FLIPS} more in report.md / report.json")
+    if report.heads is not None:
+        from harness_ext.reports.heads import heads_lines
+
+        for line in heads_lines(report.heads, report.runs):
+            console.print(f"heads: {line}", highlight=False)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     ok, lines = verdict(report)

@@ -320,3 +320,46 @@ def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert "empty plot" in done.stderr and "undefinedFunction" in done.stderr
+
+
+# ---------------------------------------------------------------- heads file (sparks discover)
+
+def _heads_file(path: Path) -> Path:
+    from harness_ext.discovery_out import build_result, write_json
+
+    importance_post = [[0.1, 5.0], [0.2, 0.3], [0.1, 0.1], [4.0, 0.2]]
+    importance_base = [[0.1, 0.0], [0.2, 0.3], [0.1, 0.1], [0.1, 0.2]]
+    write_json(build_result(importance_post, importance_base, 2,
+                            {"model_post": "post", "model_base": "base"}), path)
+    return path
+
+
+def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    base, cand = two_runs
+    heads = _heads_file(tmp_path / "heads.json")
+    assert run_report(_args(str(base), str(cand), "--heads", str(heads), "-o", str(tmp_path / "o"))) == 0
+    out = capsys.readouterr().out
+    assert "4 layers x 2 heads of post vs base base; 2 emergent, top: L0H1, L3H0" in out
+    assert "cand intervened on L3H1: 0 of the 2 emergent heads" in out
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert html.count('<svg class="plot"') == 4
+    heat = html[html.index("<h2>Heads</h2>"):]
+    assert heat.count('class="mark"') == 2 * 8  # importance and effect panels, 8 heads each
+    assert heat.count('stroke="#d62728"') == 2 * 2  # the emergent heads, outlined on both panels
+    assert "L3H1: importance (post) 0.2; intervened in cand" in heat
+    data = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert data["heads"]["emergent"] == [{"layer": 0, "head": 1}, {"layer": 3, "head": 0}]
+    assert "## Heads" in (tmp_path / "o" / "report.md").read_text()
+    assert _report([str(base)]).heads is None
+
+
+def test_bad_heads_file_is_explained(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    base, _ = two_runs
+    (tmp_path / "bad.json").write_text("{\"heads\": [{\"layer\": 0}]}")
+    (tmp_path / "text.json").write_text("not json")
+    for path, message in [(tmp_path / "none.json", "no such file"),
+                          (tmp_path / "text.json", "not valid JSON"),
+                          (tmp_path / "bad.json", "malformed head entry")]:
+        with pytest.raises(SparksError, match=message):
+            _report([str(base)], heads=path)

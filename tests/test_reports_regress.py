@@ -47,7 +47,8 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_spec_and_commands(tmp_path: Path) -> None:
     spec = load_spec(_write(tmp_path, SPEC))
     assert [run.name for run in spec.runs] == ["base", "ablate", "short"]
-    assert spec.baseline == "base" and spec.output == tmp_path / "out"
+    assert spec.baseline == "base" and spec.output == tmp_path / "out" and spec.heads is None
+    assert load_spec(_write(tmp_path, SPEC + "heads: h/heads.json\n")).heads == tmp_path / "h/heads.json"
     base, ablate, short = (lm_eval_command(spec, run, Path("o")) for run in spec.runs)
     assert base == ["--model", "sparks", "--tasks", "aime24_sparks_greedy,amc_sparks_greedy",
                     "--model_args", "dtype=float32", "--gen_kwargs", "max_gen_toks=64",

@@ -1,0 +1,173 @@
+"""A ``sparks discover`` heads file inside a report (``sparks report --heads heads.json``).
+
+:func:`load_heads` reads and checks the file; :func:`heads_heatmap` draws layer x head heat maps
+(importance in the post model, and effect when the file has a base) as inline SVG, with the
+emergent heads outlined and the heads each run intervened on marked. The terminal, markdown
+and JSON outputs list the top emergent heads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from harness_ext.errors import SparksError
+from harness_ext.reports.svg import _svg
+
+__all__ = ["HeadsMap", "heads_heatmap", "heads_lines", "intervened_heads", "load_heads", "run_marks"]
+
+CELL = 14  # px per head in the heat map
+
+
+@dataclass(frozen=True)
+class HeadsMap:
+    """What a report shows of a heads file."""
+
+    path: Path
+    n_layers: int
+    n_heads: int
+    importance: tuple[tuple[float, ...], ...]
+    effect: Optional[tuple[tuple[float, ...], ...]]
+    emergent: tuple[tuple[int, int], ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def top(self, k: int = 10) -> str:
+        """The first ``k`` emergent heads as ``L3H1, L5H2, ...`` (or ``none``)."""
+        return ", ".join(f"L{layer}H{head}" for layer, head in self.emergent[:k]) or "none"
+
+
+def load_heads(path: Path) -> HeadsMap:
+    """Read a heads file written by ``sparks discover``; a clear error when it is not one."""
+    hint = "pass a heads.json written by `sparks discover`"
+    if not path.is_file():
+        raise SparksError(f"--heads {path}: no such file; {hint}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SparksError(f"--heads {path} is not valid JSON ({error}); {hint}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("heads"), list) or not data["heads"]:
+        raise SparksError(f"--heads {path} has no 'heads' list; {hint}")
+    try:
+        rows = [(int(h["layer"]), int(h["head"]), float(h["importance_post"]),
+                 None if h.get("effect") is None else float(h["effect"])) for h in data["heads"]]
+        emergent = tuple((int(h["layer"]), int(h["head"])) for h in data.get("emergent") or ())
+    except (KeyError, TypeError, ValueError) as error:
+        raise SparksError(f"--heads {path} has a malformed head entry ({error!r}); {hint}") from None
+    if min(min(r[0], r[1]) for r in rows) < 0:
+        raise SparksError(f"--heads {path} has a negative layer or head; {hint}")
+    n_layers, n_heads = 1 + max(r[0] for r in rows), 1 + max(r[1] for r in rows)
+    importance = [[0.0] * n_heads for _ in range(n_layers)]
+    effect = [[0.0] * n_heads for _ in range(n_layers)]
+    for layer, head, value, eff in rows:
+        importance[layer][head] = value
+        effect[layer][head] = 0.0 if eff is None else eff
+    has_effect = any(r[3] is not None for r in rows)
+    return HeadsMap(path, n_layers, n_heads, tuple(map(tuple, importance)),
+                    tuple(map(tuple, effect)) if has_effect else None, emergent,
+                    data.get("settings") if isinstance(data.get("settings"), dict) else {})
+
+
+def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
+    """The heads named by a run's recorded interventions (``None`` head: a whole layer); an
+    empty set for none or for a spec that no longer parses (e.g. a moved heads file)."""
+    from harness_ext.spec import SpecError, parse_spec
+
+    if not interventions or interventions == "none":
+        return set()
+    try:
+        spec = parse_spec(interventions)
+    except SpecError:
+        return set()
+    return {(ref.layer, ref.head) for item in spec.items for ref in item.heads}
+
+
+def run_marks(runs: Sequence[Any]) -> list[tuple[str, set[tuple[int, int | None]]]]:
+    """``(run name, heads it intervened on)`` for each run with head interventions."""
+    marks = [(run.name, intervened_heads(run.interventions)) for run in runs]
+    return [(name, picked) for name, picked in marks if picked]
+
+
+def heads_lines(heads: HeadsMap, runs: Sequence[Any]) -> list[str]:
+    """Plain-text lines on the heads file for the terminal and markdown outputs."""
+    settings = heads.settings
+    models = settings.get("model_post") or "?"
+    if settings.get("model_base"):
+        models += f" vs base {settings['model_base']}"
+    lines = [f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
+             f"{len(heads.emergent)} emergent, top: {heads.top()}"]
+    emergent = set(heads.emergent)
+    for name, picked in run_marks(runs):
+        hit = [e for e in heads.emergent if e in picked or (e[0], None) in picked]
+        lines.append(f"{name} intervened on {_refs(picked)}: {len(hit)} of the "
+                     f"{len(heads.emergent)} emergent heads")
+    return lines
+
+
+def _refs(picked: set[tuple[int, int | None]]) -> str:
+    return "+".join(f"L{layer}" if head is None else f"L{layer}H{head}"
+                    for layer, head in sorted(picked, key=lambda h: (h[0], -1 if h[1] is None else h[1])))
+
+
+def _color(value: float, low: float, high: float, diverging: bool) -> str:
+    """Viridis-like ramp for importance, blue-white-red for effect in [-1, 1]."""
+    if diverging:
+        t = max(-1.0, min(1.0, value))
+        if t >= 0:
+            r, g, b = 255, round(255 * (1 - t * 0.8)), round(255 * (1 - t * 0.85))
+        else:
+            r, g, b = round(255 * (1 + t * 0.8)), round(255 * (1 + t * 0.6)), 255
+        return f"#{r:02x}{g:02x}{b:02x}"
+    t = 0.0 if high <= low else (value - low) / (high - low)
+    stops = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+    pos = min(t * (len(stops) - 1), len(stops) - 1 - 1e-9)
+    i, frac = int(pos), pos - int(pos)
+    r, g, b = (round(a + (c - a) * frac) for a, c in zip(stops[i], stops[i + 1]))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, int | None]]]] = ()) -> str:
+    """Inline SVG: one layer x head panel per quantity; red outlines are emergent heads, a dot
+    marks a head that a run (``marked``: run name, heads) intervened on."""
+    panels = [("importance (post)", heads.importance, False)]
+    if heads.effect is not None:
+        panels.append(("effect (post - base)", heads.effect, True))
+    emergent = set(heads.emergent)
+    left, top, gap = 40, 28, 36
+    panel_w = heads.n_heads * CELL
+    width = left + len(panels) * (panel_w + gap)
+    height = top + heads.n_layers * CELL + 34
+    body: list[str] = []
+    for index, (title, grid, diverging) in enumerate(panels):
+        x0 = left + index * (panel_w + gap)
+        values = [v for row in grid for v in row]
+        low, high = min(values), max(values)
+        body.append(f'<text x="{x0}" y="16" fill="#333">{escape(title)}</text>')
+        for layer, row in enumerate(grid):
+            y = top + (heads.n_layers - 1 - layer) * CELL  # layer 0 at the bottom
+            for head, value in enumerate(row):
+                x = x0 + head * CELL
+                runs = [name for name, picked in marked
+                        if (layer, head) in picked or (layer, None) in picked]
+                tip = (f"L{layer}H{head}: {title} {value:.4g}"
+                       + (" (emergent)" if (layer, head) in emergent else "")
+                       + (f"; intervened in {', '.join(runs)}" if runs else ""))
+                stroke = ' stroke="#d62728" stroke-width="2"' if (layer, head) in emergent else ""
+                body.append(f'<rect class="mark" x="{x}" y="{y}" width="{CELL - 1}" '
+                            f'height="{CELL - 1}" fill="{_color(value, low, high, diverging)}"'
+                            f'{stroke}><title>{escape(tip)}</title></rect>')
+                if runs:
+                    body.append(f'<circle cx="{x + CELL / 2 - 0.5}" cy="{y + CELL / 2 - 0.5}" '
+                                f'r="2.5" fill="#000"/>')
+        for head in range(heads.n_heads):
+            body.append(f'<text x="{x0 + head * CELL + CELL / 2:.1f}" y="{height - 20}" '
+                        f'text-anchor="middle" font-size="9" fill="#555">{head}</text>')
+        body.append(f'<text x="{x0 + panel_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+                    f'fill="#555">head</text>')
+    for layer in range(0, heads.n_layers, max(1, heads.n_layers // 10)):
+        y = top + (heads.n_layers - 1 - layer) * CELL + CELL / 2 + 3
+        body.append(f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="9" '
+                    f'fill="#555">L{layer}</text>')
+    return _svg(width, height, f"heads of {heads.path.name}: layer x head", body)
