@@ -122,6 +122,10 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, metavar="POST",
                         help="post-trained model: Hub id or local folder (default: the embedded "
                              "SmolLM2-135M-Instruct)")
+    parser.add_argument("--checkpoints", nargs="+", default=None, metavar="CKPT",
+                        help="instead of --model: a series of checkpoints in training order, each "
+                             "against the same --base; adds which heads appear and disappear, "
+                             "and a plot of it (heads.checkpoints.png)")
     parser.add_argument("--base", default=None, metavar="BASE",
                         help="base model (same tokenizer); without it no effect scores, and the "
                              "corrupted input is the next problem's opening")
@@ -149,7 +153,8 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
 
 def run_discover(args: argparse.Namespace) -> int:
     """Find emergent heads: EAP-IG importance per head in POST (and BASE), written to heads.json
-    with a heat map beside it. Use the result with interventions=zero:@heads.json#5."""
+    with a heat map beside it; with ``--checkpoints``, for each checkpoint, plus a plot of the
+    heads appearing and disappearing. Use the result with interventions=zero:@heads.json#5."""
     import torch
 
     from harness_ext.discovery_out import build_result, circuit_size, write_heatmap, write_json
@@ -158,34 +163,61 @@ def run_discover(args: argparse.Namespace) -> int:
     output = Path(args.output)
     rows = load_task_rows(args.tasks, args.limit)  # data errors before any model work
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    post_name, post, tokenizer = load_model(args.model, args.dtype, device)
-    base_name = base = None
+    log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
+    base_name = base = base_vocab = None
     if args.base:
         base_name, base, base_tokenizer = load_model(args.base, args.dtype, device)
-        if base_tokenizer.get_vocab() != tokenizer.get_vocab():
+        base_vocab = base_tokenizer.get_vocab()
+    posts = args.checkpoints or [args.model]
+    results, names = [], []
+    for index, name in enumerate(posts):
+        if len(posts) > 1:
+            log(f"checkpoint {index + 1}/{len(posts)}: {name}")
+        post_name, post, tokenizer = load_model(name, args.dtype, device)
+        if base_vocab is not None and tokenizer.get_vocab() != base_vocab:
             raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                               "discovery compares both models on the same tokens")
-    problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
-    eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
-    log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
-    found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
-                           ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
-                           eos_ids=sorted(eos), log=log)
-    n_total = len(found["importance_post"]) * len(found["importance_post"][0])
-    k = circuit_size(args.circuit_size, n_total)
-    settings = _settings(args, post_name, base_name, rows, found, k)
-    result = build_result(found["importance_post"], found["importance_base"], k, settings)
+        problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
+        eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
+        found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
+                               ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
+                               eos_ids=sorted(eos), log=log)
+        del post  # one checkpoint in memory at a time
+        n_total = len(found["importance_post"]) * len(found["importance_post"][0])
+        k = circuit_size(args.circuit_size, n_total)
+        settings = _settings(args, post_name, base_name, rows, found, k)
+        results.append(build_result(found["importance_post"], found["importance_base"], k, settings))
+        names.append(post_name)
+    result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
+    plots = [output.with_suffix(".png")]
+    if args.checkpoints:
+        from harness_ext.discovery_series import build_series, series_plot_path, write_series_plot
+
+        result = {**result, **build_series(names, results),
+                  "settings": {**result["settings"], "checkpoints": names}}
+        plots.append(series_plot_path(output))
     write_json(result, output)
-    png = output.with_suffix(".png")
-    if not write_heatmap(result, png):
-        log("matplotlib is not installed: no heat map (pip install matplotlib)")
-        png = None
-    top = ", ".join(f"L{h['layer']}H{h['head']}" for h in result["emergent"][:10]) or "none"
-    what = "emergent heads" if base is not None else "heads in the post circuit (no --base to compare)"
-    print(f"{len(result['emergent'])} {what} (circuit size {k} of {n_total}): {top}")
-    print(f"wrote {output}" + (f" and {png}" if png else ""))
-    print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
+    drawn = write_heatmap(result, plots[0])
+    if args.checkpoints and drawn:
+        drawn = write_series_plot(result, plots[1])
+    if not drawn:
+        log("matplotlib is not installed: no plots (pip install matplotlib)")
+    _print_summary(result, output, plots if drawn else [], has_base=base is not None)
     return 0
+
+
+def _print_summary(result: dict[str, Any], output: Path, plots: list[Path], has_base: bool) -> None:
+    n_total = len(result["heads"])
+    k = result["settings"]["circuit_size"]
+    for step in result.get("transitions", []):
+        show = lambda heads: ", ".join(f"L{h['layer']}H{h['head']}" for h in heads) or "none"  # noqa: E731
+        print(f"{step['from']} -> {step['to']}: appeared {show(step['appeared'])}; "
+              f"disappeared {show(step['disappeared'])}")
+    top = ", ".join(f"L{h['layer']}H{h['head']}" for h in result["emergent"][:10]) or "none"
+    what = "emergent heads" if has_base else "heads in the post circuit (no --base to compare)"
+    print(f"{len(result['emergent'])} {what} (circuit size {k} of {n_total}): {top}")
+    print(f"wrote {output}" + "".join(f" and {plot}" for plot in plots))
+    print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -199,6 +231,9 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SparksError(f"--circuit-size {args.circuit_size}: give a count (>= 1) or a share (0-1)")
     if args.corrupt == "base" and not args.base:
         raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
+    if args.checkpoints and args.model:
+        raise SparksError("give either --model POST or --checkpoints A B C (the checkpoints are the "
+                          "post-trained models), not both")
     if Path(args.output).is_dir():
         raise SparksError(f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json")
 

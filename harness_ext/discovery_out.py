@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "write_heatmap", "write_json"]
+__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "save_figure", "write_heatmap",
+           "write_json"]
 
 EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-6)
 
@@ -118,13 +119,21 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
         for ax in axes[0]:
             ax.add_patch(plt.Rectangle((h["head"] - 0.5, h["layer"] - 0.5), 1, 1, fill=False,
                                        edgecolor="red", linewidth=1.2))
+    save_figure(fig, path)
+    return True
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG at ``path`` atomically, then close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png",
                                      delete=False) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     os.replace(tmp.name, path)
-    return True
 
 
 def _atomic(path: Path, data: bytes) -> None:

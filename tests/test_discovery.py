@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,49 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     assert "emergent heads" in capsys.readouterr().out
     assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
     assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H1+L1H2"
+
+
+def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
+    """Three "training checkpoints" of one base, each with its own pair of planted heads: the
+    series reports exactly those pairs as emergent, and what appeared and disappeared."""
+    from harness_ext.testing import tiny_model, tiny_tokenizer
+
+    a, b, c, d = (0, 1), (1, 2), (0, 3), (1, 0)
+    planted = {"ckpt-100": [a, b], "ckpt-200": [a, c], "ckpt-300": [c, d]}
+    models = {"base": _set_heads(tiny_model("llama", 0), [a, b, c, d], 0.0)}
+    for name, heads in planted.items():
+        model = _set_heads(tiny_model("llama", 0), [h for h in (a, b, c, d) if h not in heads], 0.0)
+        models[name] = _set_heads(model, heads, 8.0)
+    for name, model in models.items():
+        model.save_pretrained(tmp_path / name)
+        tiny_tokenizer().save_pretrained(tmp_path / name)
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    out = tmp_path / "heads.json"
+    args = parser.parse_args(["--checkpoints", *[str(tmp_path / n) for n in planted],
+                              "--base", str(tmp_path / "base"), "--limit", "3",
+                              "--opening-tokens", "6", "--ig-steps", "2", "--circuit-size", "2",
+                              "--device", "cpu", "-o", str(out)])
+    assert run_discover(args) == 0
+    data = json.loads(out.read_text())
+    emergent = [sorted((h["layer"], h["head"]) for h in ckpt["emergent"]) for ckpt in data["checkpoints"]]
+    assert emergent == [sorted(heads) for heads in planted.values()]
+    assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == sorted(planted["ckpt-300"])
+    steps = [([(h["layer"], h["head"]) for h in t["appeared"]],
+              [(h["layer"], h["head"]) for h in t["disappeared"]]) for t in data["transitions"]]
+    assert steps == [([c], [b]), ([d], [a])]
+    rows = {(r["layer"], r["head"]): r["emergent"] for r in data["appearance"]}
+    assert rows == {a: [True, True, False], b: [True, False, False], c: [False, True, True],
+                    d: [False, False, True]}
+    assert [Path(m).name for m in data["settings"]["checkpoints"]] == list(planted)
+    assert (tmp_path / "heads.png").is_file()
+    assert (tmp_path / "heads.checkpoints.png").read_bytes()[:4] == b"\x89PNG"
+    assert "ckpt-100 -> " in capsys.readouterr().out
+    assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H3+L1H0"
+
+
+def test_checkpoints_and_model_together_are_refused() -> None:
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    with pytest.raises(SparksError, match="not both"):
+        run_discover(parser.parse_args(["--model", "m", "--checkpoints", "a", "b"]))
