@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-__all__ = ["FakeProblem", "derive_run", "write_run"]
+__all__ = ["ARITHMETIC_TASK", "FakeProblem", "derive_run", "write_arithmetic_task", "write_run"]
 
 DATE_ID = "2026-01-01T00-00-00.000000"
 
@@ -145,3 +145,64 @@ def derive_run(source: Path, target: Path, *, solve: Iterable[str] = (),
 
 def _wrong(gold: str) -> str:
     return str(int(gold) + 1) if gold.strip().isdigit() else f"{gold}+1"
+
+
+# ------------------------------------------------------- a task the embedded model can solve
+
+ARITHMETIC_TASK = "arith_sparks_greedy"
+
+# A user-defined task built from the sparks machinery (lm-eval finds it with --include_path):
+# the plain problem as the prompt (no "reason step by step" instruction, which sends a 135M
+# model off into long wrong derivations), greedy, scored by the sparks answer checker. The
+# embedded model solves most one-digit additions with it, so an intervention that breaks the
+# model shows as a real, significant drop (the MATH/AMC/AIME tasks are at 0% for it).
+ARITHMETIC_TASK_YAML = """\
+task: arith_sparks_greedy
+class: !function harness_ext.tasks.task.SparksTask
+custom_dataset: !function harness_ext.tasks.data.load_math500
+output_type: generate_until
+test_split: test
+doc_to_text: "{{problem}}"
+doc_to_target: answer
+num_fewshot: 0
+generation_kwargs:
+  until: ["<|im_end|>", "<|endoftext|>"]
+  do_sample: false
+  temperature: 0.0
+  max_gen_toks: 48
+repeats: 1
+filter_list:
+  - name: extracted
+    filter:
+      - function: custom
+        filter_fn: !function harness_ext.tasks.scoring.extract_answers
+process_results: !function harness_ext.tasks.scoring.exact_match
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1.0
+"""
+
+
+def write_arithmetic_task(folder: Path, problems: int = 24, seed: int = 0) -> tuple[Path, Path]:
+    """Write ``tasks/arith_sparks_greedy.yaml`` and ``data/math500.jsonl`` (``problems``
+    one-digit additions, "What is 7 + 5?"; level 1 when the sum is below 10, else level 2)
+    under ``folder``. Returns ``(task folder, data folder)``: pass the first as lm-eval's
+    ``--include_path`` and the second as ``SPARKS_DATA_DIR``."""
+    import random
+
+    rng = random.Random(seed)
+    tasks, data = folder / "tasks", folder / "data"
+    tasks.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    (tasks / f"{ARITHMETIC_TASK}.yaml").write_text(ARITHMETIC_TASK_YAML, encoding="utf-8")
+    rows = []
+    for i in range(problems):
+        a, b = rng.randint(1, 9), rng.randint(1, 9)
+        rows.append({"id": f"arith/{i}", "problem": f"What is {a} + {b}?", "answer": str(a + b),
+                     "subject": "Arithmetic", "level": 1 if a + b < 10 else 2})
+    with open(data / "math500.jsonl", "w", encoding="utf-8") as stream:
+        stream.writelines(json.dumps(row) + "\n" for row in rows)
+    return tasks, data

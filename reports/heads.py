@@ -96,13 +96,14 @@ def heads_lines(heads: HeadsMap, runs: Sequence[Any]) -> list[str]:
     models = settings.get("model_post") or "?"
     if settings.get("model_base"):
         models += f" vs base {settings['model_base']}"
+    kind = "emergent" if heads.effect is not None else "in the circuit (no base model)"
     lines = [f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
-             f"{len(heads.emergent)} emergent, top: {heads.top()}"]
+             f"{len(heads.emergent)} {kind}, top: {heads.top()}"]
     emergent = set(heads.emergent)
     for name, picked in run_marks(runs):
         hit = [e for e in heads.emergent if e in picked or (e[0], None) in picked]
         lines.append(f"{name} intervened on {_refs(picked)}: {len(hit)} of the "
-                     f"{len(heads.emergent)} emergent heads")
+                     f"{len(heads.emergent)} listed heads")
     return lines
 
 

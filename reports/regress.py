@@ -5,6 +5,7 @@ A spec (YAML)::
     model: sparks                     # lm-eval --model (default sparks)
     model_args: dtype=float32         # shared model_args: "k=v,k=v" or a mapping (optional)
     tasks: [aime24_sparks_greedy, amc_sparks_greedy]
+    include_path: my-tasks            # optional (--include_path): a folder of your own task YAMLs
     limit: 10                         # problems per task (optional)
     gen_kwargs: {max_gen_toks: 2048}  # optional; a run may override single keys
     metadata: {repeats: 4}            # optional (--metadata): repeats, data_dir
@@ -44,7 +45,8 @@ __all__ = ["RegressSpec", "RunSpec", "configure_regress", "lm_eval_command", "lo
 
 STAMP = "sparks-run.json"
 SPEC_KEYS = ("model", "model_args", "tasks", "limit", "gen_kwargs", "metadata", "batch_size",
-             "apply_chat_template", "device", "output", "baseline", "alpha", "seed", "heads", "runs")
+             "apply_chat_template", "device", "output", "baseline", "alpha", "seed", "heads",
+             "include_path", "runs")
 RUN_KEYS = ("name", "interventions", "model_args", "gen_kwargs")
 LOG_TAIL_LINES = 25
 
@@ -75,6 +77,7 @@ class RegressSpec:
     seed: int
     runs: list[RunSpec]
     heads: Optional[Path] = None
+    include_path: Optional[Path] = None
 
 
 def _fail(spec_path: Path, problem: str) -> SparksError:
@@ -134,9 +137,9 @@ def load_spec(path: Path) -> RegressSpec:
     if limit is not None and (not isinstance(limit, (int, float)) or limit <= 0):
         raise _fail(path, f"'limit' must be a positive number, not {limit!r}")
     alpha = float(data.get("alpha", 0.05))
-    heads = Path(data["heads"]) if data.get("heads") else None
-    if heads is not None and not heads.is_absolute():
-        heads = path.parent / heads
+    heads, include = (_near(path, data.get(key)) for key in ("heads", "include_path"))
+    if include is not None and not include.is_dir():
+        raise _fail(path, f"include_path {include} is not a folder (of task YAML files)")
     batch = data.get("batch_size")
     return RegressSpec(
         path=path, model=str(data.get("model") or "sparks"),
@@ -147,7 +150,15 @@ def load_spec(path: Path) -> RegressSpec:
         apply_chat_template=bool(data.get("apply_chat_template", False)),
         device=str(data["device"]) if data.get("device") else None, output=output,
         baseline=baseline, alpha=alpha, seed=int(data.get("seed", 0)), runs=runs,
-        heads=heads)
+        heads=heads, include_path=include)
+
+
+def _near(spec_path: Path, value: Any) -> Optional[Path]:
+    """A path from the spec, relative to the spec's folder."""
+    if not value:
+        return None
+    found = Path(str(value))
+    return found if found.is_absolute() else spec_path.parent / found
 
 
 def _runs(value: Any, path: Path) -> list[RunSpec]:
@@ -197,6 +208,8 @@ def lm_eval_command(spec: RegressSpec, run: RunSpec, output_path: Path) -> list[
         model_args["interventions"] = run.interventions
     gen_kwargs = {**spec.gen_kwargs, **run.gen_kwargs}
     argv = ["--model", spec.model, "--tasks", ",".join(spec.tasks)]
+    if spec.include_path is not None:
+        argv += ["--include_path", str(spec.include_path)]
     if model_args:
         argv += ["--model_args", ",".join(f"{k}={_value(v)}" for k, v in model_args.items())]
     if gen_kwargs:

@@ -341,7 +341,7 @@ def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
     assert run_report(_args(str(base), str(cand), "--heads", str(heads), "-o", str(tmp_path / "o"))) == 0
     out = capsys.readouterr().out
     assert "4 layers x 2 heads of post vs base base; 2 emergent, top: L0H1, L3H0" in out
-    assert "cand intervened on L3H1: 0 of the 2 emergent heads" in out
+    assert "cand intervened on L3H1: 0 of the 2 listed heads" in out
     html = (tmp_path / "o" / "report.html").read_text()
     assert html.count('<svg class="plot"') == 4
     heat = html[html.index("<h2>Heads</h2>"):]

@@ -49,6 +49,11 @@ def test_spec_and_commands(tmp_path: Path) -> None:
     assert [run.name for run in spec.runs] == ["base", "ablate", "short"]
     assert spec.baseline == "base" and spec.output == tmp_path / "out" and spec.heads is None
     assert load_spec(_write(tmp_path, SPEC + "heads: h/heads.json\n")).heads == tmp_path / "h/heads.json"
+    (tmp_path / "mine").mkdir()
+    mine = load_spec(_write(tmp_path, SPEC + "include_path: mine\n"))
+    assert lm_eval_command(mine, mine.runs[0], Path("o"))[4:6] == ["--include_path", str(tmp_path / "mine")]
+    with pytest.raises(SparksError, match="include_path .* is not a folder"):
+        load_spec(_write(tmp_path, SPEC + "include_path: nope\n"))
     base, ablate, short = (lm_eval_command(spec, run, Path("o")) for run in spec.runs)
     assert base == ["--model", "sparks", "--tasks", "aime24_sparks_greedy,amc_sparks_greedy",
                     "--model_args", "dtype=float32", "--gen_kwargs", "max_gen_toks=64",
