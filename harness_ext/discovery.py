@@ -44,7 +44,7 @@ class Problem:
 def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
                    base: PreTrainedModel | None = None, opening_tokens: int = 32,
                    ig_steps: int = 5, corrupt: str = "auto", method: str = "eap-ig",
-                   eos_ids: Sequence[int] = (),
+                   batch_size: int | None = None, eos_ids: Sequence[int] = (),
                    log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
@@ -53,7 +53,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
     ``base`` (the other model's opening), ``next`` (the same model's opening of the next
     problem, cyclically), ``zeros`` (zero-ablated heads as the baseline) or ``auto`` (``base``
     with a base model, else ``next``). Openings are truncated to the shorter of each pair.
-    ``method`` is ``eap-ig`` (the paper's) or ``fisher`` (``ig_steps`` then counts samples).
+    ``method`` is ``eap-ig`` (the paper's) or ``fisher`` (``ig_steps`` then counts samples);
+    ``batch_size`` IG steps (or samples) go through the model at a time (default: all).
     """
     from harness_ext.discovery_attr import METHODS, attribute, fisher_attribute, greedy_opening
 
@@ -75,7 +76,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
             log(f"skipped {problem.problem_id}: an opening is empty (the model ended at once)")
             continue
         for name, (clean, other) in pairs.items():
-            scores = score(models[name], problem.prompt_ids, clean, other, ig_steps).abs()
+            scores = score(models[name], problem.prompt_ids, clean, other, ig_steps,
+                           batch_size).abs()
             totals[name] = scores if totals[name] is None else totals[name] + scores
         used.append(problem.problem_id)
         lengths.append(n)
@@ -140,6 +142,9 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="eap-ig", choices=("eap-ig", "fisher"),
                         help="eap-ig (the paper's, default) or fisher (second-order estimate of "
                              "patching each head alone)")
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="IG steps (or samples) per forward/backward pass; bounds memory "
+                             "(default 8)")
     parser.add_argument("--circuit-size", type=float, default=0.1,
                         help="heads per circuit: a count (>= 1) or a share of all heads "
                              "(default 0.1 = 10%%)")
@@ -181,7 +186,7 @@ def run_discover(args: argparse.Namespace) -> int:
         eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
         found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
                                ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
-                               eos_ids=sorted(eos), log=log)
+                               batch_size=args.batch_size, eos_ids=sorted(eos), log=log)
         del post  # one checkpoint in memory at a time
         n_total = len(found["importance_post"]) * len(found["importance_post"][0])
         k = circuit_size(args.circuit_size, n_total)
@@ -223,6 +228,8 @@ def _print_summary(result: dict[str, Any], output: Path, plots: list[Path], has_
 def _check_args(args: argparse.Namespace) -> None:
     if args.ig_steps < 1:
         raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
+    if args.batch_size < 1:
+        raise SparksError(f"--batch-size {args.batch_size}: give at least 1")
     if args.opening_tokens < 1:
         raise SparksError(f"--opening-tokens {args.opening_tokens}: give at least 1")
     if args.limit is not None and args.limit < 1:
@@ -305,7 +312,8 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
         "model_post": post_name, "model_base": base_name, "tasks": args.tasks,
         "limit": args.limit, "problem_ids": found["problem_ids"], "skipped": found["skipped"],
         "opening_tokens": args.opening_tokens, "opening_lengths": found["opening_lengths"],
-        "ig_steps": args.ig_steps, "method": found["method"], "corrupt": found["corrupt"], "circuit_size": k,
+        "ig_steps": args.ig_steps, "batch_size": args.batch_size, "method": found["method"],
+        "corrupt": found["corrupt"], "circuit_size": k,
         "metric": "KL(clean || patched), next-token distributions at the opening's positions",
         "dtype": args.dtype,
         "versions": {"sparks": __version__, "torch": torch.__version__,

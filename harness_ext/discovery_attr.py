@@ -86,10 +86,12 @@ def head_activations(model: PreTrainedModel,
 
 
 def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-              corrupt: Sequence[int] | None, ig_steps: int = 5) -> torch.Tensor:
+              corrupt: Sequence[int] | None, ig_steps: int = 5,
+              batch_size: int | None = None) -> torch.Tensor:
     """EAP-IG head scores ``[n_layers, n_heads]`` (signed; callers take absolute values) for one
     problem. ``clean`` and ``corrupt`` are openings of equal length; ``corrupt=None`` uses zero
-    activations as the baseline (zero ablation)."""
+    activations as the baseline (zero ablation). IG steps run ``batch_size`` at a time (default:
+    all in one batch), so memory is bounded by the batch, not by the number of steps."""
     import torch
 
     if ig_steps < 1:
@@ -98,32 +100,37 @@ def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence
         model, prompt_ids, clean, corrupt)
     clean_logp = torch.log_softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
     alphas = (torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5) / ig_steps
-    batch = torch.tensor([ids] * ig_steps, device=model.device)
-    patched: list[torch.Tensor] = []
-    with _patch_all(model, arch, clean_acts, corrupt_acts, alphas, patched):
-        # logits only at the opening's positions (start .. len-2): the lm head is large
-        logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
-        logp = torch.log_softmax(logits, dim=-1)
-        # KL(clean || patched) per IG step, summed over response positions
-        kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
-        grads = torch.autograd.grad(kl.sum(), patched)
+    grad_sums = [torch.zeros_like(act) for act in clean_acts]
+    for chunk in alphas.split(batch_size or ig_steps):
+        batch = torch.tensor([ids] * len(chunk), device=model.device)
+        patched: list[torch.Tensor] = []
+        with _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched):
+            # logits only at the opening's positions (start .. len-2): the lm head is large
+            logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            # KL(clean || patched) per IG step, summed over response positions
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+            grads = torch.autograd.grad(kl.sum(), patched)
+        for total, grad in zip(grad_sums, grads):
+            total += grad.sum(dim=0)
     scores = torch.zeros(shape.n_layers, shape.n_heads)
-    for layer, grad in enumerate(grads):
+    for layer, grad_sum in enumerate(grad_sums):
         diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
-        prod = (diff * grad.mean(dim=0)).reshape(len(ids), shape.n_heads, shape.head_dim)
+        prod = (diff * grad_sum / ig_steps).reshape(len(ids), shape.n_heads, shape.head_dim)
         scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
     return scores
 
 
 def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-                     corrupt: Sequence[int] | None, samples: int = 5, seed: int = 0) -> torch.Tensor:
+                     corrupt: Sequence[int] | None, samples: int = 5,
+                     batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
     """Second-order head scores ``[n_layers, n_heads]`` (non-negative): for each head alone, the
     estimated KL(clean || head patched to its corrupted value, or to zero for ``corrupt=None``),
     summed over the opening's positions.
 
     ``KL ~ 1/2 E_y[(sum_t grad log p_t(y_t) . delta_h)^2]`` with ``y_t`` drawn from the clean
     distribution at each position (the score has mean zero, so cross-position terms vanish in
-    expectation): ``samples`` draws in one batch, seeded by ``seed``."""
+    expectation): ``samples`` draws, ``batch_size`` per pass (default: all), seeded by ``seed``."""
     import torch
 
     if samples < 1:
@@ -139,21 +146,25 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
     def keep(module, args):  # noqa: ANN001, ANN202
         seen.append(args[0])
 
+    squares = torch.zeros(shape.n_layers, shape.n_heads)
     try:
         for layer in range(shape.n_layers):
             handles.append(model.get_submodule(arch.o_proj_path(layer)).register_forward_pre_hook(keep))
-        batch = torch.tensor([ids] * samples, device=model.device)
-        logp = torch.log_softmax(model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float(), -1)
-        grads = torch.autograd.grad(logp.gather(-1, drawn[..., None]).sum(), seen)
+        for chunk in drawn.split(batch_size or samples):
+            seen.clear()
+            batch = torch.tensor([ids] * len(chunk), device=model.device)
+            logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+            grads = torch.autograd.grad(torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(),
+                                        seen)
+            for layer, grad in enumerate(grads):
+                delta = (clean_acts[layer] - corrupt_acts[layer])[None]
+                dots = (grad * delta).reshape(len(chunk), len(ids), shape.n_heads,
+                                              shape.head_dim).sum(dim=(1, 3))
+                squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     finally:
         for handle in handles:
             handle.remove()
-    scores = torch.zeros(shape.n_layers, shape.n_heads)
-    for layer, grad in enumerate(grads):
-        delta = (clean_acts[layer] - corrupt_acts[layer])[None]
-        dots = (grad * delta).reshape(samples, len(ids), shape.n_heads, shape.head_dim).sum(dim=(1, 3))
-        scores[layer] = 0.5 * dots.float().pow(2).mean(dim=0).cpu()
-    return scores
+    return 0.5 * squares / samples
 
 
 def _setup(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],

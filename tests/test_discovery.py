@@ -202,3 +202,20 @@ def test_checkpoints_and_model_together_are_refused() -> None:
     configure_discover(parser)
     with pytest.raises(SparksError, match="not both"):
         run_discover(parser.parse_args(["--model", "m", "--checkpoints", "a", "b"]))
+
+
+@pytest.mark.parametrize("method", ["eap-ig", "fisher"])
+def test_batching_the_steps_does_not_change_the_scores(method: str) -> None:
+    """--batch-size bounds memory: the steps (or samples) in chunks give the same scores."""
+    import torch
+
+    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
+    from harness_ext.testing import tiny_model
+
+    model = tiny_model("qwen2", 2)
+    prompt = list(PROMPTS[1].encode())
+    clean = greedy_opening(model, prompt, 6)
+    score = attribute if method == "eap-ig" else fisher_attribute
+    whole = score(model, prompt, clean, None, 7)
+    assert torch.allclose(score(model, prompt, clean, None, 7, 3), whole, rtol=1e-4, atol=1e-7)
+    assert torch.allclose(score(model, prompt, clean, None, 7, 1), whole, rtol=1e-4, atol=1e-7)
