@@ -3,8 +3,8 @@ model (SmolLM2-135M-Instruct: 30 layers x 9 heads = 270 heads), CPU, one thread.
 
 Ground truth: for each head alone, zero its o_proj input slice and measure KL(clean || ablated)
 of the next-token distributions at the opening's positions (270 forward passes per problem).
-Attribution: EAP-IG (``--method eap-ig``, the paper's) and the second-order estimate
-(``--method fisher``), both with zero activations as the corrupted baseline (``corrupt=None``, i.e.
+Attribution: EAP-IG (``--method eap-ig``, the paper's; node scores, and with ``--edges`` the
+sum of absolute edge scores) and the second-order estimate (``--method fisher``), both with zero activations as the corrupted baseline (``corrupt=None``, i.e.
 ``--corrupt zeros``), so both measure the effect of removing a head; with another input as the
 corruption (``base``/``next``), attribution measures something else and the comparison would
 not hold. All variants run interleaved per problem in one process. Prints the Spearman rank
@@ -37,7 +37,7 @@ def main() -> int:
     from scipy.stats import spearmanr
 
     from harness_ext.discovery import load_model, load_task_rows, prompt_ids
-    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
+    from harness_ext.discovery_attr import attribute, edge_attribute, fisher_attribute, greedy_opening
     from harness_ext.testing import reference_hook
 
     torch.set_num_threads(1)
@@ -45,7 +45,10 @@ def main() -> int:
     shape = (model.config.num_hidden_layers, model.config.num_attention_heads)
     rows = load_task_rows("amc_sparks", args.problems)
     eos = [tokenizer.eos_token_id]
-    methods = {"eap-ig": attribute, "fisher": fisher_attribute}
+    def edges(*args):  # noqa: ANN002, ANN202 - the paper's importance: summed |edge scores|
+        return edge_attribute(*args).abs().sum(dim=-1)
+
+    methods = {"eap-ig": attribute, "edges": edges, "fisher": fisher_attribute}
     truth_total = torch.zeros(shape)
     totals = {name: torch.zeros(shape) for name in methods}
     times = {name: 0.0 for name in ["brute force", *methods]}

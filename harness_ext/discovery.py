@@ -44,7 +44,7 @@ class Problem:
 def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
                    base: PreTrainedModel | None = None, opening_tokens: int = 32,
                    ig_steps: int = 5, corrupt: str = "auto", method: str = "eap-ig",
-                   batch_size: int | None = None, eos_ids: Sequence[int] = (),
+                   batch_size: int | None = None, edges: bool = False, eos_ids: Sequence[int] = (),
                    log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
@@ -55,12 +55,19 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
     with a base model, else ``next``). Openings are truncated to the shorter of each pair.
     ``method`` is ``eap-ig`` (the paper's) or ``fisher`` (``ig_steps`` then counts samples);
     ``batch_size`` IG steps (or samples) go through the model at a time (default: all).
+    With ``edges`` (EAP-IG only), scores are per edge (head -> later attention, MLP, logits;
+    :func:`harness_ext.discovery_attr.edge_attribute`), summed in absolute value over problems
+    (``edges_post``, ``edges_base``), and a head's importance is the sum of its absolute edge
+    scores, as in the paper.
     """
-    from harness_ext.discovery_attr import METHODS, attribute, fisher_attribute, greedy_opening
+    from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
+                                            greedy_opening)
 
     if method not in METHODS:
         raise SparksError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
-    score = attribute if method == "eap-ig" else fisher_attribute
+    if edges and method != "eap-ig":
+        raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
+    score = edge_attribute if edges else attribute if method == "eap-ig" else fisher_attribute
 
     mode = _corrupt_mode(corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
@@ -86,9 +93,13 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
         raise SparksError("every problem was skipped (empty openings); raise --opening-tokens "
                           "or use other problems")
     as_list = lambda t: None if t is None else t.tolist()  # noqa: E731
-    return {"importance_post": as_list(totals["post"]), "importance_base": as_list(totals.get("base")),
-            "problem_ids": used, "skipped": skipped, "opening_lengths": lengths, "corrupt": mode,
-            "method": method}
+    importance = {name: (t.sum(dim=-1) if edges else t) for name, t in totals.items()}
+    found = {"importance_post": as_list(importance["post"]),
+             "importance_base": as_list(importance.get("base")), "problem_ids": used,
+             "skipped": skipped, "opening_lengths": lengths, "corrupt": mode, "method": method}
+    if edges:
+        found.update(edges_post=totals["post"], edges_base=totals.get("base"))
+    return found
 
 
 def _pair(openings: dict[str, list[list[int]]], name: str, i: int,
@@ -142,6 +153,16 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="eap-ig", choices=("eap-ig", "fisher"),
                         help="eap-ig (the paper's, default) or fisher (second-order estimate of "
                              "patching each head alone)")
+    parser.add_argument("--edges", action="store_true",
+                        help="edge-level EAP-IG (head -> later attention, MLP, logits): a head's "
+                             "importance is the sum of its absolute edge scores (the paper's), "
+                             "and heads.json lists the top edges")
+    parser.add_argument("--top-edges", type=int, default=5000,
+                        help="with --edges: at most this many edges per model in heads.json "
+                             "(default 5000, the paper's n)")
+    parser.add_argument("--edge-threshold", type=float, default=0.1,
+                        help="with --edges: keep edges scoring at least this share of the "
+                             "strongest (default 0.1, the paper's tau)")
     parser.add_argument("--batch-size", type=int, default=8,
                         help="IG steps (or samples) per forward/backward pass; bounds memory "
                              "(default 8)")
@@ -162,7 +183,8 @@ def run_discover(args: argparse.Namespace) -> int:
     heads appearing and disappearing. Use the result with interventions=zero:@heads.json#5."""
     import torch
 
-    from harness_ext.discovery_out import build_result, circuit_size, write_heatmap, write_json
+    from harness_ext.discovery_out import (build_result, circuit_size, edge_summary, write_heatmap,
+                                           write_json)
 
     _check_args(args)
     output = Path(args.output)
@@ -186,12 +208,15 @@ def run_discover(args: argparse.Namespace) -> int:
         eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
         found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
                                ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
-                               batch_size=args.batch_size, eos_ids=sorted(eos), log=log)
+                               batch_size=args.batch_size, edges=args.edges, eos_ids=sorted(eos),
+                               log=log)
         del post  # one checkpoint in memory at a time
         n_total = len(found["importance_post"]) * len(found["importance_post"][0])
         k = circuit_size(args.circuit_size, n_total)
         settings = _settings(args, post_name, base_name, rows, found, k)
         results.append(build_result(found["importance_post"], found["importance_base"], k, settings))
+        if args.edges:
+            results[-1]["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
         names.append(post_name)
     result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
     plots = [output.with_suffix(".png")]
@@ -228,6 +253,10 @@ def _print_summary(result: dict[str, Any], output: Path, plots: list[Path], has_
 def _check_args(args: argparse.Namespace) -> None:
     if args.ig_steps < 1:
         raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
+    if args.edges and args.method != "eap-ig":
+        raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
+    if args.top_edges < 1 or not 0 <= args.edge_threshold <= 1:
+        raise SparksError("--top-edges must be >= 1 and --edge-threshold between 0 and 1")
     if args.batch_size < 1:
         raise SparksError(f"--batch-size {args.batch_size}: give at least 1")
     if args.opening_tokens < 1:
@@ -313,6 +342,7 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
         "limit": args.limit, "problem_ids": found["problem_ids"], "skipped": found["skipped"],
         "opening_tokens": args.opening_tokens, "opening_lengths": found["opening_lengths"],
         "ig_steps": args.ig_steps, "batch_size": args.batch_size, "method": found["method"],
+        "level": "edges" if args.edges else "heads",
         "corrupt": found["corrupt"], "circuit_size": k,
         "metric": "KL(clean || patched), next-token distributions at the opening's positions",
         "dtype": args.dtype,

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-__all__ = ["METHODS", "attribute", "fisher_attribute", "greedy_opening", "head_activations"]
+__all__ = ["METHODS", "attribute", "edge_attribute", "edge_targets", "fisher_attribute", "greedy_opening",
+           "head_activations"]
 
 METHODS = ("eap-ig", "fisher")
 
@@ -94,31 +95,111 @@ def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence
     all in one batch), so memory is bounded by the batch, not by the number of steps."""
     import torch
 
-    if ig_steps < 1:
-        raise ValueError("attribution needs a non-empty opening and at least one IG step")
     arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
         model, prompt_ids, clean, corrupt)
-    clean_logp = torch.log_softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
+    grads = _ig_mean_grads(model, arch, ids, len(clean), clean_logits[start:len(ids) - 1],
+                           clean_acts, corrupt_acts, ig_steps, batch_size)
+    scores = torch.zeros(shape.n_layers, shape.n_heads)
+    for layer, grad in enumerate(grads):
+        diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
+        prod = (diff * grad).reshape(len(ids), shape.n_heads, shape.head_dim)
+        scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
+    return scores
+
+
+def edge_targets(n_layers: int) -> list[str]:
+    """Names of the edge targets, in the last axis's order of :func:`edge_attribute`."""
+    return ([f"attn L{layer}" for layer in range(n_layers)]
+            + [f"mlp L{layer}" for layer in range(n_layers)] + ["logits"])
+
+
+def edge_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
+                   corrupt: Sequence[int] | None, ig_steps: int = 5,
+                   batch_size: int | None = None) -> torch.Tensor:
+    """EAP-IG edge scores ``[n_layers, n_heads, 2 * n_layers + 1]`` (signed) for one problem.
+
+    An edge goes from a head to a reader of the residual stream after it: a later layer's
+    attention (``attn Lj``, j > layer), an MLP (``mlp Lj``, j >= layer) or the logits (targets
+    named by :func:`edge_targets`; impossible edges score 0). Its score is what the head
+    writes into the residual stream, ``W_O[:, head] (clean_h - corrupt_h)``, dotted with the
+    IG-averaged gradient of the KL with respect to that reader's input alone (the same passes
+    as :func:`attribute`). A head's edge scores sum to its node score."""
+    import torch
+
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+        model, prompt_ids, clean, corrupt)
+    readers = arch.reader_paths(shape.n_layers)
+    grads = torch.stack(_ig_mean_grads(model, arch, ids, len(clean), clean_logits[start:len(ids) - 1],
+                                       clean_acts, corrupt_acts, ig_steps, batch_size,
+                                       readers)).float()  # [targets, seq, hidden]
+    n_targets = len(readers)
+    edges = torch.zeros(shape.n_layers, shape.n_heads, n_targets)
+    for layer in range(shape.n_layers):
+        weight = model.get_submodule(arch.o_proj_path(layer)).weight.detach().float()
+        delta = (clean_acts[layer] - corrupt_acts[layer]).float().reshape(
+            len(ids), shape.n_heads, shape.head_dim)
+        written = torch.einsum("thd,ohd->hto", delta, weight.reshape(-1, shape.n_heads, shape.head_dim))
+        later = torch.zeros(n_targets, dtype=torch.bool, device=grads.device)
+        later[layer + 1:shape.n_layers] = True  # attention of later layers
+        later[shape.n_layers + layer:] = True  # this layer's MLP and later ones, and the logits
+        edges[layer] = (torch.einsum("hto,vto->hv", written, grads) * later).cpu()
+    return edges
+
+
+def _ig_mean_grads(model: PreTrainedModel, arch, ids: list[int], n_open: int,  # noqa: ANN001
+                   clean_logits: torch.Tensor, clean_acts: list, corrupt_acts: list,
+                   ig_steps: int, batch_size: int | None,
+                   readers: Sequence[str] | None = None) -> list[torch.Tensor]:
+    """The mean over IG steps of dKL/dx, ``[seq, width]`` per x: x = each layer's patched
+    ``o_proj`` input, or, with ``readers`` (module paths), each of those modules' input.
+
+    For each step alpha (midpoints ``(i + 0.5) / steps``) every head is set to
+    ``corrupt + alpha * (clean - corrupt)``; the metric is KL(clean || patched) of the
+    next-token distributions at the opening's positions, summed over them. Steps run
+    ``batch_size`` at a time."""
+    import torch
+
+    if ig_steps < 1:
+        raise ValueError("attribution needs a non-empty opening and at least one IG step")
+    clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
     alphas = (torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5) / ig_steps
-    grad_sums = [torch.zeros_like(act) for act in clean_acts]
+    sums: list[torch.Tensor] | None = None
     for chunk in alphas.split(batch_size or ig_steps):
         batch = torch.tensor([ids] * len(chunk), device=model.device)
         patched: list[torch.Tensor] = []
-        with _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched):
+        with _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched), \
+                _capture_inputs(model, readers or ()) as captured:
             # logits only at the opening's positions (start .. len-2): the lm head is large
-            logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+            logits = model(batch, logits_to_keep=n_open + 1).logits[:, :-1].float()
             logp = torch.log_softmax(logits, dim=-1)
-            # KL(clean || patched) per IG step, summed over response positions
-            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
-            grads = torch.autograd.grad(kl.sum(), patched)
-        for total, grad in zip(grad_sums, grads):
-            total += grad.sum(dim=0)
-    scores = torch.zeros(shape.n_layers, shape.n_heads)
-    for layer, grad_sum in enumerate(grad_sums):
-        diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
-        prod = (diff * grad_sum / ig_steps).reshape(len(ids), shape.n_heads, shape.head_dim)
-        scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
-    return scores
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))  # per IG step
+            grads = torch.autograd.grad(kl.sum(), captured if readers else patched)
+        chunk_sums = [grad.sum(dim=0) for grad in grads]
+        sums = chunk_sums if sums is None else [a + b for a, b in zip(sums, chunk_sums)]
+    return [total / ig_steps for total in sums or ()]
+
+
+@contextlib.contextmanager
+def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[list]:
+    """Give each module at ``paths`` a copy of its input (a separate autograd node, so its
+    gradient is that module's share alone); the copies are listed in ``paths`` order."""
+    captured: list = [None] * len(paths)
+    handles = []
+
+    def hook_for(index: int):  # noqa: ANN202
+        def hook(module, args):  # noqa: ANN001, ANN202
+            copy = args[0].clone()
+            captured[index] = copy
+            return (copy, *args[1:])
+        return hook
+
+    try:
+        for index, path in enumerate(paths):
+            handles.append(model.get_submodule(path).register_forward_pre_hook(hook_for(index)))
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],

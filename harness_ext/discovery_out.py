@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "save_figure", "write_heatmap",
-           "write_json"]
+__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
+           "top_edges", "write_heatmap", "write_json"]
 
 EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-6)
 
@@ -74,6 +74,37 @@ def build_result(importance_post: Sequence[Sequence[float]],
         "heads": heads,
         "settings": settings,
     }
+
+
+def top_edges(edges: Any, top_n: int, threshold: float) -> list[dict[str, Any]]:
+    """The strongest edges of a ``[n_layers, n_heads, targets]`` score tensor (absolute scores
+    summed over problems): those of at least ``threshold`` times the strongest, at most
+    ``top_n`` of them, strongest first (ties: lower layer, head, target); never a 0 score."""
+    from harness_ext.discovery_attr import edge_targets
+
+    n_layers = edges.shape[0]
+    names = edge_targets(n_layers)
+    flat = edges.flatten()
+    strongest = float(flat.max()) if flat.numel() else 0.0
+    if strongest <= 0:
+        return []
+    keep = ((flat >= threshold * strongest) & (flat > 0)).nonzero().flatten().tolist()
+    width = edges.shape[1] * edges.shape[2]
+    rows = [(-float(flat[i]), i // width, (i % width) // edges.shape[2], i % edges.shape[2])
+            for i in keep]
+    rows.sort()
+    return [{"layer": layer, "head": head, "to": names[target], "score": -neg}
+            for neg, layer, head, target in rows[:top_n]]
+
+
+def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[str, Any]:
+    """The ``edges`` entry of heads.json: each model's top edges and the rule that chose them."""
+    base = found.get("edges_base")
+    return {"rule": f"edges with a score of at least {threshold} x the strongest, at most {top_n}, "
+                    "strongest first; score = |EAP-IG edge score| summed over problems",
+            "top_n": top_n, "threshold": threshold,
+            "post": top_edges(found["edges_post"], top_n, threshold),
+            "base": None if base is None else top_edges(base, top_n, threshold)}
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

@@ -47,11 +47,13 @@ def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
 
 @pytest.mark.parametrize("arch,corrupt,method", [
     ("llama", "base", "eap-ig"), ("qwen2", "base", "eap-ig"), ("llama", "zeros", "eap-ig"),
-    ("qwen3", "next", "eap-ig"), ("llama", "base", "fisher"), ("qwen3", "next", "fisher")])
+    ("qwen3", "next", "eap-ig"), ("llama", "base", "fisher"), ("qwen3", "next", "fisher"),
+    ("llama", "base", "edges"), ("qwen2", "next", "edges")])
 def test_emergent_heads_are_exactly_the_chosen_ones(arch: str, corrupt: str, method: str) -> None:
     post, base = _pair(arch)
+    edges = method == "edges"
     found = discover_heads(post, _problems(), base=base, opening_tokens=8, ig_steps=3,
-                           corrupt=corrupt, method=method)
+                           corrupt=corrupt, method="eap-ig" if edges else method, edges=edges)
     result = build_result(found["importance_post"], found["importance_base"], 2, {})
     assert sorted((h["layer"], h["head"]) for h in result["emergent"]) == CHOSEN
     for head in result["heads"]:
@@ -219,3 +221,55 @@ def test_batching_the_steps_does_not_change_the_scores(method: str) -> None:
     whole = score(model, prompt, clean, None, 7)
     assert torch.allclose(score(model, prompt, clean, None, 7, 3), whole, rtol=1e-4, atol=1e-7)
     assert torch.allclose(score(model, prompt, clean, None, 7, 1), whole, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "mistral"])
+def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
+    """A head reaches the output only through the readers after it, so its edge scores add up
+    to its node score; edges to readers before it are 0."""
+    import torch
+
+    from harness_ext.discovery_attr import attribute, edge_attribute, edge_targets, greedy_opening
+    from harness_ext.testing import tiny_model
+
+    model = tiny_model(arch, 1)
+    prompt = list(PROMPTS[2].encode())
+    clean = greedy_opening(model, prompt, 6)
+    node = attribute(model, prompt, clean, None, 4)
+    edges = edge_attribute(model, prompt, clean, None, 4, 3)
+    assert edges.shape == (2, 4, 5) and edge_targets(2) == ["attn L0", "attn L1", "mlp L0", "mlp L1", "logits"]
+    assert torch.allclose(edges.sum(dim=-1), node, rtol=1e-4, atol=1e-5)
+    assert (edges[1, :, :2] == 0).all() and (edges[1, :, 2] == 0).all()  # layer 1 -> attn L0/L1, mlp L0
+    assert (edges[0, :, 0] == 0).all() and edges[0, :, 1].abs().sum() > 0
+
+
+def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
+    from harness_ext.discovery_out import top_edges
+    from harness_ext.testing import tiny_tokenizer
+
+    import torch
+
+    post, base = _pair()
+    for name, model in [("post", post), ("base", base)]:
+        model.save_pretrained(tmp_path / name)
+        tiny_tokenizer().save_pretrained(tmp_path / name)
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    out = tmp_path / "heads.json"
+    assert run_discover(parser.parse_args([
+        "--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"), "--limit", "2",
+        "--opening-tokens", "4", "--ig-steps", "2", "--circuit-size", "2", "--edges",
+        "--top-edges", "6", "--edge-threshold", "0.01", "--device", "cpu", "-o", str(out)])) == 0
+    data = json.loads(out.read_text())
+    assert data["settings"]["level"] == "edges"
+    post_edges = data["edges"]["post"]
+    assert 1 <= len(post_edges) <= 6 and data["edges"]["base"] is not None
+    assert [e["score"] for e in post_edges] == sorted((e["score"] for e in post_edges), reverse=True)
+    assert {(e["layer"], e["head"]) for e in post_edges[:2]} <= set(CHOSEN)
+    assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
+    scores = torch.tensor([[[0.0, 4.0, 1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 0.3]]])
+    assert top_edges(scores, 5, 0.2) == [{"layer": 0, "head": 0, "to": "attn L1", "score": 4.0},
+                                         {"layer": 0, "head": 0, "to": "mlp L0", "score": 1.0}]
+    assert len(top_edges(scores, 1, 0.0)) == 1 and len(top_edges(scores, 9, 0.0)) == 3
+    with pytest.raises(SparksError, match="--edges works with --method eap-ig"):
+        run_discover(parser.parse_args(["--edges", "--method", "fisher"]))

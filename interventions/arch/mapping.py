@@ -29,9 +29,15 @@ class ArchMapping:
     Head ``h`` of layer ``L`` is the slice ``[h*head_dim:(h+1)*head_dim]`` of the input of the
     module at ``o_proj.format(layer=L)`` (one slice per query head, also with grouped-query
     attention). ``head_dim`` falls back to ``hidden_size // n_heads`` when the config lacks it.
+    ``attn_input``, ``mlp_input`` and ``final_norm`` are the modules whose input is the residual
+    stream read by a layer's attention, its MLP, and the unembedding (edge attribution in
+    ``sparks discover --edges``).
     """
 
     o_proj: str = "model.layers.{layer}.self_attn.o_proj"
+    attn_input: str = "model.layers.{layer}.input_layernorm"
+    mlp_input: str = "model.layers.{layer}.post_attention_layernorm"
+    final_norm: str = "model.norm"
     n_layers: str = "num_hidden_layers"
     n_heads: str = "num_attention_heads"
     n_kv_heads: str = "num_key_value_heads"
@@ -46,6 +52,13 @@ class ArchMapping:
             head_dim = int(getattr(config, self.hidden_size)) // n_heads
         n_kv_heads = getattr(config, self.n_kv_heads, None) or n_heads
         return ModelShape(int(getattr(config, self.n_layers)), n_heads, int(n_kv_heads), int(head_dim))
+
+    def reader_paths(self, n_layers: int) -> list[str]:
+        """The residual-stream readers, in edge-target order: every layer's attention input, then
+        every layer's MLP input, then the final norm (the logits)."""
+        return ([self.attn_input.format(layer=layer) for layer in range(n_layers)]
+                + [self.mlp_input.format(layer=layer) for layer in range(n_layers)]
+                + [self.final_norm])
 
     def o_proj_path(self, layer: int) -> str:
         """The module path of layer ``layer``'s attention output projection."""
