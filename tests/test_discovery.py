@@ -37,6 +37,25 @@ def _set_heads(model, heads, factor: float):  # noqa: ANN001, ANN202
     return model
 
 
+def _case(method: str, arch: str, seed: int, text: str, n_open: int):  # noqa: ANN202
+    """A tiny model, a prompt, the model's greedy opening and the scoring function of ``method``."""
+    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
+    from harness_ext.testing import tiny_model
+
+    model = tiny_model(arch, seed)
+    prompt = list(text.encode())
+    return (model, prompt, greedy_opening(model, prompt, n_open),
+            attribute if method == "eap-ig" else fisher_attribute)
+
+
+def _save(folder: Path, models: dict) -> None:  # noqa: ANN001
+    from harness_ext.testing import tiny_tokenizer
+
+    for name, model in models.items():
+        model.save_pretrained(folder / name)
+        tiny_tokenizer().save_pretrained(folder / name)
+
+
 def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
     from harness_ext.testing import tiny_model
 
@@ -82,13 +101,9 @@ def test_attribution_tracks_zero_ablation(method: str) -> None:
     """With zeros as the baseline, scores rank heads like the KL of ablating each head alone."""
     import torch
 
-    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
-    from harness_ext.testing import reference_hook, tiny_model
+    from harness_ext.testing import reference_hook
 
-    model = tiny_model("llama", 1)
-    prompt = list(PROMPTS[0].encode())
-    clean = greedy_opening(model, prompt, 10)
-    score = attribute if method == "eap-ig" else fisher_attribute
+    model, prompt, clean, score = _case(method, "llama", 1, PROMPTS[0], 10)
     scores = score(model, prompt, clean, None, 8).abs().flatten()
     ids, start = torch.tensor([prompt + clean]), len(prompt) - 1
     with torch.no_grad():
@@ -137,12 +152,8 @@ def test_cli_errors_before_model_work(tmp_path) -> None:  # noqa: ANN001
 def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     """``run_discover`` on saved tiny models and two AMC problems: heads.json, the heat map, and a
     file the interventions accept."""
-    from harness_ext.testing import tiny_tokenizer
-
     post, base = _pair()
-    for name, model in [("post", post), ("base", base)]:
-        model.save_pretrained(tmp_path / name)
-        tiny_tokenizer().save_pretrained(tmp_path / name)
+    _save(tmp_path, {"post": post, "base": base})
     parser = argparse.ArgumentParser()
     configure_discover(parser)
     out = tmp_path / "heads.json"
@@ -163,7 +174,7 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
 def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     """Three "training checkpoints" of one base, each with its own pair of planted heads: the
     series reports exactly those pairs as emergent, and what appeared and disappeared."""
-    from harness_ext.testing import tiny_model, tiny_tokenizer
+    from harness_ext.testing import tiny_model
 
     a, b, c, d = (0, 1), (1, 2), (0, 3), (1, 0)
     planted = {"ckpt-100": [a, b], "ckpt-200": [a, c], "ckpt-300": [c, d]}
@@ -171,9 +182,7 @@ def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data
     for name, heads in planted.items():
         model = _set_heads(tiny_model("llama", 0), [h for h in (a, b, c, d) if h not in heads], 0.0)
         models[name] = _set_heads(model, heads, 8.0)
-    for name, model in models.items():
-        model.save_pretrained(tmp_path / name)
-        tiny_tokenizer().save_pretrained(tmp_path / name)
+    _save(tmp_path, models)
     parser = argparse.ArgumentParser()
     configure_discover(parser)
     out = tmp_path / "heads.json"
@@ -211,13 +220,7 @@ def test_batching_the_steps_does_not_change_the_scores(method: str) -> None:
     """--batch-size bounds memory: the steps (or samples) in chunks give the same scores."""
     import torch
 
-    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
-    from harness_ext.testing import tiny_model
-
-    model = tiny_model("qwen2", 2)
-    prompt = list(PROMPTS[1].encode())
-    clean = greedy_opening(model, prompt, 6)
-    score = attribute if method == "eap-ig" else fisher_attribute
+    model, prompt, clean, score = _case(method, "qwen2", 2, PROMPTS[1], 6)
     whole = score(model, prompt, clean, None, 7)
     assert torch.allclose(score(model, prompt, clean, None, 7, 3), whole, rtol=1e-4, atol=1e-7)
     assert torch.allclose(score(model, prompt, clean, None, 7, 1), whole, rtol=1e-4, atol=1e-7)
@@ -244,15 +247,12 @@ def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
 
 
 def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
-    from harness_ext.discovery_out import top_edges
-    from harness_ext.testing import tiny_tokenizer
-
     import torch
 
+    from harness_ext.discovery_out import top_edges
+
     post, base = _pair()
-    for name, model in [("post", post), ("base", base)]:
-        model.save_pretrained(tmp_path / name)
-        tiny_tokenizer().save_pretrained(tmp_path / name)
+    _save(tmp_path, {"post": post, "base": base})
     parser = argparse.ArgumentParser()
     configure_discover(parser)
     out = tmp_path / "heads.json"
