@@ -215,8 +215,8 @@ def _heads(report: Report) -> list[str]:
 
     assert report.heads is not None
     lines = heads_lines(report.heads, report.runs)
-    return (["<h2>Heads</h2>", f'<p class="note">{_e(lines[0])}. Red outline: emergent head; '
-             "dot: a run intervened on it (hover for values).</p>",
+    return (["<h2>Heads</h2>", f'<p class="note">{_e(lines[0])}. Red outline: a head of the '
+             "file's emergent list; dot: a run intervened on it (hover for values).</p>",
              f'<div class="chart">{heads_heatmap(report.heads, run_marks(report.runs))}</div>']
             + [f'<p class="note">{_e(line)}</p>' for line in lines[1:]])
 
@@ -244,10 +244,10 @@ def render_html(report: Report) -> str:
     parts += _lengths_plot(report)
     parts += ["<h2>Flipped problems</h2>"]
     parts += _flips(report)
-    parts += ["<h2>Failed responses</h2>"]
-    parts += _samples(report)
     if report.heads is not None:
         parts += _heads(report)
+    parts += ["<h2>Failed responses</h2>"]
+    parts += _samples(report)
     if report.warnings:
         parts += ["<h2>Warnings</h2><ul>"
                   + "".join(f"<li>{_e(w)}</li>" for w in report.warnings) + "</ul>"]
