@@ -45,6 +45,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
                    base: PreTrainedModel | None = None, opening_tokens: int = 32,
                    ig_steps: int = 5, corrupt: str = "auto", method: str = "eap-ig",
                    batch_size: int | None = None, edges: bool = False, eos_ids: Sequence[int] = (),
+                   post_openings: Sequence[Sequence[int]] | None = None,
                    log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
@@ -58,7 +59,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
     With ``edges`` (EAP-IG only), scores are per edge (head -> later attention, MLP, logits;
     :func:`harness_ext.discovery_attr.edge_attribute`), summed in absolute value over problems
     (``edges_post``, ``edges_base``), and a head's importance is the sum of its absolute edge
-    scores, as in the paper.
+    scores, as in the paper. ``post_openings`` (token ids, one per problem) replaces the post
+    model's generated openings, e.g. its responses read from lm-eval samples.
     """
     from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
@@ -71,7 +73,11 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
 
     mode = _corrupt_mode(corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
-    openings = {name: [greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids) for p in problems]
+    if post_openings is not None and len(post_openings) != len(problems):
+        raise ValueError("post_openings needs one opening per problem")
+    openings = {name: ([list(o)[:opening_tokens] for o in post_openings]
+                       if name == "post" and post_openings is not None else
+                       [greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids) for p in problems])
                 for name, model in models.items()}
     totals = {name: None for name in models}
     used, skipped, lengths = [], [], []
@@ -146,6 +152,10 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated tasks or groups: {', '.join(TASK_LOADERS)} "
                              "(_greedy variants accepted)")
     parser.add_argument("--limit", type=int, default=8, help="problems per task (default 8)")
+    parser.add_argument("--samples", default=None, metavar="PATH",
+                        help="read POST's openings from an lm-eval samples file (or the output "
+                             "folder of a run with --log_samples) instead of generating them; "
+                             "the problems are that file's (--tasks is then ignored)")
     parser.add_argument("--opening-tokens", type=int, default=32,
                         help="length of each greedy opening (default 32)")
     parser.add_argument("--ig-steps", type=int, default=5,
@@ -188,7 +198,14 @@ def run_discover(args: argparse.Namespace) -> int:
 
     _check_args(args)
     output = Path(args.output)
-    rows = load_task_rows(args.tasks, args.limit)  # data errors before any model work
+    logged = None
+    if args.samples:
+        from harness_ext.discovery_samples import read_logged_responses
+
+        logged = read_logged_responses(Path(args.samples), args.limit)
+        rows = [(item.task, item.doc) for item in logged]
+    else:
+        rows = load_task_rows(args.tasks, args.limit)  # data errors before any model work
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
     base_name = base = base_vocab = None
@@ -205,11 +222,13 @@ def run_discover(args: argparse.Namespace) -> int:
             raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                               "discovery compares both models on the same tokens")
         problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
+        post_openings = None if logged is None else [
+            tokenizer(item.response, add_special_tokens=False)["input_ids"] for item in logged]
         eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
         found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
                                ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
                                batch_size=args.batch_size, edges=args.edges, eos_ids=sorted(eos),
-                               log=log)
+                               post_openings=post_openings, log=log)
         del post  # one checkpoint in memory at a time
         n_total = len(found["importance_post"]) * len(found["importance_post"][0])
         k = circuit_size(args.circuit_size, n_total)
@@ -267,6 +286,8 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SparksError(f"--circuit-size {args.circuit_size}: give a count (>= 1) or a share (0-1)")
     if args.corrupt == "base" and not args.base:
         raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
+    if args.checkpoints and args.samples:
+        raise SparksError("--samples holds one model's responses; it cannot serve --checkpoints")
     if args.checkpoints and args.model:
         raise SparksError("give either --model POST or --checkpoints A B C (the checkpoints are the "
                           "post-trained models), not both")
@@ -338,11 +359,13 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
     from harness_ext import __version__
 
     return {
-        "model_post": post_name, "model_base": base_name, "tasks": args.tasks,
+        "model_post": post_name, "model_base": base_name,
+        "tasks": ",".join(dict.fromkeys(task for task, _ in rows)),
         "limit": args.limit, "problem_ids": found["problem_ids"], "skipped": found["skipped"],
         "opening_tokens": args.opening_tokens, "opening_lengths": found["opening_lengths"],
         "ig_steps": args.ig_steps, "batch_size": args.batch_size, "method": found["method"],
         "level": "edges" if args.edges else "heads",
+        "openings": f"post: read from {args.samples}" if args.samples else "generated (greedy)",
         "corrupt": found["corrupt"], "circuit_size": k,
         "metric": "KL(clean || patched), next-token distributions at the opening's positions",
         "dtype": args.dtype,

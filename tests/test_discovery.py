@@ -273,3 +273,32 @@ def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
     assert len(top_edges(scores, 1, 0.0)) == 1 and len(top_edges(scores, 9, 0.0)) == 3
     with pytest.raises(SparksError, match="--edges works with --method eap-ig"):
         run_discover(parser.parse_args(["--edges", "--method", "fisher"]))
+
+
+def test_openings_from_an_lm_eval_samples_file(tmp_path) -> None:  # noqa: ANN001
+    """--samples: POST's openings are its logged responses; the problems are the file's."""
+    from harness_ext.reports.fixtures import FakeProblem, write_run
+
+    problems = [FakeProblem(f"2022-AMC12A-{i}", "7", [f"We add {i} and 3, giving {i + 3}. " * 3],
+                            problem=f"What is {i} + 3?", number=i) for i in (1, 2, 3)]
+    write_run(tmp_path / "run", {"amc_sparks_greedy": problems})
+    post, base = _pair()
+    _save(tmp_path, {"post": post, "base": base})
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    out = tmp_path / "heads.json"
+    assert run_discover(parser.parse_args([
+        "--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"), "--samples",
+        str(tmp_path / "run"), "--limit", "2", "--opening-tokens", "5", "--ig-steps", "2",
+        "--circuit-size", "2", "--device", "cpu", "-o", str(out)])) == 0
+    settings = json.loads(out.read_text())["settings"]
+    assert settings["problem_ids"] == ["2022-AMC12A-1", "2022-AMC12A-2"]
+    assert settings["openings"].startswith("post: read from") and settings["tasks"] == "amc_sparks_greedy"
+    assert settings["opening_lengths"] == [5, 5]
+    (tmp_path / "bad.jsonl").write_text('{"doc": {"problem": "x"}, "resps": []}\n')
+    for path, message in [(tmp_path / "none", "does not exist"), (tmp_path / "post", "no samples_"),
+                          (tmp_path / "bad.jsonl", "no logged response")]:
+        with pytest.raises(SparksError, match=message):
+            run_discover(parser.parse_args(["--samples", str(path)]))
+    with pytest.raises(SparksError, match="cannot serve --checkpoints"):
+        run_discover(parser.parse_args(["--samples", str(tmp_path / "run"), "--checkpoints", "a"]))
