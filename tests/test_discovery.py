@@ -302,3 +302,19 @@ def test_openings_from_an_lm_eval_samples_file(tmp_path) -> None:  # noqa: ANN00
             run_discover(parser.parse_args(["--samples", str(path)]))
     with pytest.raises(SparksError, match="cannot serve --checkpoints"):
         run_discover(parser.parse_args(["--samples", str(tmp_path / "run"), "--checkpoints", "a"]))
+
+
+def test_bfloat16_scores_follow_float32() -> None:
+    """--dtype bfloat16 (the GPU setting): same heads on top, scores close to float32's."""
+    import torch
+
+    from harness_ext.discovery_attr import attribute, edge_attribute
+
+    model, prompt, clean, _ = _case("eap-ig", "llama", 1, PROMPTS[3], 8)
+    full = attribute(model, prompt, clean, None, 4).abs()
+    half = model.to(torch.bfloat16)
+    low = attribute(half, prompt, clean, None, 4).abs()
+    edges = edge_attribute(half, prompt, clean, None, 4, 2)
+    assert low.dtype == torch.float32 and edges.dtype == torch.float32
+    assert full.flatten().argmax() == low.flatten().argmax()
+    assert torch.allclose(low, full, rtol=0.15, atol=0.05 * float(full.max()))
