@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-__all__ = ["CORRUPT_MODES", "Problem", "configure_discover", "discover_heads", "run_discover"]
+__all__ = ["CORRUPT_MODES", "Attribution", "Problem", "configure_discover", "discover_heads", "run_discover"]
 
 CORRUPT_MODES = ("auto", "base", "next", "zeros")
 TASK_LOADERS = {  # task (or group) name -> loader names in harness_ext.tasks.data
@@ -34,6 +34,18 @@ TASK_LOADERS = {  # task (or group) name -> loader names in harness_ext.tasks.da
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """How heads are scored: the flags of ``sparks discover`` that shape the attribution."""
+
+    opening_tokens: int = 32
+    ig_steps: int = 5  # IG steps, or samples with method="fisher"
+    corrupt: str = "auto"
+    method: str = "eap-ig"
+    batch_size: int | None = None  # IG steps (or samples) per pass; None: all at once
+    edges: bool = False
+
+
+@dataclass(frozen=True)
 class Problem:
     """One prompt, already tokenized (chat template applied when the tokenizer has one)."""
 
@@ -41,16 +53,14 @@ class Problem:
     prompt_ids: tuple[int, ...]
 
 
-def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
-                   base: PreTrainedModel | None = None, opening_tokens: int = 32,
-                   ig_steps: int = 5, corrupt: str = "auto", method: str = "eap-ig",
-                   batch_size: int | None = None, edges: bool = False, eos_ids: Sequence[int] = (),
-                   post_openings: Sequence[Sequence[int]] | None = None,
+def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
+                   how: Attribution = Attribution(), *, base: PreTrainedModel | None = None,
+                   eos_ids: Sequence[int] = (), post_openings: Sequence[Sequence[int]] | None = None,
                    log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
     Returns ``{"importance_post": [[...]], "importance_base": [[...]] | None,
-    "problem_ids": [...], "skipped": [...], "opening_lengths": [...]}``. ``corrupt`` is
+    "problem_ids": [...], "skipped": [...], "opening_lengths": [...]}``. In ``how``: ``corrupt`` is
     ``base`` (the other model's opening), ``next`` (the same model's opening of the next
     problem, cyclically), ``zeros`` (zero-ablated heads as the baseline) or ``auto`` (``base``
     with a base model, else ``next``). Openings are truncated to the shorter of each pair.
@@ -65,13 +75,14 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
     from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
 
+    method, edges, opening_tokens = how.method, how.edges, how.opening_tokens
     if method not in METHODS:
         raise SparksError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
     if edges and method != "eap-ig":
         raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
     score = edge_attribute if edges else attribute if method == "eap-ig" else fisher_attribute
 
-    mode = _corrupt_mode(corrupt, base is not None, len(problems))
+    mode = _corrupt_mode(how.corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
     if post_openings is not None and len(post_openings) != len(problems):
         raise ValueError("post_openings needs one opening per problem")
@@ -89,8 +100,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem], *,
             log(f"skipped {problem.problem_id}: an opening is empty (the model ended at once)")
             continue
         for name, (clean, other) in pairs.items():
-            scores = score(models[name], problem.prompt_ids, clean, other, ig_steps,
-                           batch_size).abs()
+            scores = score(models[name], problem.prompt_ids, clean, other, how.ig_steps,
+                           how.batch_size).abs()
             totals[name] = scores if totals[name] is None else totals[name] + scores
         used.append(problem.problem_id)
         lengths.append(n)
@@ -193,49 +204,21 @@ def run_discover(args: argparse.Namespace) -> int:
     heads appearing and disappearing. Use the result with interventions=zero:@heads.json#5."""
     import torch
 
-    from harness_ext.discovery_out import (build_result, circuit_size, edge_summary, write_heatmap,
-                                           write_json)
+    from harness_ext.discovery_out import write_heatmap, write_json
 
     _check_args(args)
     output = Path(args.output)
-    logged = None
-    if args.samples:
-        from harness_ext.discovery_samples import read_logged_responses
-
-        logged = read_logged_responses(Path(args.samples), args.limit)
-        rows = [(item.task, item.doc) for item in logged]
-    else:
-        rows = load_task_rows(args.tasks, args.limit)  # data errors before any model work
+    rows, logged = _problem_rows(args)  # data errors before any model work
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
-    base_name = base = base_vocab = None
-    if args.base:
-        base_name, base, base_tokenizer = load_model(args.base, args.dtype, device)
-        base_vocab = base_tokenizer.get_vocab()
+    base = load_model(args.base, args.dtype, device) if args.base else None
     posts = args.checkpoints or [args.model]
     results, names = [], []
     for index, name in enumerate(posts):
         if len(posts) > 1:
             log(f"checkpoint {index + 1}/{len(posts)}: {name}")
-        post_name, post, tokenizer = load_model(name, args.dtype, device)
-        if base_vocab is not None and tokenizer.get_vocab() != base_vocab:
-            raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
-                              "discovery compares both models on the same tokens")
-        problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
-        post_openings = None if logged is None else [
-            tokenizer(item.response, add_special_tokens=False)["input_ids"] for item in logged]
-        eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
-        found = discover_heads(post, problems, base=base, opening_tokens=args.opening_tokens,
-                               ig_steps=args.ig_steps, corrupt=args.corrupt, method=args.method,
-                               batch_size=args.batch_size, edges=args.edges, eos_ids=sorted(eos),
-                               post_openings=post_openings, log=log)
-        del post  # one checkpoint in memory at a time
-        n_total = len(found["importance_post"]) * len(found["importance_post"][0])
-        k = circuit_size(args.circuit_size, n_total)
-        settings = _settings(args, post_name, base_name, rows, found, k)
-        results.append(build_result(found["importance_post"], found["importance_base"], k, settings))
-        if args.edges:
-            results[-1]["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
+        post_name, result = _discover_one(args, name, base, rows, logged, device, log)
+        results.append(result)
         names.append(post_name)
     result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
     plots = [output.with_suffix(".png")]
@@ -253,6 +236,44 @@ def run_discover(args: argparse.Namespace) -> int:
         log("matplotlib is not installed: no plots (pip install matplotlib)")
     _print_summary(result, output, plots if drawn else [], has_base=base is not None)
     return 0
+
+
+def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any]]], list | None]:
+    """``(task, doc)`` rows, and the logged responses when ``--samples`` gives them."""
+    if not args.samples:
+        return load_task_rows(args.tasks, args.limit), None
+    from harness_ext.discovery_samples import read_logged_responses
+
+    logged = read_logged_responses(Path(args.samples), args.limit)
+    return [(item.task, item.doc) for item in logged], logged
+
+
+def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None,
+                  rows: list[tuple[str, dict[str, Any]]], logged: list | None, device: str,
+                  log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
+    """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
+    tokenizer); the model is freed on return, so a series holds one checkpoint at a time."""
+    from harness_ext.discovery_out import build_result, circuit_size, edge_summary
+
+    post_name, post, tokenizer = load_model(name, args.dtype, device)
+    if base is not None and tokenizer.get_vocab() != base[2].get_vocab():
+        raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
+                          "discovery compares both models on the same tokens")
+    problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
+    post_openings = None if logged is None else [
+        tokenizer(item.response, add_special_tokens=False)["input_ids"] for item in logged]
+    eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
+    how = Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
+                      args.batch_size, args.edges)
+    found = discover_heads(post, problems, how, base=None if base is None else base[1],
+                           eos_ids=sorted(eos), post_openings=post_openings, log=log)
+    n_total = len(found["importance_post"]) * len(found["importance_post"][0])
+    k = circuit_size(args.circuit_size, n_total)
+    settings = _settings(args, post_name, None if base is None else base[0], rows, found, k)
+    result = build_result(found["importance_post"], found["importance_base"], k, settings)
+    if args.edges:
+        result["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
+    return post_name, result
 
 
 def _print_summary(result: dict[str, Any], output: Path, plots: list[Path], has_base: bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.discovery import Problem, configure_discover, discover_heads, run_discover
+from harness_ext.discovery import Attribution, Problem, configure_discover, discover_heads, run_discover
 from harness_ext.discovery_out import build_result, circuit, circuit_size, write_heatmap, write_json
 from harness_ext.errors import SparksError
 from harness_ext.spec import parse_spec
@@ -71,8 +71,9 @@ def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
 def test_emergent_heads_are_exactly_the_chosen_ones(arch: str, corrupt: str, method: str) -> None:
     post, base = _pair(arch)
     edges = method == "edges"
-    found = discover_heads(post, _problems(), base=base, opening_tokens=8, ig_steps=3,
-                           corrupt=corrupt, method="eap-ig" if edges else method, edges=edges)
+    how = Attribution(opening_tokens=8, ig_steps=3, corrupt=corrupt,
+                      method="eap-ig" if edges else method, edges=edges)
+    found = discover_heads(post, _problems(), how, base=base)
     result = build_result(found["importance_post"], found["importance_base"], 2, {})
     assert sorted((h["layer"], h["head"]) for h in result["emergent"]) == CHOSEN
     for head in result["heads"]:
@@ -83,7 +84,7 @@ def test_emergent_heads_are_exactly_the_chosen_ones(arch: str, corrupt: str, met
 
 def test_without_base_next_opening_is_the_corruption() -> None:
     post, _ = _pair()
-    found = discover_heads(post, _problems(), opening_tokens=8, ig_steps=2)
+    found = discover_heads(post, _problems(), Attribution(opening_tokens=8, ig_steps=2))
     assert found["corrupt"] == "next" and found["importance_base"] is None
     result = build_result(found["importance_post"], None, 2, {})
     assert result["circuit_base"] is None and len(result["emergent"]) == 2
@@ -93,7 +94,7 @@ def test_without_base_next_opening_is_the_corruption() -> None:
 def test_one_problem_without_base_is_refused() -> None:
     post, _ = _pair()
     with pytest.raises(SparksError, match="at least 2 problems"):
-        discover_heads(post, _problems()[:1], opening_tokens=4, ig_steps=1)
+        discover_heads(post, _problems()[:1], Attribution(opening_tokens=4, ig_steps=1))
 
 
 @pytest.mark.parametrize("method", ["eap-ig", "fisher"])
