@@ -56,6 +56,20 @@ def _save(folder: Path, models: dict) -> None:  # noqa: ANN001
         tiny_tokenizer().save_pretrained(folder / name)
 
 
+def _discover_pair(folder: Path, *argv: str) -> dict:
+    """Save the tiny post/base pair in ``folder``, run ``sparks discover`` on it with the quick
+    settings plus ``argv``, and return heads.json (written to ``folder / "heads.json"``)."""
+    post, base = _pair()
+    _save(folder, {"post": post, "base": base})
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    args = parser.parse_args(["--model", str(folder / "post"), "--base", str(folder / "base"),
+                              "--limit", "2", "--ig-steps", "2", "--circuit-size", "2",
+                              "--device", "cpu", "-o", str(folder / "heads.json"), *argv])
+    assert run_discover(args) == 0
+    return json.loads((folder / "heads.json").read_text())
+
+
 def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
     from harness_ext.testing import tiny_model
 
@@ -153,16 +167,8 @@ def test_cli_errors_before_model_work(tmp_path) -> None:  # noqa: ANN001
 def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     """``run_discover`` on saved tiny models and two AMC problems: heads.json, the heat map, and a
     file the interventions accept."""
-    post, base = _pair()
-    _save(tmp_path, {"post": post, "base": base})
-    parser = argparse.ArgumentParser()
-    configure_discover(parser)
+    data = _discover_pair(tmp_path, "--opening-tokens", "4")
     out = tmp_path / "heads.json"
-    args = parser.parse_args(["--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"),
-                              "--limit", "2", "--opening-tokens", "4", "--ig-steps", "2",
-                              "--circuit-size", "2", "--device", "cpu", "-o", str(out)])
-    assert run_discover(args) == 0
-    data = json.loads(out.read_text())
     assert len(data["heads"]) == 8 and len(data["circuit_post"]) == 2
     assert len(data["settings"]["problem_ids"]) + len(data["settings"]["skipped"]) == 2
     assert data["settings"]["corrupt"] == "base" and data["settings"]["ig_steps"] == 2
@@ -252,16 +258,8 @@ def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
 
     from harness_ext.discovery_out import top_edges
 
-    post, base = _pair()
-    _save(tmp_path, {"post": post, "base": base})
-    parser = argparse.ArgumentParser()
-    configure_discover(parser)
-    out = tmp_path / "heads.json"
-    assert run_discover(parser.parse_args([
-        "--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"), "--limit", "2",
-        "--opening-tokens", "4", "--ig-steps", "2", "--circuit-size", "2", "--edges",
-        "--top-edges", "6", "--edge-threshold", "0.01", "--device", "cpu", "-o", str(out)])) == 0
-    data = json.loads(out.read_text())
+    data = _discover_pair(tmp_path, "--opening-tokens", "4", "--edges", "--top-edges", "6",
+                          "--edge-threshold", "0.01")
     assert data["settings"]["level"] == "edges"
     post_edges = data["edges"]["post"]
     assert 1 <= len(post_edges) <= 6 and data["edges"]["base"] is not None
@@ -272,6 +270,8 @@ def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
     assert top_edges(scores, 5, 0.2) == [{"layer": 0, "head": 0, "to": "attn L1", "score": 4.0},
                                          {"layer": 0, "head": 0, "to": "mlp L0", "score": 1.0}]
     assert len(top_edges(scores, 1, 0.0)) == 1 and len(top_edges(scores, 9, 0.0)) == 3
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
     with pytest.raises(SparksError, match="--edges works with --method eap-ig"):
         run_discover(parser.parse_args(["--edges", "--method", "fisher"]))
 
@@ -283,16 +283,10 @@ def test_openings_from_an_lm_eval_samples_file(tmp_path) -> None:  # noqa: ANN00
     problems = [FakeProblem(f"2022-AMC12A-{i}", "7", [f"We add {i} and 3, giving {i + 3}. " * 3],
                             problem=f"What is {i} + 3?", number=i) for i in (1, 2, 3)]
     write_run(tmp_path / "run", {"amc_sparks_greedy": problems})
-    post, base = _pair()
-    _save(tmp_path, {"post": post, "base": base})
+    settings = _discover_pair(tmp_path, "--samples", str(tmp_path / "run"),
+                              "--opening-tokens", "5")["settings"]
     parser = argparse.ArgumentParser()
     configure_discover(parser)
-    out = tmp_path / "heads.json"
-    assert run_discover(parser.parse_args([
-        "--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"), "--samples",
-        str(tmp_path / "run"), "--limit", "2", "--opening-tokens", "5", "--ig-steps", "2",
-        "--circuit-size", "2", "--device", "cpu", "-o", str(out)])) == 0
-    settings = json.loads(out.read_text())["settings"]
     assert settings["problem_ids"] == ["2022-AMC12A-1", "2022-AMC12A-2"]
     assert settings["openings"].startswith("post: read from") and settings["tasks"] == "amc_sparks_greedy"
     assert settings["opening_lengths"] == [5, 5]
