@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 from harness_ext.errors import SparksError
 from harness_ext.reports.svg import _svg
 
-__all__ = ["HeadsMap", "heads_heatmap", "heads_lines", "intervened_heads", "load_heads", "run_marks"]
+__all__ = ["HeadsMap", "appearance_grid", "heads_heatmap", "heads_lines", "intervened_heads", "load_heads", "run_marks"]
 
 CELL = 14  # px per head in the heat map
 
@@ -33,6 +33,8 @@ class HeadsMap:
     effect: Optional[tuple[tuple[float, ...], ...]]
     emergent: tuple[tuple[int, int], ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    checkpoints: tuple[str, ...] = ()  # with `sparks discover --checkpoints`: their names
+    appearance: tuple[tuple[int, int, tuple[bool, ...]], ...] = ()  # (layer, head, emergent per checkpoint)
 
     def top(self, k: int = 10) -> str:
         """The first ``k`` emergent heads as ``L3H1, L5H2, ...`` (or ``none``)."""
@@ -65,9 +67,19 @@ def load_heads(path: Path) -> HeadsMap:
         importance[layer][head] = value
         effect[layer][head] = 0.0 if eff is None else eff
     has_effect = any(r[3] is not None for r in rows)
+    try:
+        checkpoints = tuple(str(c["model"]) for c in data.get("checkpoints") or ())
+        appearance = tuple((int(a["layer"]), int(a["head"]), tuple(bool(f) for f in a["emergent"]))
+                           for a in data.get("appearance") or ())
+    except (KeyError, TypeError, ValueError) as error:
+        raise SparksError(f"--heads {path} has a malformed checkpoint series ({error!r}); {hint}") from None
+    if any(len(flags) != len(checkpoints) for _, _, flags in appearance):
+        raise SparksError(f"--heads {path}: 'appearance' flags do not match its {len(checkpoints)} "
+                          f"checkpoints; {hint}")
     return HeadsMap(path, n_layers, n_heads, tuple(map(tuple, importance)),
                     tuple(map(tuple, effect)) if has_effect else None, emergent,
-                    data.get("settings") if isinstance(data.get("settings"), dict) else {})
+                    data.get("settings") if isinstance(data.get("settings"), dict) else {},
+                    checkpoints, appearance)
 
 
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
@@ -172,3 +184,28 @@ def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, in
         body.append(f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="9" '
                     f'fill="#555">L{layer}</text>')
     return _svg(width, height, f"heads of {heads.path.name}: layer x head", body)
+
+
+def appearance_grid(heads: HeadsMap) -> str | None:
+    """Inline SVG of a checkpoint series: one row per head emergent somewhere, one column per
+    checkpoint, filled where the head is emergent; None for a file without a series."""
+    if not heads.checkpoints or not heads.appearance:
+        return None
+    left, top, cell_w, cell_h = 70, 24, 64, 16
+    names = [Path(name).name or name for name in heads.checkpoints]
+    width = left + cell_w * len(names) + 10
+    height = top + cell_h * len(heads.appearance) + 40
+    body = [f'<text x="{left}" y="14" fill="#333">emergent heads over checkpoints</text>']
+    for row, (layer, head, flags) in enumerate(heads.appearance):
+        y = top + row * cell_h
+        body.append(f'<text x="{left - 6}" y="{y + cell_h - 4}" text-anchor="end" font-size="10" '
+                    f'fill="#555">L{layer}H{head}</text>')
+        for column, on in enumerate(flags):
+            tip = f"L{layer}H{head} at {names[column]}: {'emergent' if on else 'not emergent'}"
+            body.append(f'<rect class="mark" x="{left + column * cell_w}" y="{y}" width="{cell_w - 2}" '
+                        f'height="{cell_h - 2}" fill="{"#08519c" if on else "#f0f0f0"}">'
+                        f'<title>{escape(tip)}</title></rect>')
+    for column, name in enumerate(names):
+        body.append(f'<text x="{left + column * cell_w + cell_w / 2:.0f}" y="{height - 22}" '
+                    f'text-anchor="middle" font-size="10" fill="#555">{escape(name[:12])}</text>')
+    return _svg(width, height, "emergent heads over checkpoints", body)

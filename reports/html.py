@@ -211,14 +211,16 @@ def _samples(report: Report) -> list[str]:
 
 
 def _heads(report: Report) -> list[str]:
-    from harness_ext.reports.heads import heads_heatmap, heads_lines, run_marks
+    from harness_ext.reports.heads import appearance_grid, heads_heatmap, heads_lines, run_marks
 
     assert report.heads is not None
     lines = heads_lines(report.heads, report.runs)
+    series = appearance_grid(report.heads)
     return (["<h2>Heads</h2>", f'<p class="note">{_e(lines[0])}. Red outline: a head of the '
              "file's emergent list; dot: a run intervened on it (hover for values).</p>",
              f'<div class="chart">{heads_heatmap(report.heads, run_marks(report.runs))}</div>']
-            + [f'<p class="note">{_e(line)}</p>' for line in lines[1:]])
+            + [f'<p class="note">{_e(line)}</p>' for line in lines[1:]]
+            + ([f'<div class="chart">{series}</div>'] if series else []))
 
 
 def render_html(report: Report) -> str:

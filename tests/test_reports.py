@@ -363,3 +363,20 @@ def test_bad_heads_file_is_explained(two_runs: tuple[Path, Path], tmp_path: Path
                           (tmp_path / "bad.json", "malformed head entry")]:
         with pytest.raises(SparksError, match=message):
             _report([str(base)], heads=path)
+
+
+def test_report_shows_a_checkpoint_series(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    from harness_ext.discovery_out import build_result, write_json
+    from harness_ext.discovery_series import build_series
+    from harness_ext.reports.html import render_html
+
+    base = [[1.0, 0.0], [1.0, 0.0]]
+    results = [build_result(post, base, 2, {}) for post in ([[1.0, 5.0], [1.0, 0.0]],
+                                                           [[1.0, 5.0], [1.0, 4.0]])]
+    series = build_series(["ckpt-1", "ckpt-2"], results)
+    write_json({**results[-1], **series}, tmp_path / "heads.json")
+    report = _report([str(two_runs[0])], heads=tmp_path / "heads.json")
+    assert report.heads.checkpoints == ("ckpt-1", "ckpt-2")
+    heads_part = render_html(report).split("<h2>Heads</h2>")[1]
+    assert heads_part.count('<svg class="plot"') == 2
+    assert "L1H1 at ckpt-1: not emergent" in heads_part and "L1H1 at ckpt-2: emergent" in heads_part
