@@ -230,18 +230,23 @@ class _Parser:
         return value
 
 
+def read_heads_json(path: Path) -> Any:
+    """The parsed JSON of a heads file; :class:`SpecError` when it is missing or not JSON."""
+    if not path.is_file():
+        raise SpecError(f"heads file not found: {path} (write one with `sparks discover`)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SpecError(f"heads file {path} is not valid JSON: {error}") from None
+
+
 def read_heads_file(path: Path, top: int | None = None) -> list[tuple[int, int]]:
     """The emergent heads of a ``sparks discover`` JSON file, best first: ``[(layer, head), ...]``.
 
     Reads the ``emergent`` list (objects with ``layer`` and ``head``, in rank order) or, without it,
     the ``heads`` list keeping ``emergent: true`` entries sorted by ``effect`` descending.
     """
-    if not path.is_file():
-        raise SpecError(f"heads file not found: {path} (write one with `sparks discover`)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SpecError(f"heads file {path} is not valid JSON: {error}") from None
+    data = read_heads_json(path)
     form = ("a JSON object with 'emergent': [{'layer': L, 'head': H}, ...] or 'heads': "
             "[{'layer': L, 'head': H, 'emergent': true, 'effect': 0.4}, ...]")
     if not isinstance(data, dict) or not isinstance(data.get("emergent", data.get("heads")), list):

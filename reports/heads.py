@@ -8,7 +8,6 @@ and JSON outputs list the top emergent heads.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -43,13 +42,10 @@ class HeadsMap:
 
 def load_heads(path: Path) -> HeadsMap:
     """Read a heads file written by ``sparks discover``; a clear error when it is not one."""
+    from harness_ext.spec import read_heads_json
+
     hint = "pass a heads.json written by `sparks discover`"
-    if not path.is_file():
-        raise SparksError(f"--heads {path}: no such file; {hint}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SparksError(f"--heads {path} is not valid JSON ({error}); {hint}") from None
+    data = read_heads_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("heads"), list) or not data["heads"]:
         raise SparksError(f"--heads {path} has no 'heads' list; {hint}")
     try:

@@ -358,7 +358,7 @@ def test_bad_heads_file_is_explained(two_runs: tuple[Path, Path], tmp_path: Path
     base, _ = two_runs
     (tmp_path / "bad.json").write_text("{\"heads\": [{\"layer\": 0}]}")
     (tmp_path / "text.json").write_text("not json")
-    for path, message in [(tmp_path / "none.json", "no such file"),
+    for path, message in [(tmp_path / "none.json", "heads file not found"),
                           (tmp_path / "text.json", "not valid JSON"),
                           (tmp_path / "bad.json", "malformed head entry")]:
         with pytest.raises(SparksError, match=message):
