@@ -14,7 +14,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from harness_ext.errors import SparksError
 
@@ -55,7 +55,8 @@ class Problem:
 
 def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
                    how: Attribution = Attribution(), *, base: PreTrainedModel | None = None,
-                   eos_ids: Sequence[int] = (), post_openings: Sequence[Sequence[int]] | None = None,
+                   eos_ids: Sequence[int] = (),
+                   openings: Mapping[str, Sequence[Sequence[int]]] | None = None,
                    log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
@@ -69,8 +70,9 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     With ``edges`` (EAP-IG only), scores are per edge (head -> later attention, MLP, logits;
     :func:`harness_ext.discovery_attr.edge_attribute`), summed in absolute value over problems
     (``edges_post``, ``edges_base``), and a head's importance is the sum of its absolute edge
-    scores, as in the paper. ``post_openings`` (token ids, one per problem) replaces the post
-    model's generated openings, e.g. its responses read from lm-eval samples.
+    scores, as in the paper. ``openings`` maps ``post`` / ``base`` to openings (token ids, one
+    per problem) to use instead of generating them, e.g. POST's responses read from lm-eval
+    samples, or BASE's from an earlier checkpoint; ``found["openings"]`` returns those used.
     """
     from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
@@ -84,10 +86,10 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
 
     mode = _corrupt_mode(how.corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
-    if post_openings is not None and len(post_openings) != len(problems):
-        raise ValueError("post_openings needs one opening per problem")
-    openings = {name: ([list(o)[:opening_tokens] for o in post_openings]
-                       if name == "post" and post_openings is not None else
+    given = dict(openings or {})
+    if any(len(value) != len(problems) for value in given.values()):
+        raise ValueError("given openings need one opening per problem")
+    openings = {name: ([list(o)[:opening_tokens] for o in given[name]] if name in given else
                        [greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids) for p in problems])
                 for name, model in models.items()}
     totals = {name: None for name in models}
@@ -113,7 +115,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     importance = {name: (t.sum(dim=-1) if edges else t) for name, t in totals.items()}
     found = {"importance_post": as_list(importance["post"]),
              "importance_base": as_list(importance.get("base")), "problem_ids": used,
-             "skipped": skipped, "opening_lengths": lengths, "corrupt": mode, "method": method}
+             "skipped": skipped, "opening_lengths": lengths, "corrupt": mode, "method": method,
+             "openings": openings}
     if edges:
         found.update(edges_post=totals["post"], edges_base=totals.get("base"))
     return found
@@ -214,10 +217,11 @@ def run_discover(args: argparse.Namespace) -> int:
     base = load_model(args.base, args.dtype, device) if args.base else None
     posts = args.checkpoints or [args.model]
     results, names = [], []
+    known: dict[str, list] = {}  # BASE's openings: generated once for a whole series
     for index, name in enumerate(posts):
         if len(posts) > 1:
             log(f"checkpoint {index + 1}/{len(posts)}: {name}")
-        post_name, result = _discover_one(args, name, base, rows, logged, device, log)
+        post_name, result = _discover_one(args, name, base, rows, logged, known, device, log)
         results.append(result)
         names.append(post_name)
     result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
@@ -249,10 +253,12 @@ def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, A
 
 
 def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None,
-                  rows: list[tuple[str, dict[str, Any]]], logged: list | None, device: str,
+                  rows: list[tuple[str, dict[str, Any]]], logged: list | None,
+                  known: dict[str, list], device: str,
                   log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
     """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
-    tokenizer); the model is freed on return, so a series holds one checkpoint at a time."""
+    tokenizer); the model is freed on return, so a series holds one checkpoint at a time.
+    ``known`` carries BASE's openings from one call to the next."""
     from harness_ext.discovery_out import build_result, circuit_size, edge_summary
 
     post_name, post, tokenizer = load_model(name, args.dtype, device)
@@ -260,13 +266,17 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
         raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                           "discovery compares both models on the same tokens")
     problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
-    post_openings = None if logged is None else [
-        tokenizer(item.response, add_special_tokens=False)["input_ids"] for item in logged]
+    given = dict(known)
+    if logged is not None:
+        given["post"] = [tokenizer(item.response, add_special_tokens=False)["input_ids"]
+                         for item in logged]
     eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
     how = Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
                       args.batch_size, args.edges)
     found = discover_heads(post, problems, how, base=None if base is None else base[1],
-                           eos_ids=sorted(eos), post_openings=post_openings, log=log)
+                           eos_ids=sorted(eos), openings=given, log=log)
+    if base is not None:
+        known["base"] = found["openings"]["base"]
     n_total = len(found["importance_post"]) * len(found["importance_post"][0])
     k = circuit_size(args.circuit_size, n_total)
     settings = _settings(args, post_name, None if base is None else base[0], rows, found, k)

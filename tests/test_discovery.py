@@ -178,10 +178,18 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H1+L1H2"
 
 
-def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
+def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data, capsys,  # noqa: ANN001
+                                                             monkeypatch) -> None:  # noqa: ANN001
     """Three "training checkpoints" of one base, each with its own pair of planted heads: the
-    series reports exactly those pairs as emergent, and what appeared and disappeared."""
+    series reports exactly those pairs as emergent, and what appeared and disappeared; the
+    base's openings are generated once for the series."""
+    from harness_ext import discovery_attr
     from harness_ext.testing import tiny_model
+
+    generated = []
+    original = discovery_attr.greedy_opening
+    monkeypatch.setattr(discovery_attr, "greedy_opening",
+                        lambda *a, **k: generated.append(1) or original(*a, **k))
 
     a, b, c, d = (0, 1), (1, 2), (0, 3), (1, 0)
     planted = {"ckpt-100": [a, b], "ckpt-200": [a, c], "ckpt-300": [c, d]}
@@ -198,6 +206,7 @@ def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data
                               "--opening-tokens", "6", "--ig-steps", "2", "--circuit-size", "2",
                               "--device", "cpu", "-o", str(out)])
     assert run_discover(args) == 0
+    assert len(generated) == 3 * 3 + 3  # each checkpoint's openings, the base's once
     data = json.loads(out.read_text())
     emergent = [sorted((h["layer"], h["head"]) for h in ckpt["emergent"]) for ckpt in data["checkpoints"]]
     assert emergent == [sorted(heads) for heads in planted.values()]
