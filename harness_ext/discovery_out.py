@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 __all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
-           "top_edges", "write_heatmap", "write_json"]
+           "head_grid", "top_edges", "write_heatmap", "write_json"]
 
 EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-6)
 
@@ -112,6 +112,16 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     _atomic(path, json.dumps(data, indent=1).encode("utf-8") + b"\n")
 
 
+def head_grid(heads: Sequence[dict[str, Any]], key: str) -> list[list[Any]]:
+    """``heads`` entries' ``key`` as a layer x head grid (``None`` where an entry has none)."""
+    n_layers = 1 + max(h["layer"] for h in heads)
+    n_heads = 1 + max(h["head"] for h in heads)
+    grid: list[list[Any]] = [[None] * n_heads for _ in range(n_layers)]
+    for h in heads:
+        grid[h["layer"]][h["head"]] = h[key]
+    return grid
+
+
 def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     """A layer x head PNG of importance (post, and base when present) and effect at ``path``.
     Returns False, writing nothing, when matplotlib is not installed."""
@@ -128,11 +138,7 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     n_heads = 1 + max(h["head"] for h in heads)
 
     def grid(key: str) -> np.ndarray:
-        values = np.full((n_layers, n_heads), np.nan)
-        for h in heads:
-            if h[key] is not None:
-                values[h["layer"], h["head"]] = h[key]
-        return values
+        return np.array(head_grid(heads, key), dtype=float)  # None -> nan
 
     panels = [("importance_post", "importance (post)", "viridis")]
     if result["circuit_base"] is not None:

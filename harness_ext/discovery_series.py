@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness_ext.discovery_out import save_figure
+from harness_ext.discovery_out import head_grid, save_figure
 
 __all__ = ["build_series", "series_plot_path", "write_series_plot"]
 
@@ -57,14 +57,7 @@ def build_series(names: Sequence[str], results: Sequence[dict[str, Any]]) -> dic
 
 def _grid(result: dict[str, Any], key: str) -> list[list[float]] | None:
     heads = result["heads"]
-    if any(h[key] is None for h in heads):
-        return None
-    n_layers = 1 + max(h["layer"] for h in heads)
-    n_heads = 1 + max(h["head"] for h in heads)
-    grid = [[0.0] * n_heads for _ in range(n_layers)]
-    for h in heads:
-        grid[h["layer"]][h["head"]] = h[key]
-    return grid
+    return None if any(h[key] is None for h in heads) else head_grid(heads, key)
 
 
 def write_series_plot(series: dict[str, Any], path: Path) -> bool:

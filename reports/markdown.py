@@ -49,7 +49,7 @@ def render_markdown(report: Report) -> str:
                 if d is None:
                     deltas.append("-")
                     continue
-                text = f"{d.delta} {d.interval} p={d.p}"
+                text = d.summary
                 if d.regression:
                     text = f":red_circle: **{text}**"
                 elif d.significant:

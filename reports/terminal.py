@@ -55,7 +55,7 @@ def print_summary(report: Report, console: "Console") -> None:
                     deltas.append("-")
                     continue
                 style = "bold red" if d.regression else "bold green" if d.improvement else ""
-                text = f"{d.delta} {d.interval} p={d.p}"
+                text = d.summary
                 deltas.append(f"[{style}]{text}[/]" if style else text)
             tier = f"[bold]{row.tier}[/]" if row.tier == ALL_TIERS else row.tier
             table.add_row(tier, *row.cells, *deltas)

@@ -37,6 +37,11 @@ class DeltaText:
     regression: bool
     improvement: bool
 
+    @property
+    def summary(self) -> str:
+        """``-12.5 pp [-30.0, 0.0] p=0.031``: the delta as the text outputs print it."""
+        return f"{self.delta} {self.interval} p={self.p}"
+
 
 @dataclass(frozen=True)
 class AccuracyRow:
