@@ -8,7 +8,6 @@ responses (``resps``); the first response of each problem is its opening (cut to
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,38 +35,21 @@ def read_logged_responses(path: Path, limit: int | None = None) -> list[LoggedRe
     files = [path] if path.is_file() else sorted(path.rglob("samples_*.jsonl"))
     if not files:
         raise SparksError(f"--samples {path}: no samples_*.jsonl under it; run lm_eval with "
-                          "--log_samples --output_path {path}")
+                          f"--log_samples --output_path {path}")
+    from harness_ext.reports.runs import read_samples, sample_responses
+
     found: list[LoggedResponse] = []
     for file in files:
         task = file.name.removeprefix("samples_").rsplit("_", 1)[0]
-        rows = []
-        with open(file, encoding="utf-8") as stream:
-            for number, line in enumerate(stream, 1):
-                if not line.strip():
-                    continue
-                rows.append(_parse(line, file, number, task))
-                if limit is not None and len(rows) == limit:
-                    break
-        found += rows
+        samples = list(read_samples(file))
+        for index, sample in enumerate(samples[:limit]):
+            doc = sample.get("doc")
+            if not isinstance(doc, dict) or "problem" not in doc:
+                raise SparksError(f"{file}, sample {index + 1} has no doc.problem; pass samples of "
+                                  "a sparks task (amc_sparks, aime24_sparks, math500_sparks, ...)")
+            responses = sample_responses(sample, file)
+            if not responses:
+                raise SparksError(f"{file}, sample {index + 1} has no logged response")
+            problem_id = str(doc.get("problem_id") or f"{task}/{sample.get('doc_id', index)}")
+            found.append(LoggedResponse(task, {**doc, "problem_id": problem_id}, responses[0]))
     return found
-
-
-def _parse(line: str, file: Path, number: int, task: str) -> LoggedResponse:
-    where = f"{file}:{number}"
-    try:
-        sample = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise SparksError(f"{where} is not JSON ({error.msg}); is the file cut short?") from None
-    doc = sample.get("doc") if isinstance(sample, dict) else None
-    resps = sample.get("resps") if isinstance(sample, dict) else None
-    if not isinstance(doc, dict) or "problem" not in doc:
-        raise SparksError(f"{where} has no doc.problem; pass samples of a sparks task "
-                          "(amc_sparks, aime24_sparks, math500_sparks, ...)")
-    try:
-        response = resps[0][0]
-    except (TypeError, IndexError, KeyError):
-        response = None
-    if not isinstance(response, str):
-        raise SparksError(f"{where} has no logged response (resps[0][0])")
-    doc = {**doc, "problem_id": str(doc.get("problem_id") or f"{task}/{sample.get('doc_id', number - 1)}")}
-    return LoggedResponse(task, doc, response)

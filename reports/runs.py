@@ -161,7 +161,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_samples(path: Path) -> Iterator[dict[str, Any]]:
+def read_samples(path: Path) -> Iterator[dict[str, Any]]:
+    """The samples of an lm-eval ``samples_*.jsonl``; a clear error for a cut or foreign file."""
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
@@ -223,7 +224,8 @@ def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optio
     return int(value) if value is not None else None
 
 
-def _responses(sample: Mapping[str, Any], path: Path) -> list[str]:
+def sample_responses(sample: Mapping[str, Any], path: Path) -> list[str]:
+    """The responses logged for one sample (its first request's, n of them with repeats)."""
     resps = sample.get("resps")
     if not isinstance(resps, list) or not resps:
         raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no 'resps'; "
@@ -333,7 +335,7 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
                        samples_file=samples_file)
     integer_range = AIME_RANGE if task.startswith("aime") else None
     disagreements = 0
-    for sample in _read_samples(samples_file):
+    for sample in read_samples(samples_file):
         problem = _problem(sample, samples_file, task, metric, config, integer_range, counter,
                            labelers)
         if problem.problem_id in task_run.problems:
@@ -374,7 +376,7 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     if not isinstance(score, (int, float)):
         raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no {metric!r} "
                           f"value; is it the samples file of {task}?")
-    texts = _responses(sample, path)
+    texts = sample_responses(sample, path)
     filtered = sample.get("filtered_resps") or []
     if filtered and isinstance(filtered[0], list):
         filtered = filtered[0]

@@ -301,7 +301,7 @@ def test_openings_from_an_lm_eval_samples_file(tmp_path) -> None:  # noqa: ANN00
     assert settings["opening_lengths"] == [5, 5]
     (tmp_path / "bad.jsonl").write_text('{"doc": {"problem": "x"}, "resps": []}\n')
     for path, message in [(tmp_path / "none", "does not exist"), (tmp_path / "post", "no samples_"),
-                          (tmp_path / "bad.jsonl", "no logged response")]:
+                          (tmp_path / "bad.jsonl", "has no 'resps'")]:
         with pytest.raises(SparksError, match=message):
             run_discover(parser.parse_args(["--samples", str(path)]))
     with pytest.raises(SparksError, match="cannot serve --checkpoints"):
