@@ -221,30 +221,19 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
     probs = torch.softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
     generator = torch.Generator(device=probs.device).manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
-    seen: list[torch.Tensor] = []
-    handles = []
-
-    def keep(module, args):  # noqa: ANN001, ANN202
-        seen.append(args[0])
-
+    o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
-    try:
-        for layer in range(shape.n_layers):
-            handles.append(model.get_submodule(arch.o_proj_path(layer)).register_forward_pre_hook(keep))
-        for chunk in drawn.split(batch_size or samples):
-            seen.clear()
-            batch = torch.tensor([ids] * len(chunk), device=model.device)
+    for chunk in drawn.split(batch_size or samples):
+        batch = torch.tensor([ids] * len(chunk), device=model.device)
+        with _capture_inputs(model, o_projs) as seen:
             logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
             grads = torch.autograd.grad(torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(),
                                         seen)
-            for layer, grad in enumerate(grads):
-                delta = (clean_acts[layer] - corrupt_acts[layer])[None]
-                dots = (grad * delta).reshape(len(chunk), len(ids), shape.n_heads,
-                                              shape.head_dim).sum(dim=(1, 3))
-                squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
-    finally:
-        for handle in handles:
-            handle.remove()
+        for layer, grad in enumerate(grads):
+            delta = (clean_acts[layer] - corrupt_acts[layer])[None]
+            dots = (grad * delta).reshape(len(chunk), len(ids), shape.n_heads,
+                                          shape.head_dim).sum(dim=(1, 3))
+            squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     return 0.5 * squares / samples
 
 
