@@ -16,7 +16,8 @@ from harness_ext.errors import SparksError
 if TYPE_CHECKING:
     from harness_ext.reports.compare import Report
 
-__all__ = ["REPORT_FILES", "configure_report", "make_report", "run_report", "write_report"]
+__all__ = ["REPORT_FILES", "REPORT_STAMP", "check_report_folder", "configure_report",
+           "make_report", "run_report", "write_report"]
 
 REPORT_FILES = ("report.md", "report.html", "report.json")
 
@@ -126,22 +127,62 @@ def _unique(name: str, used: set[str]) -> str:
     return f"{name}-{index}"
 
 
+REPORT_STAMP = ".sparks-report.json"
+
+
+def check_report_folder(folder: Path) -> None:
+    """Refuse a report folder that sparks may not replace, before any work is done.
+
+    It must be absent, empty, or a report that sparks wrote (it holds :data:`REPORT_STAMP`),
+    and its nearest existing folder must be writable.
+    """
+    from harness_ext.reports.output import is_stamped
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SparksError(f"-o {folder} is not a folder; pass a new or empty folder for the "
+                          f"report files")
+    if folder.is_dir() and any(folder.iterdir()) and not is_stamped(folder, REPORT_STAMP):
+        raise SparksError(f"-o {folder} holds files that sparks did not write (no "
+                          f"{REPORT_STAMP}); sparks only replaces its own reports. Pass a new "
+                          f"or empty folder, e.g. -o {folder / 'report'}")
+    from harness_ext.output_check import check_writable
+
+    check_writable(folder, "the report folder", kind="folder")
+    if folder.is_dir():  # the new set is swapped in beside it
+        check_writable(folder.parent, "the folder of the report", kind="folder")
+
+
 def write_report(report: "Report", folder: Path) -> list[Path]:
-    """Write report.md, report.html and report.json into ``folder`` (atomically)."""
+    """Write report.md, report.html and report.json into ``folder``, as one set.
+
+    The three files are rendered first, written into a stamped temporary folder beside
+    ``folder`` and swapped in whole (``reports.output.write_folder_atomic``): a crash or a full
+    disk leaves the earlier report as it was.
+    """
+    from harness_ext import __version__
     from harness_ext.reports.html import render_html
     from harness_ext.reports.markdown import render_markdown
-    from harness_ext.reports.output import write_text_atomic
+    from harness_ext.reports.output import is_stamped, write_folder_atomic
     from harness_ext.reports.report_json import render_json
 
-    if folder.exists() and not folder.is_dir():
-        raise SparksError(f"-o {folder} is a file; pass a folder for the report files")
-    return [write_text_atomic(folder / "report.md", render_markdown(report)),
-            write_text_atomic(folder / "report.html", render_html(report)),
-            write_text_atomic(folder / "report.json", render_json(report))]
+    check_report_folder(folder)
+    files = {"report.md": render_markdown(report), "report.html": render_html(report),
+             "report.json": render_json(report)}
+    try:
+        return write_folder_atomic(
+            folder, files, stamp_name=REPORT_STAMP,
+            stamp={"what": "sparks report", "version": __version__, "files": list(files)},
+            owned=lambda path: is_stamped(path, REPORT_STAMP))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SparksError(f"could not write the report into {folder} ({reason}); the earlier "
+                          f"report there, if any, is unchanged") from None
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
+    if args.output is not None:
+        check_report_folder(args.output)  # before the work, not after
     report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
                          tasks=_csv(args.tasks), labels=_csv(args.labels),
                          truncation=args.truncation, heads=args.heads)
@@ -159,4 +200,7 @@ def finish_report(report: "Report", output: Optional[Path], fail_on_regression: 
     if output is not None:
         for path in write_report(report, output):
             console.print(f"wrote {path}", highlight=False)
-    return 1 if fail_on_regression and report.regressions() else 0
+    if not fail_on_regression:
+        return 0
+    # a gate that compared nothing fails: "no regression (0 tests)" would pass any change
+    return 1 if report.regressions() or report.uncompared() or not report.deltas else 0

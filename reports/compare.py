@@ -106,6 +106,11 @@ class Report:
     def regressions(self) -> list[Delta]:
         return [delta for delta in self.deltas if delta.regression]
 
+    def uncompared(self) -> list[str]:
+        """Candidate runs that share no task and problem with the baseline (no test ran)."""
+        tested = {delta.candidate for delta in self.deltas}
+        return [run.name for run in self.candidates if run.name not in tested]
+
     def cell(self, run: str, task: str, tier: str) -> Optional[Cell]:
         return next((c for c in self.cells if (c.run, c.task, c.tier) == (run, task, tier)), None)
 

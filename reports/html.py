@@ -70,9 +70,9 @@ def _header(report: Report) -> list[str]:
 
 
 def _verdict(report: Report) -> list[str]:
-    ok, lines = verdict(report)
+    word, lines = verdict(report)
     items = "".join(f"<li>{_e(line)}</li>" for line in lines[1:])
-    return [f'<div class="{"ok" if ok else "bad"}"><b>{"OK" if ok else "REGRESSION"}</b>: '
+    return [f'<div class="{"ok" if word == "OK" else "bad"}"><b>{word}</b>: '
             f"{_e(lines[0])}{'<ul>' + items + '</ul>' if items else ''}</div>"]
 
 

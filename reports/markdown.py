@@ -24,7 +24,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     """The whole report as Markdown."""
-    ok, lines = verdict(report)
+    word, lines = verdict(report)
     out = ["# sparks report", ""]
     out += _table(
         ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
@@ -32,7 +32,7 @@ def render_markdown(report: Report) -> str:
           run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
           run.interventions or "none", run.date, run.lm_eval_version, run.sparks_version,
           run_settings(report, run.name)] for run in report.runs])
-    out += ["", f"**{'OK' if ok else 'REGRESSION'}**: {lines[0]}"]
+    out += ["", f"**{word}**: {lines[0]}"]
     out += [f"- {line}" for line in lines[1:]]
     out += ["", "## Accuracy by task and tier", "",
             "Accuracy is the mean per-problem score (pass@1 over n samples, or exact match); "

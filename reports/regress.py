@@ -20,174 +20,45 @@ A spec (YAML)::
       - name: ablate-l3
         interventions: zero:L3H1+L5H2
 
-Each run is one ``lm_eval`` command (the ``lm_eval`` of this Python environment), written to
-``OUTPUT/runs/NAME``. A run whose folder holds a finished run of the same command is reused
-unless ``--rerun``; a run is written to ``NAME.partial`` and renamed when lm-eval succeeds, so an
-interrupted run is never reused. The report goes to ``OUTPUT/report`` (or ``-o DIR``).
+Paths in the spec resolve against the spec's folder. Each run is one ``lm_eval`` command (the
+``lm_eval`` of this Python environment), written to ``OUTPUT/runs/NAME``:
+
+* Ownership: sparks stamps a run folder (``sparks-run.json``) the moment it creates it, and
+  only ever replaces stamped folders. A ``NAME`` or ``NAME.partial`` folder without the stamp
+  is refused before anything runs (``--force`` replaces it anyway).
+* Reuse: a finished run is reused unless ``--rerun``, and only when its identity
+  (``reports.run_identity``: the command, the resolved heads, the data and task files, the
+  model and its chat template, the versions) is unchanged; otherwise the log says what
+  changed and the run is made again.
+* A run is written to ``NAME.partial``; when lm-eval exits 0, its results and sample files are
+  read back (a file cut by a full disk fails the run), and only then is the folder swapped in
+  for ``NAME``. An interrupted or failed run is never reused.
+
+The report goes to ``OUTPUT/report`` (or ``-o DIR``), replaced as a whole set.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from harness_ext.errors import SparksError
+from harness_ext.reports.regress_spec import RegressSpec, RunSpec, load_spec
 
-__all__ = ["RegressSpec", "RunSpec", "configure_regress", "lm_eval_command", "load_spec",
-           "run_regress"]
+__all__ = ["RegressSpec", "RunSpec", "check_names", "configure_regress", "execute_run",
+           "lm_eval_command", "load_spec", "run_regress"]
 
 STAMP = "sparks-run.json"
-SPEC_KEYS = ("model", "model_args", "tasks", "limit", "gen_kwargs", "metadata", "batch_size",
-             "apply_chat_template", "device", "output", "baseline", "alpha", "seed", "heads",
-             "include_path", "runs")
-RUN_KEYS = ("name", "interventions", "model_args", "gen_kwargs")
+MAKER = "sparks regress"
 LOG_TAIL_LINES = 25
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    name: str
-    interventions: str = ""
-    model_args: dict[str, str] = field(default_factory=dict)
-    gen_kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RegressSpec:
-    path: Path
-    model: str
-    model_args: dict[str, str]
-    tasks: list[str]
-    limit: Optional[float]
-    gen_kwargs: dict[str, Any]
-    metadata: dict[str, Any]
-    batch_size: Optional[str]
-    apply_chat_template: bool
-    device: Optional[str]
-    output: Path
-    baseline: str
-    alpha: float
-    seed: int
-    runs: list[RunSpec]
-    heads: Optional[Path] = None
-    include_path: Optional[Path] = None
-
-
-def _fail(spec_path: Path, problem: str) -> SparksError:
-    return SparksError(f"{spec_path}: {problem} (see docs/reports.md for the spec format)")
-
-
-def _kv(value: Any, what: str, spec_path: Path) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, str):
-        result: dict[str, Any] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            if "=" not in part:
-                raise _fail(spec_path, f"{what}: {part!r} is not key=value")
-            key, item = part.split("=", 1)
-            result[key.strip()] = item.strip()
-        return result
-    raise _fail(spec_path, f"{what} must be a mapping or a 'k=v,k=v' string, not {value!r}")
-
-
-def _unknown(keys: Sequence[str], allowed: Sequence[str], where: str, spec_path: Path) -> None:
-    extra = [key for key in keys if key not in allowed]
-    if extra:
-        raise _fail(spec_path, f"unknown key(s) {', '.join(map(str, extra))} in {where}; "
-                               f"valid keys: {', '.join(allowed)}")
-
-
-def load_spec(path: Path) -> RegressSpec:
-    """Read and check a regress spec; every problem names the key and the fix."""
-    import yaml
-
-    if not path.is_file():
-        raise SparksError(f"regress spec {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise SparksError(f"{path} is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise _fail(path, "the spec must be a mapping with at least 'tasks' and 'runs'")
-    _unknown(list(data), SPEC_KEYS, "the spec", path)
-    tasks = data.get("tasks")
-    if isinstance(tasks, str):
-        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    if not tasks or not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
-        raise _fail(path, "'tasks' must list task names, e.g. [aime24_sparks_greedy]")
-    runs = _runs(data.get("runs"), path)
-    names = [run.name for run in runs]
-    baseline = str(data.get("baseline") or names[0])
-    if baseline not in names:
-        raise _fail(path, f"baseline {baseline!r} is not one of the runs ({', '.join(names)})")
-    output = Path(data.get("output") or f"{path.stem}-out")
-    if not output.is_absolute():
-        output = path.parent / output
-    limit = data.get("limit")
-    if limit is not None and (not isinstance(limit, (int, float)) or limit <= 0):
-        raise _fail(path, f"'limit' must be a positive number, not {limit!r}")
-    alpha = float(data.get("alpha", 0.05))
-    heads, include = (_near(path, data.get(key)) for key in ("heads", "include_path"))
-    if include is not None and not include.is_dir():
-        raise _fail(path, f"include_path {include} is not a folder (of task YAML files)")
-    batch = data.get("batch_size")
-    return RegressSpec(
-        path=path, model=str(data.get("model") or "sparks"),
-        model_args={k: str(v) for k, v in _kv(data.get("model_args"), "model_args", path).items()},
-        tasks=tasks, limit=limit, gen_kwargs=_kv(data.get("gen_kwargs"), "gen_kwargs", path),
-        metadata=dict(_kv(data.get("metadata"), "metadata", path)),
-        batch_size=str(batch) if batch is not None else None,
-        apply_chat_template=bool(data.get("apply_chat_template", False)),
-        device=str(data["device"]) if data.get("device") else None, output=output,
-        baseline=baseline, alpha=alpha, seed=int(data.get("seed", 0)), runs=runs,
-        heads=heads, include_path=include)
-
-
-def _near(spec_path: Path, value: Any) -> Optional[Path]:
-    """A path from the spec, relative to the spec's folder."""
-    if not value:
-        return None
-    found = Path(str(value))
-    return found if found.is_absolute() else spec_path.parent / found
-
-
-def _runs(value: Any, path: Path) -> list[RunSpec]:
-    if isinstance(value, Mapping):  # name: {settings}
-        value = [{"name": name, **(settings or {})} for name, settings in value.items()]
-    if not isinstance(value, list) or len(value) < 1:
-        raise _fail(path, "'runs' must list at least one run, e.g. [{name: base}, "
-                          "{name: ablated, interventions: 'zero:L3H1'}]")
-    runs = []
-    for index, item in enumerate(value):
-        if not isinstance(item, Mapping) or not item.get("name"):
-            raise _fail(path, f"run {index + 1} needs a 'name'")
-        _unknown(list(item), RUN_KEYS, f"run {item['name']!r}", path)
-        name = str(item["name"])
-        if not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-            raise _fail(path, f"run name {name!r} may only use letters, digits, '-', '_' and '.'")
-        interventions = str(item.get("interventions") or "")
-        if "," in interventions or "=" in interventions:
-            raise _fail(path, f"run {name!r}: interventions {interventions!r} may not contain "
-                              f"',' or '=' (join items with ';')")
-        runs.append(RunSpec(name=name, interventions=interventions,
-                            model_args={k: str(v) for k, v in
-                                        _kv(item.get("model_args"), "model_args", path).items()},
-                            gen_kwargs=_kv(item.get("gen_kwargs"), "gen_kwargs", path)))
-    names = [run.name for run in runs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise _fail(path, f"run name(s) {', '.join(duplicates)} used twice")
-    return runs
+Log = Callable[[str], None]
 
 
 def _lm_eval() -> list[str]:
@@ -227,44 +98,154 @@ def lm_eval_command(spec: RegressSpec, run: RunSpec, output_path: Path) -> list[
     return argv + ["--log_samples", "--output_path", str(output_path)]
 
 
-def _finished(folder: Path, argv: list[str]) -> bool:
-    stamp = folder / STAMP
-    if not stamp.is_file() or not any(folder.rglob("results_*.json")):
-        return False
+# ---------------------------------------------------------------- ownership
+
+def _stamp(folder: Path) -> Optional[dict[str, Any]]:
     try:
-        return json.loads(stamp.read_text(encoding="utf-8")).get("argv") == argv
-    except (OSError, json.JSONDecodeError):
-        return False
+        data = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
-def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Any) -> Path:
-    """Run (or reuse) one run; returns its output folder."""
+def _ours(folder: Path) -> bool:
+    """A folder sparks regress made: stamped now, or by an older sparks (``argv`` and ``run``)."""
+    stamp = _stamp(folder)
+    return stamp is not None and (stamp.get("made_by") == MAKER or
+                                  ("argv" in stamp and "run" in stamp))
+
+
+def _write_stamp(folder: Path, run: RunSpec, state: str,
+                 identity: Optional[dict[str, Any]] = None) -> None:
+    from harness_ext.reports.output import write_text_atomic
+
+    stamp = {"made_by": MAKER, "run": run.name, "state": state, "identity": identity}
+    write_text_atomic(folder / STAMP, json.dumps(stamp, indent=1, sort_keys=True))
+
+
+def claim_run_folders(spec: RegressSpec, *, force: bool) -> None:
+    """Refuse, before anything runs, any run folder that sparks did not make."""
+    for run in spec.runs:
+        folder = spec.output / "runs" / run.name
+        for path in (folder, folder.with_name(run.name + ".partial")):
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                raise SparksError(f"{path} exists and is not a folder; sparks regress will not "
+                                  f"replace it. Remove it, or set another 'output' in the spec")
+            if force or not path.is_dir() or _ours(path) or not any(path.iterdir()):
+                continue
+            raise SparksError(
+                f"{path} exists but was not made by sparks regress (it has no {STAMP}); it "
+                f"would be replaced by run {run.name!r}. Set another 'output' in the spec, or "
+                f"pass --force to replace it")
+
+
+# ---------------------------------------------------------------- one run
+
+def _reuse_reason(folder: Path, identity: dict[str, Any]) -> Optional[str]:
+    """None when ``folder`` holds this very run, finished; else why it must be made again."""
+    from harness_ext.reports.run_identity import differences
+
+    stamp = _stamp(folder) if folder.is_dir() else None
+    if stamp is None:
+        return "no finished run yet"
+    if not any(folder.rglob("results_*.json")):
+        return "its folder holds no results"
+    if stamp.get("made_by") != MAKER or not isinstance(stamp.get("identity"), dict):
+        return "it was made by an older sparks that did not record what it ran"
+    if stamp.get("state") != "finished":
+        return "it did not finish"
+    changed = differences(stamp["identity"], identity)
+    return "; ".join(changed) if changed else None
+
+
+def check_run_output(folder: Path, run: RunSpec) -> None:
+    """Read back what lm-eval wrote: lm-eval exits 0 even when a full disk cut a file."""
+    from harness_ext.reports.runs import read_samples
+
+    results = sorted(folder.rglob("results_*.json"))
+    if not results:
+        raise SparksError(f"run {run.name!r}: lm_eval wrote no results file into {folder}")
+    try:
+        for path in results:
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise SparksError(f"{path} is not complete JSON ({error})") from None
+        for path in sorted(folder.rglob("samples_*.jsonl")):
+            for _ in read_samples(path):
+                pass
+    except SparksError as error:
+        raise SparksError(f"run {run.name!r}: lm_eval exited 0, but its output is damaged: "
+                          f"{error}. Was the disk full? The run was not kept; free space and "
+                          f"run sparks regress again") from None
+
+
+def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
+                force: bool = False) -> Path:
+    """Run (or reuse) one run; returns its output folder.
+
+    ``force`` lets the finished run replace a folder that sparks did not make.
+    """
+    from harness_ext.reports.output import replace_folder
+    from harness_ext.reports.run_identity import run_identity
+
     folder = spec.output / "runs" / run.name
     partial = folder.with_name(run.name + ".partial")
-    argv = lm_eval_command(spec, run, Path("OUTPUT"))  # the stamp ignores where it was written
-    if not rerun and _finished(folder, argv):
+    identity = run_identity(spec, run, lm_eval_command(spec, run, Path("OUTPUT")))
+    reason = "--rerun" if rerun else _reuse_reason(folder, identity)
+    if reason is None:
         log(f"{run.name}: reusing the finished run in {folder}")
         return folder
-    shutil.rmtree(partial, ignore_errors=True)
+    if partial.exists():
+        shutil.rmtree(partial)  # ours: claim_run_folders refused anything else
     partial.mkdir(parents=True)
+    _write_stamp(partial, run, "running")  # stamped from the first moment
     command = [*_lm_eval(), *lm_eval_command(spec, run, partial)]
-    log(f"{run.name}: running lm_eval (log: {partial / 'lm_eval.log'})")
+    log(f"{run.name}: running lm_eval ({reason}; log: {partial / 'lm_eval.log'})")
     with open(partial / "lm_eval.log", "w", encoding="utf-8") as stream:
         stream.write(" ".join(command) + "\n")
         stream.flush()
         code = subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    if code != 0 or not any(partial.rglob("results_*.json")):
+    if code != 0:
         tail = (partial / "lm_eval.log").read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
         raise SparksError(f"run {run.name!r}: lm_eval failed (exit status {code}); the end of "
                           f"its log ({partial / 'lm_eval.log'}):\n{tail}")
-    (partial / STAMP).write_text(json.dumps({"argv": argv, "run": run.name}, indent=1),
-                                 encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(partial, folder)
+    check_run_output(partial, run)
+    _write_stamp(partial, run, "finished", identity)
+    replace_folder(partial, folder, owned=lambda path: force or _ours(path))
     return folder
 
+
+# ---------------------------------------------------------------- names, before any run
+
+def check_names(spec: RegressSpec) -> None:
+    """The model and every task exist, checked before the first run (with the nearest names)."""
+    from lm_eval.api.registry import get_model, model_registry
+    from lm_eval.tasks import TaskManager
+
+    try:
+        get_model(spec.model)
+    except ValueError:
+        known = sorted(model_registry.keys())
+        raise SparksError(f"{spec.path}: model {spec.model!r} is not an lm-eval model"
+                          + _nearest(spec.model, known) + f"; e.g. {', '.join(known[:8])}, ...")
+    manager = TaskManager(include_path=str(spec.include_path) if spec.include_path else None)
+    known = manager.all_tasks
+    missing = [task for task in spec.tasks if not manager.match_tasks([task])]
+    if missing:
+        hints = "; ".join(f"{task!r}" + _nearest(task, known) for task in missing)
+        raise SparksError(f"{spec.path}: unknown task(s): {hints}. `lm_eval ls tasks` lists "
+                          f"them (add include_path: for your own task folder)")
+
+
+def _nearest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+# ---------------------------------------------------------------- the command
 
 def configure_regress(parser: argparse.ArgumentParser) -> None:
     """Add the ``sparks regress`` arguments to ``parser``."""
@@ -275,36 +256,44 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, metavar="SPEC.yaml", help="the regress spec")
     parser.add_argument("--rerun", action="store_true",
                         help="run every run again, even when a finished one exists")
+    parser.add_argument("--force", action="store_true",
+                        help="replace run folders that sparks did not make (default: refuse)")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="where the report goes (default: OUTPUT/report of the spec)")
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="exit with status 1 when a run is significantly worse than the "
-                             "baseline on any task or tier")
+                             "baseline on any task or tier, or when nothing was compared")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the lm_eval commands and stop")
+                        help="check the spec, print the lm_eval commands and stop")
     parser.add_argument("--truncation", choices=("auto", "tokenizer", "estimate"),
                         default="auto", help="as for `sparks report`")
 
 
 def run_regress(args: argparse.Namespace) -> int:
     """Run ``sparks regress``; the exit status is 1 only for a gated regression."""
-    from harness_ext.reports.command import finish_report, make_report
+    from harness_ext.output_check import check_writable
+    from harness_ext.reports.command import check_report_folder, finish_report, make_report
     from harness_ext.reports.terminal import summary_console
 
     console = summary_console()
     spec = load_spec(args.spec)
+    check_names(spec)
     if args.dry_run:
         for run in spec.runs:
             command = [*_lm_eval(), *lm_eval_command(spec, run, spec.output / "runs" / run.name)]
             console.print(" ".join(command), highlight=False, soft_wrap=True)
         return 0
+    report_folder = args.output or spec.output / "report"
+    claim_run_folders(spec, force=args.force)
+    check_report_folder(report_folder)
+    check_writable(spec.output, "the runs folder ('output' in the spec)", kind="folder")
 
     def log(message: str) -> None:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
-    folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log) for run in spec.runs}
+    folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log, force=args.force)
+               for run in spec.runs}
     report = make_report([f"{name}={folder}" for name, folder in folders.items()],
                          baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
                          truncation=args.truncation, heads=spec.heads)
-    return finish_report(report, args.output or spec.output / "report", args.fail_on_regression,
-                         console)
+    return finish_report(report, report_folder, args.fail_on_regression, console)

@@ -29,6 +29,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "alpha": report.alpha,
         "seed": report.seed,
         "regression": bool(report.regressions()),
+        "uncompared": report.uncompared(),
         "runs": [{**run.header(), "role": "baseline" if run.name == report.baseline
                   else "candidate", "tasks": settings[run.name]} for run in report.runs],
         "accuracy": [{"run": c.run, "task": c.task, "tier": c.tier, "problems": c.problems,

@@ -90,8 +90,8 @@ def print_summary(report: Report, console: "Console") -> None:
             console.print(f"heads: {line}", highlight=False)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    ok, lines = verdict(report)
-    console.print(f"[bold {'green' if ok else 'red'}]{'OK' if ok else 'REGRESSION'}[/]: "
+    word, lines = verdict(report)
+    console.print(f"[bold {'green' if word == 'OK' else 'red'}]{word}[/]: "
                   f"{lines[0]}", highlight=False)
     for line in lines[1:]:
         console.print(f"  {line}", highlight=False)

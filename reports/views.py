@@ -102,11 +102,17 @@ def failure_labels(labels: tuple[str, ...]) -> str:
     return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in counts.most_common()) or "-"
 
 
-def verdict(report: Report) -> tuple[bool, list[str]]:
-    """(no significant regression, lines saying what was found)."""
+def verdict(report: Report) -> tuple[str, list[str]]:
+    """(``OK``, ``REGRESSION`` or ``NOTHING COMPARED``; lines saying what was found)."""
     if not report.candidates:
-        return True, ["One run: nothing to compare (pass a second run, or --baseline)."]
+        return "NOTHING COMPARED", ["One run: nothing to compare (pass a second run, or "
+                                    "--baseline)."]
     regressions = report.regressions()
+    nothing = report.uncompared()
+    if nothing and not regressions:
+        return "NOTHING COMPARED", [f"Nothing was compared: {', '.join(nothing)} share(s) no task and no "
+                       f"problem with the baseline {report.baseline}, so no test ran. Compare "
+                       f"runs of the same tasks (and --limit)."]
     if not regressions:
         better = [d for d in report.deltas if d.improvement]
         line = (f"No significant regression against {report.baseline} "
@@ -114,11 +120,11 @@ def verdict(report: Report) -> tuple[bool, list[str]]:
         extra = [f"Significantly better: {d.candidate} on {d.task} / {d.tier}: "
                  f"{pp(d.comparison.delta)} {ci(d.comparison.ci_low, d.comparison.ci_high)}, "
                  f"p={p_value(d.comparison.p_value)}" for d in better]
-        return True, [line, *extra]
+        return "OK", [line, *extra]
     lines = [f"Significant regression against {report.baseline} (alpha {report.alpha:g}):"]
     for d in regressions:
         c = d.comparison
         lines.append(f"{d.candidate} on {d.task} / {d.tier}: {pp(c.delta)} "
                      f"{ci(c.ci_low, c.ci_high)}, p={p_value(c.p_value)} ({c.test}, "
                      f"{c.n} problems)")
-    return False, lines
+    return "REGRESSION", lines

@@ -119,7 +119,8 @@ def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     written = write_report(report, out)
     assert sorted(p.name for p in written) == ["report.html", "report.json", "report.md"]
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".sparks-report.json", "report.html",
+                                                     "report.json", "report.md"]
     data = json.loads((out / "report.json").read_text())
     assert data["regression"] is True
     failed = [s for s in data["samples"] if not s["correct"]]

@@ -94,13 +94,16 @@ def test_missing_spec(tmp_path: Path) -> None:
 
 
 def test_finished_runs_are_reused(tmp_path: Path) -> None:
+    from harness_ext.reports.run_identity import run_identity
+
     spec = load_spec(_write(tmp_path, SPEC))
     run = spec.runs[0]
     folder = spec.output / "runs" / run.name
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "results_x.json").write_text("{}")
-    argv = lm_eval_command(spec, run, Path("OUTPUT"))
-    (folder / STAMP).write_text(json.dumps({"argv": argv}))
+    identity = run_identity(spec, run, lm_eval_command(spec, run, Path("OUTPUT")))
+    (folder / STAMP).write_text(json.dumps({"made_by": "sparks regress", "run": run.name,
+                                            "state": "finished", "identity": identity}))
     messages: list[str] = []
     assert execute_run(spec, run, rerun=False, log=messages.append) == folder
     assert "reusing" in messages[0]
@@ -116,7 +119,11 @@ def test_failed_lm_eval_run_shows_its_log(tmp_path: Path, monkeypatch: pytest.Mo
     assert not (spec.output / "runs" / "base").exists()  # only the .partial folder
 
 
-def test_dry_run_prints_the_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_the_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness_ext.reports.regress as regress
+
+    monkeypatch.setattr(regress, "check_names", lambda spec: None)  # tested on its own
     assert run_regress(_args(str(_write(tmp_path, SPEC)), "--dry-run")) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all("lm_eval" in line and "--log_samples" in line
