@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, 
 from pydantic import field_validator
 
 from harness_ext.errors import SparksError
+from harness_ext.tasks import METADATA_KEYS
 
-__all__ = ["METADATA_KEYS", "RegressSpec", "RunSpec", "load_spec"]
+__all__ = ["RegressSpec", "RunSpec", "load_spec"]
 
-METADATA_KEYS = ("repeats", "data_dir")  # the --metadata keys the sparks tasks read
 Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
 KeyValues = Union[str, dict[str, Scalar], None]
 

@@ -12,21 +12,28 @@ schema, so scoring, logs and reports never care where a problem came from:
 
 Local files: set ``SPARKS_DATA_DIR`` (or pass ``--metadata '{"data_dir": "..."}'``) to a folder
 holding ``amc.jsonl``, ``aime.jsonl`` and ``math500.jsonl`` shaped like the project's
-``shared/data``; the tasks then never touch the network.
+``shared/data``; the tasks then never touch the network. Each line is checked, and an error
+names the file, the line, the field and its value: no ``null`` becomes the answer ``"None"``,
+no ``1.7`` is truncated to 1, no problem id appears twice, no file is empty. An error about the
+folder names where it came from (``--metadata data_dir`` or ``$SPARKS_DATA_DIR``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from harness_ext.errors import SparksError, install_excepthook
 from harness_ext.tiers import tier_for_level, tier_for_number
 
 DATA_DIR_ENV = "SPARKS_DATA_DIR"
+METADATA_ORIGIN = "--metadata data_dir"  # where a folder came from, as error messages say it
+ENV_ORIGIN = f"${DATA_DIR_ENV}"
+INTEGER = re.compile(r"[+-]?[0-9]+")
 
 HUB_AMC = "AI-MO/aimo-validation-amc"
 HUB_AIME24 = "HuggingFaceH4/aime_2024"
@@ -69,27 +76,72 @@ def load_math500(**options: Any):
 
 # ---------------------------------------------------------------- shared machinery
 
-def data_dir(options: dict[str, Any]) -> Path | None:
+class DataFolder(NamedTuple):
+    """A local data folder and where it was named (``--metadata data_dir`` or the variable)."""
+
+    path: Path
+    origin: str
+
+
+def data_folder(options: Mapping[str, Any]) -> DataFolder | None:
+    """The local data folder: ``--metadata data_dir``, else ``$SPARKS_DATA_DIR``, else None.
+
+    An empty ``$SPARKS_DATA_DIR`` means the Hub; a ``data_dir`` that is not a non-empty path
+    is an error (naming ``--metadata data_dir``), never a silent fall-back.
+    """
+    if "data_dir" in options:
+        return DataFolder(_metadata_data_dir(options["data_dir"]), METADATA_ORIGIN)
+    folder = os.environ.get(DATA_DIR_ENV, "").strip()
+    return DataFolder(Path(folder).expanduser(), ENV_ORIGIN) if folder else None
+
+
+def data_dir(options: Mapping[str, Any]) -> Path | None:
     """The local data folder, from ``--metadata data_dir`` or ``$SPARKS_DATA_DIR``."""
-    folder = options.get("data_dir") or os.environ.get(DATA_DIR_ENV)
-    return Path(folder).expanduser() if folder else None
+    folder = data_folder(options)
+    return folder.path if folder is not None else None
 
 
-def _load(file_name: str, options: dict[str, Any], *, local: Callable[[Path], list[Row]],
+def _metadata_data_dir(value: Any) -> Path:
+    example = "--metadata '{\"data_dir\": \"/path/to/data\"}'"
+    if not isinstance(value, (str, os.PathLike)):
+        raise SparksError(f"{METADATA_ORIGIN}={value!r} ({type(value).__name__}) is not a folder "
+                          f"path. Give the folder as a string, e.g. {example}.")
+    if not str(value).strip():
+        raise SparksError(f"{METADATA_ORIGIN} is empty. Give a folder, e.g. {example}, or leave "
+                          f"data_dir out to use ${DATA_DIR_ENV} or the Hugging Face Hub.")
+    return Path(value).expanduser()
+
+
+def _instead(origin: str, hub_name: str) -> str:
+    """How to stop using a local folder named by ``origin``."""
+    hub = f"{hub_name} from the Hugging Face Hub"
+    if origin == METADATA_ORIGIN:
+        return f"or leave data_dir out of --metadata to use ${DATA_DIR_ENV} or {hub}"
+    return f"or set {DATA_DIR_ENV} empty (or unset it) to load {hub}"
+
+
+def _local_file(folder: DataFolder, file_name: str, hub_name: str) -> Path:
+    """``folder/file_name``, checked: the error names where the folder came from."""
+    where, instead = f"{folder.origin} is {folder.path}", _instead(folder.origin, hub_name)
+    if not folder.path.is_dir():
+        state = "a file" if folder.path.exists() else "does not exist"
+        raise SparksError(f"{where}, which is not a folder ({state}). Point it at the folder "
+                          f"holding amc.jsonl, aime.jsonl and math500.jsonl, {instead}.")
+    path = folder.path / file_name
+    if not path.is_file():
+        raise SparksError(f"{where}, but {path} does not exist. Put amc.jsonl, aime.jsonl and "
+                          f"math500.jsonl there (shaped like the project's shared/data), "
+                          f"{instead}.")
+    return path
+
+
+def _load(file_name: str, options: Mapping[str, Any], *, local: Callable[[Path], list[Row]],
           hub: Callable[[], list[Row]], hub_name: str):
     import datasets
 
-    folder = data_dir(options)
+    folder = data_folder(options)
     if folder is not None:
-        path = folder / file_name
-        if not path.is_file():
-            raise SparksError(
-                f"{DATA_DIR_ENV} is set to {folder}, but {path} does not exist. Put "
-                f"amc.jsonl, aime.jsonl and math500.jsonl there (shaped like the project's "
-                f"shared/data), or unset {DATA_DIR_ENV} to load {hub_name} from the Hugging "
-                f"Face Hub."
-            )
-        rows = local(path)
+        rows = local(_local_file(folder, file_name, hub_name))
     else:
         try:
             rows = hub()
@@ -107,8 +159,9 @@ def _load(file_name: str, options: dict[str, Any], *, local: Callable[[Path], li
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, Row]]:
     """Yield ``(line number, object)`` for each line; malformed lines name file and line."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            line = _decoded(path, number, raw)
             if not line.strip():
                 continue
             try:
@@ -125,24 +178,99 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, Row
             yield number, row
 
 
-def _row(problem_id: str, problem: str, answer: Any, number: int, tier: str,
+def _decoded(path: Path, number: int, raw: bytes) -> str:
+    try:  # utf-8-sig: a byte-order mark (some editors write one) is no part of the JSON
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise SparksError(f"{path}:{number}: not UTF-8 text (byte {raw[error.start]:#04x} at "
+                          f"offset {error.start} of the line); is it a binary file? The data "
+                          f"files are JSON Lines in UTF-8, one problem per line.") from None
+
+
+def read_problems(path: Path, required: tuple[str, ...]) -> list[tuple[int, Row]]:
+    """Every ``(line number, object)`` of a data file, refusing an empty file and repeated ids."""
+    lines = list(read_jsonl(path, required))
+    if not lines:
+        raise SparksError(f"{path} holds no problems (it is empty or only blank lines). Fill it "
+                          f"with one JSON object per line, shaped like the project's shared/data.")
+    first_line: dict[str, int] = {}
+    for number, row in lines:
+        problem_id = _checked(path, number, lambda row=row: _problem_id(row["id"]))
+        if problem_id in first_line:
+            raise SparksError(
+                f"{path}:{number}: problem id {problem_id!r} already appears on line "
+                f"{first_line[problem_id]}. Each problem needs its own id (runs are compared "
+                f"problem by problem, by id): remove the repeated line or give it its own id.")
+        first_line[problem_id] = number
+    return lines
+
+
+def _row(problem_id: Any, problem: Any, answer: Any, number: Any, tier: str,
          source: str) -> Row:
-    return {"problem_id": str(problem_id), "problem": str(problem), "answer": _answer(answer),
-            "number": int(number), "tier": tier, "source": source}
+    return {"problem_id": _problem_id(problem_id), "problem": _text(problem, "problem"),
+            "answer": _answer(answer), "number": _integer(number, "number"), "tier": tier,
+            "source": source}
+
+
+def _problem_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise ValueError(f'"id" {_json(value)} is not a problem id (a non-empty string such '
+                         f'as "2024-I-5")')
+    return str(value).strip()
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f'"{field}" {_json(value)} is not a non-empty string')
+    return value
+
+
+def _integer(value: Any, field: str) -> int:
+    """A whole number from JSON: ints, integral floats (2.0) and digit strings; nothing rounded."""
+    if isinstance(value, str) and INTEGER.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f'"{field}" {_json(value)} is not a whole number')
 
 
 def _answer(value: Any) -> str:
     """Gold answers as strings; integral floats (the AMC hub set's 142.0) lose their ``.0``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f'"answer" {_json(value)} is not a finite number')
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError(f'"answer" {_json(value)} is not a gold answer (a non-empty string such as '
+                     f'"142" or "\\\\frac{{14}}{{3}}", or a number)')
 
 
-def _checked(path: Path, number: int, make: Callable[[], Row]) -> Row:
+def _json(value: Any) -> str:
+    """``value`` as it reads in the data file (null, true, "text"), for messages."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} (too large for a number)" if math.isinf(value) else "NaN"
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _checked(path: Path, number: int, make: Callable[[], Any]) -> Any:
     try:
         return make()
     except (TypeError, ValueError) as error:
         raise SparksError(f"{path}:{number}: {error}. Fix that line.") from None
+
+
+def _hub_checked(name: str, index: int, make: Callable[[], Row]) -> Row:
+    try:
+        return make()
+    except (TypeError, ValueError) as error:
+        raise SparksError(f"{name}, row {index}: {error}. The Hub data set changed shape; set "
+                          f"{DATA_DIR_ENV} to a folder of local files instead.") from None
 
 
 # ---------------------------------------------------------------- local files
@@ -151,8 +279,8 @@ def _local_amc(path: Path) -> list[Row]:
     return [
         _checked(path, number, lambda row=row: _row(
             row["id"], row["problem"], row["answer"], row["number"],
-            tier_for_number("amc", int(row["number"])), str(path)))
-        for number, row in read_jsonl(path, ("id", "number", "problem", "answer"))
+            tier_for_number("amc", _integer(row["number"], "number")), str(path)))
+        for number, row in read_problems(path, ("id", "number", "problem", "answer"))
     ]
 
 
@@ -160,9 +288,9 @@ def _local_aime(path: Path, year: int) -> list[Row]:
     rows = [
         _checked(path, number, lambda row=row: _row(
             row["id"], row["problem"], row["answer"], row["number"],
-            tier_for_number("aime", int(row["number"])), str(path)))
-        for number, row in read_jsonl(path, ("id", "year", "number", "problem", "answer"))
-        if int(row["year"]) == year
+            tier_for_number("aime", _integer(row["number"], "number")), str(path)))
+        for number, row in read_problems(path, ("id", "year", "number", "problem", "answer"))
+        if _checked(path, number, lambda row=row: _integer(row["year"], "year")) == year
     ]
     if not rows:
         raise SparksError(f"{path} has no AIME {year} problems (no line with \"year\": {year}).")
@@ -173,8 +301,8 @@ def _local_math500(path: Path) -> list[Row]:
     return [
         _checked(path, number, lambda row=row: _row(
             row["id"], row["problem"], row["answer"], row["level"],
-            tier_for_level(row["level"]), str(path)))
-        for number, row in read_jsonl(path, ("id", "problem", "answer", "level"))
+            tier_for_level(_integer(row["level"], "level")), str(path)))
+        for number, row in read_problems(path, ("id", "problem", "answer", "level"))
     ]
 
 
@@ -188,25 +316,27 @@ def _hub_rows(name: str, split: str, config: str | None = None) -> list[Row]:
 
 def _hub_amc() -> list[Row]:
     rows = []
-    for row in _hub_rows(HUB_AMC, "train"):
+    for index, row in enumerate(_hub_rows(HUB_AMC, "train")):
         match = AMC_URL.search(row["url"])
         if match is None:
             raise SparksError(f"{HUB_AMC}: cannot read the problem number from url {row['url']}")
         year, level, exam, number = match.groups()
-        rows.append(_row(f"{year}-AMC{level}{exam}-{number}", row["problem"], row["answer"],
-                         int(number), tier_for_number("amc", int(number)), f"hub:{HUB_AMC}"))
+        rows.append(_hub_checked(HUB_AMC, index, lambda: _row(
+            f"{year}-AMC{level}{exam}-{number}", row["problem"], row["answer"], int(number),
+            tier_for_number("amc", int(number)), f"hub:{HUB_AMC}")))
     return rows
 
 
 def _hub_aime24() -> list[Row]:
     rows = []
-    for row in _hub_rows(HUB_AIME24, "train"):
+    for index, row in enumerate(_hub_rows(HUB_AIME24, "train")):
         match = AIME_URL.search(row["url"])
         if match is None:
             raise SparksError(f"{HUB_AIME24}: cannot read the problem number from url {row['url']}")
         year, exam, number = match.groups()
-        rows.append(_row(f"{year}-{exam}-{number}", row["problem"], row["answer"], int(number),
-                         tier_for_number("aime", int(number)), f"hub:{HUB_AIME24}"))
+        rows.append(_hub_checked(HUB_AIME24, index, lambda: _row(
+            f"{year}-{exam}-{number}", row["problem"], row["answer"], int(number),
+            tier_for_number("aime", int(number)), f"hub:{HUB_AIME24}")))
     return rows
 
 
@@ -215,14 +345,16 @@ def _hub_aime25() -> list[Row]:
     rows = []
     for exam in ("I", "II"):
         for index, row in enumerate(_hub_rows(HUB_AIME25, "test", f"AIME2025-{exam}"), start=1):
-            rows.append(_row(f"2025-{exam}-{index}", row["question"], row["answer"], index,
-                             tier_for_number("aime", index), f"hub:{HUB_AIME25}"))
+            rows.append(_hub_checked(HUB_AIME25, index, lambda: _row(
+                f"2025-{exam}-{index}", row["question"], row["answer"], index,
+                tier_for_number("aime", index), f"hub:{HUB_AIME25}")))
     return rows
 
 
 def _hub_math500() -> list[Row]:
     return [
-        _row(row["unique_id"], row["problem"], row["answer"], row["level"],
-             tier_for_level(row["level"]), f"hub:{HUB_MATH500}")
-        for row in _hub_rows(HUB_MATH500, "test")
+        _hub_checked(HUB_MATH500, index, lambda: _row(
+            row["unique_id"], row["problem"], row["answer"], row["level"],
+            tier_for_level(_integer(row["level"], "level")), f"hub:{HUB_MATH500}"))
+        for index, row in enumerate(_hub_rows(HUB_MATH500, "test"))
     ]
