@@ -11,6 +11,7 @@ Details and the ``heads.json`` schema: docs/discover.md. torch is imported insid
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-__all__ = ["CORRUPT_MODES", "Attribution", "Problem", "configure_discover", "discover_heads", "run_discover"]
+__all__ = ["CORRUPT_MODES", "Attribution", "Problem", "check_device", "configure_discover", "discover_heads",
+           "run_discover"]
 
 CORRUPT_MODES = ("auto", "base", "next", "zeros")
 TASK_LOADERS = {  # task (or group) name -> loader names in harness_ext.tasks.data
@@ -191,13 +193,14 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
                         help="IG steps (or samples) per forward/backward pass; bounds memory "
                              "(default 8)")
     parser.add_argument("--circuit-size", type=float, default=0.1,
-                        help="heads per circuit: a count (>= 1) or a share of all heads "
-                             "(default 0.1 = 10%%)")
+                        help="heads per circuit: a whole count (>= 1, at most the model's heads) "
+                             "or a share of all heads (default 0.1 = 10%%)")
     parser.add_argument("--corrupt", default="auto", choices=CORRUPT_MODES,
                         help="corrupted input: base opening, next problem's opening, or zeroed "
                              "heads (default auto: base if given, else next)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("--device", default=None,
+                        help="torch device: cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument("-o", "--output", default="heads.json", help="output file (default heads.json)")
 
 
@@ -205,14 +208,13 @@ def run_discover(args: argparse.Namespace) -> int:
     """Find emergent heads: EAP-IG importance per head in POST (and BASE), written to heads.json
     with a heat map beside it; with ``--checkpoints``, for each checkpoint, plus a plot of the
     heads appearing and disappearing. Use the result with interventions=zero:@heads.json#5."""
-    import torch
-
     from harness_ext.discovery_out import write_heatmap, write_json
 
     _check_args(args)
     output = Path(args.output)
+    _check_outputs(args, output)
+    device = check_device(args.device)
     rows, logged = _problem_rows(args)  # data errors before any model work
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
     base = load_model(args.base, args.dtype, device) if args.base else None
     posts = args.checkpoints or [args.model]
@@ -259,12 +261,13 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
     """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
     tokenizer); the model is freed on return, so a series holds one checkpoint at a time.
     ``known`` carries BASE's openings from one call to the next."""
-    from harness_ext.discovery_out import build_result, circuit_size, edge_summary
+    from harness_ext.discovery_out import build_result, edge_summary
 
     post_name, post, tokenizer = load_model(name, args.dtype, device)
     if base is not None and tokenizer.get_vocab() != base[2].get_vocab():
         raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                           "discovery compares both models on the same tokens")
+    k = _circuit_k(args.circuit_size, post_name, post, base)  # before any attribution work
     problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
     given = dict(known)
     if logged is not None:
@@ -277,8 +280,6 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
                            eos_ids=sorted(eos), openings=given, log=log)
     if base is not None:
         known["base"] = found["openings"]["base"]
-    n_total = len(found["importance_post"]) * len(found["importance_post"][0])
-    k = circuit_size(args.circuit_size, n_total)
     settings = _settings(args, post_name, None if base is None else base[0], rows, found, k)
     result = build_result(found["importance_post"], found["importance_base"], k, settings)
     if args.edges:
@@ -313,8 +314,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise SparksError(f"--opening-tokens {args.opening_tokens}: give at least 1")
     if args.limit is not None and args.limit < 1:
         raise SparksError(f"--limit {args.limit}: give at least 1 problem")
-    if args.circuit_size <= 0:
-        raise SparksError(f"--circuit-size {args.circuit_size}: give a count (>= 1) or a share (0-1)")
+    size = args.circuit_size
+    if not math.isfinite(size) or size <= 0 or (size >= 1 and size != int(size)):
+        raise SparksError(f"--circuit-size {size:g}: give a whole number of heads (>= 1) or a "
+                          "share of all heads below 1 (0.1 = 10%)")
     if args.corrupt == "base" and not args.base:
         raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
     if args.checkpoints and args.samples:
@@ -324,6 +327,61 @@ def _check_args(args: argparse.Namespace) -> None:
                           "post-trained models), not both")
     if Path(args.output).is_dir():
         raise SparksError(f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json")
+    if Path(args.output).suffix.lower() == ".png":
+        raise SparksError(f"-o {args.output}: the heat map goes beside the heads file as .png; "
+                          "give a .json name such as heads.json")
+
+
+def _check_outputs(args: argparse.Namespace, output: Path) -> None:
+    """Every file ``run_discover`` writes can be written: refused now, not after the work."""
+    from harness_ext.discovery_series import series_plot_path
+    from harness_ext.output_check import check_writable
+
+    check_writable(output, "the heads file (-o)")
+    check_writable(output.with_suffix(".png"), "the heat map beside the heads file")
+    if args.checkpoints:
+        check_writable(series_plot_path(output), "the checkpoint plot beside the heads file")
+
+
+def check_device(name: str | None) -> str:
+    """The torch device to run on: ``name``, checked to exist on this machine, or by default
+    cuda when available, else cpu. :class:`SparksError` for a device this machine lacks."""
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise SparksError(f"--device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SparksError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise SparksError(f"--device {name}: this machine has {count} CUDA device"
+                              f"{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1}); pick one of them")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise SparksError(f"--device {name}: MPS is not available on this machine; use --device cpu")
+    return name
+
+
+def _circuit_k(size: float, post_name: str, post: PreTrainedModel, base: tuple | None) -> int:
+    """Heads per circuit for ``post`` (checked against its head count, and BASE's shape)."""
+    from harness_ext.discovery_out import circuit_size
+    from harness_ext.interventions.arch import get_arch
+
+    shape = get_arch(post.config).shape(post.config)
+    if base is not None:
+        base_shape = get_arch(base[1].config).shape(base[1].config)
+        if (base_shape.n_layers, base_shape.n_heads) != (shape.n_layers, shape.n_heads):
+            raise SparksError(f"--base {base[0]} has {base_shape} but {post_name} has {shape}; "
+                              "discovery compares the same heads in both models")
+    n_total = shape.n_layers * shape.n_heads
+    if size >= 1 and size > n_total:
+        raise SparksError(f"--circuit-size {size:g} is more than the {n_total} heads of {post_name} "
+                          f"({shape}); give at most {n_total}, or a share such as 0.1")
+    return circuit_size(size, n_total)
 
 
 def load_task_rows(tasks: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:

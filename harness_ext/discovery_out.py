@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Callable, Sequence
+
+from harness_ext.output_check import current_umask
 
 __all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
            "head_grid", "top_edges", "write_heatmap", "write_json"]
@@ -20,11 +23,14 @@ EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-
 
 def circuit_size(size: float, n_heads: int) -> int:
     """Heads in a circuit: ``size`` heads when it is >= 1, else that share of all heads
-    (rounded, at least 1). ``0.1`` (the default) on 270 heads gives 27."""
-    if size <= 0:
-        raise ValueError("circuit size must be positive")
-    k = int(size) if size >= 1 else max(1, round(size * n_heads))
-    return min(k, n_heads)
+    (rounded, at least 1). ``0.1`` (the default) on 270 heads gives 27. A count above
+    ``n_heads`` is refused, not clamped: a circuit of every head has no emergent heads."""
+    if not math.isfinite(size) or size <= 0:
+        raise ValueError(f"circuit size must be a positive number, got {size!r}")
+    if size >= 1 and (size != int(size) or size > n_heads):
+        raise ValueError(f"circuit size {size:g} must be a whole number of heads, at most the "
+                         f"model's {n_heads}")
+    return int(size) if size >= 1 else max(1, round(size * n_heads))
 
 
 def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, int]]:
@@ -109,7 +115,8 @@ def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[st
 
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write ``data`` as indented JSON at ``path`` atomically (temp file, then ``os.replace``)."""
-    _atomic(path, json.dumps(data, indent=1).encode("utf-8") + b"\n")
+    payload = json.dumps(data, indent=1).encode("utf-8") + b"\n"
+    _atomic(path, lambda out: out.write(payload))
 
 
 def head_grid(heads: Sequence[dict[str, Any]], key: str) -> list[list[Any]]:
@@ -165,20 +172,22 @@ def save_figure(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".png",
-                                     delete=False) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    os.replace(tmp.name, path)
+    try:
+        _atomic(path, lambda out: fig.savefig(out, format="png", dpi=110), suffix=".png")
+    finally:
+        plt.close(fig)
 
 
-def _atomic(path: Path, data: bytes) -> None:
+def _atomic(path: Path, write: Callable[[BinaryIO], Any], suffix: str = ".tmp") -> None:
+    """Write ``path`` through ``write(file)`` atomically: a temp file beside it, then
+    ``os.replace``. The file gets the mode a plain ``open()`` would give (0o666 less the umask),
+    not mkstemp's 0o600, so others can read heads.json as they read any output."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            write(out)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -7,6 +7,10 @@ Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains nei
     HEADS  := SEL ("+" SEL)*
     SEL    := "L" INT ["H" INT]          (0-based; "L12" is every head of layer 12)
             | "@" FILE.json ["#" INT]    (the emergent heads of a ``sparks discover`` file, top N)
+    INT    := ASCII digits 0-9 only      (``int()`` would also read other scripts' digits)
+
+An empty spec is an error: it is almost always a script's empty variable, and the baseline is
+asked for by giving no spec at all.
 
 Files are read while parsing, so an :class:`InterventionSpec` is self-contained and its
 :meth:`~InterventionSpec.normalized` string names explicit heads only. Nothing here imports
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +36,12 @@ EXPECTED_FORM = (
     "e.g. zero:L12H3+L14H7;scale:L20H1:1.3"
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_HEAD = re.compile(r"[Ll](\d+)(?:[Hh](\d+))?")
-_INT = re.compile(r"\d+")
+_HEAD = re.compile(r"[Ll]([0-9]+)(?:[Hh]([0-9]+))?")  # not \d: it matches any script's digits
+_INT = re.compile(r"[0-9]+")
 _STOP = ";:+#"  # characters that end a file path or an argument
+_WORD = re.compile(r"[^;:+#\s]*")  # a head or a count, up to the next separator
+EMPTY_SPEC = ("the spec is empty; omit interventions= (and --interventions) to run the baseline "
+              "without interventions, or name heads, e.g. zero:L12H3")
 
 
 class SpecError(SparksError):
@@ -111,12 +119,13 @@ def parse_spec(text: str, *, base_dir: str | Path | None = None) -> Intervention
     """Parse a spec string, or ``@file.yaml``/``@file.json`` holding a list of items.
 
     ``base_dir`` resolves relative file names (default: the current directory). Raises
-    :class:`SpecError` with a caret under the offending character.
+    :class:`SpecError` with a caret under the offending character; an empty spec is refused
+    (give none for the baseline).
     """
     text = text.strip()
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     if not text:
-        return InterventionSpec((), text)
+        raise SpecError(caret_message(EMPTY_SPEC, text, None, hint=""))
     if text.startswith("@"):
         return _parse_spec_file(text, base)
     items = _Parser(text, base).spec()
@@ -188,6 +197,7 @@ class _Parser:
         self.skip_spaces()
         if self.peek() == "@":
             return self.heads_file()
+        self.refuse_other_digits()
         match = _HEAD.match(self.text, self.i)
         if not match:
             raise self.fail("expected a head such as L12H3 (layer 12, head 3) or L12 (whole layer)")
@@ -209,6 +219,7 @@ class _Parser:
         top = None
         if self.peek() == "#":
             self.i += 1
+            self.refuse_other_digits()
             match = _INT.match(self.text, self.i)
             if not match or int(match.group()) == 0:
                 raise self.fail("expected a positive number of heads after '#', e.g. @heads.json#10")
@@ -218,6 +229,17 @@ class _Parser:
         except SpecError as error:
             raise SpecError(caret_message(str(error), self.text, at, hint="")) from None
         return [HeadRef(layer, head, at) for layer, head in pairs]
+
+    def refuse_other_digits(self) -> None:
+        """Refuse a non-ASCII digit (``L١H٣``) in the word at the cursor, with a caret under it."""
+        word = _WORD.match(self.text, self.i).group()
+        if word.isascii():
+            return
+        for offset, char in enumerate(word):
+            if char.isdigit() and not char.isascii():
+                name = unicodedata.name(char, "a non-ASCII digit")
+                raise self.fail(f"{char!r} ({name}) is not an ASCII digit; write numbers with "
+                                f"0-9, e.g. L1H3 or @heads.json#10", self.i + offset)
 
     def arg(self) -> str:
         self.skip_spaces()
@@ -336,23 +358,59 @@ def _file_item(entry: dict[str, Any], where: str, base: Path) -> InterventionIte
 
 
 def _finish(items: list[InterventionItem], text: str, where: Any) -> InterventionSpec:
-    """De-duplicate and sort each item's heads; refuse a head claimed by two items."""
+    """De-duplicate and sort each item's heads; refuse a head claimed by two items.
+
+    Linear in the number of heads (dict look-ups, no pairwise ``covers``): specs from a heads
+    file or a script can name every head of a large model.
+    """
     finished: list[InterventionItem] = []
-    claimed: list[tuple[HeadRef, InterventionItem]] = []
+    claims = _Claims()
     for item in items:
-        heads: list[HeadRef] = []
-        for ref in sorted(item.heads, key=HeadRef.sort_key):
-            if any(kept.covers(ref) for kept in heads):
-                continue
-            heads = [kept for kept in heads if not ref.covers(kept)] + [ref]
+        heads = _dedupe(item.heads)
         for ref in heads:
-            for other_ref, other in claimed:
-                if other_ref.covers(ref) or ref.covers(other_ref):
-                    problem = (f"{ref} of {item.name!r} overlaps {other_ref} of {other.name!r}: "
-                               f"a head can take part in one intervention only")
-                    raise SpecError(caret_message(problem, text, where(item, ref.pos), hint=""))
-        claimed += [(ref, item) for ref in heads]
-        heads.sort(key=HeadRef.sort_key)
+            other = claims.overlap(ref)
+            if other is not None:
+                other_ref, other_item = other
+                problem = (f"{ref} of {item.name!r} overlaps {other_ref} of {other_item.name!r}: "
+                           f"a head can take part in one intervention only")
+                raise SpecError(caret_message(problem, text, where(item, ref.pos), hint=""))
+        for ref in heads:
+            claims.add(ref, item)
         finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos))
     finished.sort(key=str)  # items act on disjoint heads, so their order carries no meaning
     return InterventionSpec(tuple(finished), text)
+
+
+def _dedupe(refs: tuple[HeadRef, ...]) -> list[HeadRef]:
+    """``refs`` sorted, each named once (its first mention kept), heads of a whole layer dropped."""
+    first: dict[tuple[int, int | None], HeadRef] = {}
+    for ref in refs:
+        first.setdefault((ref.layer, ref.head), ref)
+    whole = {layer for layer, head in first if head is None}
+    kept = [ref for (layer, head), ref in first.items() if head is None or layer not in whole]
+    return sorted(kept, key=HeadRef.sort_key)
+
+
+_Claim = tuple[HeadRef, InterventionItem]
+
+
+class _Claims:
+    """Heads claimed by earlier items, indexed so that an overlap is found in constant time."""
+
+    def __init__(self) -> None:
+        self.first_in_layer: dict[int, _Claim] = {}  # the first claim of any kind in a layer
+        self.layers: dict[int, _Claim] = {}  # whole layers (L12)
+        self.heads: dict[tuple[int, int | None], _Claim] = {}  # single heads (L12H3)
+
+    def overlap(self, ref: HeadRef) -> _Claim | None:
+        """The earliest claim that shares a head with ``ref``, or None."""
+        if ref.head is None:
+            return self.first_in_layer.get(ref.layer)
+        return self.layers.get(ref.layer) or self.heads.get((ref.layer, ref.head))
+
+    def add(self, ref: HeadRef, item: InterventionItem) -> None:
+        self.first_in_layer.setdefault(ref.layer, (ref, item))
+        if ref.head is None:
+            self.layers[ref.layer] = (ref, item)
+        else:
+            self.heads[(ref.layer, ref.head)] = (ref, item)

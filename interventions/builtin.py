@@ -6,9 +6,14 @@ imported when a factory runs.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable
 
 from harness_ext.hookspecs import hookimpl
+
+# float16's largest finite value. A larger factor (or noise STD) overflows half-precision
+# activations to inf, and in any dtype it is no boost but a broken model (NaN probabilities).
+MAX_MAGNITUDE = 65504.0
 
 if TYPE_CHECKING:
     from harness_ext.hookspecs import InterventionFactory
@@ -31,7 +36,9 @@ def zero() -> HeadIntervention:
 
 
 def scale(factor: str) -> HeadIntervention:
-    """Multiply the heads' outputs by FACTOR: 1.3 boosts, 0.5 damps, 0 ablates (foldable)."""
+    """Multiply the heads' outputs by FACTOR: 1.3 boosts, 0.5 damps, 0 ablates (foldable).
+    FACTOR must be finite with |FACTOR| <= 65504 (float16's largest value); when folding would
+    push o_proj's weights past the model's dtype range, the run is refused before it starts."""
     from harness_ext.interventions.kinds import ScaleHeads
 
     return ScaleHeads(_number(factor, "FACTOR"))
@@ -46,13 +53,14 @@ def mean() -> HeadIntervention:
 
 
 def noise(std: str, seed: str = "0") -> HeadIntervention:
-    """Add Gaussian noise with standard deviation STD to the heads' outputs, from a generator
-    seeded with SEED (default 0) and the layer; draws follow the order of forward passes."""
+    """Add Gaussian noise with standard deviation STD (0 to 65504) to the heads' outputs, from a
+    generator seeded with SEED (default 0) and the layer; draws follow the order of forward passes."""
     from harness_ext.interventions.kinds import NoiseHeads
 
     value = _number(std, "STD")
     if value < 0:
         raise ValueError(f"STD must be >= 0, got {std!r}")
+    _refuse_non_ascii(seed, "SEED")
     try:
         seed_value = int(seed)
     except ValueError:
@@ -61,10 +69,21 @@ def noise(std: str, seed: str = "0") -> HeadIntervention:
 
 
 def _number(text: str, what: str) -> float:
+    """``text`` as a finite float of magnitude at most :data:`MAX_MAGNITUDE`."""
+    _refuse_non_ascii(text, what)
     try:
         value = float(text)
     except ValueError:
         raise ValueError(f"{what} must be a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {text!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"{what} {text} is too large: its magnitude must be at most {MAX_MAGNITUDE:g} "
+                         f"(float16's largest value); larger values overflow the model to inf/NaN")
     return value
+
+
+def _refuse_non_ascii(text: str, what: str) -> None:
+    """Refuse digits of another script, which ``float()`` and ``int()`` would read (``١.٣``)."""
+    if not text.isascii():
+        raise ValueError(f"{what} must be written with ASCII digits 0-9, got {text!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
 from harness_ext.errors import SparksError
+from harness_ext.output_check import check_writable, current_umask
 
 if TYPE_CHECKING:
     import torch
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from harness_ext.interventions.resolver import ResolvedIntervention
     from harness_ext.spec import InterventionSpec
 
-__all__ = ["FOLD_NOTE", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights", "restore"]
+__all__ = ["FOLD_NOTE", "check_fold_range", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights",
+           "restore"]
 
 FOLD_NOTE = "sparks_interventions.json"
 
@@ -46,6 +48,27 @@ def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedInterventio
               or weight.is_meta or not weight.dtype.is_floating_point):
             problems.append(f"{item.o_proj}.weight is not a plain dense matrix (quantized or offloaded?)")
     return problems
+
+
+def check_fold_range(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> None:
+    """Refuse a fold whose scaled ``o_proj`` weights would not fit in their dtype (they would
+    become inf, and every probability NaN); call after :func:`fold_problems` found none."""
+    import torch
+
+    for item in resolved:
+        scale = abs(item.fold_scale or 0.0)
+        if scale <= 1.0:
+            continue
+        weight = model.get_submodule(item.o_proj).weight
+        with torch.no_grad():
+            largest = max(float(weight[:, cols].abs().amax()) for cols in _columns(item))
+        limit = torch.finfo(weight.dtype).max
+        if largest * scale > limit:
+            dtype = str(weight.dtype).removeprefix("torch.")
+            raise SparksError(
+                f"{item} overflows {dtype}: {item.o_proj}.weight holds values up to {largest:.3g}, "
+                f"and {scale:g} times that exceeds {limit:.4g}, the largest {dtype} value; use a "
+                f"factor below {limit / largest:.4g}, or load the model in float32")
 
 
 def _columns(item: ResolvedIntervention) -> list[slice]:
@@ -112,6 +135,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     if out.exists() and not (out / FOLD_NOTE).is_file():
         raise SparksError(f"{out} exists and is not a folded checkpoint written by sparks; "
                           f"choose another output folder or remove it")
+    check_writable(out, "the folded checkpoint", kind="folder")  # before the model loads
     model = AutoModelForCausalLM.from_pretrained(str(model_name_or_path), dtype=dtype)
     resolved = resolve(spec, model.config)
     problems = fold_problems(model, resolved)
@@ -119,6 +143,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
         raise SparksError(f"cannot fold {spec.normalized()!r}: " + "; ".join(problems)
                           + ". Only constant scalings (zero, scale) fold; evaluate others with "
                           "the sparks model instead.")
+    check_fold_range(model, resolved)
     tokenizer = AutoTokenizer.from_pretrained(str(model_name_or_path))
     with torch.no_grad():
         for item in resolved:
@@ -133,6 +158,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
         note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
                 "versions": _versions(torch.__version__, transformers.__version__)}
         (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0o700; give mkdir's mode
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

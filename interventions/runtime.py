@@ -69,6 +69,10 @@ class Intervened:
         if self.mode == "none":
             return
         _check_model(model, self.resolved)
+        if self.mode == "fold":
+            from harness_ext.interventions.fold import check_fold_range
+
+            check_fold_range(model, self.resolved)
         pending = needs_calibration(self.resolved)
         if pending:
             if tokenizer is None:

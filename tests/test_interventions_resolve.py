@@ -59,6 +59,7 @@ def test_unknown_intervention_lists_known_ones_and_their_plugins() -> None:
     ("noise:L1H1:1:2:3", "expected noise:HEADS:STD[:SEED]"),
     ("scale:L1H1:big", "FACTOR must be a number, got 'big'; expected scale:HEADS:FACTOR"),
     ("scale:L1H1:nan", "FACTOR must be a finite number"),
+    ("scale:L1H1:1e308", "FACTOR 1e308 is too large: its magnitude must be at most 65504"),
     ("noise:L1H1:-1", "STD must be >= 0"),
     ("noise:L1H1:0.1:x", "SEED must be an integer, got 'x'"),
 ])

@@ -39,9 +39,11 @@ def test_normalized_sorts_and_dedupes() -> None:
     assert parse_spec(one.normalized()) == one
 
 
-def test_empty_spec() -> None:
-    assert not parse_spec("  ")
-    assert parse_spec("").normalized() == ""
+@pytest.mark.parametrize("text", ["", "  ", "\t\n"])
+def test_empty_spec_is_refused_and_points_to_the_baseline(text: str) -> None:
+    """``interventions=`` with nothing after it is a script's empty variable, not the baseline."""
+    with pytest.raises(SpecError, match=r"the spec is empty; omit interventions= .* baseline"):
+        parse_spec(text)
 
 
 @pytest.mark.parametrize(("text", "column", "phrase"), [
