@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from harness_ext.errors import SparksError
-from harness_ext.reports.runs import Problem, Run
+from harness_ext.reports.runs import Problem, Run, id_sort_key
 
 if TYPE_CHECKING:
     from harness_ext.reports.heads import HeadsMap
@@ -105,6 +105,12 @@ class Report:
 
     def regressions(self) -> list[Delta]:
         return [delta for delta in self.deltas if delta.regression]
+
+    def no_signal(self) -> list[Delta]:
+        """Whole-task comparisons where both runs sit at 0% or both at 100%: nothing can move."""
+        return [d for d in self.deltas if d.tier == ALL_TIERS
+                and d.comparison.baseline == d.comparison.candidate
+                and d.comparison.baseline in (0.0, 1.0)]
 
     def uncompared(self) -> list[str]:
         """Candidate runs that share no task and problem with the baseline (no test ran)."""

@@ -61,7 +61,7 @@ def _header(report: Report) -> list[str]:
         role = "baseline" if run.name == report.baseline else "candidate"
         model = run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}"
         rows.append(f"<tr><td><b>{_e(run.name)}</b></td><td>{role}</td><td>{_e(model)}</td>"
-                    f"<td>{_e(run.interventions or 'none')}</td><td>{_e(run.date)}</td>"
+                    f"<td>{_e(run.interventions_text)}</td><td>{_e(run.date)}</td>"
                     f"<td>{_e(run.lm_eval_version)}</td><td>{_e(run.sparks_version)}</td>"
                     f"<td>{_e(run_settings(report, run.name))}</td></tr>")
     return ["<table><thead><tr><th>run</th><th>role</th><th>model</th><th>interventions</th>"

@@ -30,7 +30,7 @@ def render_markdown(report: Report) -> str:
         ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
         [[run.name, "baseline" if run.name == report.baseline else "candidate",
           run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
-          run.interventions or "none", run.date, run.lm_eval_version, run.sparks_version,
+          run.interventions_text, run.date, run.lm_eval_version, run.sparks_version,
           run_settings(report, run.name)] for run in report.runs])
     out += ["", f"**{word}**: {lines[0]}"]
     out += [f"- {line}" for line in lines[1:]]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
     from harness_ext.reports.truncation import TokenCounter
 
-__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "load_run"]
+__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key",
+           "load_run"]
 
 METRICS = ("pass@1", "exact_match")
 FILTER = "extracted"
@@ -92,13 +93,28 @@ class Run:
     sparks_version: str
     truncation: str
     tasks: dict[str, TaskRun]
+    folded: bool = False  # the interventions are folded into the checkpoint (`sparks fold`)
+
+    @property
+    def interventions_text(self) -> str:
+        """The interventions as shown: ``none``, the spec, or the spec marked as folded."""
+        if not self.interventions:
+            return "none"
+        return f"{self.interventions} (folded into the checkpoint)" if self.folded \
+            else self.interventions
 
     def header(self) -> dict[str, str]:
         return {"name": self.name, "model": self.model, "pretrained": self.pretrained,
-                "model_args": self.model_args, "interventions": self.interventions or "none",
+                "model_args": self.model_args, "interventions": self.interventions_text,
                 "date": self.date, "lm_eval_version": self.lm_eval_version,
                 "sparks_version": self.sparks_version, "truncation": self.truncation,
                 "results_file": str(self.results_file)}
+
+
+def id_sort_key(problem_id: str) -> tuple[tuple[int, int, str], ...]:
+    """Numeric order for ids: ``arith/7`` before ``arith/17``, ``2024-I-5`` before ``2024-I-10``."""
+    parts = re.split(r"(\d+)", problem_id)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
 
 
 # ------------------------------------------------------------------------------- finding files
@@ -181,10 +197,18 @@ def read_samples(path: Path) -> Iterator[dict[str, Any]]:
         yield sample
 
 
-def _metric(task: str, scores: Mapping[str, Any]) -> Optional[str]:
+PREDICT_ONLY = "bypass"  # the metric lm-eval puts in place of a task's own under --predict_only
+
+
+def _metric(task: str, scores: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[str]:
+    """The task's metric; a ``--predict_only`` run (metric ``bypass``) is graded here instead,
+    with the metric its task would have used (``pass@1`` when sampled, else exact match)."""
     for metric in METRICS:
         if f"{metric},{FILTER}" in scores:
             return metric
+    if f"{PREDICT_ONLY},{FILTER}" in scores:
+        sampled = bool((config.get("generation_kwargs") or {}).get("do_sample"))
+        return "pass@1" if sampled else "exact_match"
     return None
 
 
@@ -244,12 +268,33 @@ def _date(data: Mapping[str, Any], results_file: Path) -> str:
     return _date_id(results_file)
 
 
-def _interventions(config: Mapping[str, Any], model_args: str) -> str:
+FOLD_NOTE = "sparks_interventions.json"  # written by `sparks fold` into a folded checkpoint
+
+
+def _interventions(config: Mapping[str, Any], model_args: str, pretrained: str) -> str:
+    """The run's interventions: recorded by the sparks model, in model_args, or folded into
+    the checkpoint it ran (``sparks fold`` leaves a note in the folder), in that order."""
     recorded = config.get("sparks_interventions")
     if recorded:
         return recorded if isinstance(recorded, str) else json.dumps(recorded)
     match = re.search(r"(?:^|,)\s*interventions=([^,]*)", model_args)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    return _folded(Path(pretrained).expanduser() / FOLD_NOTE) if pretrained else ""
+
+
+def _is_folded(config: Mapping[str, Any], model_args: str, pretrained: str) -> bool:
+    return (not config.get("sparks_interventions") and "interventions=" not in model_args
+            and bool(pretrained) and (Path(pretrained).expanduser() / FOLD_NOTE).is_file())
+
+
+def _folded(note: Path) -> str:
+    try:
+        data = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    spec = data.get("interventions") if isinstance(data, dict) else None
+    return str(spec) if spec else ""
 
 
 # ------------------------------------------------------------------------------- loading
@@ -277,7 +322,9 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
     run = Run(
         name=name or _default_name(path, results_file),
         results_file=results_file, model=model, model_args=model_args, pretrained=pretrained,
-        interventions=_interventions(config, model_args), date=_date(data, results_file),
+        interventions=_interventions(config, model_args, args.get("pretrained") or ""),
+        folded=_is_folded(config, model_args, args.get("pretrained") or ""),
+        date=_date(data, results_file),
         lm_eval_version=str(data.get("lm_eval_version") or "?"),
         sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
         tasks={})
@@ -294,7 +341,7 @@ def _pick_tasks(data: Mapping[str, Any], results_file: Path, wanted: Optional[Se
     found: list[tuple[str, str]] = []
     foreign: list[str] = []
     for task in sorted(configs):
-        metric = _metric(task, results.get(task) or {})
+        metric = _metric(task, results.get(task) or {}, configs.get(task) or {})
         if metric is None:
             foreign.append(task)
         else:
@@ -353,10 +400,20 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
                           f"evaluation")
     if not task_run.problems:
         raise SparksError(f"samples file {samples_file} is empty; rerun the evaluation")
+    task_run.problems = dict(sorted(task_run.problems.items(), key=lambda i: id_sort_key(i[0])))
     if disagreements:
         warn(f"{task}: {disagreements} problem(s) grade differently now than in the run (the "
              f"answer checker changed?); scores use the logged values, labels the new grading")
     return task_run
+
+
+def _grade_here(texts: Sequence[str], gold: str,
+                integer_range: Optional[tuple[int, int]]) -> float:
+    """The score of a ``--predict_only`` sample: lm-eval computed none, so grade it here."""
+    from harness_ext import answers
+
+    return sum(answers.is_correct(t, gold, integer_range=integer_range) for t in texts) / max(
+        1, len(texts))
 
 
 def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
@@ -373,6 +430,9 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
                           f"--tasks {task} from this version of sparks)")
     gold = str(doc.get("answer", sample.get("target", "")))
     score = sample.get(metric)
+    predict_only = score is None and PREDICT_ONLY in sample
+    if predict_only:
+        score = _grade_here(sample_responses(sample, path), gold, integer_range)
     if not isinstance(score, (int, float)):
         raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no {metric!r} "
                           f"value; is it the samples file of {task}?")
@@ -385,7 +445,7 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     for index, text in enumerate(texts):
         logged = filtered[index] if index < len(filtered) else None
         logged = logged if isinstance(logged, str) else None
-        if score in (0.0, 1.0):  # every response shares the problem's grade: no re-check
+        if score in (0.0, 1.0) and not predict_only:  # one grade for all: no re-check
             correct, reason = bool(score), None
             answer = logged or None if logged is not None else answers.extract_answer(text)
         else:

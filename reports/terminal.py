@@ -36,7 +36,7 @@ def print_summary(report: Report, console: "Console") -> None:
     for run in report.runs:
         runs.add_row(run.name, "baseline" if run.name == report.baseline else "candidate",
                      run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
-                     run.interventions or "none", run.date, run.lm_eval_version,
+                     run.interventions_text, run.date, run.lm_eval_version,
                      run.sparks_version)
     console.print(runs)
     for run in report.runs:

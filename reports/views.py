@@ -88,10 +88,10 @@ def label_rows(report: Report, task: str) -> list[tuple[str, str, dict[str, int]
 
 def flip_rows(report: Report) -> list[Flip]:
     """Flipped problems: broken ones first, then by task, tier and problem."""
-    from harness_ext.reports.compare import tier_sort_key
+    from harness_ext.reports.compare import id_sort_key, tier_sort_key  # noqa: F401
 
     return sorted(report.flips, key=lambda f: (f.candidate, f.direction != "broke", f.task,
-                                               tier_sort_key(f.tier), f.problem_id))
+                                               tier_sort_key(f.tier), id_sort_key(f.problem_id)))
 
 
 def failure_labels(labels: tuple[str, ...]) -> str:
@@ -113,6 +113,13 @@ def verdict(report: Report) -> tuple[str, list[str]]:
         return "NOTHING COMPARED", [f"Nothing was compared: {', '.join(nothing)} share(s) no task and no "
                        f"problem with the baseline {report.baseline}, so no test ran. Compare "
                        f"runs of the same tasks (and --limit)."]
+    flat = [f"No signal: {d.candidate} and {report.baseline} both score "
+            f"{d.comparison.baseline:.0%} on {d.task} ({d.comparison.n} problems), so this "
+            f"comparison cannot show an effect; use problems the model sometimes solves."
+            for d in report.no_signal()]
+    whole = [d for d in report.deltas if d.tier == ALL_TIERS]
+    if not regressions and flat and len(flat) == len(whole):
+        return "NO SIGNAL", flat
     if not regressions:
         better = [d for d in report.deltas if d.improvement]
         line = (f"No significant regression against {report.baseline} "
@@ -120,7 +127,7 @@ def verdict(report: Report) -> tuple[str, list[str]]:
         extra = [f"Significantly better: {d.candidate} on {d.task} / {d.tier}: "
                  f"{pp(d.comparison.delta)} {ci(d.comparison.ci_low, d.comparison.ci_high)}, "
                  f"p={p_value(d.comparison.p_value)}" for d in better]
-        return "OK", [line, *extra]
+        return "OK", [line, *extra, *flat]
     lines = [f"Significant regression against {report.baseline} (alpha {report.alpha:g}):"]
     for d in regressions:
         c = d.comparison

@@ -1,0 +1,71 @@
+"""The report tells the true story: numeric id order, "no signal", folded checkpoints'
+interventions, and --predict_only runs graded from their responses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness_ext.reports.command import make_report
+from harness_ext.reports.fixtures import FakeProblem, write_run
+from harness_ext.reports.views import flip_rows, verdict
+
+TASK = "amc_sparks_greedy"
+
+
+def _problems(answers: list[str], ids: list[str] | None = None) -> list[FakeProblem]:
+    ids = ids or [f"arith/{i}" for i in range(len(answers))]
+    return [FakeProblem(pid, "7", [f"\\boxed{{{a}}}"]) for pid, a in zip(ids, answers)]
+
+
+def test_problem_ids_sort_by_number(tmp_path: Path) -> None:
+    ids = ["arith/17", "arith/7", "arith/100", "arith/2"]
+    write_run(tmp_path / "a", {TASK: _problems(["7"] * 4, ids)})
+    write_run(tmp_path / "b", {TASK: _problems(["1"] * 4, ids)})
+    report = make_report([str(tmp_path / "a"), str(tmp_path / "b")], truncation="estimate")
+    assert list(report.runs[0].tasks[TASK].problems) == ["arith/2", "arith/7", "arith/17",
+                                                         "arith/100"]
+    assert [f.problem_id for f in flip_rows(report)] == ["arith/2", "arith/7", "arith/17",
+                                                         "arith/100"]
+
+
+def test_both_runs_at_zero_is_no_signal(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", {TASK: _problems(["1"] * 5)})
+    write_run(tmp_path / "b", {TASK: _problems(["2"] * 5)})
+    word, lines = verdict(make_report([str(tmp_path / "a"), str(tmp_path / "b")],
+                                      truncation="estimate"))
+    assert word == "NO SIGNAL" and "both score 0% on amc_sparks_greedy (5 problems)" in lines[0]
+    write_run(tmp_path / "c", {TASK: _problems(["7", "1", "7", "1", "7"])})
+    word, _ = verdict(make_report([str(tmp_path / "c"), str(tmp_path / "c")],
+                                  truncation="estimate"))
+    assert word == "OK"
+
+
+def test_a_folded_checkpoint_shows_its_interventions(tmp_path: Path) -> None:
+    folded = tmp_path / "folded-model"
+    folded.mkdir()
+    (folded / "sparks_interventions.json").write_text(json.dumps(
+        {"interventions": "zero:L1H3", "source_model": "base"}))
+    write_run(tmp_path / "run", {TASK: _problems(["7"])}, model_args=f"pretrained={folded}")
+    run = make_report([str(tmp_path / "run")], truncation="estimate").runs[0]
+    assert run.interventions == "zero:L1H3" and run.folded
+    assert run.header()["interventions"] == "zero:L1H3 (folded into the checkpoint)"
+
+
+def test_a_predict_only_run_is_graded_from_its_responses(tmp_path: Path) -> None:
+    results = write_run(tmp_path / "run", {TASK: _problems(["7", "1", "7"])})
+    data = json.loads(results.read_text())
+    data["results"][TASK] = {"alias": TASK, "bypass,extracted": 999,
+                             "bypass_stderr,extracted": "N/A"}
+    results.write_text(json.dumps(data))
+    samples = next(results.parent.glob("samples_*.jsonl"))
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    for row in rows:
+        row["bypass"] = None
+        del row["exact_match"]
+        row["metrics"] = ["bypass"]
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    task = make_report([str(tmp_path / "run")], truncation="estimate").runs[0].tasks[TASK]
+    assert task.metric == "exact_match" and task.aggregate is None
+    assert [p.score for p in task.problems.values()] == [1.0, 0.0, 1.0]
+    assert [p.responses[0].label for p in task.problems.values()][1] != "correct"
