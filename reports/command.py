@@ -15,6 +15,7 @@ from harness_ext.errors import SparksError
 
 if TYPE_CHECKING:
     from harness_ext.reports.compare import Report
+    from harness_ext.reports.progress import Phases
 
 __all__ = ["REPORT_FILES", "REPORT_STAMP", "check_report_folder", "configure_report",
            "make_report", "run_report", "write_report"]
@@ -75,12 +76,12 @@ def _csv(value: Optional[str]) -> Optional[list[str]]:
 def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
                 alpha: float = 0.05, seed: int = 0, tasks: Optional[Sequence[str]] = None,
                 labels: Optional[Sequence[str]] = None, truncation: str = "auto",
-                heads: Optional[Path] = None) -> "Report":
+                heads: Optional[Path] = None, progress: Optional["Phases"] = None) -> "Report":
     """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`).
 
     ``baseline`` is a run's name (given as ``NAME=PATH``, or its folder's name) or a path; a
     path that is not among ``run_specs`` is loaded as one more run. ``heads`` is a heads file
-    of ``sparks discover`` to show.
+    of ``sparks discover`` to show; ``progress`` shows the reading and grading.
     """
     from harness_ext.reports.compare import build_report
     from harness_ext.reports.heads import load_heads
@@ -104,8 +105,10 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
     runs = []
     used: set[str] = set()
     for name, path in specs:
+        if progress is not None:
+            progress.phase(f"reading {name or path.name}")(0)
         run = load_run(path, name=name, tasks=tasks, truncation=truncation, labelers=labels,
-                       warn=warnings.append)
+                       warn=warnings.append, progress=progress)
         run.name = _unique(run.name, used)
         used.add(run.name)
         runs.append(run)
@@ -152,7 +155,8 @@ def check_report_folder(folder: Path) -> None:
         check_writable(folder.parent, "the folder of the report", kind="folder")
 
 
-def write_report(report: "Report", folder: Path) -> list[Path]:
+def write_report(report: "Report", folder: Path,
+                 progress: Optional["Phases"] = None) -> list[Path]:
     """Write report.md, report.html and report.json into ``folder``, as one set.
 
     The three files are rendered first, written into a stamped temporary folder beside
@@ -166,10 +170,11 @@ def write_report(report: "Report", folder: Path) -> list[Path]:
     from harness_ext.reports.report_json import render_json
 
     check_report_folder(folder)
+    advance = progress.phase(f"writing {folder.name}", total=1) if progress is not None else None
     files = {"report.md": render_markdown(report), "report.html": render_html(report),
              "report.json": render_json(report)}
     try:
-        return write_folder_atomic(
+        written = write_folder_atomic(
             folder, files, stamp_name=REPORT_STAMP,
             stamp={"what": "sparks report", "version": __version__, "files": list(files)},
             owned=lambda path: is_stamped(path, REPORT_STAMP))
@@ -177,29 +182,34 @@ def write_report(report: "Report", folder: Path) -> list[Path]:
         reason = error.strerror or str(error)
         raise SparksError(f"could not write the report into {folder} ({reason}); the earlier "
                           f"report there, if any, is unchanged") from None
+    if advance is not None:
+        advance()
+    return written
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
-    if args.output is not None:
-        check_report_folder(args.output)  # before the work, not after
-    report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha, seed=args.seed,
-                         tasks=_csv(args.tasks), labels=_csv(args.labels),
-                         truncation=args.truncation, heads=args.heads)
+    from harness_ext.reports.progress import Phases
     from harness_ext.reports.terminal import summary_console
 
-    return finish_report(report, args.output, args.fail_on_regression, summary_console())
+    if args.output is not None:
+        check_report_folder(args.output)  # before the work, not after
+    with Phases() as progress:
+        report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha,
+                             seed=args.seed, tasks=_csv(args.tasks), labels=_csv(args.labels),
+                             truncation=args.truncation, heads=args.heads, progress=progress)
+        written = write_report(report, args.output, progress) if args.output else []
+    return finish_report(report, written, args.fail_on_regression, summary_console())
 
 
-def finish_report(report: "Report", output: Optional[Path], fail_on_regression: bool,
+def finish_report(report: "Report", written: Sequence[Path], fail_on_regression: bool,
                   console: Any) -> int:
-    """Print the summary, write the files (if ``output``), and give the exit status."""
+    """Print the summary and the files written, and give the exit status."""
     from harness_ext.reports.terminal import print_summary
 
     print_summary(report, console)
-    if output is not None:
-        for path in write_report(report, output):
-            console.print(f"wrote {path}", highlight=False)
+    for path in written:
+        console.print(f"wrote {path}", highlight=False)
     if not fail_on_regression:
         return 0
     # a gate that compared nothing fails: "no regression (0 tests)" would pass any change

@@ -43,14 +43,18 @@ import argparse
 import difflib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from harness_ext.errors import SparksError
 from harness_ext.reports.regress_spec import RegressSpec, RunSpec, load_spec
+
+if TYPE_CHECKING:
+    from harness_ext.reports.progress import Phases
 
 __all__ = ["RegressSpec", "RunSpec", "check_names", "configure_regress", "execute_run",
            "lm_eval_command", "load_spec", "run_regress"]
@@ -181,10 +185,11 @@ def check_run_output(folder: Path, run: RunSpec) -> None:
 
 
 def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
-                force: bool = False) -> Path:
+                force: bool = False, progress: Optional["Phases"] = None) -> Path:
     """Run (or reuse) one run; returns its output folder.
 
-    ``force`` lets the finished run replace a folder that sparks did not make.
+    ``force`` lets the finished run replace a folder that sparks did not make; ``progress``
+    shows lm-eval's own progress, read from the run's log as it is written.
     """
     from harness_ext.reports.output import replace_folder
     from harness_ext.reports.run_identity import run_identity
@@ -205,8 +210,9 @@ def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
     with open(partial / "lm_eval.log", "w", encoding="utf-8") as stream:
         stream.write(" ".join(command) + "\n")
         stream.flush()
-        code = subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        code = _follow(process, partial / "lm_eval.log", run.name, progress)
     if code != 0:
         tail = (partial / "lm_eval.log").read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
@@ -216,6 +222,41 @@ def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
     _write_stamp(partial, run, "finished", identity)
     replace_folder(partial, folder, owned=lambda path: force or _ours(path))
     return folder
+
+
+# tqdm's line, as lm-eval writes it: "Running generate_until requests:  45%|####  | 9/20 [...]"
+TQDM_LINE = re.compile(r"([A-Za-z][^:\r\n|]{2,80}):\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
+
+
+def _follow(process: subprocess.Popen, log_path: Path, name: str,
+            progress: Optional["Phases"]) -> int:
+    """Wait for lm-eval, showing the last progress line of its log; returns its exit status."""
+    if progress is None:
+        return process.wait()
+    advance = progress.phase(f"{name}: starting lm_eval")
+    while True:
+        try:
+            return process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+        found = _last_progress(log_path)
+        if found is not None:
+            what, done, total = found
+            advance(completed=done, total=total, description=f"{name}: {what}")
+
+
+def _last_progress(log_path: Path) -> Optional[tuple[str, int, int]]:
+    try:
+        with open(log_path, "rb") as stream:
+            stream.seek(max(0, log_path.stat().st_size - 8192))
+            tail = stream.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    matches = list(TQDM_LINE.finditer(tail))
+    if not matches:
+        return None
+    last = matches[-1]
+    return last.group(1).strip(), int(last.group(2)), int(last.group(3))
 
 
 # ---------------------------------------------------------------- names, before any run
@@ -272,7 +313,9 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
 def run_regress(args: argparse.Namespace) -> int:
     """Run ``sparks regress``; the exit status is 1 only for a gated regression."""
     from harness_ext.output_check import check_writable
-    from harness_ext.reports.command import check_report_folder, finish_report, make_report
+    from harness_ext.reports.command import (check_report_folder, finish_report, make_report,
+                                             write_report)
+    from harness_ext.reports.progress import Phases
     from harness_ext.reports.terminal import summary_console
 
     console = summary_console()
@@ -291,9 +334,12 @@ def run_regress(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
-    folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log, force=args.force)
-               for run in spec.runs}
-    report = make_report([f"{name}={folder}" for name, folder in folders.items()],
-                         baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
-                         truncation=args.truncation, heads=spec.heads)
-    return finish_report(report, report_folder, args.fail_on_regression, console)
+    with Phases() as progress:
+        folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log,
+                                         force=args.force, progress=progress)
+                   for run in spec.runs}
+        report = make_report([f"{name}={folder}" for name, folder in folders.items()],
+                             baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
+                             truncation=args.truncation, heads=spec.heads, progress=progress)
+        written = write_report(report, report_folder, progress)
+    return finish_report(report, written, args.fail_on_regression, console)

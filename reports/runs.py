@@ -19,6 +19,7 @@ from harness_ext.errors import SparksError
 
 if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
+    from harness_ext.reports.progress import Phases
     from harness_ext.reports.truncation import TokenCounter
 
 __all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key",
@@ -301,8 +302,10 @@ def _folded(note: Path) -> str:
 
 def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence[str]] = None,
              truncation: str = "auto", labelers: Optional[Sequence[str]] = None,
-             warn: Warn) -> Run:
-    """Read one run (an output folder or a results file), grade and label every response."""
+             warn: Warn, progress: Optional["Phases"] = None) -> Run:
+    """Read one run (an output folder or a results file), grade and label every response.
+
+    ``progress`` shows a bar per task (reading, grading and labelling each sample)."""
     from harness_ext.reports.labels import get_ordered_labelers
     from harness_ext.reports.truncation import load_token_counter, model_args_dict
 
@@ -329,8 +332,10 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
         sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
         tasks={})
     for task, metric in sparks_tasks:
+        advance = progress.phase(f"{run.name}: grading and labelling {task}") if progress \
+            else None
         run.tasks[task] = _load_task(data, results_file, task, metric, counter,
-                                     ordered_labelers, warn)
+                                     ordered_labelers, warn, advance)
     return run
 
 
@@ -370,7 +375,7 @@ def _default_name(path: Path, results_file: Path) -> str:
 
 def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: str,
                counter: Optional[TokenCounter], labelers: NamedLabelers,
-               warn: Warn) -> TaskRun:
+               warn: Warn, advance: Optional[Callable[..., None]] = None) -> TaskRun:
     config = (data.get("configs") or {}).get(task) or {}
     samples_file = _samples_file(results_file, task)
     scores = (data.get("results") or {}).get(task) or {}
@@ -382,7 +387,12 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
                        samples_file=samples_file)
     integer_range = AIME_RANGE if task.startswith("aime") else None
     disagreements = 0
+    expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
+    if advance is not None:
+        advance(0, total=expected if isinstance(expected, int) else None)
     for sample in read_samples(samples_file):
+        if advance is not None:
+            advance()
         problem = _problem(sample, samples_file, task, metric, config, integer_range, counter,
                            labelers)
         if problem.problem_id in task_run.problems:
@@ -393,7 +403,6 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
         rechecked = sum(r.correct for r in problem.responses) / max(1, len(problem.responses))
         if abs(rechecked - problem.score) > 1e-9:
             disagreements += 1
-    expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
     if isinstance(expected, int) and len(task_run.problems) < expected:
         raise SparksError(f"samples file {samples_file} has {len(task_run.problems)} of the "
                           f"{expected} problems the run evaluated: it is truncated; rerun the "

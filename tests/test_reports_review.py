@@ -69,3 +69,25 @@ def test_a_predict_only_run_is_graded_from_its_responses(tmp_path: Path) -> None
     assert task.metric == "exact_match" and task.aggregate is None
     assert [p.score for p in task.problems.values()] == [1.0, 0.0, 1.0]
     assert [p.responses[0].label for p in task.problems.values()][1] != "correct"
+
+
+def test_report_shows_its_phases_on_stderr(tmp_path: Path, capsys) -> None:
+    from harness_ext.cli import main
+
+    write_run(tmp_path / "a", {TASK: _problems(["7", "1"])})
+    assert main(["report", str(tmp_path / "a"), "-o", str(tmp_path / "out"),
+                 "--truncation", "estimate"]) == 0
+    err = capsys.readouterr().err
+    assert "reading" in err and "a: grading and labelling amc_sparks_greedy" in err
+    assert "2/2" in err and "writing" in err
+
+
+def test_regress_follows_lm_evals_progress_line(tmp_path: Path) -> None:
+    from harness_ext.reports.regress import _last_progress
+
+    log = tmp_path / "lm_eval.log"
+    log.write_text("loading\nRunning generate_until requests:   0%|          | 0/20 [00:00<?]\r"
+                   "Running generate_until requests:  45%|####5     | 9/20 [00:04<00:05]\r")
+    assert _last_progress(log) == ("Running generate_until requests", 9, 20)
+    log.write_text("no bar yet\n")
+    assert _last_progress(log) is None

@@ -1,0 +1,69 @@
+"""Progress for long commands: one rich display on stderr, a bar per phase, with an ETA.
+
+``sparks report`` shows reading and grading per run and task, then writing; ``sparks regress``
+adds one line per lm-eval run that follows lm-eval's own progress. On a terminal the bars
+move; in a log (not a terminal) rich prints the finished bars once at the end.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Callable, Optional
+
+__all__ = ["Phases"]
+
+Advance = Callable[..., None]
+LOG_WIDTH = 160  # in a log file rich would assume 80 columns and cut the bars' numbers
+
+
+class Phases:
+    """A context manager around ``rich.progress.Progress`` with one bar per phase."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = enabled
+        self._progress: Any = None
+
+    def __enter__(self) -> "Phases":
+        if self._enabled:
+            import sys
+
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+                TimeRemainingColumn(), console=Console(stderr=True, width=None if sys.stderr.isatty() else LOG_WIDTH),
+                transient=False)
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, kind: Optional[type[BaseException]], error: Optional[BaseException],
+                 trace: Optional[TracebackType]) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(kind, error, trace)
+            self._progress = None
+
+    def phase(self, description: str, total: Optional[float] = None) -> Advance:
+        """Start a phase; returns ``advance(n=1, description=None)`` for it."""
+        if self._progress is None:
+            return _nothing
+        task = self._progress.add_task(description, total=total)
+        progress = self._progress
+
+        def advance(n: float = 1, description: Optional[str] = None,
+                    completed: Optional[float] = None, total: Optional[float] = None) -> None:
+            changes: dict[str, Any] = {"advance": n} if completed is None else {
+                "completed": completed}
+            if description is not None:
+                changes["description"] = description
+            if total is not None:
+                changes["total"] = total
+            progress.update(task, **changes)
+
+        return advance
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    """The advance of a disabled display."""
