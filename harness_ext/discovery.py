@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from harness_ext.errors import SparksError
+from harness_ext.progress import Phases
 
 if TYPE_CHECKING:
     import torch
@@ -59,7 +60,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
                    how: Attribution = Attribution(), *, base: PreTrainedModel | None = None,
                    eos_ids: Sequence[int] = (),
                    openings: Mapping[str, Sequence[Sequence[int]]] | None = None,
-                   log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+                   log: Callable[[str], None] = lambda message: None,
+                   progress: Phases | None = None) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
     Returns ``{"importance_post": [[...]], "importance_base": [[...]] | None,
@@ -75,6 +77,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     scores, as in the paper. ``openings`` maps ``post`` / ``base`` to openings (token ids, one
     per problem) to use instead of generating them, e.g. POST's responses read from lm-eval
     samples, or BASE's from an earlier checkpoint; ``found["openings"]`` returns those used.
+    ``progress`` shows a bar (with an ETA) per model for the openings and for the attribution.
     """
     from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
@@ -91,17 +94,28 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     given = dict(openings or {})
     if any(len(value) != len(problems) for value in given.values()):
         raise ValueError("given openings need one opening per problem")
-    openings = {name: ([list(o)[:opening_tokens] for o in given[name]] if name in given else
-                       [greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids) for p in problems])
-                for name, model in models.items()}
+    phases = progress or Phases(enabled=False)
+    openings = {}
+    for name, model in models.items():
+        if name in given:
+            openings[name] = [list(o)[:opening_tokens] for o in given[name]]
+            continue
+        advance = phases.phase(f"{name}: generating openings", total=len(problems))
+        openings[name] = []
+        for p in problems:
+            openings[name].append(greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids))
+            advance()
     totals = {name: None for name in models}
     used, skipped, lengths = [], [], []
+    attributed = phases.phase(f"attributing ({method}, {' and '.join(models)})",
+                              total=len(problems))
     for i, problem in enumerate(problems):
         pairs = {name: _pair(openings, name, i, mode) for name in models}
         n = min(len(clean) for clean, _ in pairs.values())
         if n == 0:
             skipped.append(problem.problem_id)
             log(f"skipped {problem.problem_id}: an opening is empty (the model ended at once)")
+            attributed()
             continue
         for name, (clean, other) in pairs.items():
             scores = score(models[name], problem.prompt_ids, clean, other, how.ig_steps,
@@ -109,7 +123,9 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
             totals[name] = scores if totals[name] is None else totals[name] + scores
         used.append(problem.problem_id)
         lengths.append(n)
-        log(f"attributed {problem.problem_id} ({i + 1}/{len(problems)}, {n} opening tokens)")
+        attributed()
+        if progress is None:
+            log(f"attributed {problem.problem_id} ({i + 1}/{len(problems)}, {n} opening tokens)")
     if not used:
         raise SparksError("every problem was skipped (empty openings); raise --opening-tokens "
                           "or use other problems")
@@ -216,16 +232,23 @@ def run_discover(args: argparse.Namespace) -> int:
     device = check_device(args.device)
     rows, logged = _problem_rows(args)  # data errors before any model work
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
-    base = load_model(args.base, args.dtype, device) if args.base else None
     posts = args.checkpoints or [args.model]
     results, names = [], []
     known: dict[str, list] = {}  # BASE's openings: generated once for a whole series
-    for index, name in enumerate(posts):
-        if len(posts) > 1:
-            log(f"checkpoint {index + 1}/{len(posts)}: {name}")
-        post_name, result = _discover_one(args, name, base, rows, logged, known, device, log)
-        results.append(result)
-        names.append(post_name)
+    with Phases() as progress:
+        loading = progress.phase(f"loading the base model {args.base}", total=1) \
+            if args.base else None
+        base = load_model(args.base, args.dtype, device) if args.base else None
+        if loading is not None:
+            loading()
+        models = progress.phase("models", total=len(posts)) if len(posts) > 1 else None
+        for index, name in enumerate(posts):
+            post_name, result = _discover_one(args, name, base, rows, logged, known, device,
+                                              log, progress)
+            results.append(result)
+            names.append(post_name)
+            if models is not None:
+                models(description=f"checkpoints: {index + 1}/{len(posts)} done ({post_name})")
     result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
     plots = [output.with_suffix(".png")]
     if args.checkpoints:
@@ -256,14 +279,18 @@ def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, A
 
 def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None,
                   rows: list[tuple[str, dict[str, Any]]], logged: list | None,
-                  known: dict[str, list], device: str,
-                  log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
+                  known: dict[str, list], device: str, log: Callable[[str], None],
+                  progress: Phases | None = None) -> tuple[str, dict[str, Any]]:
     """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
     tokenizer); the model is freed on return, so a series holds one checkpoint at a time.
     ``known`` carries BASE's openings from one call to the next."""
     from harness_ext.discovery_out import build_result, edge_summary
 
+    loading = progress.phase(f"loading {name or 'the embedded model'}", total=1) \
+        if progress is not None else None
     post_name, post, tokenizer = load_model(name, args.dtype, device)
+    if loading is not None:
+        loading()
     if base is not None and tokenizer.get_vocab() != base[2].get_vocab():
         raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                           "discovery compares both models on the same tokens")
@@ -277,7 +304,7 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
     how = Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
                       args.batch_size, args.edges)
     found = discover_heads(post, problems, how, base=None if base is None else base[1],
-                           eos_ids=sorted(eos), openings=given, log=log)
+                           eos_ids=sorted(eos), openings=given, log=log, progress=progress)
     if base is not None:
         known["base"] = found["openings"]["base"]
     settings = _settings(args, post_name, None if base is None else base[0], rows, found, k)

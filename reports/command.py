@@ -15,7 +15,7 @@ from harness_ext.errors import SparksError
 
 if TYPE_CHECKING:
     from harness_ext.reports.compare import Report
-    from harness_ext.reports.progress import Phases
+    from harness_ext.progress import Phases
 
 __all__ = ["REPORT_FILES", "REPORT_STAMP", "check_report_folder", "configure_report",
            "make_report", "run_report", "write_report"]
@@ -189,7 +189,7 @@ def write_report(report: "Report", folder: Path,
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
-    from harness_ext.reports.progress import Phases
+    from harness_ext.progress import Phases
     from harness_ext.reports.terminal import summary_console
 
     if args.output is not None:

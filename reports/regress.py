@@ -54,7 +54,7 @@ from harness_ext.errors import SparksError
 from harness_ext.reports.regress_spec import RegressSpec, RunSpec, load_spec
 
 if TYPE_CHECKING:
-    from harness_ext.reports.progress import Phases
+    from harness_ext.progress import Phases
 
 __all__ = ["RegressSpec", "RunSpec", "check_names", "configure_regress", "execute_run",
            "lm_eval_command", "load_spec", "run_regress"]
@@ -315,7 +315,7 @@ def run_regress(args: argparse.Namespace) -> int:
     from harness_ext.output_check import check_writable
     from harness_ext.reports.command import (check_report_folder, finish_report, make_report,
                                              write_report)
-    from harness_ext.reports.progress import Phases
+    from harness_ext.progress import Phases
     from harness_ext.reports.terminal import summary_console
 
     console = summary_console()

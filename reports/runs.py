@@ -19,7 +19,7 @@ from harness_ext.errors import SparksError
 
 if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
-    from harness_ext.reports.progress import Phases
+    from harness_ext.progress import Phases
     from harness_ext.reports.truncation import TokenCounter
 
 __all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key",

@@ -173,7 +173,12 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     assert len(data["settings"]["problem_ids"]) + len(data["settings"]["skipped"]) == 2
     assert data["settings"]["corrupt"] == "base" and data["settings"]["ig_steps"] == 2
     assert (tmp_path / "heads.png").is_file()
-    assert "emergent heads" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "emergent heads" in printed.out
+    for phase in ("loading the base model", "post: generating openings",
+                  "base: generating openings", "attributing (eap-ig, post and base)"):
+        assert phase in printed.err  # progress with an ETA, per model and per problem
+    assert "2/2" in printed.err
     assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
     assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H1+L1H2"
 
