@@ -8,12 +8,15 @@ everything after their name to another program.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from harness_ext.errors import SparksError
+from harness_ext.errors import SparksError, sparks_error_in
 
+JSON_EXAMPLES = {"--metadata": ('{"repeats": 4}', "repeats=4"),
+                 None: ('{"key": "value"}', "key=value")}
 Run = Callable[[argparse.Namespace, list[str]], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 
@@ -37,23 +40,95 @@ def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
       --boost L20H1=1.3 [...]      scale a head's output by a factor (0.5 damps)
       --interventions SPEC         any spec, e.g. 'mean:L3H1;noise:L4H2:0.1'
     """
-    from lm_eval.__main__ import cli_evaluate
-
+    if any(arg in ("-h", "--help") for arg in rest):
+        eval_parser().print_help()
+        return 0
+    check_json_flags(rest)
     argv = with_intervention_flags(rest)
     if "--model" not in argv and not any(arg.startswith("--model=") for arg in argv):
         argv = ["--model", "sparks", *argv]
+    from lm_eval.__main__ import cli_evaluate
+
     sys.argv = ["lm_eval", *argv]
     cli_evaluate()
     return 0
 
 
+def add_intervention_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Declare ``--ablate``, ``--boost`` and ``--interventions`` (help and parsing alike)."""
+    parser.add_argument("--ablate", nargs="+", action="extend", default=[], metavar="HEAD",
+                        help="zero these heads' outputs: L12H3, or L12 for every head of layer 12")
+    parser.add_argument("--boost", nargs="+", action="extend", default=[],
+                        metavar="HEAD=FACTOR",
+                        help="scale a head's output by FACTOR: L20H1=1.3 boosts, L20H1=0.5 damps")
+    parser.add_argument("--interventions", action="append", default=[], metavar="SPEC",
+                        help="any intervention spec, e.g. 'mean:L3H1;noise:L4H2:0.1'")
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    """lm-eval's own ``run`` parser, as ``sparks eval``, with the intervention flags added."""
+    from lm_eval._cli.run import Run
+
+    holder = argparse.ArgumentParser(prog="sparks").add_subparsers()
+    Run.create(holder)
+    parser = holder.choices["run"]
+    parser.prog = "sparks eval"
+    parser.usage = ("sparks eval --tasks <task> [--model_args <arg=value> ...] "
+                    "[--ablate HEAD ...] [--boost HEAD=FACTOR ...] [--interventions SPEC] "
+                    "[lm_eval options]")
+    parser.description = ("lm_eval with --model sparks filled in (pass --model to choose "
+                          "another). Every lm_eval option below works.")
+    add_intervention_flags(parser.add_argument_group(
+        "sparks interventions (added to --model_args as one interventions=SPEC)"))
+    return parser
+
+
+def check_json_flags(argv: list[str]) -> None:
+    """A JSON value of a ``key=value``-or-JSON flag (``--metadata``, ``--model_args``, ...)
+    that does not parse fails here, in one line naming the JSON problem.
+
+    lm-eval reads the flag's first value as JSON when it holds ``{`` and stops with a
+    traceback ("Invalid JSON") when it does not parse.
+    """
+    flags = json_flags()
+    for index, arg in enumerate(argv):
+        flag, equals, value = arg.partition("=")
+        if flag not in flags:
+            continue
+        if not equals:
+            if index + 1 >= len(argv):
+                continue
+            value = argv[index + 1]
+        if "{" not in value:
+            continue
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as error:
+            as_json, as_pairs = JSON_EXAMPLES.get(flag, JSON_EXAMPLES[None])
+            raise SparksError(
+                f"{flag} {value!r} is not valid JSON: {error.msg} at character {error.pos + 1}. "
+                f"Write a JSON object with double-quoted keys and strings, e.g. {flag} "
+                f"'{as_json}', or key=value pairs: {flag} {as_pairs}") from None
+
+
+def json_flags() -> set[str]:
+    """lm-eval's options that take ``key=value`` pairs or one JSON object."""
+    from lm_eval._cli.utils import MergeDictAction
+
+    return {option for action in eval_parser()._actions if isinstance(action, MergeDictAction)
+            for option in action.option_strings}
+
+
 def with_intervention_flags(argv: list[str]) -> list[str]:
-    """Turn ``--ablate/--boost/--interventions`` into ``--model_args interventions=...``."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--ablate", nargs="+", action="extend", default=[])
-    parser.add_argument("--boost", nargs="+", action="extend", default=[])
-    parser.add_argument("--interventions", action="append", default=[])
-    parser.add_argument("--model_args", default=None)
+    """Turn ``--ablate/--boost/--interventions`` into ``--model_args interventions=...``.
+
+    ``--model_args`` keeps lm-eval's forms: ``a=1,b=2``, ``a=1 b=2`` (several words) and a
+    JSON object, given once or several times (lm-eval merges them).
+    """
+    # allow_abbrev=False: lm-eval's --model must not be read as an abbreviated --model_args
+    parser = argparse.ArgumentParser(prog="sparks eval", add_help=False, allow_abbrev=False)
+    add_intervention_flags(parser)
+    parser.add_argument("--model_args", "-a", nargs="+", action="append", default=[])
     known, others = parser.parse_known_args(argv)
     parts = list(known.interventions)
     if known.ablate:
@@ -63,14 +138,36 @@ def with_intervention_flags(argv: list[str]) -> list[str]:
         if not equals or not head or not factor:
             raise SparksError(f"--boost {boost!r}: expected HEAD=FACTOR, e.g. --boost L20H1=1.3")
         parts.append(f"scale:{head}:{factor}")
-    model_args = known.model_args
+    groups = [list(values) for values in known.model_args]
     if parts:
-        if model_args and "interventions=" in model_args:
+        if any(_sets_interventions(values) for values in groups):
             raise SparksError("interventions are given both in --model_args and as flags; "
                               "use one of the two.")
-        spec = ";".join(parts)
-        model_args = f"{model_args},interventions={spec}" if model_args else f"interventions={spec}"
-    return [*others, *(["--model_args", model_args] if model_args else [])]
+        _add_model_arg(groups, f"interventions={';'.join(parts)}")
+    return [*others, *(arg for values in groups for arg in ("--model_args", *values))]
+
+
+def _add_model_arg(groups: list[list[str]], pair: str) -> None:
+    """Add ``key=value`` to the last ``key=value`` word, or as a ``--model_args`` of its own."""
+    if groups and not _is_json(groups[-1][0]):
+        groups[-1][-1] = f"{groups[-1][-1]},{pair}"
+    else:
+        groups.append([pair])
+
+
+def _sets_interventions(values: list[str]) -> bool:
+    """Whether one ``--model_args`` occurrence sets ``interventions`` (read as lm-eval does)."""
+    if _is_json(values[0]):
+        try:
+            return "interventions" in json.loads(values[0])
+        except json.JSONDecodeError:
+            return False
+    return any(item.split("=", 1)[0].strip() == "interventions"
+               for value in values for item in value.split(","))
+
+
+def _is_json(value: str) -> bool:
+    return value.lstrip().startswith("{")
 
 
 def run_model(args: argparse.Namespace, rest: list[str]) -> int:
@@ -235,8 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, rest = parser.parse_args(argv), []
     try:
         return COMMANDS[args.command].run(args, rest)
-    except SparksError as error:
-        print(f"sparks: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("sparks: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
+    except Exception as error:
+        ours = sparks_error_in(error)
+        if ours is None:
+            raise
+        print(f"sparks: error: {ours}", file=sys.stderr)
         return 2
 
 

@@ -10,7 +10,8 @@ class SparksError(Exception):
     """A user-facing error (bad input, missing data or model); printed without a traceback."""
 
 
-def _sparks_error_in(error: BaseException | None) -> SparksError | None:
+def sparks_error_in(error: BaseException | None) -> SparksError | None:
+    """The SparksError that is ``error`` or in its cause/context chain, if any."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, SparksError):
@@ -33,7 +34,7 @@ def install_excepthook() -> None:
 
     def hook(kind: type[BaseException], error: BaseException,
              trace: TracebackType | None) -> None:
-        ours = _sparks_error_in(error)
+        ours = sparks_error_in(error)
         if ours is None:
             previous(kind, error, trace)
         else:

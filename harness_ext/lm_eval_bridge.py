@@ -9,7 +9,9 @@ Nothing is imported until a program imports lm-eval itself; then:
 * right after ``lm_eval.models`` runs, ``"sparks"`` is registered as a lazy
   ``"harness_ext.model:SparksLM"`` placeholder (the form lm-eval uses for its own models);
 * right after ``lm_eval.tasks.manager`` runs, every ``TaskManager`` gets our task folder
-  appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths).
+  appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths);
+* right after ``lm_eval.loggers.evaluation_tracker`` runs, ``sparks`` runs get their own
+  results folder name (see :func:`patch_evaluation_tracker`).
 
 Delete this module, the ``.pth`` file and setup.py's ``build_py`` step once lm-eval ships the
 entry-point groups.
@@ -65,6 +67,34 @@ def patch_task_manager(manager_module: ModuleType) -> None:
     task_manager.__init__ = __init__
 
 
+def patch_evaluation_tracker(tracker_module: ModuleType) -> None:
+    """Name the results folder of ``sparks`` runs after the model and their interventions.
+
+    lm-eval names the folder under ``--output_path`` in
+    ``GeneralConfigTracker.log_experiment_args(model_source, model_args, ...)``: the model
+    name comes from ``model_args`` (``pretrained=``, ...), else from ``random_name_id()``, which
+    draws from the generator ``simple_evaluate`` has just seeded, so every run of the embedded
+    model got the same "random" folder. After lm-eval's own method, a ``sparks`` run gets the
+    names of :func:`harness_ext.model.results_names`; other models are untouched.
+    """
+    tracker = tracker_module.GeneralConfigTracker
+    original = tracker.log_experiment_args
+    if getattr(original, "_sparks_bridge", False):
+        return
+
+    def log_experiment_args(self, model_source, model_args, *args, **kwargs):
+        original(self, model_source, model_args, *args, **kwargs)
+        if model_source == MODEL_NAME:
+            from harness_ext.model import results_names
+
+            found = tracker._get_model_name(model_args)
+            self.model_name, self.model_name_sanitized = results_names(model_args, found)
+
+    log_experiment_args._sparks_bridge = True  # type: ignore[attr-defined]
+    log_experiment_args.__doc__ = original.__doc__
+    tracker.log_experiment_args = log_experiment_args
+
+
 def with_our_tasks(include_path: object) -> list:
     """``include_path`` as a list that ends with our task folder (added once)."""
     from pathlib import Path
@@ -101,12 +131,13 @@ class _AfterImportLoader:
 
 
 class _LmEvalHook:
-    """Finds nothing itself; wraps the loaders of the two lm-eval modules we extend."""
+    """Finds nothing itself; wraps the loaders of the lm-eval modules we extend."""
 
     def __init__(self) -> None:
         self.after: dict[str, Callable[[ModuleType], None]] = {
             "lm_eval.models": lambda _module: register_model(),
             "lm_eval.tasks.manager": patch_task_manager,
+            "lm_eval.loggers.evaluation_tracker": patch_evaluation_tracker,
         }
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target=None):

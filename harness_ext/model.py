@@ -7,11 +7,13 @@ Every HFLM model_arg works unchanged (``pretrained``, ``dtype``, ``device``, ``b
 * ``interventions=SPEC``: ablate or boost attention heads during every forward pass and every
   generated token (``harness_ext.spec`` documents the syntax);
 * ``intervention_mode=auto|fold|pyvene``: how static interventions are applied (``auto`` folds
-  ``zero``/``scale`` into ``o_proj``'s weights, anything else runs through pyvene).
+  ``zero``/``scale`` into ``o_proj``'s weights, anything else runs through pyvene);
+* no ``device``: cuda when available, else cpu (HFLM's default is cuda, which fails on a
+  machine without a GPU); a device given explicitly wins.
 
-The only overrides are the two methods every loglikelihood and generation batch passes through
-(``_model_call`` and ``_model_generate``), wrapped in one intervention context, in the manner
-of lm-eval's own ``steered`` model.
+The interventions live in the two methods every loglikelihood and generation batch passes
+through (``_model_call`` and ``_model_generate``), wrapped in one intervention context, in the
+manner of lm-eval's own ``steered`` model.
 """
 
 from __future__ import annotations
@@ -19,14 +21,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
+import torch
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from harness_ext.errors import SparksError, install_excepthook
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
+# torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
+NON_FINITE_SAMPLING = "probability tensor contains either `inf`, `nan` or element < 0"
+INSTRUCT_HINTS = ("instruct", "chat")  # lm-eval's own hint words are "inst" and "chat"
 logger = logging.getLogger(__name__)
 install_excepthook()
 
@@ -40,21 +49,27 @@ class SparksLM(HFLM):
         pretrained: Any = None,
         interventions: str | None = None,
         intervention_mode: str = "auto",
+        device: str | None = None,
         **hflm_args: Any,  # every other model_arg is HFLM's, passed through untouched
     ) -> None:
         if intervention_mode not in INTERVENTION_MODES:
             raise SparksError(f"intervention_mode={intervention_mode!r} is not one of "
                               f"{', '.join(INTERVENTION_MODES)}.")
         spec = _parse_interventions(interventions)  # a typo fails before the model loads
+        self._embedded = pretrained is None
         if pretrained is None:
             from harness_ext.embedded import embedded_model_path
 
             pretrained = str(embedded_model_path())
+        elif isinstance(pretrained, str):
+            pretrained = checked_local_path(pretrained)
         self._spec = spec
         self._intervention_mode = intervention_mode
         self._intervened = None
+        self._chat_template_applied = False
+        self._chat_template_warned = False
         resolved = _resolve_before_loading(spec, pretrained, hflm_args)
-        super().__init__(pretrained=pretrained, **hflm_args)
+        super().__init__(pretrained=pretrained, device=choose_device(device), **hflm_args)
         if spec is not None:
             from harness_ext.interventions import apply_interventions, resolve
 
@@ -75,19 +90,56 @@ class SparksLM(HFLM):
         """A short digest of the interventions, separating ``--use_cache`` files."""
         if self._spec is None:
             return None
-        return hashlib.sha256(self.interventions.encode()).hexdigest()[:12]
+        return spec_digest(self.interventions)
 
     def _model_call(self, inps, attn_mask=None, labels=None):
         with self._intervention():
             return super()._model_call(inps, attn_mask=attn_mask, labels=labels)
 
     def _model_generate(self, context, max_length, stop, **generation_kwargs):
-        with self._intervention():
-            return super()._model_generate(context, max_length, stop, **generation_kwargs)
+        guard = None
+        if self._spec is not None:  # only intervened runs pay for the check (no sync per token)
+            guard = FiniteScores()
+            given = generation_kwargs.get("logits_processor") or []
+            generation_kwargs["logits_processor"] = LogitsProcessorList([*given, guard])
+        try:
+            with self._intervention():
+                output = super()._model_generate(context, max_length, stop, **generation_kwargs)
+        except RuntimeError as error:
+            if NON_FINITE_SAMPLING not in str(error):
+                raise
+            raise SparksError(self._non_finite_message()) from error
+        if guard is not None and not guard.all_finite():
+            raise SparksError(self._non_finite_message())
+        return output
+
+    def _non_finite_message(self) -> str:
+        dtype = str(self.model.dtype).removeprefix("torch.")
+        if self._spec is None:
+            return (f"the model's next-token scores became inf or NaN during generation "
+                    f"(dtype {dtype}, no interventions): the model overflows in this dtype. "
+                    f"Try dtype=float32 or dtype=bfloat16.")
+        return (f"the model's next-token scores became inf or NaN during generation with the "
+                f"interventions {self.interventions!r} (dtype {dtype}): an intervention makes "
+                f"the heads' outputs overflow. Use smaller factors (a scale factor near 1, e.g. "
+                f"0.5 or 1.3) or a smaller noise STD, and compare with a run without "
+                f"interventions.")
+
+    def apply_chat_template(self, chat_history, add_generation_prompt: bool = True) -> str:
+        """HFLM's, noting that lm-eval applies the chat template (``--apply_chat_template``)."""
+        self._chat_template_applied = True
+        return super().apply_chat_template(chat_history, add_generation_prompt)
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        """HFLM's; lm-eval calls it with a true value only when the template is applied."""
+        if chat_template:
+            self._chat_template_applied = True
+        return super().chat_template(chat_template)
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         """HFLM's generate_until, with the token budget fitted to the model's context, and
         the interventions written into each request's logged generation arguments."""
+        self._warn_without_chat_template()
         self._fit_generation_budget(requests)
         outputs = super().generate_until(requests, disable_tqdm=disable_tqdm)
         if self._spec is not None:  # after generation: `arguments` is what --log_samples shows
@@ -123,6 +175,27 @@ class SparksLM(HFLM):
                 for request in group:
                     request.args[1]["max_gen_toks"] = budget
 
+    def _warn_without_chat_template(self) -> None:
+        """Warn once when an instruct model with a chat template gets raw prompts.
+
+        lm-eval calls ``apply_chat_template`` on the LM while it builds the requests, before
+        any generation, only with ``--apply_chat_template``. Without it an instruct model sees
+        bare text and often answers nothing (the embedded model: 10 of 11 responses empty).
+        """
+        if self._chat_template_applied or self._chat_template_warned:
+            return
+        if not getattr(self.tokenizer, "chat_template", None):
+            return
+        name = (self.pretrained if isinstance(self.pretrained, str)
+                else str(getattr(self._model.config, "_name_or_path", "")))
+        if not self._embedded and not any(hint in name.lower() for hint in INSTRUCT_HINTS):
+            return
+        self._chat_template_warned = True
+        what = "the embedded instruct model" if self._embedded else f"{name} (an instruct model)"
+        logger.warning("sparks: %s has a chat template, but the prompts are sent without it, so "
+                       "responses are often empty or off-task. Add --apply_chat_template "
+                       "(apply_chat_template=True in simple_evaluate).", what)
+
     def _intervention(self):
         return self._intervened if self._intervened is not None else contextlib.nullcontext()
 
@@ -139,9 +212,99 @@ class SparksLM(HFLM):
         return info
 
 
+class FiniteScores(LogitsProcessor):
+    """Notes, without a device sync, whether every next-token score row stayed finite.
+
+    Greedy decoding over NaN scores raises nothing (argmax picks a NaN's index), so a NaN
+    would give silently wrong text. A row's maximum is NaN or inf exactly when the row holds
+    a NaN or a +inf, or is all -inf; -inf entries alone (tokens masked by top-p/top-k) pass.
+    """
+
+    def __init__(self) -> None:
+        self._finite: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        finite = torch.isfinite(scores.amax(dim=-1)).all()
+        self._finite = finite if self._finite is None else self._finite & finite
+        return scores
+
+    def all_finite(self) -> bool:
+        """True when no step met a NaN, +inf or all -inf row (one sync, after generation)."""
+        return self._finite is None or bool(self._finite)
+
+
+def choose_device(device: str | None) -> str:
+    """``device`` when given; otherwise cuda if available, else cpu (as lm_eval's CLI does)."""
+    if not device:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SparksError("device=cuda, but torch finds no CUDA device on this machine. Pass "
+                          "device=cpu, or leave device out to choose automatically.")
+    return device
+
+
+def looks_local(pretrained: str) -> bool:
+    """True when ``pretrained`` is meant as a folder, not a Hub id (``org/name`` or ``name``)."""
+    return (pretrained.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+            or pretrained in (".", "..") or pretrained.count("/") > 1
+            or re.match(r"^[A-Za-z]:[\\/]", pretrained) is not None)
+
+
+def checked_local_path(pretrained: str) -> str:
+    """``pretrained`` (``~`` expanded); a path that is no folder fails before any loading."""
+    if not looks_local(pretrained):
+        return pretrained
+    folder = Path(pretrained).expanduser()
+    if folder.is_dir():
+        return str(folder)
+    problem = "is a file, not a model folder" if folder.exists() else "does not exist"
+    raise SparksError(f"pretrained={pretrained}: the folder {folder} {problem}. Pass a local "
+                      f"model folder (with config.json) or a Hub id such as "
+                      f"HuggingFaceTB/SmolLM2-135M-Instruct, or leave pretrained out for the "
+                      f"embedded model.")
+
+
+def spec_digest(normalized: str) -> str:
+    """A short digest of a normalized spec: names cache files and result folders."""
+    return hashlib.sha256(normalized.encode()).hexdigest()[:12]
+
+
+def results_names(model_args: str | dict | None, found: str | None) -> tuple[str, str]:
+    """The model name and folder name lm-eval records for a ``sparks`` run.
+
+    ``found`` is the name lm-eval derived from ``model_args`` (``pretrained=``, ...), or None,
+    for which lm-eval would draw a "random" name from its seeded generator (the same for every
+    run). The name is then the embedded model's; the folder adds ``__sparks-<digest>`` when
+    there are interventions, so a baseline and an ablated run never share a folder.
+    """
+    from lm_eval.utils import sanitize_model_name, simple_parse_args_string
+
+    from harness_ext.embedded import MODEL_NAME
+
+    args = (simple_parse_args_string(model_args) if isinstance(model_args, str)
+            else dict(model_args or {}))
+    name = found or MODEL_NAME
+    folder = sanitize_model_name(name)
+    text = args.get("interventions")
+    if text is not None and str(text).strip():
+        folder += f"__sparks-{spec_digest(_normalized_or_text(str(text)))}"
+    return name, folder
+
+
+def _normalized_or_text(text: str) -> str:
+    try:
+        return _parse_interventions(text).normalized()
+    except SparksError:  # the model parsed it moments ago; a heads file changed since?
+        return text.strip()
+
+
 def _parse_interventions(text: str | None):
-    """Parse the spec before any model work, so a typo fails in milliseconds."""
-    if text is None or str(text).strip() == "":
+    """Parse the spec before any model work, so a typo fails in milliseconds.
+
+    Only ``None`` (no ``interventions=``, or lm-eval's ``interventions=None``) is the baseline;
+    an empty value is refused by the parser, since a script that meant heads would otherwise
+    run the baseline without a word."""
+    if text is None:
         return None
     from harness_ext.spec import parse_spec
 

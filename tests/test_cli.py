@@ -78,3 +78,90 @@ def test_fold_command_writes_a_checkpoint(tiny_model_dirs, tmp_path, capsys):
     assert cli.main(["fold", "--model", str(tiny_model_dirs["llama"]), "--interventions",
                      "noise:L0H1:0.1", "-o", str(tmp_path / "no")]) == 2
     assert "cannot fold" in capsys.readouterr().err
+
+
+def lm_eval_model_args(argv: list[str]) -> tuple[str | None, dict]:
+    """What lm-eval 0.4.13's own parser makes of ``sparks eval``'s rewritten arguments."""
+    import sys as system
+
+    from lm_eval._cli import HarnessCLI
+
+    old = system.argv
+    system.argv = ["lm_eval", "run", *cli.with_intervention_flags(argv)]
+    try:
+        parsed = HarnessCLI().parse_args()
+    finally:
+        system.argv = old
+    return parsed.model, parsed.model_args
+
+
+def test_model_args_as_several_words_or_json_keep_working():
+    expected = {"pretrained": "x", "dtype": "float32", "interventions": "zero:L1H1"}
+    words = ["--model_args", "pretrained=x", "dtype=float32", "--ablate", "L1H1", "--tasks", "t"]
+    assert lm_eval_model_args(words) == (None, expected)
+    as_json = ["--tasks", "t", "--model_args", '{"pretrained": "x", "dtype": "float32"}',
+               "--ablate", "L1H1"]
+    assert lm_eval_model_args(as_json) == (None, expected)
+    twice = ["-a", "pretrained=x", "--model_args", "dtype=float32", "--boost", "L1H1=2"]
+    assert lm_eval_model_args(twice)[1]["interventions"] == "scale:L1H1:2"
+
+
+def test_model_is_not_taken_for_model_args():
+    assert lm_eval_model_args(["--model", "hf", "--ablate", "L1H1", "--tasks", "t"]) == (
+        "hf", {"interventions": "zero:L1H1"})
+
+
+def test_interventions_in_json_model_args_and_as_flags_are_refused():
+    import pytest
+
+    from harness_ext.errors import SparksError
+
+    with pytest.raises(SparksError, match="both in --model_args and as flags"):
+        cli.with_intervention_flags(["--model_args", '{"interventions": "zero:L2H1"}',
+                                     "--ablate", "L1H1"])
+
+
+def test_eval_help_lists_the_intervention_flags(capsys):
+    assert cli.main(["eval", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: sparks eval")
+    for flag in ("--ablate HEAD", "--boost HEAD=FACTOR", "--interventions SPEC", "--model_args",
+                 "--apply_chat_template"):
+        assert flag in out
+
+
+def test_bad_metadata_json_is_one_clear_line(monkeypatch, capsys):
+    import lm_eval.__main__
+
+    monkeypatch.setattr(lm_eval.__main__, "cli_evaluate", lambda: 1 / 0)  # must not be reached
+    assert cli.main(["eval", "--tasks", "t", "--metadata", '{"repeats": 1']) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sparks: error: --metadata '{\"repeats\": 1'")
+    assert "not valid JSON: Expecting ',' delimiter at character 14" in err
+    assert cli.main(["eval", "--tasks", "t", "--gen_kwargs={max_gen_toks: 8}"]) == 2
+    assert "Expecting property name enclosed in double quotes" in capsys.readouterr().err
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys):
+    def interrupted(args, rest):
+        """Be interrupted."""
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "model", cli.Command(interrupted))
+    assert cli.main(["model"]) == 130
+    assert capsys.readouterr().err == "sparks: interrupted\n"
+
+
+def test_a_sparks_error_behind_another_error_is_one_line(monkeypatch, capsys):
+    from harness_ext.errors import SparksError
+
+    def wrapped(args, rest):
+        """Fail inside a library that re-raises."""
+        try:
+            raise SparksError("the problem, and the fix")
+        except SparksError as error:
+            raise RuntimeError("library wrapper") from error
+
+    monkeypatch.setitem(cli.COMMANDS, "model", cli.Command(wrapped))
+    assert cli.main(["model"]) == 2
+    assert capsys.readouterr().err == "sparks: error: the problem, and the fix\n"

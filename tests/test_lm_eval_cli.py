@@ -83,3 +83,19 @@ def test_interventions_from_the_command_line_match_the_reference_hook(shared_dat
     with reference_hook(lm.model, {(3, 1): zero, (5, 2): zero}):
         reference = lm.generate_until(requests, disable_tqdm=True)
     assert [s["resps"][0][0] for s in logged] == reference
+
+
+@pytest.mark.slow
+def test_a_missing_pretrained_folder_is_one_line(tmp_path):
+    """lm_eval's own command line: the bad input reads as one line, no traceback."""
+    missing = tmp_path / "no-such-model"
+    done = subprocess.run([LM_EVAL, "--model", "sparks", "--model_args", f"pretrained={missing}",
+                           "--tasks", "amc_sparks_greedy", "--limit", "1"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"sparks: error: pretrained={missing}: the folder {missing} does not exist. Pass a local "
+        f"model folder (with config.json) or a Hub id such as HuggingFaceTB/SmolLM2-135M-Instruct, "
+        f"or leave pretrained out for the embedded model.")
