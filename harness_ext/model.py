@@ -68,6 +68,7 @@ class SparksLM(HFLM):
         self._intervened = None
         self._chat_template_applied = False
         self._chat_template_warned = False
+        self._facts = None  # a FactsRecorder while generate_until runs
         resolved = _resolve_before_loading(spec, pretrained, hflm_args)
         super().__init__(pretrained=pretrained, device=choose_device(device), **hflm_args)
         if spec is not None:
@@ -111,7 +112,18 @@ class SparksLM(HFLM):
             raise SparksError(self._non_finite_message()) from error
         if guard is not None and not guard.all_finite():
             raise SparksError(self._non_finite_message())
+        if self._facts is not None:
+            self._facts.add_batch(self._generation_facts(output, context, max_length, stop))
         return output
+
+    def _generation_facts(self, output, context, max_length: int, stop) -> list[dict]:
+        from harness_ext.generation_facts import generation_facts
+
+        eos = {self.tokenizer.eos_token_id, self.eot_token_id,
+               *_as_list(getattr(self._model.generation_config, "eos_token_id", None))}
+        return generation_facts(output.tolist(), context.shape[1], max_length - context.shape[1],
+                                eos - {None}, stop or [],
+                                lambda tokens: self.tok_decode(tokens, skip_special_tokens=False))
 
     def _non_finite_message(self) -> str:
         dtype = str(self.model.dtype).removeprefix("torch.")
@@ -137,12 +149,21 @@ class SparksLM(HFLM):
         return super().chat_template(chat_template)
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
-        """HFLM's generate_until, with the token budget fitted to the model's context, and
-        the interventions written into each request's logged generation arguments."""
+        """HFLM's generate_until, with the token budget fitted to the model's context, and the
+        generation facts (``harness_ext.generation_facts``) and interventions written into each
+        request's logged generation arguments."""
+        from harness_ext.generation_facts import FactsRecorder
+
         self._warn_without_chat_template()
         self._fit_generation_budget(requests)
-        outputs = super().generate_until(requests, disable_tqdm=disable_tqdm)
-        if self._spec is not None:  # after generation: `arguments` is what --log_samples shows
+        hook, self._facts = self.cache_hook, FactsRecorder(self.cache_hook)
+        self.cache_hook = self._facts  # lm-eval reports each response through it, in order
+        try:
+            outputs = super().generate_until(requests, disable_tqdm=disable_tqdm)
+            self._facts.attach(requests, outputs)  # `arguments` is what --log_samples shows
+        finally:
+            self.cache_hook, self._facts = hook, None
+        if self._spec is not None:
             for request in requests:
                 if isinstance(request.args[1], dict):
                     request.args[1]["sparks_interventions"] = self.interventions
@@ -160,6 +181,7 @@ class SparksLM(HFLM):
         for request in requests:
             context, gen_kwargs = request.args
             gen_kwargs.pop("sparks_interventions", None)  # never passed on to generate()
+            gen_kwargs.pop("sparks_generation", None)
             groups.setdefault(repr(sorted(gen_kwargs.items(), key=str)), []).append(request)
         for group in groups.values():
             wanted = int(group[0].args[1].get("max_gen_toks", self.max_gen_toks))
@@ -262,6 +284,12 @@ def checked_local_path(pretrained: str) -> str:
                       f"model folder (with config.json) or a Hub id such as "
                       f"HuggingFaceTB/SmolLM2-135M-Instruct, or leave pretrained out for the "
                       f"embedded model.")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
 def spec_digest(normalized: str) -> str:

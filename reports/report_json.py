@@ -55,6 +55,7 @@ def to_json(report: Report) -> dict[str, Any]:
                      "problem_id": p.problem_id, "tier": p.tier, "response_index": r.index,
                      "correct": r.correct, "label": r.label, "answer": r.answer, "gold": p.gold,
                      "truncated": r.truncated, "n_tokens": r.n_tokens, "n_chars": r.n_chars,
+                     "tokens_recorded": r.recorded,
                      "evidence": r.evidence, "span": list(r.span) if r.span else None,
                      "note": r.note}
                     for run in report.runs for task, t in run.tasks.items()

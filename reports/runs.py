@@ -47,6 +47,7 @@ class Response:
     evidence: str = ""
     span: Optional[tuple[int, int]] = None
     note: str = ""
+    recorded: bool = False  # n_tokens and truncated come from the run's sparks_generation log
 
     @property
     def n_chars(self) -> int:
@@ -232,7 +233,7 @@ def _tier(doc: Mapping[str, Any], task: str) -> str:
     return TIER_FALLBACK
 
 
-def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[int]:
+def _logged_gen_kwargs(sample: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     arguments = sample.get("arguments")
     # lm-eval 0.4.13 logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older ones
     # [[prompt, gen_kwargs]]
@@ -240,6 +241,26 @@ def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optio
              else arguments[0] if isinstance(arguments, list) and arguments else None)
     kwargs = (first.get("arg_1") if isinstance(first, dict)
               else first[1] if isinstance(first, list) and len(first) > 1 else None)
+    return kwargs if isinstance(kwargs, dict) else None
+
+
+def recorded_facts(sample: Mapping[str, Any], n: int) -> Optional[list[dict[str, Any]]]:
+    """The ``sparks_generation`` facts the sparks model logged, one per response, or None
+    (lm-eval's ``hf`` model, older runs, responses served from ``--use_cache``)."""
+    kwargs = _logged_gen_kwargs(sample) or {}
+    facts = kwargs.get("sparks_generation")
+    if not isinstance(facts, list) or len(facts) != n or not all(
+            isinstance(f, dict) and isinstance(f.get("generated_tokens"), int)
+            and f.get("stop_reason") in STOP_REASONS for f in facts):
+        return None
+    return facts
+
+
+STOP_REASONS = ("eos", "stop_sequence", "length")
+
+
+def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[int]:
+    kwargs = _logged_gen_kwargs(sample)
     if isinstance(kwargs, dict) and kwargs.get("max_gen_toks") is not None:
         try:
             return int(kwargs["max_gen_toks"])
@@ -336,7 +357,20 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
             else None
         run.tasks[task] = _load_task(data, results_file, task, metric, counter,
                                      ordered_labelers, warn, advance)
+    run.truncation = _truncation_source(run, truncation_note)
     return run
+
+
+def _truncation_source(run: Run, estimate_note: str) -> str:
+    """Where the token counts and truncation come from: recorded, or (for the rest) estimated."""
+    responses = [r for t in run.tasks.values() for p in t.problems.values() for r in p.responses]
+    recorded = sum(r.recorded for r in responses)
+    if recorded == len(responses):
+        return "recorded (sparks_generation: tokens and stop reason logged by the sparks model)"
+    if recorded == 0:
+        return f"estimated: {estimate_note}"
+    return (f"recorded for {recorded} of {len(responses)} responses (sparks_generation), "
+            f"estimated for the rest: {estimate_note}")
 
 
 def _pick_tasks(data: Mapping[str, Any], results_file: Path, wanted: Optional[Sequence[str]],
@@ -450,6 +484,7 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     if filtered and isinstance(filtered[0], list):
         filtered = filtered[0]
     max_gen_toks = _max_gen_toks(sample, config)
+    facts = recorded_facts(sample, len(texts))
     responses = []
     for index, text in enumerate(texts):
         logged = filtered[index] if index < len(filtered) else None
@@ -460,9 +495,15 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
         else:
             verdict = answers.check(text, gold, integer_range=integer_range)
             correct, answer, reason = verdict.correct, verdict.extracted, verdict.reason
-        n_tokens = counter(text) if counter is not None else None
-        truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer), n_tokens=n_tokens)
-        response = Response(index, text, answer, correct, truncated, n_tokens)
+        if facts is not None:  # what generation did, logged when it happened
+            n_tokens = facts[index]["generated_tokens"]
+            truncated = facts[index]["stop_reason"] == "length"
+        else:
+            n_tokens = counter(text) if counter is not None else None
+            truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer),
+                                     n_tokens=n_tokens)
+        response = Response(index, text, answer, correct, truncated, n_tokens,
+                            recorded=facts is not None)
         view = make_sample(text, gold, truncated=truncated, integer_range=integer_range,
                            answer=answer or "", correct=correct, doc=doc, task=task,
                            max_gen_toks=max_gen_toks, n_tokens=n_tokens)

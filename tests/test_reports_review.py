@@ -91,3 +91,21 @@ def test_regress_follows_lm_evals_progress_line(tmp_path: Path) -> None:
     assert _last_progress(log) == ("Running generate_until requests", 9, 20)
     log.write_text("no bar yet\n")
     assert _last_progress(log) is None
+
+
+def test_recorded_generation_facts_decide_truncation(tmp_path: Path) -> None:
+    """A garbled ablated response re-tokenizes shorter than it was generated: the recorded
+    stop reason, not an estimate, says it ran out of budget."""
+    garbled = "the the the ".strip()
+    results = write_run(tmp_path / "run", {TASK: [FakeProblem("p1", "7", [garbled]),
+                                                  FakeProblem("p2", "7", ["\\boxed{7}"])]},
+                        max_gen_toks=96)
+    samples = next(results.parent.glob("samples_*.jsonl"))
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    rows[0]["arguments"]["gen_args_0"]["arg_1"]["sparks_generation"] = [
+        {"generated_tokens": 96, "stop_reason": "length", "max_gen_toks": 96}]
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run = make_report([str(tmp_path / "run")], truncation="estimate").runs[0]
+    cut, solved = (p.responses[0] for p in run.tasks[TASK].problems.values())
+    assert cut.truncated and cut.recorded and cut.n_tokens == 96 and cut.label == "truncated"
+    assert not solved.recorded and run.truncation.startswith("recorded for 1 of 2 responses")
