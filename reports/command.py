@@ -53,6 +53,10 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
                         help="a heads file of `sparks discover`: its heat maps (importance, "
                              "effect; emergent heads and each run's intervened heads marked) "
                              "go into the report")
+    parser.add_argument("--control", action="append", default=[], metavar="RUN=C1,C2",
+                        help="compare RUN with its matched random controls C1, C2, ... (runs "
+                             "of random:... interventions, one per seed), pooled per problem; "
+                             "repeatable")
     parser.add_argument("--truncation", choices=("auto", "tokenizer", "estimate"),
                         default="auto",
                         help="how to tell a truncated response: re-tokenize with the run's "
@@ -67,6 +71,17 @@ def _split_run(spec: str) -> tuple[Optional[str], Path]:
     return None, Path(spec)
 
 
+def _controls(values: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for value in values:
+        run, sep, names = value.partition("=")
+        if not sep or not run.strip() or not _csv(names):
+            raise SparksError(f"--control {value!r}: write RUN=CONTROL1,CONTROL2 (run names as "
+                              f"given with NAME=PATH)")
+        found.setdefault(run.strip(), []).extend(_csv(names) or [])
+    return found
+
+
 def _csv(value: Optional[str]) -> Optional[list[str]]:
     if not value:
         return None
@@ -76,12 +91,14 @@ def _csv(value: Optional[str]) -> Optional[list[str]]:
 def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
                 alpha: float = 0.05, seed: int = 0, tasks: Optional[Sequence[str]] = None,
                 labels: Optional[Sequence[str]] = None, truncation: str = "auto",
-                heads: Optional[Path] = None, progress: Optional["Phases"] = None) -> "Report":
+                heads: Optional[Path] = None, progress: Optional["Phases"] = None,
+                controls: Optional[dict[str, list[str]]] = None) -> "Report":
     """Load the runs and build the report (see :func:`harness_ext.reports.compare.build_report`).
 
     ``baseline`` is a run's name (given as ``NAME=PATH``, or its folder's name) or a path; a
     path that is not among ``run_specs`` is loaded as one more run. ``heads`` is a heads file
-    of ``sparks discover`` to show; ``progress`` shows the reading and grading.
+    of ``sparks discover`` to show; ``progress`` shows the reading and grading; ``controls``
+    maps a run's name to the names of its matched random control runs (one per seed).
     """
     from harness_ext.reports.compare import build_report
     from harness_ext.reports.heads import load_heads
@@ -115,7 +132,8 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
     if baseline is not None and baseline not in used:
         raise SparksError(f"--baseline {baseline!r} is neither a run name ({', '.join(used)}) "
                           f"nor an existing path")
-    report = build_report(runs, baseline or runs[0].name, alpha=alpha, seed=seed)
+    report = build_report(runs, baseline or runs[0].name, alpha=alpha, seed=seed,
+                          controls=controls)
     report.warnings[:0] = warnings
     report.heads = heads_map
     return report
@@ -197,7 +215,8 @@ def run_report(args: argparse.Namespace) -> int:
     with Phases() as progress:
         report = make_report(args.runs, baseline=args.baseline, alpha=args.alpha,
                              seed=args.seed, tasks=_csv(args.tasks), labels=_csv(args.labels),
-                             truncation=args.truncation, heads=args.heads, progress=progress)
+                             truncation=args.truncation, heads=args.heads, progress=progress,
+                             controls=_controls(args.control))
         written = write_report(report, args.output, progress) if args.output else []
     return finish_report(report, written, args.fail_on_regression, summary_console())
 

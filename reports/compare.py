@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
 from harness_ext.errors import SparksError
 from harness_ext.reports.runs import Problem, Run, id_sort_key
@@ -71,12 +71,31 @@ class Flip:
         return "broke" if self.candidate_score < self.baseline_score else "fixed"
 
 
+@dataclass(frozen=True)
+class ControlDelta:
+    """An intervened run against its matched random controls, pooled over their seeds.
+
+    Per problem, the control's score is the mean over the control runs (one per seed), on the
+    problems every one of them and the intervened run have; the same paired test as for the
+    baseline compares the two (a negative delta: the chosen heads hurt more than random ones).
+    """
+
+    run: str
+    controls: tuple[str, ...]
+    task: str
+    tier: str
+    comparison: Comparison
+    significant: bool
+
+
 @dataclass
 class Report:
     runs: list[Run]
     baseline: str
     alpha: float
     seed: int
+    controls: dict[str, list[str]] = field(default_factory=dict)  # run -> its control runs
+    control_deltas: list[ControlDelta] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     deltas: list[Delta] = field(default_factory=list)
     flips: list[Flip] = field(default_factory=list)
@@ -87,6 +106,17 @@ class Report:
     @property
     def candidates(self) -> list[Run]:
         return [run for run in self.runs if run.name != self.baseline]
+
+    def control_of(self, name: str) -> Optional[str]:
+        """The run that run ``name`` is a matched random control of, if it is one."""
+        return next((run for run, names in self.controls.items() if name in names), None)
+
+    def role(self, name: str) -> str:
+        """``baseline``, ``control of RUN`` or ``candidate``."""
+        if name == self.baseline:
+            return "baseline"
+        controlled = self.control_of(name)
+        return f"control of {controlled}" if controlled else "candidate"
 
     def tasks(self) -> list[str]:
         return sorted({task for run in self.runs for task in run.tasks})
@@ -138,8 +168,10 @@ def _by_tier(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
 
 
 def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, seed: int = 0,
-                 warn: Optional[Warn] = None) -> Report:
-    """Compare every run with the baseline run (named ``baseline``)."""
+                 warn: Optional[Warn] = None,
+                 controls: Optional[Mapping[str, Sequence[str]]] = None) -> Report:
+    """Compare every run with the baseline run (named ``baseline``), and each run named in
+    ``controls`` with its matched random control runs, pooled (:class:`ControlDelta`)."""
     if baseline not in {run.name for run in runs}:
         raise SparksError(f"--baseline {baseline!r} is not one of the runs "
                           f"({', '.join(run.name for run in runs)})")
@@ -163,7 +195,36 @@ def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, see
     base = next(run for run in runs if run.name == baseline)
     for candidate in report.candidates:
         _compare_runs(report, base, candidate, note)
+    by_name = {run.name: run for run in runs}
+    for name, names in (controls or {}).items():
+        missing = [n for n in (name, *names) if n not in by_name]
+        if missing or not names:
+            raise SparksError(f"controls of {name!r}: {', '.join(missing) or 'no runs'} "
+                              f"not among the runs ({', '.join(by_name)})")
+        report.controls[name] = list(names)
+        _compare_with_controls(report, by_name[name], [by_name[n] for n in names], note)
     return report
+
+
+def _compare_with_controls(report: Report, run: Run, controls: Sequence[Run], note: Warn) -> None:
+    for task in sorted(run.tasks):
+        if any(task not in c.tasks for c in controls):
+            note(f"{task}: not in every control run of {run.name}; not compared with them")
+            continue
+        problems = run.tasks[task].problems
+        common = [pid for pid in problems
+                  if all(pid in c.tasks[task].problems for c in controls)]
+        groups: dict[str, list[str]] = {ALL_TIERS: common}
+        for pid in common:
+            groups.setdefault(problems[pid].tier, []).append(pid)
+        for tier, pids in sorted(groups.items(), key=lambda item: tier_sort_key(item[0])):
+            pooled = [sum(c.tasks[task].problems[pid].score for c in controls) / len(controls)
+                      for pid in pids]
+            comparison = compare_paired(pooled, [problems[pid].score for pid in pids],
+                                        seed=report.seed)
+            report.control_deltas.append(ControlDelta(
+                run.name, tuple(c.name for c in controls), task, tier, comparison,
+                comparison.significant(report.alpha)))
 
 
 def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None:

@@ -9,8 +9,8 @@ from typing import Optional
 from harness_ext.reports.compare import ALL_TIERS, Report
 from harness_ext.reports.svg import (Bar, BoxSeries, Segment, box_plot, grouped_bars,
                                      label_color, legend, run_color, stacked_bars)
-from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows, run_settings,
-                                       verdict)
+from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
+                                       failure_labels, flip_rows, run_settings, verdict)
 
 __all__ = ["MAX_SAMPLE_ROWS", "render_html"]
 
@@ -58,9 +58,9 @@ def _e(text: object) -> str:
 def _header(report: Report) -> list[str]:
     rows = []
     for run in report.runs:
-        role = "baseline" if run.name == report.baseline else "candidate"
+        role = report.role(run.name)
         model = run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}"
-        rows.append(f"<tr><td><b>{_e(run.name)}</b></td><td>{role}</td><td>{_e(model)}</td>"
+        rows.append(f"<tr><td><b>{_e(run.name)}</b></td><td>{_e(role)}</td><td>{_e(model)}</td>"
                     f"<td>{_e(run.interventions_text)}</td><td>{_e(run.date)}</td>"
                     f"<td>{_e(run.lm_eval_version)}</td><td>{_e(run.sparks_version)}</td>"
                     f"<td>{_e(run_settings(report, run.name))}</td></tr>")
@@ -96,6 +96,24 @@ def _accuracy_tables(report: Report) -> list[str]:
         out += [f"<h3>{_e(task)}</h3><table><thead><tr><th>tier</th>{head}</tr></thead><tbody>",
                 *body, "</tbody></table>"]
     return out
+
+
+def _controls(report: Report) -> list[str]:
+    rows = control_rows(report)
+    if not rows:
+        return []
+    head = "".join(f"<th>{_e(h)}</th>" for h in CONTROL_HEADER)
+    body = []
+    for cells, significant in rows:
+        text = "".join(f"<td>{_e(c)}</td>" for c in cells[:4])
+        text += "".join(f'<td class="num">{_e(c)}</td>' for c in cells[4:6])
+        text += f'<td class="num{" reg" if significant else ""}">{_e(cells[6])}</td>'
+        body.append(f"<tr>{text}</tr>")
+    return ["<h2>Against matched random controls</h2>",
+            '<p class="note">The same number of random heads in the same layers (one run per '
+            "seed), pooled per problem; the same paired test as above. A significant negative "
+            "delta: the chosen heads matter more than random ones.</p>",
+            f"<table><thead><tr>{head}</tr></thead><tbody>", *body, "</tbody></table>"]
 
 
 def _accuracy_plot(report: Report) -> list[str]:
@@ -238,6 +256,7 @@ def render_html(report: Report) -> str:
               "paired bootstrap. Red: significantly worse; green: significantly better.</p>"]
     parts += _accuracy_plot(report)
     parts += _accuracy_tables(report)
+    parts += _controls(report)
     parts += ["<h2>Failure labels by tier</h2>",
               '<p class="note">Every response, by the first label that applies (order: '
               + _e(", ".join(report.label_names())) + ").</p>"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from harness_ext.reports.compare import Report
-from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows, label_rows,
-                                       run_settings, verdict)
+from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
+                                       failure_labels, flip_rows, label_rows, run_settings,
+                                       verdict)
 
 __all__ = ["MAX_FLIPS", "render_markdown"]
 
@@ -28,7 +29,7 @@ def render_markdown(report: Report) -> str:
     out = ["# sparks report", ""]
     out += _table(
         ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
-        [[run.name, "baseline" if run.name == report.baseline else "candidate",
+        [[run.name, report.role(run.name),
           run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
           run.interventions_text, run.date, run.lm_eval_version, run.sparks_version,
           run_settings(report, run.name)] for run in report.runs])
@@ -57,6 +58,13 @@ def render_markdown(report: Report) -> str:
                 deltas.append(text)
             rows.append([row.tier, *row.cells, *deltas])
         out += ["", f"### {task}", ""] + _table(header, rows)
+    controls = control_rows(report)
+    if controls:
+        out += ["", "## Against matched random controls", "",
+                "The same number of random heads in the same layers (one run per seed), pooled "
+                "per problem; the same paired test. **bold**: significant."]
+        out += [""] + _table(CONTROL_HEADER, [[*cells[:6], f"**{cells[6]}**" if significant
+                                               else cells[6]] for cells, significant in controls])
     out += ["", "## Failure labels by tier", "",
             "Responses per label (every response of every problem; `correct` included)."]
     names = report.label_names()

@@ -286,6 +286,15 @@ def _nearest(name: str, known: list[str]) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
+def _controls(spec: RegressSpec) -> dict[str, list[str]]:
+    """Each controlled run's matched random control runs (one per seed)."""
+    found: dict[str, list[str]] = {}
+    for run in spec.runs:
+        if run.control_for:
+            found.setdefault(run.control_for, []).append(run.name)
+    return found
+
+
 # ---------------------------------------------------------------- the command
 
 def configure_regress(parser: argparse.ArgumentParser) -> None:
@@ -340,6 +349,7 @@ def run_regress(args: argparse.Namespace) -> int:
                    for run in spec.runs}
         report = make_report([f"{name}={folder}" for name, folder in folders.items()],
                              baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
-                             truncation=args.truncation, heads=spec.heads, progress=progress)
+                             truncation=args.truncation, heads=spec.heads, progress=progress,
+                             controls=_controls(spec))
         written = write_report(report, report_folder, progress)
     return finish_report(report, written, args.fail_on_regression, console)

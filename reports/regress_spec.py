@@ -36,6 +36,19 @@ class _RunEntry(_Strict):
     interventions: Optional[str] = None
     model_args: KeyValues = None
     gen_kwargs: KeyValues = None
+    control_for: Optional[str] = None  # the run this one is a matched random control of
+    seeds: Union[StrictInt, list[StrictInt], None] = None  # a control run per seed
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: Union[int, list[int], None]) -> Optional[list[int]]:
+        if value is None:
+            return None
+        seeds = list(range(value)) if isinstance(value, int) else value
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"'seeds' must be a count (3: seeds 0, 1, 2) or a list of distinct "
+                             f"non-negative seeds, not {value!r}")
+        return seeds
 
     @field_validator("name", mode="before")
     @classmethod
@@ -99,6 +112,8 @@ class RunSpec:
     interventions: str = ""  # normalized: heads files expanded, paths resolved
     model_args: dict[str, str] = field(default_factory=dict)
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
+    control_for: Optional[str] = None  # a matched random control of that run
+    group: Optional[str] = None  # the spec's run name, for the seeds of one control
 
 
 @dataclass(frozen=True)
@@ -215,15 +230,22 @@ def _runs(path: Path, value: Any) -> list[RunSpec]:
                  else {"name": name, "settings": settings} for name, settings in value.items()]
     if not isinstance(value, list) or not value:
         raise _fail(path, MISSING["runs"])
-    runs = [_run(path, index, item) for index, item in enumerate(value)]
+    runs = [run for index, item in enumerate(value) for run in _run(path, index, item)]
     names = [run.name for run in runs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise _fail(path, f"run name(s) {', '.join(duplicates)} used twice")
+    controlled = {run.name: run for run in runs}
+    for run in runs:
+        target = controlled.get(run.control_for or "")
+        if run.control_for and (target is None or target.control_for):
+            raise _fail(path, f"run {run.group or run.name!r}: control_for {run.control_for!r} "
+                              f"must name one of the other runs that is not a control itself "
+                              f"({', '.join(r.name for r in runs if not r.control_for)})")
     return runs
 
 
-def _run(path: Path, index: int, item: Any) -> RunSpec:
+def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
     if not isinstance(item, Mapping):
         raise _fail(path, f"run {index + 1} must be a mapping such as {{name: base}}, not {item!r}")
     where = f"run {item['name']!r}" if item.get("name") else f"run {index + 1}"
@@ -231,10 +253,26 @@ def _run(path: Path, index: int, item: Any) -> RunSpec:
         entry = _RunEntry.model_validate(dict(item))
     except ValidationError as error:
         raise _fail(path, _explain(error, where, list(_RunEntry.model_fields))) from None
-    return RunSpec(name=entry.name,
-                   interventions=_interventions(path, entry.name, entry.interventions),
-                   model_args=_strings(_kv(entry.model_args, "model_args", path)),
-                   gen_kwargs=_kv(entry.gen_kwargs, "gen_kwargs", path))
+    model_args = _strings(_kv(entry.model_args, "model_args", path))
+    gen_kwargs = _kv(entry.gen_kwargs, "gen_kwargs", path)
+    if entry.seeds is None:
+        return [RunSpec(entry.name, _interventions(path, entry.name, entry.interventions),
+                        model_args, gen_kwargs, entry.control_for,
+                        entry.name if entry.control_for else None)]
+    if not entry.control_for or not (entry.interventions or "").startswith("random:"):
+        raise _fail(path, f"run {entry.name!r}: 'seeds' makes one control run per seed; it "
+                          f"needs 'control_for: RUN' and interventions of the random kind, "
+                          f"e.g. random:@heads.json#5")
+    return [RunSpec(f"{entry.name}-s{seed}",
+                    _interventions(path, entry.name, with_seed(entry.interventions, seed)),
+                    model_args, gen_kwargs, entry.control_for, entry.name)
+            for seed in entry.seeds]
+
+
+def with_seed(spec: str, seed: int) -> str:
+    """``random:REF[:SEED[:KIND...]]`` with its SEED field set to ``seed``."""
+    parts = spec.strip().split(":")
+    return ":".join([parts[0], parts[1], str(seed), *parts[3:]])
 
 
 def _interventions(path: Path, name: str, text: Optional[str]) -> str:

@@ -30,8 +30,16 @@ def to_json(report: Report) -> dict[str, Any]:
         "seed": report.seed,
         "regression": bool(report.regressions()),
         "uncompared": report.uncompared(),
-        "runs": [{**run.header(), "role": "baseline" if run.name == report.baseline
-                  else "candidate", "tasks": settings[run.name]} for run in report.runs],
+        "controls": report.controls,
+        "control_deltas": [{"run": d.run, "controls": list(d.controls), "task": d.task,
+                            "tier": d.tier, "problems": d.comparison.n,
+                            "control_accuracy": d.comparison.baseline,
+                            "run_accuracy": d.comparison.candidate, "delta": d.comparison.delta,
+                            "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+                            "p_value": d.comparison.p_value, "test": d.comparison.test,
+                            "significant": d.significant} for d in report.control_deltas],
+        "runs": [{**run.header(), "role": report.role(run.name), "tasks": settings[run.name]}
+                 for run in report.runs],
         "accuracy": [{"run": c.run, "task": c.task, "tier": c.tier, "problems": c.problems,
                       "responses": c.responses, "accuracy": c.accuracy,
                       "ci95": [c.ci_low, c.ci_high]} for c in report.cells],

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness_ext.reports.compare import ALL_TIERS, Report
-from harness_ext.reports.views import (accuracy_rows, failure_labels, flip_rows, label_rows,
-                                       run_settings, verdict)
+from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
+                                       failure_labels, flip_rows, label_rows, run_settings,
+                                       verdict)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,7 +35,7 @@ def print_summary(report: Report, console: "Console") -> None:
     for column in ("run", "role", "model", "interventions", "date", "lm-eval", "sparks"):
         runs.add_column(column, overflow="fold")
     for run in report.runs:
-        runs.add_row(run.name, "baseline" if run.name == report.baseline else "candidate",
+        runs.add_row(run.name, report.role(run.name),
                      run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
                      run.interventions_text, run.date, run.lm_eval_version,
                      run.sparks_version)
@@ -69,6 +70,14 @@ def print_summary(report: Report, console: "Console") -> None:
         for tier, run_name, counts in label_rows(report, task):
             labels.add_row(tier, run_name, *[str(counts.get(name, 0) or "") for name in names])
         console.print(labels)
+    controls = control_rows(report)
+    if controls:
+        table = Table(title="against matched random controls", title_justify="left")
+        for column in CONTROL_HEADER:
+            table.add_column(column)
+        for cells, significant in controls:
+            table.add_row(*cells[:6], f"[bold]{cells[6]}[/]" if significant else cells[6])
+        console.print(table)
     flips = flip_rows(report)
     if flips:
         table = Table(title=f"flipped problems ({len(flips)})", title_justify="left")

@@ -12,8 +12,8 @@ from typing import Optional
 from harness_ext.reports.compare import ALL_TIERS, Delta, Flip, Report
 from harness_ext.reports.fmt import ci, p_value, pct, pp
 
-__all__ = ["AccuracyRow", "DeltaText", "accuracy_rows", "flip_rows", "label_rows",
-           "run_settings", "verdict"]
+__all__ = ["CONTROL_HEADER", "AccuracyRow", "DeltaText", "accuracy_rows", "control_rows",
+           "flip_rows", "label_rows", "run_settings", "verdict"]
 
 
 def run_settings(report: Report, name: str) -> str:
@@ -83,6 +83,23 @@ def label_rows(report: Report, task: str) -> list[tuple[str, str, dict[str, int]
             counts = report.labels.get((run.name, task, tier))
             if counts is not None:
                 rows.append((tier, run.name, dict(counts)))
+    return rows
+
+
+CONTROL_HEADER = ["run", "matched random controls", "task", "tier", "controls (pooled)", "run",
+                  "Δ run - controls [95% CI] p"]
+
+
+def control_rows(report: Report) -> list[tuple[list[str], bool]]:
+    """Rows of the comparison with matched random controls (see :class:`ControlDelta`), each
+    with whether its delta is significant."""
+    rows = []
+    for d in report.control_deltas:
+        c = d.comparison
+        rows.append(([d.run, f"{', '.join(d.controls)} ({len(d.controls)} seeds)", d.task,
+                      d.tier, pct(c.baseline), pct(c.candidate),
+                      f"{pp(c.delta)} {ci(c.ci_low, c.ci_high)} p={p_value(c.p_value)} "
+                      f"({c.n} problems)"], d.significant))
     return rows
 
 

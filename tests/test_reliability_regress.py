@@ -370,3 +370,15 @@ def test_regress_checks_its_output_folder_before_any_run(
     with pytest.raises(SparksError, match="cannot write the report folder .* is not writable"):
         regress.run_regress(_args(str(spec)))
     assert _calls(fake_lm_eval) == 0
+
+
+@pytest.mark.parametrize("run, message", [
+    ("{name: c, interventions: 'zero:L1H1', seeds: 3, control_for: base}",
+     "needs 'control_for: RUN' and interventions of the random kind"),
+    ("{name: c, interventions: 'random:@h.json#1', seeds: 3}", "needs 'control_for: RUN'"),
+    ("{name: c, interventions: 'random:@h.json#1', seeds: [1, 1], control_for: base}",
+     "'seeds' must be a count"),
+])
+def test_control_runs_are_checked(tmp_path: Path, run: str, message: str) -> None:
+    with pytest.raises(SparksError, match=message):
+        load_spec(_spec(tmp_path, SPEC + f"  - {run}\n"))

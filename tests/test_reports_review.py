@@ -109,3 +109,30 @@ def test_recorded_generation_facts_decide_truncation(tmp_path: Path) -> None:
     cut, solved = (p.responses[0] for p in run.tasks[TASK].problems.values())
     assert cut.truncated and cut.recorded and cut.n_tokens == 96 and cut.label == "truncated"
     assert not solved.recorded and run.truncation.startswith("recorded for 1 of 2 responses")
+
+
+def test_a_run_is_compared_with_its_pooled_random_controls(tmp_path: Path) -> None:
+    from harness_ext.cli import main
+
+    ids = [f"p{i}" for i in range(12)]
+    write_run(tmp_path / "base", {TASK: _problems(["7"] * 12, ids)})
+    write_run(tmp_path / "ablate", {TASK: _problems(["1"] * 12, ids)})  # the chosen heads
+    for seed, wrong in ((0, {0}), (1, {1}), (2, set())):  # random heads: hardly any harm
+        write_run(tmp_path / f"ctl-s{seed}",
+                  {TASK: _problems(["1" if i in wrong else "7" for i in range(12)], ids)})
+    runs = [f"{n}={tmp_path / n}" for n in ("base", "ablate", "ctl-s0", "ctl-s1", "ctl-s2")]
+    report = make_report(runs, truncation="estimate",
+                         controls={"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]})
+    assert report.role("ctl-s1") == "control of ablate" and report.role("ablate") == "candidate"
+    whole = next(d for d in report.control_deltas if d.tier == "all")
+    assert whole.controls == ("ctl-s0", "ctl-s1", "ctl-s2") and whole.comparison.n == 12
+    assert abs(whole.comparison.baseline - (1 - 2 / 36)) < 1e-9  # pooled: mean over the seeds
+    assert whole.comparison.candidate == 0.0 and whole.significant
+    out = tmp_path / "out"
+    assert main(["report", *runs, "--control", "ablate=ctl-s0,ctl-s1,ctl-s2", "-o", str(out),
+                 "--truncation", "estimate"]) == 0
+    assert "Against matched random controls" in (out / "report.md").read_text()
+    data = json.loads((out / "report.json").read_text())
+    assert data["controls"] == {"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]}
+    assert [r["role"] for r in data["runs"]][2] == "control of ablate"
+    assert data["control_deltas"][0]["significant"] is True
