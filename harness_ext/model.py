@@ -5,7 +5,9 @@ Every HFLM model_arg works unchanged (``pretrained``, ``dtype``, ``device``, ``b
 
 * no ``pretrained``: the embedded SmolLM2-135M-Instruct (``harness_ext.embedded``), offline;
 * ``interventions=SPEC``: ablate or boost attention heads during every forward pass and every
-  generated token (``harness_ext.spec`` documents the syntax);
+  generated token (``harness_ext.spec`` documents the syntax); a random control
+  (``random:...``) is drawn once the model's shape is known, and the drawn, concrete spec is
+  what runs and what is recorded;
 * ``intervention_mode=auto|fold|pyvene``: how static interventions are applied (``auto`` folds
   ``zero``/``scale`` into ``o_proj``'s weights, anything else runs through pyvene);
 * no ``device``: cuda when available, else cpu (HFLM's default is cuda, which fails on a
@@ -64,27 +66,45 @@ class SparksLM(HFLM):
         elif isinstance(pretrained, str):
             pretrained = checked_local_path(pretrained)
         self._spec = spec
+        self._control = None  # the drawn random control (RandomControl), if the spec has one
         self._intervention_mode = intervention_mode
         self._intervened = None
         self._chat_template_applied = False
         self._chat_template_warned = False
         self._facts = None  # a FactsRecorder while generate_until runs
-        resolved = _resolve_before_loading(spec, pretrained, hflm_args)
+        resolved = None
+        config = _config_before_loading(spec, pretrained, hflm_args)
+        if config is not None:
+            resolved = self._prepare_interventions(config)
         super().__init__(pretrained=pretrained, device=choose_device(device), **hflm_args)
         if spec is not None:
-            from harness_ext.interventions import apply_interventions, resolve
+            from harness_ext.interventions import apply_interventions
 
             if resolved is None:  # a model object was passed: its config is only known now
-                resolved = resolve(spec, self._model.config)
+                resolved = self._prepare_interventions(self._model.config)
             # built once: preparing the pyvene model costs ~20 ms, entering it ~0.1 ms
             self._intervened = apply_interventions(self._model, resolved,
                                                    mode=intervention_mode,
                                                    tokenizer=self.tokenizer)
 
+    def _prepare_interventions(self, config: Any) -> list:
+        """Draw a random control for this config (the spec becomes concrete), then resolve."""
+        from harness_ext.interventions import expand_controls, resolve
+
+        expanded = expand_controls(self._spec, config)
+        self._spec, self._control = expanded.spec, expanded.control
+        return resolve(self._spec, config)
+
     @property
     def interventions(self) -> str | None:
-        """The normalized intervention spec (``None`` without interventions)."""
+        """The normalized, concrete intervention spec: a random control appears as the item
+        it was drawn into (``zero:L2H1+L7H3``); ``None`` without interventions."""
         return self._spec.normalized() if self._spec is not None else None
+
+    @property
+    def random_control(self) -> dict | None:
+        """The random control's record (what was asked for and the heads drawn), or None."""
+        return self._control.record() if self._control is not None else None
 
     @property
     def cache_tag(self) -> str | None:
@@ -222,12 +242,14 @@ class SparksLM(HFLM):
         return self._intervened if self._intervened is not None else contextlib.nullcontext()
 
     def get_model_info(self) -> dict:
-        """HFLM's model info, plus the normalized interventions and plugin versions."""
+        """HFLM's model info, plus the concrete interventions, the random control (if any) and
+        plugin versions."""
         info = super().get_model_info()
         from harness_ext import __version__
 
         info["sparks_version"] = __version__
         info["sparks_interventions"] = self.interventions
+        info["sparks_random_control"] = self.random_control
         info["sparks_intervention_mode"] = (self._intervened.mode if self._intervened is not None
                                             else None)
         info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
@@ -303,7 +325,8 @@ def results_names(model_args: str | dict | None, found: str | None) -> tuple[str
     ``found`` is the name lm-eval derived from ``model_args`` (``pretrained=``, ...), or None,
     for which lm-eval would draw a "random" name from its seeded generator (the same for every
     run). The name is then the embedded model's; the folder adds ``__sparks-<digest>`` when
-    there are interventions, so a baseline and an ablated run never share a folder.
+    there are interventions, so a baseline and an ablated run never share a folder. The digest
+    is that of the concrete spec the model runs (a random control drawn for the model's config).
     """
     from lm_eval.utils import sanitize_model_name, simple_parse_args_string
 
@@ -315,15 +338,38 @@ def results_names(model_args: str | dict | None, found: str | None) -> tuple[str
     folder = sanitize_model_name(name)
     text = args.get("interventions")
     if text is not None and str(text).strip():
-        folder += f"__sparks-{spec_digest(_normalized_or_text(str(text)))}"
+        folder += f"__sparks-{spec_digest(_normalized_or_text(str(text), args))}"
     return name, folder
 
 
-def _normalized_or_text(text: str) -> str:
+def _normalized_or_text(text: str, args: dict[str, Any]) -> str:
+    """The concrete normalized spec of a run's model_args (``text`` itself when unreadable)."""
     try:
-        return _parse_interventions(text).normalized()
+        spec = _parse_interventions(text)
+        if spec.control is not None:
+            from harness_ext.interventions import expand_controls
+
+            spec = expand_controls(spec, _run_config(args)).spec
+        return spec.normalized()
     except SparksError:  # the model parsed it moments ago; a heads file changed since?
         return text.strip()
+    except Exception as error:  # the config could not be read again: keep the spec's own form
+        logger.warning("sparks: could not draw the random control again to name the results "
+                       "folder (%s); the folder is named after the spec as given", error)
+        return _parse_interventions(text).normalized()
+
+
+def _run_config(args: dict[str, Any]) -> Any:
+    """The model config of a run's model_args: ``pretrained`` (a path, Hub id or model object)
+    or, without it, the embedded model's."""
+    pretrained = args.get("pretrained")
+    if pretrained is not None and not isinstance(pretrained, str):
+        return pretrained.config
+    if pretrained is None:
+        from harness_ext.embedded import embedded_model_path
+
+        pretrained = str(embedded_model_path())
+    return _load_config(checked_local_path(pretrained), args)
 
 
 def _parse_interventions(text: str | None):
@@ -339,19 +385,21 @@ def _parse_interventions(text: str | None):
     return parse_spec(str(text))
 
 
-def _resolve_before_loading(spec, pretrained: Any, hflm_args: dict[str, Any]):
-    """Check heads against the model's config (layers, heads) before any weights load."""
+def _config_before_loading(spec, pretrained: Any, hflm_args: dict[str, Any]) -> Any:
+    """The model's config, read before any weights load so that heads are checked (and a random
+    control drawn) first; None without interventions or for a model object."""
     if spec is None or not isinstance(pretrained, str):
         return None
+    return _load_config(pretrained, hflm_args)
+
+
+def _load_config(pretrained: str, hflm_args: dict[str, Any]) -> Any:
     from transformers import AutoConfig
 
-    from harness_ext.interventions import resolve
-
-    config = AutoConfig.from_pretrained(
+    return AutoConfig.from_pretrained(
         pretrained, revision=hflm_args.get("revision") or "main",
         subfolder=hflm_args.get("subfolder") or "",
         trust_remote_code=bool(hflm_args.get("trust_remote_code", False)))
-    return resolve(spec, config)
 
 
 def _plugin_versions() -> dict[str, str | None]:

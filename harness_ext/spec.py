@@ -4,6 +4,7 @@ Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains nei
 
     SPEC   := ITEM (";" ITEM)*          |  "@" FILE.yaml / FILE.yml / FILE.json
     ITEM   := NAME ":" HEADS (":" ARG)*
+            | "random" ":" (INT | HEADS) [":" SEED [":" KIND (":" ARG)*]]   (a random control)
     HEADS  := SEL ("+" SEL)*
     SEL    := "L" INT ["H" INT]          (0-based; "L12" is every head of layer 12)
             | "@" FILE.json ["#" INT]    (the emergent heads of a ``sparks discover`` file, top N)
@@ -11,6 +12,12 @@ Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains nei
 
 An empty spec is an error: it is almost always a script's empty variable, and the baseline is
 asked for by giving no spec at all.
+
+A random control (at most one per spec) is kept as an item named ``random``: ``count`` is K for
+``random:K``, else ``heads`` is the reference set to match layer by layer; ``args`` are
+``(SEED, KIND, ARG...)`` with the defaults filled in (``0``, ``zero``). Its heads are drawn
+where the model's shape is known (``harness_ext.interventions.controls``); the reference set
+is claimed by no item, so other items may name it.
 
 Files are read while parsing, so an :class:`InterventionSpec` is self-contained and its
 :meth:`~InterventionSpec.normalized` string names explicit heads only. Nothing here imports
@@ -28,7 +35,7 @@ from typing import Any
 
 from harness_ext.errors import SparksError
 
-__all__ = ["HeadRef", "InterventionItem", "InterventionSpec", "SpecError", "parse_spec"]
+__all__ = ["RANDOM", "HeadRef", "InterventionItem", "InterventionSpec", "SpecError", "parse_spec"]
 
 EXPECTED_FORM = (
     "expected NAME:HEADS[:ARG...], several joined by ';', where HEADS is L12H3 (layer 12, head 3; "
@@ -40,6 +47,11 @@ _HEAD = re.compile(r"[Ll]([0-9]+)(?:[Hh]([0-9]+))?")  # not \d: it matches any s
 _INT = re.compile(r"[0-9]+")
 _STOP = ";:+#"  # characters that end a file path or an argument
 _WORD = re.compile(r"[^;:+#\s]*")  # a head or a count, up to the next separator
+RANDOM = "random"  # the built-in random control: expanded into another kind on drawn heads
+CONTROL_FORM = ("a random control is random:K[:SEED[:KIND[:ARG...]]] (K heads from the whole "
+                "model) or random:HEADS[:SEED[:KIND[:ARG...]]] (as many heads per layer as HEADS "
+                "has, e.g. @heads.json#5); SEED defaults to 0, KIND to zero; "
+                "e.g. random:@heads.json#5:1:scale:1.3")
 EMPTY_SPEC = ("the spec is empty; omit interventions= (and --interventions) to run the baseline "
               "without interventions, or name heads, e.g. zero:L12H3")
 
@@ -85,9 +97,16 @@ class InterventionItem:
     heads: tuple[HeadRef, ...]
     args: tuple[str, ...] = ()
     pos: int = field(default=-1, compare=False, repr=False)
+    count: int | None = None  # K of a random control ``random:K``; None otherwise
+    arg_pos: tuple[int, ...] = field(default=(), compare=False, repr=False)  # where each ARG began
 
     def __str__(self) -> str:
-        return ":".join([self.name, "+".join(map(str, self.heads)), *self.args])
+        heads = str(self.count) if self.count is not None else "+".join(map(str, self.heads))
+        return ":".join([self.name, heads, *self.args])
+
+    def arg_position(self, index: int) -> int:
+        """Where ARG ``index`` began in the spec text (the item's start when unknown)."""
+        return self.arg_pos[index] if index < len(self.arg_pos) else self.pos
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,11 @@ class InterventionSpec:
 
     def __str__(self) -> str:
         return self.normalized()
+
+    @property
+    def control(self) -> InterventionItem | None:
+        """The random control item (``random:...``), or None; its heads are not drawn yet."""
+        return next((item for item in self.items if item.name == RANDOM), None)
 
     def normalized(self) -> str:
         """The canonical string: files expanded into explicit heads, heads and items sorted.
@@ -174,15 +198,57 @@ class _Parser:
             raise self.fail("expected an intervention name such as zero or scale")
         self.i = match.end()
         self.expect(":", f"':' and the heads after the name {match.group()!r}")
+        if match.group() == RANDOM:
+            return self.control(start)
         heads = self.heads()
+        args, positions = self.args()
+        return InterventionItem(match.group(), tuple(heads), tuple(args), start, arg_pos=positions)
+
+    def args(self) -> tuple[list[str], tuple[int, ...]]:
+        """The ``:ARG`` values after the heads, and where each began."""
         args: list[str] = []
+        positions: list[int] = []
         while True:
             self.skip_spaces()
             if self.peek() != ":":
-                break
+                return args, tuple(positions)
             self.i += 1
+            self.skip_spaces()
+            positions.append(self.i)
             args.append(self.arg())
-        return InterventionItem(match.group(), tuple(heads), tuple(args), start)
+
+    def control(self, start: int) -> InterventionItem:
+        """``random:REF[:SEED[:KIND[:ARG...]]]`` after its ``random:``; REF is K or heads."""
+        self.skip_spaces()
+        count, heads = None, []
+        if self.peek().isdigit():  # also another script's digit: count() refuses it
+            count = self.count()
+        elif self.peek() in ("L", "l", "@"):
+            heads = self.heads()
+        else:
+            raise SpecError(caret_message("expected the number of heads K or the heads to match "
+                                          "after 'random:'", self.text, self.i, hint=CONTROL_FORM))
+        args, positions = self.args()
+        try:
+            args = normal_control_args(args)
+        except BadControlArg as error:
+            raise SpecError(caret_message(error.problem, self.text, positions[error.index],
+                                          hint=CONTROL_FORM)) from None
+        return InterventionItem(RANDOM, tuple(heads), args, start, count, positions)
+
+    def count(self) -> int:
+        """K of ``random:K``: a positive ASCII integer."""
+        self.refuse_other_digits()
+        match = _INT.match(self.text, self.i)
+        if not match or int(match.group()) == 0:
+            raise SpecError(caret_message("random:K needs a positive number of heads K, e.g. random:5",
+                                          self.text, self.i, hint=CONTROL_FORM))
+        self.i = match.end()
+        if self.peek().isalnum():
+            raise SpecError(caret_message(f"unexpected {self.peek()!r} after {match.group()!r}; K "
+                                          f"is a whole number of heads, e.g. random:5", self.text,
+                                          self.i, hint=CONTROL_FORM))
+        return int(match.group())
 
     def heads(self) -> list[HeadRef]:
         heads = self.selection()
@@ -199,6 +265,9 @@ class _Parser:
             return self.heads_file()
         self.refuse_other_digits()
         match = _HEAD.match(self.text, self.i)
+        if not match and self.text.startswith(RANDOM, self.i):
+            raise SpecError(caret_message("a random control is an item of its own, not a head list",
+                                          self.text, self.i, hint=CONTROL_FORM))
         if not match:
             raise self.fail("expected a head such as L12H3 (layer 12, head 3) or L12 (whole layer)")
         start, self.i = self.i, match.end()
@@ -250,6 +319,34 @@ class _Parser:
         if not value:
             raise self.fail("expected an argument after ':' (or remove the ':')", start)
         return value
+
+
+class BadControlArg(ValueError):
+    """A bad SEED or KIND of a random control: ``index`` is the argument's place."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(problem)
+        self.index = index
+        self.problem = problem
+
+
+def normal_control_args(args: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A random control's ``(SEED, KIND, ARG...)`` with the defaults (``0``, ``zero``) filled in
+    and the seed written plainly (``007`` is ``7``); :class:`BadControlArg` when SEED is not a
+    non-negative ASCII integer or KIND is no intervention name (or is ``random`` itself)."""
+    seed = args[0] if args else "0"
+    kind = args[1] if len(args) > 1 else "zero"
+    if not seed.isascii():
+        raise BadControlArg(0, f"SEED {seed!r} must be written with ASCII digits 0-9, e.g. random:5:1")
+    if not _INT.fullmatch(seed):
+        after = (f"; KIND comes after SEED: random:REF:0:{seed}" if _NAME.fullmatch(seed) else "")
+        raise BadControlArg(0, f"SEED must be a non-negative integer, got {seed!r}{after}")
+    if not _NAME.fullmatch(kind):
+        raise BadControlArg(1, f"KIND must be an intervention name such as zero or scale, got {kind!r}")
+    if kind == RANDOM:
+        raise BadControlArg(1, "KIND cannot be random itself; name the kind the drawn heads get, "
+                               "e.g. zero or scale")
+    return (str(int(seed)), kind, *args[2:])
 
 
 def read_heads_json(path: Path) -> Any:
@@ -329,7 +426,15 @@ def _file_item(entry: dict[str, Any], where: str, base: Path) -> InterventionIte
     name = str(entry["name"])
     if not _NAME.fullmatch(name):
         raise SpecError(f"bad intervention spec: {where}: {name!r} is not a valid intervention name")
-    heads = entry["heads"]
+    if name == RANDOM:
+        return _file_control(entry, where, base)
+    refs = _file_heads(entry["heads"], where, base)
+    return InterventionItem(name, tuple(refs), _file_args(entry, where))
+
+
+def _file_heads(heads: Any, where: str, base: Path) -> list[HeadRef]:
+    """The heads of a spec file's item (a string or a list of heads and ``{layer, head}``),
+    without positions (they would refer to the heads string)."""
     if isinstance(heads, list):
         parts = []
         for head in heads:
@@ -347,14 +452,42 @@ def _file_item(entry: dict[str, Any], where: str, base: Path) -> InterventionIte
             raise parser.fail("unexpected text after the heads")
     except SpecError as error:
         raise SpecError(f"{where}, heads: {error}") from None
-    args = entry.get("args") or []
-    if not isinstance(args, list):
+    return [HeadRef(r.layer, r.head) for r in refs]
+
+
+def _file_args(entry: dict[str, Any], where: str) -> tuple[str, ...]:
+    args = entry.get("args")
+    if args is None:
+        args = []
+    elif not isinstance(args, list):
         args = [args]
     for arg in args:
         if isinstance(arg, (dict, list)) or any(c in str(arg) for c in ";:"):
             raise SpecError(f"bad intervention spec: {where}: argument {arg!r} must be a plain value")
-    refs = [HeadRef(r.layer, r.head) for r in refs]  # positions refer to the heads string only
-    return InterventionItem(name, tuple(refs), tuple(str(a) for a in args))
+    return tuple(str(a) for a in args)
+
+
+def _file_control(entry: dict[str, Any], where: str, base: Path) -> InterventionItem:
+    """``{name: random, heads: 5 or '@heads.json#5', args: [SEED, KIND, ARG...]}``."""
+    heads = entry["heads"]
+    count, refs = None, []
+    if isinstance(heads, int) and not isinstance(heads, bool):
+        count = heads
+    elif isinstance(heads, str) and heads.strip().isdigit():
+        if not heads.strip().isascii():
+            raise SpecError(f"bad intervention spec: {where}: K {heads!r} must be written with "
+                            f"ASCII digits 0-9")
+        count = int(heads)
+    else:
+        refs = _file_heads(heads, where, base)
+    if count is not None and count <= 0:
+        raise SpecError(f"bad intervention spec: {where}: random needs a positive number of heads "
+                        f"K, got {heads!r}; {CONTROL_FORM}")
+    try:
+        args = normal_control_args(_file_args(entry, where))
+    except BadControlArg as error:
+        raise SpecError(f"bad intervention spec: {where}: {error.problem}; {CONTROL_FORM}") from None
+    return InterventionItem(RANDOM, tuple(refs), args, count=count)
 
 
 def _finish(items: list[InterventionItem], text: str, where: Any) -> InterventionSpec:
@@ -365,8 +498,13 @@ def _finish(items: list[InterventionItem], text: str, where: Any) -> Interventio
     """
     finished: list[InterventionItem] = []
     claims = _Claims()
+    _check_controls(items, text, where)
     for item in items:
         heads = _dedupe(item.heads)
+        if item.name == RANDOM:  # the reference set is matched, not acted on: nothing claimed
+            finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos,
+                                             item.count, item.arg_pos))
+            continue
         for ref in heads:
             other = claims.overlap(ref)
             if other is not None:
@@ -376,9 +514,25 @@ def _finish(items: list[InterventionItem], text: str, where: Any) -> Interventio
                 raise SpecError(caret_message(problem, text, where(item, ref.pos), hint=""))
         for ref in heads:
             claims.add(ref, item)
-        finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos))
+        finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos,
+                                         arg_pos=item.arg_pos))
     finished.sort(key=str)  # items act on disjoint heads, so their order carries no meaning
     return InterventionSpec(tuple(finished), text)
+
+
+def _check_controls(items: list[InterventionItem], text: str, where: Any) -> None:
+    """At most one random control per spec, and a reference set that names some heads."""
+    controls = [item for item in items if item.name == RANDOM]
+    if len(controls) > 1:
+        raise SpecError(caret_message(
+            "a spec may hold one random control only; run each control as a run of its own "
+            "(each run records its drawn heads)", text, where(controls[1], controls[1].pos), hint=""))
+    for item in controls:
+        if item.count is None and not item.heads:
+            raise SpecError(caret_message(
+                "the random control's reference set is empty (a heads file without emergent "
+                "heads?); name heads to match, or give a number: random:5", text,
+                where(item, item.pos), hint=""))
 
 
 def _dedupe(refs: tuple[HeadRef, ...]) -> list[HeadRef]:

@@ -17,12 +17,12 @@ import importlib
 from typing import Any
 
 __all__ = ["HeadIntervention", "HeadSite", "Intervened", "ResolvedIntervention", "apply_interventions",
-           "calibrate", "choose_mode", "fold_checkpoint", "resolve"]
+           "calibrate", "choose_mode", "expand_controls", "fold_checkpoint", "resolve"]
 
 _HOMES = {
     "HeadIntervention": "base", "HeadSite": "base",
     "Intervened": "runtime", "apply_interventions": "runtime", "choose_mode": "runtime",
-    "ResolvedIntervention": "resolver", "resolve": "resolver",
+    "ResolvedIntervention": "resolver", "resolve": "resolver", "expand_controls": "resolver",
     "calibrate": "reference", "fold_checkpoint": "fold",
 }
 

@@ -26,6 +26,7 @@ def register_interventions(register: Callable[[str, InterventionFactory], None])
     register("scale", scale)
     register("mean", mean)
     register("noise", noise)
+    register("random", random_control)
 
 
 def zero() -> HeadIntervention:
@@ -66,6 +67,17 @@ def noise(std: str, seed: str = "0") -> HeadIntervention:
     except ValueError:
         raise ValueError(f"SEED must be an integer, got {seed!r}") from None
     return NoiseHeads(value, seed_value)
+
+
+def random_control(seed: str = "0", kind: str = "zero", *args: str) -> HeadIntervention:
+    """A random control: HEADS is K (K heads drawn from the whole model) or heads to match layer
+    by layer (@heads.json#5, L3H1+L5H2: as many heads per layer, outside that set). SEED (default
+    0) makes the draw reproducible; KIND (default zero) and its ARGS say what the drawn heads get,
+    e.g. random:@heads.json#5:1:scale:1.3. The drawn heads avoid every head of the spec's other
+    items; the run records them (config.sparks_random_control) and the concrete spec."""
+    raise ValueError("random is a control, not an intervention: sparks draws its heads and "
+                     "replaces it by KIND on them before anything runs (harness_ext.interventions."
+                     "controls); resolve the whole spec instead")
 
 
 def _number(text: str, what: str) -> float:

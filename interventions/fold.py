@@ -122,12 +122,14 @@ def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedInterventi
 def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: InterventionSpec | str,
                     out_dir: str | os.PathLike[str], *, dtype: str = "auto") -> Path:
     """Write a copy of a model with ``spec`` folded into its weights, with its tokenizer and a
-    ``sparks_interventions.json`` note (spec and versions). The folder appears atomically."""
+    ``sparks_interventions.json`` note (spec and versions). A random control is drawn for the
+    model and its heads folded; the note gives the concrete spec and the control's record
+    (``random_control``). The folder appears atomically."""
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.interventions.resolver import resolve
+    from harness_ext.interventions.resolver import expand_controls, resolve
     from harness_ext.spec import parse_spec
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec
@@ -137,6 +139,8 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
                           f"choose another output folder or remove it")
     check_writable(out, "the folded checkpoint", kind="folder")  # before the model loads
     model = AutoModelForCausalLM.from_pretrained(str(model_name_or_path), dtype=dtype)
+    expanded = expand_controls(spec, model.config)
+    spec = expanded.spec
     resolved = resolve(spec, model.config)
     problems = fold_problems(model, resolved)
     if problems:
@@ -157,6 +161,8 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
         tokenizer.save_pretrained(staging)
         note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
                 "versions": _versions(torch.__version__, transformers.__version__)}
+        if expanded.control is not None:
+            note["random_control"] = expanded.control.record()
         (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
         os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0o700; give mkdir's mode
         _swap_in(staging, out)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness_ext.interventions.arch import ModelShape, get_arch
+from harness_ext.interventions.controls import Expanded, expand
 from harness_ext.plugins import PluginError, Registered, get_registered_interventions, usage
 from harness_ext.spec import InterventionItem, InterventionSpec, SpecError, caret_message, parse_spec
 
 if TYPE_CHECKING:
     from pyvene import Intervention
 
-__all__ = ["ResolvedIntervention", "resolve"]
+__all__ = ["ResolvedIntervention", "expand_controls", "resolve"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,11 +44,11 @@ class ResolvedIntervention:
 def resolve(spec: InterventionSpec | str, config: Any) -> list[ResolvedIntervention]:
     """Check ``spec`` against a Hugging Face ``config`` and create its interventions.
 
-    Raises :class:`SpecError` (bad spec, unknown name, head out of range, bad arguments) or
+    A random control is drawn first (:func:`expand_controls`). Raises :class:`SpecError` (bad
+    spec, unknown name, head out of range, bad arguments, too few heads to draw) or
     :class:`PluginError` (a plugin failed) before anything touches the model.
     """
-    if isinstance(spec, str):
-        spec = parse_spec(spec)
+    spec = expand_controls(spec, config).spec
     arch = get_arch(config)
     shape = arch.shape(config)
     registry = get_registered_interventions()
@@ -64,6 +65,19 @@ def resolve(spec: InterventionSpec | str, config: Any) -> list[ResolvedIntervent
                 head_dim=shape.head_dim, n_heads=shape.n_heads, o_proj=arch.o_proj_path(layer),
                 intervention=intervention))
     return resolved
+
+
+def expand_controls(spec: InterventionSpec | str, config: Any) -> Expanded:
+    """``spec`` with its random control (``random:...``) drawn for this model's shape, as a
+    concrete item of its KIND, plus the control's record; a spec without one is returned as is."""
+    if isinstance(spec, str):
+        spec = parse_spec(spec)
+    if spec.control is None:
+        return Expanded(spec)
+    shape = get_arch(config).shape(config)
+    for item in spec.items:  # the reference set too: it must exist in this model
+        _check_heads(item, shape, spec.text)
+    return expand(spec, shape, get_registered_interventions())
 
 
 def _check_heads(item: InterventionItem, shape: ModelShape, text: str) -> None:

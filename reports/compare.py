@@ -116,7 +116,10 @@ class Report:
         if name == self.baseline:
             return "baseline"
         controlled = self.control_of(name)
-        return f"control of {controlled}" if controlled else "candidate"
+        if controlled:
+            return f"control of {controlled}"
+        run = next((r for r in self.runs if r.name == name), None)
+        return "random control" if run is not None and run.random_control else "candidate"
 
     def tasks(self) -> list[str]:
         return sorted({task for run in self.runs for task in run.tasks})

@@ -89,7 +89,10 @@ def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]
         spec = parse_spec(interventions)
     except SpecError:
         return set()
-    return {(ref.layer, ref.head) for item in spec.items for ref in item.heads}
+    # a random:REF item names the heads it is matched to, not the ones it touched (the sparks
+    # model records the drawn, concrete spec; only un-recorded runs reach this with one)
+    return {(ref.layer, ref.head) for item in spec.items if item.name != "random"
+            for ref in item.heads}
 
 
 def run_marks(runs: Sequence[Any]) -> list[tuple[str, set[tuple[int, int | None]]]]:

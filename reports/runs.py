@@ -96,6 +96,7 @@ class Run:
     truncation: str
     tasks: dict[str, TaskRun]
     folded: bool = False  # the interventions are folded into the checkpoint (`sparks fold`)
+    random_control: Optional[dict[str, Any]] = None  # the record of a random:... control run
 
     @property
     def interventions_text(self) -> str:
@@ -305,6 +306,19 @@ def _interventions(config: Mapping[str, Any], model_args: str, pretrained: str) 
     return _folded(Path(pretrained).expanduser() / FOLD_NOTE) if pretrained else ""
 
 
+def _random_control(config: Mapping[str, Any], pretrained: str) -> Optional[dict[str, Any]]:
+    """What a ``random:`` control drew (``config.sparks_random_control``, or a folded
+    checkpoint's note), so that the run can be repeated exactly; None for other runs."""
+    record = config.get("sparks_random_control")
+    if record is None and pretrained:
+        try:
+            note = json.loads((Path(pretrained).expanduser() / FOLD_NOTE).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            note = None
+        record = note.get("random_control") if isinstance(note, dict) else None
+    return record if isinstance(record, dict) else None
+
+
 def _is_folded(config: Mapping[str, Any], model_args: str, pretrained: str) -> bool:
     return (not config.get("sparks_interventions") and "interventions=" not in model_args
             and bool(pretrained) and (Path(pretrained).expanduser() / FOLD_NOTE).is_file())
@@ -348,6 +362,7 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
         results_file=results_file, model=model, model_args=model_args, pretrained=pretrained,
         interventions=_interventions(config, model_args, args.get("pretrained") or ""),
         folded=_is_folded(config, model_args, args.get("pretrained") or ""),
+        random_control=_random_control(config, args.get("pretrained") or ""),
         date=_date(data, results_file),
         lm_eval_version=str(data.get("lm_eval_version") or "?"),
         sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,

@@ -382,3 +382,14 @@ def test_regress_checks_its_output_folder_before_any_run(
 def test_control_runs_are_checked(tmp_path: Path, run: str, message: str) -> None:
     with pytest.raises(SparksError, match=message):
         load_spec(_spec(tmp_path, SPEC + f"  - {run}\n"))
+
+
+def test_control_runs_expand_one_per_seed(tmp_path: Path) -> None:
+    spec = load_spec(_spec(tmp_path, SPEC + "  - {name: ctl, interventions: 'random:@h.json#1', "
+                                           "seeds: 3, control_for: ablate}\n"))
+    controls = [run for run in spec.runs if run.control_for]
+    assert [run.name for run in controls] == ["ctl-s0", "ctl-s1", "ctl-s2"]
+    assert [run.interventions for run in controls] == [
+        f"random:L1H1:{seed}:zero" for seed in range(3)]
+    assert {run.group for run in controls} == {"ctl"}
+    assert regress._controls(spec) == {"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]}
