@@ -12,10 +12,32 @@ schema, so scoring, logs and reports never care where a problem came from:
 
 Local files: set ``SPARKS_DATA_DIR`` (or pass ``--metadata '{"data_dir": "..."}'``) to a folder
 holding ``amc.jsonl``, ``aime.jsonl`` and ``math500.jsonl`` shaped like the project's
-``shared/data``; the tasks then never touch the network. Each line is checked, and an error
+``shared/data``, and for the control tasks ``gpqa_diamond.jsonl`` and ``triviaqa.jsonl``; the
+tasks then never touch the network. Each line is checked, and an error
 names the file, the line, the field and its value: no ``null`` becomes the answer ``"None"``,
 no ``1.7`` is truncated to 1, no problem id appears twice, no file is empty. An error about the
 folder names where it came from (``--metadata data_dir`` or ``$SPARKS_DATA_DIR``).
+
+Control tasks (no difficulty tiers: every row's tier is ``"all"``, the reports' whole-task tier;
+``number`` is the row's 1-based position):
+
+* ``gpqa_diamond.jsonl``, one question per line::
+
+      {"id": "q1", "question": "...", "correct_answer": "...",
+       "incorrect_answers": ["...", "...", "..."], "domain": "Physics"}
+
+  ``domain`` is optional. The four choices are shuffled with :data:`GPQA_SHUFFLE_SEED` and the
+  id, so a question keeps its letters whatever else is in the file; ``problem`` is the question
+  followed by the lettered choices ``(A) ...`` to ``(D) ...``, ``answer`` the correct letter,
+  and the row also carries ``choices`` (in letter order) and ``domain``. The Hub rows
+  (``Idavidrein/gpqa``, gated) carry only the question writer's own difficulty guess, not a
+  measured difficulty, so they get no tiers either.
+* ``triviaqa.jsonl``, one question per line::
+
+      {"id": "t1", "question": "...", "answer": "Jane Austen", "aliases": ["Austen", "..."]}
+
+  ``aliases`` is optional; ``answer`` is the canonical answer and the row's ``aliases`` list
+  starts with it (any alias counts as correct).
 """
 
 from __future__ import annotations
@@ -23,9 +45,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from harness_ext.errors import SparksError, install_excepthook
 from harness_ext.tiers import tier_for_level, tier_for_number
@@ -39,6 +62,26 @@ HUB_AMC = "AI-MO/aimo-validation-amc"
 HUB_AIME24 = "HuggingFaceH4/aime_2024"
 HUB_AIME25 = "opencompass/AIME2025"
 HUB_MATH500 = "HuggingFaceH4/MATH-500"
+HUB_GPQA = "Idavidrein/gpqa"  # gated: its terms must be accepted on the Hub
+GPQA_CONFIG = "gpqa_diamond"
+HUB_TRIVIAQA = "mandarjoshi/trivia_qa"  # lm-eval's triviaqa task: this data set, config, split
+TRIVIAQA_CONFIG = "rc.nocontext"
+
+GPQA_SHUFFLE_SEED = 1234  # fixed, so runs of gpqa_diamond_sparks see the same letters
+CHOICE_LETTERS = "ABCD"
+NO_TIER = "all"  # the reports' whole-task tier (reports.runs.TIER_FALLBACK)
+
+MATH_FILES = "amc.jsonl, aime.jsonl and math500.jsonl"
+# the control tasks' local files and their line format, for messages
+CONTROL_FORMATS = {
+    "gpqa_diamond.jsonl": '{"id", "question", "correct_answer", "incorrect_answers": '
+                          '[3 strings], "domain" (optional)}',
+    "triviaqa.jsonl": '{"id", "question", "answer", "aliases" (optional list of strings)}',
+}
+HUB_ACCESS = {
+    HUB_GPQA: f"{HUB_GPQA} is gated: accept its terms at https://huggingface.co/datasets/"
+              f"{HUB_GPQA} and log in (`huggingface-cli login` or HF_TOKEN)",
+}
 
 AMC_URL = re.compile(r"/(\d{4})_AMC_(\d+)([AB])_Problems/Problem_(\d+)$")
 AIME_URL = re.compile(r"/(\d{4})_AIME_(I{1,2})_Problems/Problem_(\d+)$")
@@ -72,6 +115,18 @@ def load_math500(**options: Any):
     """MATH-500 (HuggingFaceH4/MATH-500)."""
     return _load("math500.jsonl", options, local=_local_math500, hub=_hub_math500,
                  hub_name=HUB_MATH500)
+
+
+def load_gpqa_diamond(**options: Any):
+    """GPQA diamond (198 questions of Idavidrein/gpqa, gated), choices shuffled by a fixed seed."""
+    return _load("gpqa_diamond.jsonl", options, local=_local_gpqa, hub=_hub_gpqa,
+                 hub_name=HUB_GPQA)
+
+
+def load_triviaqa(**options: Any):
+    """TriviaQA, as lm-eval's triviaqa task reads it (rc.nocontext, validation split)."""
+    return _load("triviaqa.jsonl", options, local=_local_triviaqa, hub=_hub_triviaqa,
+                 hub_name=HUB_TRIVIAQA)
 
 
 # ---------------------------------------------------------------- shared machinery
@@ -120,18 +175,29 @@ def _instead(origin: str, hub_name: str) -> str:
     return f"or set {DATA_DIR_ENV} empty (or unset it) to load {hub}"
 
 
+def _holding(file_name: str) -> str:
+    """The files a data folder should hold, as messages about ``file_name`` name them."""
+    return file_name if file_name in CONTROL_FORMATS else MATH_FILES
+
+
+def _shape(file_name: str) -> str:
+    """How the lines of ``file_name`` are shaped, for messages."""
+    if file_name in CONTROL_FORMATS:
+        return f"one JSON object per line, {CONTROL_FORMATS[file_name]}"
+    return "shaped like the project's shared/data"
+
+
 def _local_file(folder: DataFolder, file_name: str, hub_name: str) -> Path:
     """``folder/file_name``, checked: the error names where the folder came from."""
     where, instead = f"{folder.origin} is {folder.path}", _instead(folder.origin, hub_name)
     if not folder.path.is_dir():
         state = "a file" if folder.path.exists() else "does not exist"
         raise SparksError(f"{where}, which is not a folder ({state}). Point it at the folder "
-                          f"holding amc.jsonl, aime.jsonl and math500.jsonl, {instead}.")
+                          f"holding {_holding(file_name)}, {instead}.")
     path = folder.path / file_name
     if not path.is_file():
-        raise SparksError(f"{where}, but {path} does not exist. Put amc.jsonl, aime.jsonl and "
-                          f"math500.jsonl there (shaped like the project's shared/data), "
-                          f"{instead}.")
+        raise SparksError(f"{where}, but {path} does not exist. Put {_holding(file_name)} "
+                          f"there ({_shape(file_name)}), {instead}.")
     return path
 
 
@@ -148,11 +214,12 @@ def _load(file_name: str, options: Mapping[str, Any], *, local: Callable[[Path],
         except SparksError:
             raise
         except Exception as error:  # network, auth, offline mode: one message, both fixes
+            access = f" ({HUB_ACCESS[hub_name]})" if hub_name in HUB_ACCESS else ""
             raise SparksError(
                 f"Could not load {hub_name} from the Hugging Face Hub ({type(error).__name__}: "
-                f"{str(error)[:200]}). Either get online access to the Hub, or set "
-                f"{DATA_DIR_ENV}=/path/to/folder with amc.jsonl, aime.jsonl and math500.jsonl "
-                f"(see the README, 'Offline use')."
+                f"{str(error)[:200]}). Either get online access to the Hub{access}, or set "
+                f"{DATA_DIR_ENV}=/path/to/folder with {_holding(file_name)} "
+                f"({_shape(file_name)}; see the README, 'Offline use')."
             ) from error
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
@@ -191,8 +258,9 @@ def read_problems(path: Path, required: tuple[str, ...]) -> list[tuple[int, Row]
     """Every ``(line number, object)`` of a data file, refusing an empty file and repeated ids."""
     lines = list(read_jsonl(path, required))
     if not lines:
+        shape = _shape(path.name).removeprefix("one JSON object per line, ")
         raise SparksError(f"{path} holds no problems (it is empty or only blank lines). Fill it "
-                          f"with one JSON object per line, shaped like the project's shared/data.")
+                          f"with one JSON object per line, {shape}.")
     first_line: dict[str, int] = {}
     for number, row in lines:
         problem_id = _checked(path, number, lambda row=row: _problem_id(row["id"]))
@@ -268,9 +336,22 @@ def _checked(path: Path, number: int, make: Callable[[], Any]) -> Any:
 def _hub_checked(name: str, index: int, make: Callable[[], Row]) -> Row:
     try:
         return make()
-    except (TypeError, ValueError) as error:
-        raise SparksError(f"{name}, row {index}: {error}. The Hub data set changed shape; set "
+    except (TypeError, ValueError, KeyError) as error:
+        problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
+        raise SparksError(f"{name}, row {index}: {problem}. The Hub data set changed shape; set "
                           f"{DATA_DIR_ENV} to a folder of local files instead.") from None
+
+
+def _unique_ids(name: str, rows: list[Row]) -> list[Row]:
+    """``rows`` of a Hub data set, refused if a problem id repeats (runs pair problems by id)."""
+    first: dict[str, int] = {}
+    for index, row in enumerate(rows, start=1):
+        if row["problem_id"] in first:
+            raise SparksError(f"{name}: problem id {row['problem_id']!r} appears in rows "
+                              f"{first[row['problem_id']]} and {index}; runs are compared by id. "
+                              f"Set {DATA_DIR_ENV} to a folder of local files instead.")
+        first[row["problem_id"]] = index
+    return rows
 
 
 # ---------------------------------------------------------------- local files
@@ -358,3 +439,116 @@ def _hub_math500() -> list[Row]:
             tier_for_level(_integer(row["level"], "level")), f"hub:{HUB_MATH500}"))
         for index, row in enumerate(_hub_rows(HUB_MATH500, "test"))
     ]
+
+
+# ---------------------------------------------------------------- control tasks
+
+GPQA_FIELDS = ("id", "question", "correct_answer", "incorrect_answers")
+TRIVIAQA_FIELDS = ("id", "question", "answer")
+
+
+def _local_gpqa(path: Path) -> list[Row]:
+    return [
+        _checked(path, number, lambda row=row, index=index: _gpqa_row(
+            row["id"], row["question"], row["correct_answer"], row["incorrect_answers"],
+            row.get("domain", ""), index, str(path)))
+        for index, (number, row) in enumerate(read_problems(path, GPQA_FIELDS), start=1)
+    ]
+
+
+def _local_triviaqa(path: Path) -> list[Row]:
+    return [
+        _checked(path, number, lambda row=row, index=index: _triviaqa_row(
+            row["id"], row["question"], row["answer"], row.get("aliases", []), index,
+            str(path)))
+        for index, (number, row) in enumerate(read_problems(path, TRIVIAQA_FIELDS), start=1)
+    ]
+
+
+def _gpqa_row(problem_id: Any, question: Any, correct: Any, incorrect: Any, domain: Any,
+              number: int, source: str) -> Row:
+    """A GPQA question as a sparks row: ``problem`` lists the shuffled choices, ``answer`` is
+    the letter of the correct one."""
+    problem_id = _problem_id(problem_id)
+    question = _text(question, "question").strip()
+    given = _gpqa_choices(correct, incorrect)
+    choices = shuffled_choices(problem_id, given)
+    letter = CHOICE_LETTERS[choices.index(given[0])]
+    return {**_row(problem_id, gpqa_problem(question, choices), letter, number, NO_TIER, source),
+            "choices": choices, "domain": _optional_text(domain, "domain")}
+
+
+def _gpqa_choices(correct: Any, incorrect: Any) -> list[str]:
+    """The correct answer first, then the three incorrect ones; all four must differ."""
+    if not isinstance(incorrect, list) or len(incorrect) != 3:
+        raise ValueError(f'"incorrect_answers" {_json(incorrect)} is not a list of 3 strings')
+    choices = [_text(correct, "correct_answer").strip()] + [
+        _text(item, f"incorrect_answers[{index}]").strip() for index, item in enumerate(incorrect)]
+    if len(set(choices)) != len(choices):
+        raise ValueError(f"the choices {_json(choices)} are not all different, so the correct "
+                         f"letter would be ambiguous")
+    return choices
+
+
+def shuffled_choices(problem_id: str, choices: Sequence[str]) -> list[str]:
+    """``choices`` in this question's fixed order: seeded by :data:`GPQA_SHUFFLE_SEED` and the id
+    alone, so neither the file's order nor the other questions change a question's letters."""
+    order = list(choices)
+    random.Random(f"{GPQA_SHUFFLE_SEED}:{problem_id}").shuffle(order)
+    return order
+
+
+def gpqa_problem(question: str, choices: Sequence[str]) -> str:
+    """The question, a blank line, then one ``(A) choice`` line per choice."""
+    lines = [f"({letter}) {choice}" for letter, choice in zip(CHOICE_LETTERS, choices)]
+    return question + "\n\n" + "\n".join(lines)
+
+
+def _optional_text(value: Any, field: str) -> str:
+    if value is None or value == "":
+        return ""
+    return _text(value, field).strip()
+
+
+def _triviaqa_row(problem_id: Any, question: Any, answer: Any, aliases: Any, number: int,
+                  source: str) -> Row:
+    """A TriviaQA question as a sparks row; ``aliases`` starts with the canonical answer."""
+    row = _row(problem_id, question, answer, number, NO_TIER, source)
+    return {**row, "aliases": _aliases(row["answer"], aliases)}
+
+
+def _aliases(answer: str, aliases: Any) -> list[str]:
+    if not isinstance(aliases, list):
+        raise ValueError(f'"aliases" {_json(aliases)} is not a list of strings')
+    names = [answer] + [_text(alias, f"aliases[{index}]").strip()
+                        for index, alias in enumerate(aliases)]
+    return list(dict.fromkeys(names))
+
+
+def _gpqa_clean(text: Any) -> Any:
+    """lm-eval's clean-up of GPQA's Hub text (its " [title]" markers, doubled spaces)."""
+    if not isinstance(text, str):
+        return text  # the row check names the field
+    return text.strip().replace(" [title]", ". ").replace("  ", " ")
+
+
+def _hub_gpqa() -> list[Row]:
+    rows = [
+        _hub_checked(HUB_GPQA, index, lambda row=row, index=index: _gpqa_row(
+            row["Record ID"], _gpqa_clean(row["Question"]), _gpqa_clean(row["Correct Answer"]),
+            [_gpqa_clean(row[f"Incorrect Answer {n}"]) for n in (1, 2, 3)],
+            row.get("High-level domain") or "", index, f"hub:{HUB_GPQA}"))
+        for index, row in enumerate(_hub_rows(HUB_GPQA, "train", GPQA_CONFIG), start=1)
+    ]
+    return _unique_ids(HUB_GPQA, rows)
+
+
+def _hub_triviaqa() -> list[Row]:
+    rows = [
+        _hub_checked(HUB_TRIVIAQA, index, lambda row=row, index=index: _triviaqa_row(
+            row["question_id"], row["question"], row["answer"]["value"],
+            list(row["answer"]["aliases"]), index, f"hub:{HUB_TRIVIAQA}"))
+        for index, row in enumerate(_hub_rows(HUB_TRIVIAQA, "validation", TRIVIAQA_CONFIG),
+                                    start=1)
+    ]
+    return _unique_ids(HUB_TRIVIAQA, rows)
