@@ -53,6 +53,10 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
                         help="a heads file of `sparks discover`: its heat maps (importance, "
                              "effect; emergent heads and each run's intervened heads marked) "
                              "go into the report")
+    parser.add_argument("--max-response-chars", type=_positive, default=None, metavar="N",
+                        help="full text shown per failed or flipped response in report.html "
+                             "(default 12000; longer ones keep the start, the evidence and the "
+                             "end)")
     parser.add_argument("--control", action="append", default=[], metavar="RUN=C1,C2",
                         help="compare RUN with its matched random controls C1, C2, ... (runs "
                              "of random:... interventions, one per seed), pooled per problem; "
@@ -69,6 +73,16 @@ def _split_run(spec: str) -> tuple[Optional[str], Path]:
     if sep and name and "/" not in name and not Path(spec).exists():
         return name, Path(path)
     return None, Path(spec)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def _controls(values: Sequence[str]) -> dict[str, list[str]]:
@@ -173,8 +187,8 @@ def check_report_folder(folder: Path) -> None:
         check_writable(folder.parent, "the folder of the report", kind="folder")
 
 
-def write_report(report: "Report", folder: Path,
-                 progress: Optional["Phases"] = None) -> list[Path]:
+def write_report(report: "Report", folder: Path, progress: Optional["Phases"] = None,
+                 max_response_chars: Optional[int] = None) -> list[Path]:
     """Write report.md, report.html and report.json into ``folder``, as one set.
 
     The three files are rendered first, written into a stamped temporary folder beside
@@ -183,13 +197,16 @@ def write_report(report: "Report", folder: Path,
     """
     from harness_ext import __version__
     from harness_ext.reports.html import render_html
+    from harness_ext.reports.views import RESPONSE_CHARS
     from harness_ext.reports.markdown import render_markdown
     from harness_ext.reports.output import is_stamped, write_folder_atomic
     from harness_ext.reports.report_json import render_json
 
     check_report_folder(folder)
+    max_response_chars = max_response_chars or RESPONSE_CHARS
     advance = progress.phase(f"writing {folder.name}", total=1) if progress is not None else None
-    files = {"report.md": render_markdown(report), "report.html": render_html(report),
+    files = {"report.md": render_markdown(report),
+             "report.html": render_html(report, folder, max_response_chars),
              "report.json": render_json(report)}
     try:
         written = write_folder_atomic(
@@ -217,7 +234,8 @@ def run_report(args: argparse.Namespace) -> int:
                              seed=args.seed, tasks=_csv(args.tasks), labels=_csv(args.labels),
                              truncation=args.truncation, heads=args.heads, progress=progress,
                              controls=_controls(args.control))
-        written = write_report(report, args.output, progress) if args.output else []
+        written = (write_report(report, args.output, progress, args.max_response_chars)
+                   if args.output else [])
     return finish_report(report, written, args.fail_on_regression, summary_console())
 
 

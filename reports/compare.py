@@ -95,6 +95,7 @@ class Report:
     alpha: float
     seed: int
     controls: dict[str, list[str]] = field(default_factory=dict)  # run -> its control runs
+    setting_warnings: list[str] = field(default_factory=list)  # settings the runs differ in
     control_deltas: list[ControlDelta] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     deltas: list[Delta] = field(default_factory=list)
@@ -126,7 +127,7 @@ class Report:
 
     def tiers(self, task: str) -> list[str]:
         found = {p.tier for run in self.runs if task in run.tasks
-                 for p in run.tasks[task].problems.values()}
+                 for p in run.tasks[task].problems.values()} - {ALL_TIERS}
         return sorted(found, key=tier_sort_key)
 
     def label_names(self) -> list[str]:
@@ -166,7 +167,8 @@ def tier_sort_key(tier: str) -> tuple[int, str]:
 def _by_tier(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
     groups: dict[str, list[Problem]] = {ALL_TIERS: list(problems)}
     for problem in problems:
-        groups.setdefault(problem.tier, []).append(problem)
+        if problem.tier != ALL_TIERS:  # a task without tiers: its problems are the whole task
+            groups.setdefault(problem.tier, []).append(problem)
     return groups
 
 
@@ -198,6 +200,9 @@ def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, see
     base = next(run for run in runs if run.name == baseline)
     for candidate in report.candidates:
         _compare_runs(report, base, candidate, note)
+        for warning in settings_differences(base, candidate):
+            report.setting_warnings.append(warning)
+            note(warning)
     by_name = {run.name: run for run in runs}
     for name, names in (controls or {}).items():
         missing = [n for n in (name, *names) if n not in by_name]
@@ -217,9 +222,10 @@ def _compare_with_controls(report: Report, run: Run, controls: Sequence[Run], no
         problems = run.tasks[task].problems
         common = [pid for pid in problems
                   if all(pid in c.tasks[task].problems for c in controls)]
-        groups: dict[str, list[str]] = {ALL_TIERS: common}
+        groups: dict[str, list[str]] = {ALL_TIERS: list(common)}
         for pid in common:
-            groups.setdefault(problems[pid].tier, []).append(pid)
+            if problems[pid].tier != ALL_TIERS:
+                groups.setdefault(problems[pid].tier, []).append(pid)
         for tier, pids in sorted(groups.items(), key=lambda item: tier_sort_key(item[0])):
             pooled = [sum(c.tasks[task].problems[pid].score for c in controls) / len(controls)
                       for pid in pids]
@@ -246,9 +252,10 @@ def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None
             continue
         _settings_differ(task, base, candidate, note)
         paired = [(base_problems[pid], cand_problems[pid]) for pid in common]
-        groups: dict[str, list[tuple[Problem, Problem]]] = {ALL_TIERS: paired}
+        groups: dict[str, list[tuple[Problem, Problem]]] = {ALL_TIERS: list(paired)}
         for pair in paired:
-            groups.setdefault(pair[0].tier, []).append(pair)
+            if pair[0].tier != ALL_TIERS:
+                groups.setdefault(pair[0].tier, []).append(pair)
         for tier, pairs in sorted(groups.items(), key=lambda item: tier_sort_key(item[0])):
             comparison = compare_paired([b.score for b, _ in pairs], [c.score for _, c in pairs],
                                         seed=report.seed)
@@ -261,6 +268,36 @@ def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None
                 report.flips.append(Flip(
                     candidate.name, task, b.tier, b.problem_id, b.doc_id, b.score, c.score,
                     tuple(r.label for r in b.responses), tuple(r.label for r in c.responses)))
+
+
+def settings_differences(base: Run, candidate: Run) -> list[str]:
+    """Warnings, each naming a setting in which ``candidate`` differs from ``base``.
+
+    Differences by design are not warned about: the interventions, and ``pretrained`` when
+    the candidate is a checkpoint folded (``sparks fold``) from the baseline's model.
+    """
+    said = []
+    for task in sorted(set(base.tasks) & set(candidate.tasks)):
+        b, c = base.tasks[task], candidate.tasks[task]
+        if b.max_gen_toks != c.max_gen_toks:
+            said.append(f"max_gen_toks differs on {task}: {base.name} {b.max_gen_toks}, "
+                        f"{candidate.name} {c.max_gen_toks}")
+    for setting, b_value, c_value in (
+            ("chat template", base.chat_template, candidate.chat_template),
+            ("enable_thinking", base.enable_thinking, candidate.enable_thinking)):
+        if b_value != c_value:
+            said.append(f"{setting} differs: {base.name} {b_value}, {candidate.name} {c_value}")
+    b_args = {k: v for k, v in base.model_settings.items() if k != "enable_thinking"}
+    c_args = {k: v for k, v in candidate.model_settings.items() if k != "enable_thinking"}
+    for key in sorted(set(b_args) | set(c_args)):
+        if b_args.get(key) != c_args.get(key):
+            said.append(f"model_args {key} differs: {base.name} {b_args.get(key, '(unset)')}, "
+                        f"{candidate.name} {c_args.get(key, '(unset)')}")
+    folded_here = candidate.folded_from and candidate.folded_from == base.pretrained
+    if base.pretrained != candidate.pretrained and not folded_here:
+        said.append(f"pretrained differs: {base.name} {base.pretrained}, {candidate.name} "
+                    f"{candidate.pretrained}")
+    return said
 
 
 def _settings_differ(task: str, base: Run, candidate: Run, note: Warn) -> None:

@@ -66,6 +66,7 @@ class Problem:
     number: Optional[int]
     score: float
     responses: list[Response]
+    text: str = ""  # the problem statement, as the task logged it (doc.problem)
 
 
 @dataclass
@@ -97,6 +98,9 @@ class Run:
     tasks: dict[str, TaskRun]
     folded: bool = False  # the interventions are folded into the checkpoint (`sparks fold`)
     random_control: Optional[dict[str, Any]] = None  # the record of a random:... control run
+    chat_template: str = "not applied"  # "applied (sha 1a2b3c4d)" when lm-eval applied one
+    model_settings: dict[str, str] = field(default_factory=dict)  # model_args but the model's
+    folded_from: str = ""  # the source model of a folded checkpoint
 
     @property
     def interventions_text(self) -> str:
@@ -106,8 +110,14 @@ class Run:
         return f"{self.interventions} (folded into the checkpoint)" if self.folded \
             else self.interventions
 
+    @property
+    def enable_thinking(self) -> str:
+        """``enable_thinking`` as the run set it (model_args or chat_template_args)."""
+        return self.model_settings.get("enable_thinking", "model default")
+
     def header(self) -> dict[str, str]:
         return {"name": self.name, "model": self.model, "pretrained": self.pretrained,
+                "chat_template": self.chat_template, "enable_thinking": self.enable_thinking,
                 "model_args": self.model_args, "interventions": self.interventions_text,
                 "date": self.date, "lm_eval_version": self.lm_eval_version,
                 "sparks_version": self.sparks_version, "truncation": self.truncation,
@@ -306,6 +316,33 @@ def _interventions(config: Mapping[str, Any], model_args: str, pretrained: str) 
     return _folded(Path(pretrained).expanduser() / FOLD_NOTE) if pretrained else ""
 
 
+MODEL_IDENTITY_ARGS = ("pretrained", "interventions", "intervention_mode")
+
+
+def _model_settings(args: Mapping[str, str]) -> dict[str, str]:
+    """model_args other than which model and which interventions (shown, and compared)."""
+    settings = {k: v for k, v in args.items() if k not in MODEL_IDENTITY_ARGS}
+    thinking = re.search(r"enable_thinking['\"]?\s*:\s*(\w+)", args.get("chat_template_args", ""))
+    if "enable_thinking" not in settings and thinking:
+        settings["enable_thinking"] = thinking.group(1)
+    return settings
+
+
+def _chat_template(data: Mapping[str, Any]) -> str:
+    sha = data.get("chat_template_sha")
+    if sha:
+        return f"applied (sha {str(sha)[:8]})"
+    return "applied" if data.get("chat_template") else "not applied"
+
+
+def _folded_source(pretrained: str) -> str:
+    try:
+        note = json.loads((Path(pretrained).expanduser() / FOLD_NOTE).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    return str(note.get("source_model", "")) if isinstance(note, dict) else ""
+
+
 def _random_control(config: Mapping[str, Any], pretrained: str) -> Optional[dict[str, Any]]:
     """What a ``random:`` control drew (``config.sparks_random_control``, or a folded
     checkpoint's note), so that the run can be repeated exactly; None for other runs."""
@@ -363,6 +400,8 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
         interventions=_interventions(config, model_args, args.get("pretrained") or ""),
         folded=_is_folded(config, model_args, args.get("pretrained") or ""),
         random_control=_random_control(config, args.get("pretrained") or ""),
+        chat_template=_chat_template(data), model_settings=_model_settings(args),
+        folded_from=_folded_source(args.get("pretrained") or ""),
         date=_date(data, results_file),
         lm_eval_version=str(data.get("lm_eval_version") or "?"),
         sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
@@ -535,4 +574,4 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     return Problem(task=task, doc_id=int(sample.get("doc_id", -1)),
                    problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
                    number=int(number) if number.isdigit() else None, score=float(score),
-                   responses=responses)
+                   responses=responses, text=str(doc.get("problem") or ""))

@@ -152,3 +152,103 @@ def verdict(report: Report) -> tuple[str, list[str]]:
                      f"{ci(c.ci_low, c.ci_high)}, p={p_value(c.p_value)} ({c.test}, "
                      f"{c.n} problems)")
     return "REGRESSION", lines
+
+
+# ---------------------------------------------------------------- drill-down (HTML)
+
+RESPONSE_CHARS = 12_000  # default full text shown per response (--max-response-chars)
+TOTAL_CHARS = 25_000_000  # beyond this, a report shows evidence only: the page must still open
+Piece = tuple[str, str]  # (kind, text): kind is "text", "mark" (the evidence) or "cut"
+
+
+def excerpt(text: str, span: Optional[tuple[int, int]], limit: int) -> list[Piece]:
+    """``text`` in pieces, the evidence ``span`` marked; longer than ``limit`` characters, it
+    keeps the start, the evidence with some context and the end, and says what it cut."""
+    start, end = span if span and 0 <= span[0] < span[1] <= len(text) else (len(text),) * 2
+    if len(text) <= limit:
+        return [p for p in (("text", text[:start]), ("mark", text[start:end]),
+                            ("text", text[end:])) if p[1]]
+    keep = [(0, limit // 5), (max(0, start - limit // 5), min(len(text), end + limit // 5)),
+            (len(text) - 2 * limit // 5, len(text))]
+    merged: list[list[int]] = []
+    for a, b in sorted(keep):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    pieces: list[Piece] = []
+    shown_to = 0
+    for a, b in merged:
+        if a > shown_to:
+            pieces.append(("cut", f"[... {a - shown_to:,} characters cut; the full text is in "
+                                  f"the samples file ...]"))
+        for x, y, kind in ((a, min(b, start), "text"), (max(a, start), min(b, end), "mark"),
+                           (max(a, end), b, "text")):
+            if y > x:
+                pieces.append((kind, text[x:y]))
+        shown_to = b
+    return pieces
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One failed (or flipped) response as the report's drill-down shows it."""
+
+    run: str
+    task: str
+    tier: str
+    problem_id: str
+    index: int
+    label: str
+    answer: str
+    gold: str
+    note: str
+    problem: str
+    pieces: list[Piece]
+
+
+def drills(report: Report, limit: int = RESPONSE_CHARS,
+           total: int = TOTAL_CHARS) -> list[Drill]:
+    """Every failed response with its problem and its full text (at most ``limit`` characters
+    each; once ``total`` characters are shown, only the evidence), in numeric id order."""
+    from harness_ext.reports.compare import id_sort_key
+
+    found, used = [], 0
+    for run in report.runs:
+        for task, task_run in sorted(run.tasks.items()):
+            for p in sorted(task_run.problems.values(), key=lambda p: id_sort_key(p.problem_id)):
+                for r in p.responses:
+                    if r.correct:
+                        continue
+                    pieces = excerpt(r.text, r.span, limit) if used < total else [
+                        ("mark", r.evidence), ("cut", "[the full text is in the samples file]")]
+                    used += sum(len(text) for _, text in pieces)
+                    found.append(Drill(run.name, task, p.tier, p.problem_id, r.index, r.label,
+                                       r.answer or "", p.gold, r.note or r.label, p.text,
+                                       pieces))
+    return found
+
+
+@dataclass(frozen=True)
+class FlipView:
+    """A flipped problem with both runs' first responses, side by side."""
+
+    flip: Flip
+    problem: str
+    baseline: list[Piece]
+    candidate: list[Piece]
+    baseline_label: str
+    candidate_label: str
+
+
+def flip_views(report: Report, limit: int = RESPONSE_CHARS) -> list[FlipView]:
+    """Each flipped problem with the baseline's and the candidate's first responses."""
+    runs = {run.name: run for run in report.runs}
+    views = []
+    for f in flip_rows(report):
+        base = runs[report.baseline].tasks[f.task].problems[f.problem_id]
+        cand = runs[f.candidate].tasks[f.task].problems[f.problem_id]
+        b, c = base.responses[0], cand.responses[0]
+        views.append(FlipView(f, base.text, excerpt(b.text, b.span, limit),
+                              excerpt(c.text, c.span, limit), b.label, c.label))
+    return views

@@ -4,8 +4,10 @@
     python scripts/check_report_html.py out/report/report.html [--screenshot report.png]
 
 Fails (exit status 1) when the page raises a JavaScript error, when a plot
-(``svg.plot``) has no visible data mark (``.mark`` with a non-empty box), or when the page has
-no plot at all. Exit status 2: no Chromium found (install Debian's ``chromium``, or set
+(``svg.plot``) has no visible data mark (``.mark`` with a non-empty box), when two labels
+(``<text>``) of a plot overlap, when the page has no plot at all, or when the first drill-down
+(a failed response's ``<details>``) does not open to a visible text. The screenshot is taken
+with that drill-down (and a flipped problem's, if any) open. Exit status 2: no Chromium found (install Debian's ``chromium``, or set
 ``CHROMIUM=/path/to/chrome``). The checks run inside the page: a copy of the report gets a
 first script that records errors (``window.onerror``) and, after ``load``, measures every
 plot; Chromium's ``--dump-dom`` brings the result back. Nothing is fetched from the network.
@@ -29,6 +31,13 @@ WIDTH = 1280
 MAX_HEIGHT = 12000
 TIMEOUT_S = 120
 
+OPEN_DRILLS = """<script>
+window.addEventListener('load', function () {
+  var first = document.querySelectorAll('#samples details, details.flip');
+  for (var i = 0; i < first.length && i < 2; i++) { first[i].open = true; }
+});
+</script>"""
+
 PROBE = """<script>
 window.__sparksErrors = [];
 window.addEventListener('error', function (e) {
@@ -46,8 +55,29 @@ window.addEventListener('load', function () {
         if (box.width > 0 && box.height > 0) { visible++; }
       }
       var rect = svg.getBoundingClientRect();
+      var texts = svg.querySelectorAll('text'), boxes = [], overlaps = [];
+      for (var k = 0; k < texts.length; k++) {
+        var b = texts[k].getBoundingClientRect();
+        if (b.width > 0 && b.height > 0) { boxes.push([b, texts[k].textContent]); }
+      }
+      for (var a = 0; a < boxes.length; a++) {
+        for (var c = a + 1; c < boxes.length; c++) {
+          var p = boxes[a][0], q = boxes[c][0];
+          var dx = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+          var dy = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+          if (dx > 1 && dy > 1) { overlaps.push(boxes[a][1] + ' / ' + boxes[c][1]); }
+        }
+      }
       result.plots.push({title: svg.getAttribute('aria-label'), marks: marks.length,
-                         visible: visible, width: rect.width, height: rect.height});
+                         visible: visible, width: rect.width, height: rect.height,
+                         overlaps: overlaps.slice(0, 5)});
+    }
+    var drill = document.querySelector('#samples details');
+    if (drill) {
+      drill.open = true;
+      var text = drill.querySelector('pre:last-of-type'), box = text ? text.getBoundingClientRect() : null;
+      result.drill = {height: box ? box.height : 0, chars: text ? text.textContent.length : 0,
+                      marks: drill.querySelectorAll('mark').length};
     }
     var out = document.createElement('pre');
     out.id = '__sparks_check';
@@ -110,13 +140,25 @@ def problems_of(result: dict) -> list[str]:
         if plot["visible"] == 0 or plot["width"] <= 0 or plot["height"] <= 0:
             problems.append(f"empty plot: {plot['title']!r} ({plot['marks']} marks, "
                             f"{plot['visible']} visible)")
+        for pair in plot.get("overlaps", []):
+            problems.append(f"overlapping labels in {plot['title']!r}: {pair}")
+    drill = result.get("drill")
+    if drill is not None and (drill["height"] <= 0 or drill["chars"] == 0):
+        problems.append(f"the first drill-down opens to no visible text ({drill})")
     return problems
 
 
 def screenshot(browser: str, html: Path, target: Path, height: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    done = _chromium(browser, f"--screenshot={target}",
-                     f"--window-size={WIDTH},{max(600, min(height, MAX_HEIGHT))}", html.as_uri())
+    text = html.read_text(encoding="utf-8")
+    copy = html.with_name(f".{html.stem}.shot.html")  # beside it: relative links still work
+    copy.write_text(text.replace("</body>", OPEN_DRILLS + "</body>"), encoding="utf-8")
+    try:
+        done = _chromium(browser, f"--screenshot={target}",
+                         f"--window-size={WIDTH},{max(600, min(height + 800, MAX_HEIGHT))}",
+                         copy.as_uri())
+    finally:
+        copy.unlink(missing_ok=True)
     if not target.is_file():
         raise RuntimeError(f"Chromium wrote no screenshot (exit status {done.returncode}): "
                            f"{done.stderr[-2000:]}")
@@ -146,8 +188,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     problems = problems_of(result)
     plots = result.get("plots", [])
+    drill = result.get("drill")
+    opened = (f"; drill-down opened ({drill['chars']} characters, {drill['marks']} marked)"
+              if drill else "; no drill-down")
     print(f"{html}: {len(plots)} plots, "
-          f"{sum(p['visible'] for p in plots)} visible marks; screenshot {shot}")
+          f"{sum(p['visible'] for p in plots)} visible marks{opened}; screenshot {shot}")
     for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
     return 1 if problems else 0

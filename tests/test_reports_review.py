@@ -136,3 +136,17 @@ def test_a_run_is_compared_with_its_pooled_random_controls(tmp_path: Path) -> No
     assert data["controls"] == {"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]}
     assert [r["role"] for r in data["runs"]][2] == "control of ablate"
     assert data["control_deltas"][0]["significant"] is True
+
+
+def test_a_task_without_tiers_is_counted_once(tmp_path: Path) -> None:
+    """Control tasks have the single tier "all", the name of the whole-task row too."""
+    answers = [["7"] * 20, ["7"] * 16 + ["1"] * 4]
+    for name, given in zip(("a", "b"), answers):
+        write_run(tmp_path / name, {"triviaqa_sparks": [
+            FakeProblem(f"q{i}", "7", [f"\\boxed{{{a}}}"], tier="all")
+            for i, a in enumerate(given)]})
+    report = make_report([str(tmp_path / "a"), str(tmp_path / "b")], truncation="estimate")
+    assert report.tiers("triviaqa_sparks") == []
+    delta, = report.deltas
+    assert delta.comparison.n == 20 and abs(delta.comparison.p_value - 0.125) < 1e-9
+    assert [c.problems for c in report.cells if c.run == "a"] == [20]
