@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from harness_ext.reports.compare import Report
 from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
-                                       failure_labels, flip_rows, label_rows, run_settings,
-                                       verdict)
+                                       failure_labels, flip_rows, flip_views, label_rows,
+                                       run_settings, verdict)
 
 __all__ = ["MAX_FLIPS", "render_markdown"]
 
@@ -21,6 +23,36 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
              "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
+
+
+EXAMPLES = 5  # flips shown with their responses
+EXAMPLE_CHARS = 1500
+NO_TEXT_TASKS = ("gpqa",)  # its authors ask that its questions are not published in plain text
+
+
+def _flip_examples(report: Report) -> list[str]:
+    """The top flips as collapsible examples: both runs' responses (cut), the problem text too
+    except for tasks whose text must not be published (report.md goes into pull requests)."""
+    out = ["", "### Examples", ""]
+    for view in flip_views(report, EXAMPLE_CHARS)[:EXAMPLES]:
+        f = view.flip
+        out += [f"<details><summary>{f.candidate} {f.direction} {f.task} {f.problem_id} "
+                f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>", ""]
+        if view.problem and not f.task.startswith(NO_TEXT_TASKS):
+            out += ["Problem:", "", _fence(view.problem[:EXAMPLE_CHARS]), ""]
+        for name, label, pieces in ((report.baseline, view.baseline_label, view.baseline),
+                                    (f.candidate, view.candidate_label, view.candidate)):
+            text = "".join(piece for kind, piece in pieces)
+            out += [f"{name} ({label}):", "", _fence(text), ""]
+        out += ["</details>", ""]
+    return out
+
+
+def _fence(text: str) -> str:
+    """A fenced block that no backtick run inside ``text`` can close."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}text\n{text}\n{ticks}"
 
 
 def render_markdown(report: Report) -> str:
@@ -85,6 +117,7 @@ def render_markdown(report: Report) -> str:
                        "failure labels (failing run)"], rows)
         if len(flips) > MAX_FLIPS:
             out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
+        out += _flip_examples(report)
     if report.heads is not None:
         from harness_ext.reports.heads import heads_lines
 

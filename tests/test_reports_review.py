@@ -150,3 +150,15 @@ def test_a_task_without_tiers_is_counted_once(tmp_path: Path) -> None:
     delta, = report.deltas
     assert delta.comparison.n == 20 and abs(delta.comparison.p_value - 0.125) < 1e-9
     assert [c.problems for c in report.cells if c.run == "a"] == [20]
+
+
+def test_report_md_shows_the_top_flips_as_examples(tmp_path: Path) -> None:
+    from harness_ext.reports.markdown import render_markdown
+
+    write_run(tmp_path / "a", {TASK: _problems(["7", "7"])})
+    write_run(tmp_path / "b", {TASK: [FakeProblem("arith/0", "7", ["so ``` \\boxed{1}"]),
+                                      FakeProblem("arith/1", "7", ["\\boxed{7}"])]})
+    text = render_markdown(make_report([f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}"],
+                                       truncation="estimate"))
+    assert "<details><summary>b broke amc_sparks_greedy arith/0 (1.00 → 0.00)</summary>" in text
+    assert "````text\nso ``` \\boxed{1}\n````" in text  # the fence outlasts the response's
