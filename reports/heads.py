@@ -140,49 +140,81 @@ def _color(value: float, low: float, high: float, diverging: bool) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+HEATMAP_WIDTH = 440  # px per panel at least: readable for 8 heads and for 32
+
+
 def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, int | None]]]] = ()) -> str:
-    """Inline SVG: one layer x head panel per quantity; red outlines are emergent heads, a dot
-    marks a head that a run (``marked``: run name, heads) intervened on."""
+    """Inline SVG: one layer x head panel per quantity, each with its colour scale; red
+    outlines are emergent heads, a dot marks a head that a run (``marked``: run name, heads)
+    intervened on; a legend under the panels says so."""
     panels = [("importance (post)", heads.importance, False)]
     if heads.effect is not None:
         panels.append(("effect (post - base)", heads.effect, True))
     emergent = set(heads.emergent)
-    left, top, gap = 40, 28, 36
-    panel_w = heads.n_heads * CELL
-    width = left + len(panels) * (panel_w + gap)
-    height = top + heads.n_layers * CELL + 34
+    cell = max(CELL, min(40, HEATMAP_WIDTH // max(1, heads.n_heads)))
+    row = max(8, min(cell, 520 // max(1, heads.n_layers)))
+    left, top, gap, scale_w = 44, 30, 70, 12
+    panel_w = heads.n_heads * cell
+    width = left + len(panels) * (panel_w + gap + scale_w)
+    plot_h = heads.n_layers * row
+    height = top + plot_h + 64
     body: list[str] = []
     for index, (title, grid, diverging) in enumerate(panels):
-        x0 = left + index * (panel_w + gap)
-        values = [v for row in grid for v in row]
-        low, high = min(values), max(values)
-        body.append(f'<text x="{x0}" y="16" fill="#333">{escape(title)}</text>')
-        for layer, row in enumerate(grid):
-            y = top + (heads.n_layers - 1 - layer) * CELL  # layer 0 at the bottom
-            for head, value in enumerate(row):
-                x = x0 + head * CELL
+        x0 = left + index * (panel_w + gap + scale_w)
+        values = [v for line in grid for v in line]
+        low, high = (-1.0, 1.0) if diverging else (min(values), max(values))
+        body.append(f'<text x="{x0}" y="18" fill="#333">{escape(title)}</text>')
+        for layer, line in enumerate(grid):
+            y = top + (heads.n_layers - 1 - layer) * row  # layer 0 at the bottom
+            for head, value in enumerate(line):
+                x = x0 + head * cell
                 runs = [name for name, picked in marked
                         if (layer, head) in picked or (layer, None) in picked]
                 tip = (f"L{layer}H{head}: {title} {value:.4g}"
                        + (" (emergent)" if (layer, head) in emergent else "")
                        + (f"; intervened in {', '.join(runs)}" if runs else ""))
                 stroke = ' stroke="#d62728" stroke-width="2"' if (layer, head) in emergent else ""
-                body.append(f'<rect class="mark" x="{x}" y="{y}" width="{CELL - 1}" '
-                            f'height="{CELL - 1}" fill="{_color(value, low, high, diverging)}"'
+                body.append(f'<rect class="mark" x="{x}" y="{y}" width="{cell - 1}" '
+                            f'height="{row - 1}" fill="{_color(value, low, high, diverging)}"'
                             f'{stroke}><title>{escape(tip)}</title></rect>')
                 if runs:
-                    body.append(f'<circle cx="{x + CELL / 2 - 0.5}" cy="{y + CELL / 2 - 0.5}" '
-                                f'r="2.5" fill="#000"/>')
-        for head in range(heads.n_heads):
-            body.append(f'<text x="{x0 + head * CELL + CELL / 2:.1f}" y="{height - 20}" '
-                        f'text-anchor="middle" font-size="9" fill="#555">{head}</text>')
-        body.append(f'<text x="{x0 + panel_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
-                    f'fill="#555">head</text>')
-    for layer in range(0, heads.n_layers, max(1, heads.n_layers // 10)):
-        y = top + (heads.n_layers - 1 - layer) * CELL + CELL / 2 + 3
-        body.append(f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="9" '
+                    body.append(f'<circle cx="{x + cell / 2 - 0.5}" cy="{y + row / 2 - 0.5}" '
+                                f'r="{max(2.0, min(cell, row) / 5):.1f}" fill="#000"/>')
+        step = max(1, heads.n_heads // 16)
+        for head in range(0, heads.n_heads, step):
+            body.append(f'<text x="{x0 + head * cell + cell / 2:.1f}" y="{top + plot_h + 14}" '
+                        f'text-anchor="middle" font-size="10" fill="#555">{head}</text>')
+        body.append(f'<text x="{x0 + panel_w / 2:.1f}" y="{top + plot_h + 30}" '
+                    f'text-anchor="middle" fill="#555">head</text>')
+        body += _colour_scale(x0 + panel_w + 8, top, scale_w, plot_h, low, high, diverging)
+    for layer in range(0, heads.n_layers, max(1, heads.n_layers // 12)):
+        y = top + (heads.n_layers - 1 - layer) * row + row / 2 + 3
+        body.append(f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="10" '
                     f'fill="#555">L{layer}</text>')
+    body.append(f'<rect x="{left}" y="{height - 22}" width="12" height="12" fill="none" '
+                f'stroke="#d62728" stroke-width="2"/><text x="{left + 18}" y="{height - 12}" '
+                f'font-size="11" fill="#333">emergent head (in the file\'s emergent list)</text>'
+                f'<circle cx="{left + 290}" cy="{height - 16}" r="3" fill="#000"/>'
+                f'<text x="{left + 298}" y="{height - 12}" font-size="11" fill="#333">a run '
+                f'intervened on it</text>')
     return _svg(width, height, f"heads of {heads.path.name}: layer x head", body)
+
+
+def _colour_scale(x: float, top: float, width: float, height: float, low: float, high: float,
+                  diverging: bool) -> list[str]:
+    """A vertical colour bar from ``low`` (bottom) to ``high`` (top), with both labelled."""
+    steps = 24
+    out = []
+    for i in range(steps):
+        value = low + (high - low) * (i + 0.5) / steps
+        y = top + height - (i + 1) * height / steps
+        out.append(f'<rect x="{x}" y="{y:.1f}" width="{width}" height="{height / steps + 0.5:.1f}" '
+                   f'fill="{_color(value, low, high, diverging)}"/>')
+    out.append(f'<text x="{x + width + 3}" y="{top + 9}" font-size="10" fill="#555">'
+               f'{high:.3g}</text>')
+    out.append(f'<text x="{x + width + 3}" y="{top + height}" font-size="10" fill="#555">'
+               f'{low:.3g}</text>')
+    return out
 
 
 def appearance_grid(heads: HeadsMap) -> str | None:

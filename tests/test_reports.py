@@ -351,7 +351,8 @@ def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
     assert html.count('<svg class="plot"') == 4
     heat = html[html.index("<h2>Heads</h2>"):]
     assert heat.count('class="mark"') == 2 * 8  # importance and effect panels, 8 heads each
-    assert heat.count('stroke="#d62728"') == 2 * 2  # the emergent heads, outlined on both panels
+    assert heat.count('stroke="#d62728" stroke-width="2"><title>') == 2 * 2  # emergent, both panels
+    assert 'emergent head (in the file' in heat and 'a run intervened on it' in heat  # legend
     assert "L3H1: importance (post) 0.2; intervened in cand" in heat
     data = json.loads((tmp_path / "o" / "report.json").read_text())
     assert data["heads"]["emergent"] == [{"layer": 0, "head": 1}, {"layer": 3, "head": 0}]
