@@ -145,7 +145,9 @@ def _heads(report: Report) -> Optional[dict[str, Any]]:
     if report.heads is None:
         return None
     settings = report.heads.settings
-    source = ", ".join(f"{key} {settings[key]}" for key in ("post", "base", "tasks", "limit")
+    named = (("model_post", "model"), ("model_base", "base"), ("tasks", "tasks"),
+             ("limit", "limit"))
+    source = ", ".join(f"{label} {settings[key]}" for key, label in named
                        if settings.get(key) not in (None, ""))
     series = appearance_grid(report.heads)
     return {"lines": heads_lines(report.heads, report.runs),
