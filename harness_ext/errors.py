@@ -26,7 +26,8 @@ def install_excepthook() -> None:
 
     Installed when lm-eval loads our model or tasks: ``lm_eval`` itself lets exceptions
     escape, and a traceback through lm-eval and torch hides the message that says what to fix.
-    Any other exception keeps the normal traceback.
+    Ctrl-C (an uncaught ``KeyboardInterrupt``) is one line too; Python still exits as
+    interrupted. Any other exception keeps the normal traceback.
     """
     previous = sys.excepthook
     if getattr(previous, "_sparks", False):
@@ -34,6 +35,9 @@ def install_excepthook() -> None:
 
     def hook(kind: type[BaseException], error: BaseException,
              trace: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            print("sparks: interrupted", file=sys.stderr)
+            return
         ours = sparks_error_in(error)
         if ours is None:
             previous(kind, error, trace)

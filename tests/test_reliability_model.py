@@ -253,3 +253,15 @@ def test_an_empty_interventions_value_is_refused_not_run_as_the_baseline() -> No
 
     with pytest.raises(SpecError, match="the spec is empty; omit interventions="):
         SparksLM.create_from_arg_string("interventions=,dtype=float32")
+
+
+def test_ctrl_c_under_lm_eval_is_one_line() -> None:
+    """lm_eval lets KeyboardInterrupt escape; once sparks is loaded, it prints one line."""
+    import subprocess
+    import sys
+
+    code = ("from harness_ext.errors import install_excepthook\n"
+            "install_excepthook()\n"
+            "raise KeyboardInterrupt\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stderr.strip() == "sparks: interrupted" and done.returncode != 0
