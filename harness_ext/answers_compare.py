@@ -29,7 +29,7 @@ from harness_ext.answers_latex import (
 log = logging.getLogger("harness_ext.answers")
 
 MAX_ANSWER_CHARS = 1_000  # longer answers are only compared as text
-BUDGET_S = 0.9  # wall-clock budget of one comparison (the sympy part included)
+BUDGET_S = 0.8  # wall-clock budget of one check (extraction and the sympy part included)
 SYMPY_TIMEOUT_S = 0.6
 MIN_SYMPY_S = 0.05
 REL_TOL = Decimal("1e-9")
@@ -47,8 +47,13 @@ _call_deadline: contextvars.ContextVar[Optional[float]] = contextvars.ContextVar
 
 @contextlib.contextmanager
 def time_budget(seconds: float = BUDGET_S) -> Iterator[None]:
-    """Share one deadline among all comparisons made inside (e.g. the candidates of a check)."""
-    token = _call_deadline.set(time.monotonic() + seconds)
+    """Share one deadline among all comparisons made inside (e.g. the candidates of a check).
+
+    Budgets nest: inside another budget the earlier deadline wins, so a caller (a whole
+    ``label()``) can bound everything its checks do."""
+    deadline = time.monotonic() + seconds
+    outer = _call_deadline.get()
+    token = _call_deadline.set(deadline if outer is None else min(outer, deadline))
     try:
         yield
     finally:
@@ -110,6 +115,10 @@ class _Ctx:
 
 def compare(pred: str, gold: str) -> tuple[bool, str]:
     """``(equal, reason)`` for two extracted answers; results (not timeouts) are cached."""
+    if len(pred) > MAX_ANSWER_CHARS or len(gold) > MAX_ANSWER_CHARS:
+        # compared as text only, and not cached: hostile answers must not fill the caches
+        pk, gk = (squash(x) if len(x) > MAX_ANSWER_CHARS else prepare(x).key for x in (pred, gold))
+        return (True, "exact") if pk and pk == gk else (False, "refused")
     try:
         return _compare_cached(pred, gold)
     except TimedOut:
@@ -458,7 +467,9 @@ def _symbolic(a: Node, b: Node, ctx: _Ctx, tol: bool) -> bool:
     if left < MIN_SYMPY_S:
         ctx.timed_out = True
         return False
-    result = symbolic_compare(a, b, tol, min(SYMPY_TIMEOUT_S, left))
+    # the worker's child may use SYMPY_TIMEOUT_S of CPU time, and the answer (queueing in the
+    # worker included) never takes longer than what is left of the wall-clock budget
+    result = symbolic_compare(a, b, tol, min(SYMPY_TIMEOUT_S, left), wall=left)
     if result == "timeout":
         ctx.timed_out = True
         return False

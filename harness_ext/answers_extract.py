@@ -1,7 +1,17 @@
 """Find the final answer in a model's (possibly very long, possibly hostile) response.
 
-Every step is linear in the response length: braces are matched in one pass, and the regexes
-that look at free text only see bounded slices of it.
+The cut: only the last :data:`MAX_RESPONSE_CHARS` characters (100,000, about 30,000 tokens of
+math text) are read, starting at the first line break in the first
+:data:`CUT_ALIGN_CHARS` characters of that window when there is one. The final answer is at
+the end, so a response longer than that is graded on its end; an answer stated only before the
+cut is not seen. Within the window every step is linear in its length: braces are matched in
+one pass, and the regexes that look at free text only see bounded slices of it (null bytes,
+lone surrogates and runs of ``{``/``$``/``\\`` are ordinary characters here).
+
+An answer found in free text (after "the answer is", in a closing sentence or math span, or the
+whole response) is rejected when a number in it is glued to a word or sits in a path: ``x0``,
+``test0``, ``/home/u0``, ``pytest-0/`` are not the answer 0 (``x = 0``, ``(0)``, ``$0$``, ``-0``,
+``0.``, ``\\sqrt2`` and ``5x10^3`` still are). Box contents are taken as written.
 """
 
 from __future__ import annotations
@@ -10,13 +20,17 @@ import re
 from typing import Iterator, Optional
 
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.S)  # an escaped character is skipped whole
 _BARE_BOX_ARG = re.compile(r"[^\s$]+")
+_BLANKS = re.compile(r"[ \t]+")
 _BOX_SEPARATOR = re.compile(  # what may stand between boxes that together form one answer:
     # commas, "and", spacing, math delimiters and a label such as "y_2 =" or "b ="
     r"(?:[\s$,;]|\\[,;:! ()\[\]]|\\q?quad(?![A-Za-z])|and|or|\\text\{\s*(?:and|or|,)?\s*\}"
     r"|(?<![A-Za-z])[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*"
 )
 _MAX_JOINED_BOXES = 10
+MAX_RESPONSE_CHARS = 100_000  # the end of a response that is read (see the module docstring)
+CUT_ALIGN_CHARS = 1_000
 _MARKER = re.compile(
     r"final\s+answer(?:\s+is)?\s*[:：]?|(?:the\s+)?answer(?:\s+is|\s*[:：=])|####",
     re.I,
@@ -28,8 +42,15 @@ _MATH = re.compile(  # $$..$$, \[..\], \(..\), $..$ (an escaped \$ is a dollar s
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|[!?](?=\s|$)|\s(?:because|since|which|so|as)\s", re.I)
 _NUMBER = r"-?\\?\$?\d[\d,]*(?:\.\d+)?(?:/\d+)?\s*(?:\\?%|[\u20ac\u00a3\u00a5])?"
 _UNIT = r"(?:\s?[A-Za-z]{1,3}(?:\^?\d|[\u00b2\u00b3])?)?"  # 5 cm, 1,000.99m²
-_TRAILING_NUMBER = re.compile(rf"(?<![\w.])({_NUMBER}){_UNIT}[\s.!*]*$")
-_ANY_NUMBER = re.compile(rf"(?<![\w.])({_NUMBER})(?![\w])")
+_NOT_IN_WORD = r"(?<![\w./])(?<![A-Za-z]-)"  # a number, not part of "x0", "/tmp/0", "pytest-0"
+_TRAILING_NUMBER = re.compile(rf"{_NOT_IN_WORD}({_NUMBER}){_UNIT}[\s.!*]*$")
+_ANY_NUMBER = re.compile(rf"{_NOT_IN_WORD}({_NUMBER})(?![\w/])")
+# a word glued to a digit ("x0", "test0"; not the command "\sqrt2" nor "5x10"), or a path
+_GLUED = re.compile(
+    r"(?<![\\A-Za-z0-9])[A-Za-z]+\d"
+    r"|(?:^|(?<=[\s(\[{'\"`=:]))(?:~|\.{1,2})?/[\w.~-]*[A-Za-z]"
+    r"|[A-Za-z][\w+.-]*://"
+)
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _CHAT_TOKEN = re.compile(r"<\|[A-Za-z_]{1,30}\|>|</s>|<eos>")
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.I)
@@ -47,22 +68,38 @@ def extract_answer(response: str) -> Optional[str]:
     """The model's final answer as written (without the box/delimiters), or None."""
     if not isinstance(response, str) or not response.strip():
         return None
-    text = _strip_chat_tail(response)
+    text = _strip_chat_tail(cut_response(response))
     box = _last_boxed(text)
     marker = _last_marker(text)
     if box and (marker is None or marker.start() < box[1]):
         return box[0]
     if marker is not None:
-        answer = _after_marker(text, marker)
+        answer = _plausible(_after_marker(text, marker))
         if answer:
             return answer
     if box:
         return box[0]
     for finder in (_final_sentence, _last_math, _whole_response):
-        answer = finder(text)
+        answer = _plausible(finder(text))
         if answer:
             return answer
     return None
+
+
+def cut_response(response: str, limit: int = MAX_RESPONSE_CHARS) -> str:
+    """The last ``limit`` characters of ``response``, from a line start when one is near the cut."""
+    if len(response) <= limit:
+        return response
+    start = len(response) - limit
+    newline = response.find("\n", start, start + CUT_ALIGN_CHARS)
+    return response[newline + 1 if newline >= 0 else start :]
+
+
+def _plausible(answer: Optional[str]) -> Optional[str]:
+    """``answer`` unless a number in it is glued to a word or a path (``x0``, ``/home/u0``)."""
+    if answer is None or _GLUED.search(answer):
+        return None
+    return answer
 
 
 def _strip_chat_tail(text: str) -> str:
@@ -80,34 +117,33 @@ def _strip_chat_tail(text: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _match_braces(text: str) -> dict[int, int]:
-    """Index of each ``{`` -> index of its ``}`` (unescaped braces, one pass)."""
+def _match_braces(text: str, start: int = 0) -> dict[int, int]:
+    """Index of each ``{`` from ``start`` on -> index of its ``}`` (unescaped braces, one pass;
+    what comes before ``start`` cannot close a brace after it)."""
     stack: list[int] = []
     pairs: dict[int, int] = {}
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
+    for m in _BRACE_OR_ESCAPE.finditer(text, start):
+        ch = m.group()
         if ch == "{":
-            stack.append(i)
+            stack.append(m.start())
         elif ch == "}" and stack:
-            pairs[stack.pop()] = i
-        i += 1
+            pairs[stack.pop()] = m.start()
     return pairs
 
 
 def _boxes(text: str) -> Iterator[tuple[int, int, str]]:
     """Complete boxes ``(start, end, content)``, last first (``\\boxed 5`` included)."""
     pairs: Optional[dict[int, int]] = None
-    for m in reversed(list(_BOX.finditer(text))):
-        j = m.end()
-        while j < len(text) and text[j] in " \t":
-            j += 1
+    starts = [m.start() for m in _BOX.finditer(text)]  # ints: no match objects kept alive
+    for start in reversed(starts):
+        m = _BOX.match(text, start)
+        if m is None:  # cannot happen: finditer matched here
+            continue
+        blanks = _BLANKS.match(text, m.end())
+        j = blanks.end() if blanks else m.end()
         if j < len(text) and text[j] == "{":
             if pairs is None:
-                pairs = _match_braces(text)
+                pairs = _match_braces(text, starts[0])
             close = pairs.get(j)
             if close is not None:
                 yield m.start(), close + 1, text[j + 1 : close].strip()

@@ -6,6 +6,13 @@ killed, SIGALRM only works in the main thread, and ``multiprocessing`` re-import
 thread of any process. One worker per process is started lazily, reused, and replaced if it dies
 or if this process was forked; the worker itself forks a child per request and kills it at the
 deadline, so a runaway ``simplify`` costs one request, not the worker.
+
+Two limits per request: the child may use ``timeout`` seconds of CPU time (so a busy machine
+does not turn a quick check into a timeout), and the answer comes within ``wall`` seconds of
+wall-clock time, however long the request queued in the worker (at most
+:data:`harness_ext.answers_sympy.MAX_CHILDREN` run at once) or shared the CPU: the worker
+answers "timeout" :data:`REPLY_MARGIN_S` before ``wall``, and the caller stops waiting at
+``wall``. So many threads asking at once each still get their answer within their budget.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 log = logging.getLogger("harness_ext.answers")
 
 START_TIMEOUT_S = 30.0  # first use only: python start-up + ``import sympy`` (about 1 s)
-_GRACE_S = 0.3  # the worker enforces the deadline; we wait a little longer for its reply
+REPLY_MARGIN_S = 0.05  # the worker's wall deadline is this much before the caller's
 
 
 class _Worker:
@@ -73,19 +80,20 @@ class _Worker:
             for waiter in self.pending.values():
                 waiter[0].set()
 
-    def request(self, a: Any, b: Any, tol: bool, timeout: float) -> str:
+    def request(self, a: Any, b: Any, tol: bool, timeout: float, wall: float) -> str:
         waiter: list[Any] = [threading.Event(), None]
         with self.lock:
             req_id = next(self.ids)
             self.pending[req_id] = waiter
-            line = json.dumps({"id": req_id, "a": a, "b": b, "tol": tol, "timeout": timeout})
+            line = json.dumps({"id": req_id, "a": a, "b": b, "tol": tol, "timeout": timeout,
+                               "wall": max(0.0, wall - REPLY_MARGIN_S)})
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(line.encode() + b"\n")
                 self.proc.stdin.flush()
             except (OSError, ValueError):
                 self.dead = True
-        waiter[0].wait(timeout + _GRACE_S)
+        waiter[0].wait(wall)
         with self.lock:
             self.pending.pop(req_id, None)
         return waiter[1] or ("error" if self.dead else "timeout")
@@ -135,15 +143,17 @@ def wait_until_ready() -> float | None:
     return time.monotonic() - start
 
 
-def symbolic_compare(a: Any, b: Any, tol: bool, timeout: float) -> str:
-    """Ask the worker whether trees ``a`` and ``b`` are equal within ``timeout`` seconds.
+def symbolic_compare(a: Any, b: Any, tol: bool, timeout: float,
+                     wall: float | None = None) -> str:
+    """Ask the worker whether trees ``a`` and ``b`` are equal: within ``timeout`` seconds of
+    CPU time, answered within ``wall`` seconds (default ``timeout``) of wall-clock time.
 
     Returns "equal", "equal_numeric", "unequal", "timeout" or "error" (never raises).
     """
     if wait_until_ready() is None:
         return "error"
     worker = _get_worker()
-    return worker.request(a, b, tol, timeout)
+    return worker.request(a, b, tol, timeout, timeout if wall is None else max(wall, 0.0))
 
 
 def shutdown() -> None:

@@ -2,11 +2,15 @@
 
 The parent never imports this module. The worker imports sympy once, prints ``ready`` and then
 serves JSON-line requests on stdin. Each request is computed in a child forked from the warm
-worker (copy-on-write, a few ms) with a memory limit; a child that misses its deadline is killed
-with SIGKILL by the worker, which answers ``timeout`` and goes on. Signals are only ever *sent* to
-our own children; nothing relies on SIGALRM, so callers may be in any thread or process.
+worker (copy-on-write, a few ms) with a memory limit and a CPU-time limit (``timeout``: the
+kernel ends the child with SIGPROF once it has used that much CPU, however busy the machine);
+a request not answered by its wall-clock deadline (``wall``, counted from its arrival, queueing
+included) is answered ``timeout`` and its child killed with SIGKILL by the worker, which goes on.
+Signals are only ever *sent* to our own children (and SIGPROF by the kernel to a child); nothing
+relies on SIGALRM, so callers may be in any thread or process.
 
-Requests: ``{"id": n, "a": tree, "b": tree, "tol": bool, "timeout": seconds}``; trees come from
+Requests: ``{"id": n, "a": tree, "b": tree, "tol": bool, "timeout": cpu_seconds,
+"wall": seconds}`` (``wall`` defaults to ``timeout``); trees come from
 :mod:`harness_ext.answers_latex` (already vetted by the parent) and are turned into sympy objects
 by :func:`build` - no string is ever parsed, sympified or evaluated here.
 Answers: ``{"id": n, "result": "equal" | "equal_numeric" | "unequal" | "timeout" | "error"}``.
@@ -169,15 +173,29 @@ def _child(request: dict, write_fd: int) -> None:
     except (ImportError, ValueError, OSError):
         pass
     try:
+        _limit_cpu(float(request.get("timeout", 1.0)))
         result = compare(request["a"], request["b"], bool(request.get("tol")))
     except BaseException as exc:  # noqa: BLE001 - report every failure as "error"
         result = "error:" + type(exc).__name__
+    _limit_cpu(0.0)  # the answer is known: let it be written
     payload = json.dumps({"result": result}).encode()
     try:
         while payload:
             payload = payload[os.write(write_fd, payload) :]
     finally:
         os._exit(0)
+
+
+def _limit_cpu(seconds: float) -> None:
+    """End this (child) process with SIGPROF once it has used ``seconds`` of CPU time."""
+    if hasattr(signal, "setitimer"):  # 0 cancels the limit
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)  # default action: terminate, even in C code
+        signal.setitimer(signal.ITIMER_PROF, max(seconds, 0.0))
+
+
+def _cpu_exhausted(status: int) -> bool:
+    return hasattr(signal, "SIGPROF") and os.WIFSIGNALED(status) and \
+        os.WTERMSIG(status) == signal.SIGPROF
 
 
 class _Server:
@@ -203,18 +221,18 @@ class _Server:
 
     def finish(self, fd: int, result: str | None) -> None:
         pid, req_id, _, data = self.children.pop(fd)
-        if result is None:
-            try:
-                result = json.loads(data.decode())["result"]
-            except (ValueError, KeyError):
-                result = "error"
-        else:
+        if result is not None:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         os.close(fd)
-        os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
+        if result is None:
+            try:
+                result = json.loads(data.decode())["result"]
+            except (ValueError, KeyError):
+                result = "timeout" if _cpu_exhausted(status) else "error"
         self.reply(req_id, result)
 
     def read_requests(self) -> bool:
@@ -227,10 +245,10 @@ class _Server:
         for line in lines:
             try:
                 request = json.loads(line)
-                timeout = min(float(request.get("timeout", 1.0)), 10.0)
+                wall = min(float(request.get("wall", request.get("timeout", 1.0))), 10.0)
             except (ValueError, TypeError, AttributeError):
                 continue
-            self.queue.append((request, now + timeout))
+            self.queue.append((request, now + wall))
         return True
 
     def step(self) -> bool:

@@ -4,6 +4,11 @@
 ``harness_ext`` entry-point group, unless tests are running (``sys._sparks_test_mode``) or the
 allow-list ``SPARKS_LOAD_PLUGINS`` is set: ``""`` loads no outside plugin, ``"a,b"`` loads only
 the distributions ``a`` and ``b`` (even in test mode).
+
+Loading is thread-safe and happens once per process: the first caller loads under a lock while
+other threads wait for it (a plugin that asks for plugins while it is being imported gets the
+partial registry, rather than a deadlock). A load that fails unregisters what it registered, so
+the manager is never left half-loaded, and the next call reports the same problem again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import importlib
 import inspect
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable
@@ -24,7 +30,7 @@ from harness_ext.hookspecs import InterventionFactory, Labeler
 
 __all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "InterventionInfo", "LabelerInfo", "PluginError",
            "PluginInfo", "Registered", "describe_plugins", "get_interventions", "get_labelers",
-           "get_registered_interventions", "load_plugins", "pm", "usage"]
+           "ensure_registered", "get_registered_interventions", "load_plugins", "pm", "usage"]
 
 ENTRY_POINT_GROUP = "harness_ext"
 ALLOW_LIST_ENV = "SPARKS_LOAD_PLUGINS"
@@ -35,6 +41,8 @@ pm = pluggy.PluginManager("harness_ext")
 pm.add_hookspecs(hookspecs)
 
 _loaded = False
+_loading = False  # the lock's owner is loading (a plugin asked for plugins while importing)
+_lock = threading.RLock()
 _distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
 
 
@@ -77,22 +85,50 @@ class PluginInfo:
 
 
 def load_plugins() -> None:
-    """Register the built-in plugins and the allowed installed ones; runs once."""
-    global _loaded
-    if _loaded:
+    """Register the built-in plugins and the allowed installed ones; once per process, and
+    safe to call from many threads at once."""
+    global _loaded, _loading
+    if _loaded:  # double-checked: no lock once loaded
         return
-    _loaded = True  # set first: a plugin that asks for plugins while importing must not recurse
-    try:
-        _load_all()
-    except BaseException:
-        _loaded = False  # report the same problem again next time, rather than half a registry
-        raise
+    with _lock:
+        if _loaded or _loading:
+            return
+        _loading = True
+        added: list[str] = []
+        try:
+            _load_all(added)
+        except BaseException:
+            _unregister(added)  # never half a registry: the next call reports the problem again
+            raise
+        finally:
+            _loading = False
+        _loaded = True
 
 
-def _load_all() -> None:
+def ensure_registered(module_name: str) -> None:
+    """Register module ``module_name`` under its name unless it is registered or blocked
+    (thread-safe; loads the plugins first)."""
+    load_plugins()
+    with _lock:
+        if pm.get_plugin(module_name) is None and not pm.is_blocked(module_name):
+            _register(importlib.import_module(module_name), module_name,
+                      (OWN_DISTRIBUTION, _own_version()))
+
+
+def _unregister(names: list[str]) -> None:
+    for name in reversed(names):
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        _distributions.pop(name, None)
+
+
+def _load_all(added: list[str]) -> None:
+    """Register every plugin that should load; ``added`` collects the names registered."""
     for module_name in DEFAULT_PLUGINS:
         if pm.get_plugin(module_name) is None:
-            _register(importlib.import_module(module_name), module_name, (OWN_DISTRIBUTION, _own_version()))
+            _register(importlib.import_module(module_name), module_name,
+                      (OWN_DISTRIBUTION, _own_version()))
+            added.append(module_name)
     allowed = os.environ.get(ALLOW_LIST_ENV)
     if allowed is not None:
         for dist_name in filter(None, (name.strip() for name in allowed.split(","))):
@@ -102,17 +138,17 @@ def _load_all() -> None:
                 raise PluginError(
                     f"{ALLOW_LIST_ENV} names {dist_name!r}, which is not installed; install it or "
                     f"remove it from the list") from None
-            _load_distribution(dist)
+            _load_distribution(dist, added)
     elif not getattr(sys, "_sparks_test_mode", False):
         for dist in metadata.distributions():
-            _load_distribution(dist)
+            _load_distribution(dist, added)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
         raise PluginError(f"{error} (hooks are listed in docs/plugins.md)") from None
 
 
-def _load_distribution(dist: metadata.Distribution) -> None:
+def _load_distribution(dist: metadata.Distribution, added: list[str]) -> None:
     dist_name = dist.metadata["Name"] or "?"
     for entry_point in dist.entry_points:
         if entry_point.group != ENTRY_POINT_GROUP:
@@ -127,6 +163,7 @@ def _load_distribution(dist: metadata.Distribution) -> None:
                 f"{type(error).__name__}: {error}. Fix or uninstall it, or leave it out with "
                 f"{ALLOW_LIST_ENV}=<comma-separated distributions to load>") from None
         _register(plugin, entry_point.name, (dist_name, dist.version))
+        added.append(entry_point.name)
 
 
 def _register(plugin: Any, name: str, distribution: tuple[str, str]) -> None:
@@ -134,6 +171,9 @@ def _register(plugin: Any, name: str, distribution: tuple[str, str]) -> None:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
         raise PluginError(f"plugin {name!r} ({distribution[0]}) is invalid: {error}") from None
+    except ValueError as error:  # pluggy: the same object under two names
+        raise PluginError(f"plugin {name!r} ({distribution[0]}) cannot be registered: {error}; "
+                          f"two entry points name the same object, remove one") from None
     _distributions[name] = distribution
 
 

@@ -2,6 +2,16 @@
 
 Each labeler's docstring is its help text (``sparks plugins``); its ``order`` is its place in
 the label order (see :mod:`harness_ext.reports.labels`).
+
+Bounds on long responses (so that one ``label()`` stays well under a second):
+``logical_loop`` examines the tail (:data:`harness_ext.reports.loops.MAX_TOKENS` tokens within
+the last :data:`harness_ext.reports.loops.MAX_CHARS` characters: a loop is in the tail);
+``calculation_error`` the first :data:`CLAIM_CHARS` characters, cut at a line break or a space
+(the first false claim is what counts, and a claim cut in half could look false);
+``found_then_lost`` the first :data:`harness_ext.reports.reached.MAX_SCANNED` stated answers in
+the first :data:`harness_ext.reports.reached.MAX_SCAN_CHARS` characters. Evidence text of
+``no_answer`` and ``reasoning_error`` (the answer) is at most :data:`EVIDENCE_CHARS`
+characters; the span gives its whole extent.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from harness_ext.hookspecs import hookimpl
 from harness_ext.reports.labels import Diagnosis, ordered
 
 EVIDENCE_CHARS = 300
+CLAIM_CHARS = 12_000
 
 Sample = Mapping[str, Any]
 
@@ -19,6 +30,26 @@ Sample = Mapping[str, Any]
 def _tail(text: str, chars: int = EVIDENCE_CHARS) -> tuple[str, tuple[int, int]]:
     start = max(0, len(text) - chars)
     return text[start:], (start, len(text))
+
+
+def _head(text: str, chars: int) -> str:
+    """The first ``chars`` characters of ``text``, ending at a line break (else a space) when
+    there is one in the last tenth: the cut must not split a claim such as ``12 + 13 = 25``."""
+    if len(text) <= chars:
+        return text
+    floor = chars - chars // 10
+    cut = text.rfind("\n", floor, chars)
+    if cut < 0:
+        cut = max(text.rfind(" ", floor, chars), text.rfind("\t", floor, chars))
+    return text[:cut] if cut > 0 else text[:chars]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "\u2026"
+
+
+def _short_or_none(text: Optional[str]) -> Optional[str]:
+    return _short(text) if isinstance(text, str) else text
 
 
 @ordered(0)
@@ -63,8 +94,9 @@ def no_answer(sample: Sample) -> Optional[Diagnosis]:
                   else bounds is not None and not _integer_in(answer, bounds))
     if bounds is not None and wrong_form:
         low, high = bounds
-        return Diagnosis("no_answer", answer, _find(sample, answer),
-                         f"the answer must be an integer from {low} to {high}; got {answer!r}")
+        return Diagnosis("no_answer", _short(answer), _find(sample, answer),
+                         f"the answer must be an integer from {low} to {high}; got "
+                         f"{_short(answer)!r}")
     return None
 
 
@@ -73,7 +105,8 @@ def calculation_error(sample: Sample) -> Optional[Diagnosis]:
     """An arithmetic claim in the reasoning is false (``12 \\times 13 = 198``): the first one."""
     from harness_ext.reports.arithmetic import find_false_claim
 
-    claim = find_false_claim(sample.get("response") or "")
+    head = _head(sample.get("response") or "", CLAIM_CHARS)
+    claim = find_false_claim(head) if "=" in head else None  # every claim has an "="
     if claim is None:
         return None
     return Diagnosis("calculation_error", claim.text, (claim.start, claim.end), claim.describe())
@@ -92,7 +125,7 @@ def found_then_lost(sample: Sample) -> Optional[Diagnosis]:
         return None
     return Diagnosis("found_then_lost", reached.context, (reached.start, reached.end),
                      f"stated {reached.candidate!r} (= gold {gold!r}), "
-                     f"then answered {sample.get('answer')!r}")
+                     f"then answered {_short_or_none(sample.get('answer'))!r}")
 
 
 @ordered(1000)
@@ -100,9 +133,9 @@ def reasoning_error(sample: Sample) -> Optional[Diagnosis]:
     """Wrong, and none of the other labels applies."""
     if sample.get("correct"):
         return None
-    answer = sample.get("answer")
-    return Diagnosis("reasoning_error", answer or "", _find(sample, answer or ""),
-                     f"answered {answer!r}, gold {sample.get('gold')!r}")
+    answer = sample.get("answer") or ""
+    return Diagnosis("reasoning_error", _short(answer), _find(sample, answer),
+                     f"answered {_short(answer)!r}, gold {_short(str(sample.get('gold')))!r}")
 
 
 def _find(sample: Sample, text: str) -> Optional[tuple[int, int]]:

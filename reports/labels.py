@@ -15,12 +15,20 @@ to this response (``resps == [[response]]``, ``filtered_resps == [answer]``), pl
 ``task``, ``max_gen_toks``, ``n_tokens`` and ``grade_reason`` (the reason
 :func:`harness_ext.answers.check` gave, e.g. ``out_of_range``), None when unknown. It returns
 None (does not apply), a label string, or a :class:`Diagnosis` with evidence.
+
+Time: the answer checks of one :func:`label`/:func:`diagnose`/:func:`diagnose_sample`
+(grading the response and the checks labelers make, e.g. ``found_then_lost``) share a
+wall-clock budget of :data:`LABEL_BUDGET_S` (a check that needs longer counts as unequal,
+reason ``timeout``), and the built-in labelers read bounded parts of a long response (see
+:mod:`harness_ext.reports.builtin_labelers`), so a call returns within a second also on hostile
+megabyte responses and from many threads. Evidence and notes are display text: a lone
+surrogate in them (not valid UTF-8) is replaced by U+FFFD; spans still index the response.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 from harness_ext.errors import SparksError
@@ -34,6 +42,9 @@ BUILTIN_LABELS = ("correct", "truncated", "logical_loop", "no_answer", "calculat
                   "found_then_lost", "reasoning_error")
 DEFAULT_ORDER = 900.0
 UNLABELED = "unlabeled"  # only when the chosen labelers leave a response without a label
+LABEL_BUDGET_S = 0.6  # wall-clock budget of the answer checks of one label(); the rest of
+# the second is left to the labelers, which run after the grading
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 F = TypeVar("F", bound=Callable[..., Any])
 LabelerResult = Union[None, str, "Diagnosis"]
@@ -63,12 +74,11 @@ def ordered(order: float) -> Callable[[F], F]:
 
 
 def _ensure_builtins() -> None:
-    """Load the plugins; register the built-in labelers if the plugin list does not have them."""
+    """Load the plugins; register the built-in labelers if the plugin list does not have them
+    (thread-safe: many threads may label their first response at once)."""
     from harness_ext import plugins
 
-    plugins.load_plugins()
-    if plugins.pm.get_plugin(BUILTIN_PLUGIN) is None and not plugins.pm.is_blocked(BUILTIN_PLUGIN):
-        plugins.pm.register(importlib.import_module(BUILTIN_PLUGIN), name=BUILTIN_PLUGIN)
+    plugins.ensure_registered(BUILTIN_PLUGIN)
 
 
 def get_ordered_labelers(names: Optional[Sequence[str]] = None) -> NamedLabelers:
@@ -113,7 +123,15 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
 def diagnose_sample(sample: Mapping[str, Any],
                     labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
-    for name, labeler in labelers if labelers is not None else get_ordered_labelers():
+    from harness_ext.answers_compare import time_budget
+
+    chosen = labelers if labelers is not None else get_ordered_labelers()
+    with time_budget(LABEL_BUDGET_S):
+        return _printable(_first_label(sample, chosen))
+
+
+def _first_label(sample: Mapping[str, Any], labelers: NamedLabelers) -> Diagnosis:
+    for name, labeler in labelers:
         try:
             result = labeler(sample)
         except Exception as error:
@@ -130,11 +148,38 @@ def diagnose_sample(sample: Mapping[str, Any],
     return Diagnosis(UNLABELED, note="no labeler applied")
 
 
+def _printable(diagnosis: Diagnosis) -> Diagnosis:
+    """``diagnosis`` with lone surrogates in its evidence and note replaced (they cannot be
+    written as UTF-8 to a report or a terminal)."""
+    fixed = {field: _SURROGATE.sub("\ufffd", text) for field, text in
+             (("evidence", diagnosis.evidence), ("note", diagnosis.note))
+             if isinstance(text, str) and _SURROGATE.search(text)}
+    return replace(diagnosis, **fixed) if fixed else diagnosis
+
+
+def _check_inputs(response: Any, gold: Any, integer_range: Any) -> str:
+    """``gold`` as text; a clear error for arguments of the wrong type."""
+    if not isinstance(response, str):
+        raise SparksError(f"the response to label must be a str, got {type(response).__name__}; "
+                          f"pass '' for an empty response")
+    if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
+        raise SparksError(f"the gold answer must be a str (or a number), got "
+                          f"{type(gold).__name__}")
+    from harness_ext.answers import validate_integer_range
+
+    validate_integer_range(integer_range)
+    return gold if isinstance(gold, str) else str(gold)
+
+
 def diagnose(response: str, gold: str, truncated: bool = False, *,
              integer_range: Optional[tuple[int, int]] = None) -> Diagnosis:
     """The label of one response with its evidence (the span of the response that shows it)."""
-    sample = make_sample(response, gold, truncated=truncated, integer_range=integer_range)
-    return diagnose_sample(sample)
+    from harness_ext.answers_compare import time_budget
+
+    gold = _check_inputs(response, gold, integer_range)
+    with time_budget(LABEL_BUDGET_S):  # grading and labelling share one budget
+        sample = make_sample(response, gold, truncated=truncated, integer_range=integer_range)
+        return diagnose_sample(sample)
 
 
 def label(response: str, gold: str, truncated: bool = False, *,

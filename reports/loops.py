@@ -13,6 +13,11 @@ back. The response loops when
 * it ends in the second half of the response (the tail): a model that looped early and then
   reasoned on for longer is not looping.
 
+Only the tail of a response is examined: its last :data:`MAX_TOKENS` tokens within its last
+:data:`MAX_CHARS` characters (from a word start). A loop is a property of the tail, and this
+bounds the time on very long or hostile responses. Offsets and spans always refer to the whole
+response.
+
 The evidence is one copy of the passage near the stretch's end, starting at a line or
 sentence start when the copy has one (shortened to :data:`MAX_EVIDENCE_CHARS` characters).
 Enumerations ("n = 1: ... n = 2: ...") change a number every few tokens, so few of their
@@ -36,9 +41,11 @@ MIN_REPEATED_FRACTION = 0.8
 MIN_LOOP_TOKENS = 60
 MIN_COPIES = 3
 MAX_EVIDENCE_CHARS = 400
-MAX_TOKENS = 200_000  # longer responses are only examined in their last MAX_TOKENS tokens
+MAX_CHARS = 20_000  # the tail of a response that is examined (see the module docstring)
+MAX_TOKENS = 6_000
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -63,20 +70,43 @@ def looping_tail(response: str) -> tuple[int, int, int, list[re.Match]]:
     ``length`` counts windows (0 when there is none), ``end`` is the index after the stretch's
     last window, ``period`` the median distance back to the previous copy.
     """
-    tokens = list(_TOKEN.finditer(response))[-MAX_TOKENS:]
-    words = [match.group().lower() for match in tokens]
-    last_seen: dict[tuple[str, ...], int] = {}
+    length, period, end, _, start, skip = _scan(response)
+    return length, period, end, _matches(response, start, skip)
+
+
+def _scan(response: str) -> tuple[int, int, int, int, int, int]:
+    """:func:`looping_tail` without match objects (cheap: plain strings and ints, which the
+    garbage collector does not track): ``(length, period, end, n_tokens, start, skip)``, the
+    tokens being those of ``response[start:]`` after the first ``skip``."""
+    start = _tail_start(response)
+    words = _TOKEN.findall(response, start)
+    skip = max(0, len(words) - MAX_TOKENS)
+    words = [word.lower() for word in words[skip:]]
+    last_seen: dict[int, int] = {}  # hash of a window -> its last index
     back: list[int] = []  # per window: distance to its previous occurrence, 0 if none
-    for i in range(len(words) - NGRAM + 1):
-        gram = tuple(words[i:i + NGRAM])
-        previous = last_seen.get(gram)
+    for i, gram in enumerate(zip(*[words[k:] for k in range(NGRAM)])):
+        key = hash(gram)  # str hashes are randomised per process: no crafted collisions
+        previous = last_seen.get(key)
         back.append(i - previous if previous is not None and i - previous <= MAX_PERIOD else 0)
-        last_seen[gram] = i
+        last_seen[key] = i
     length, first, end = _longest_dense(back)
     if length == 0:
-        return 0, 0, 0, tokens
+        return 0, 0, 0, len(words), start, skip
     distances = [d for d in back[first:end] if d > 0]
-    return length, int(median(distances)), end, tokens
+    return length, int(median(distances)), end, len(words), start, skip
+
+
+def _matches(response: str, start: int, skip: int) -> list[re.Match]:
+    return list(_TOKEN.finditer(response, start))[skip:]
+
+
+def _tail_start(response: str) -> int:
+    """Where the examined tail starts: :data:`MAX_CHARS` from the end, moved to a word start."""
+    start = max(0, len(response) - MAX_CHARS)
+    if start == 0:
+        return 0
+    space = _SPACE.search(response, start, start + 200)
+    return space.end() if space else start
 
 
 def _longest_dense(back: list[int]) -> tuple[int, int, int]:
@@ -103,12 +133,13 @@ def _longest_dense(back: list[int]) -> tuple[int, int, int]:
 
 def find_loop(response: str) -> Optional[Loop]:
     """The repeated passage when ``response`` loops in its tail (see the module docstring)."""
-    length, period, end, tokens = looping_tail(response)
+    length, period, end, n_tokens, start, skip = _scan(response)
     if length < MIN_LOOP_TOKENS or period <= 0:
         return None
     copies = length / period + 1
-    if copies < MIN_COPIES or end + NGRAM - 1 < len(tokens) / 2:
+    if copies < MIN_COPIES or end + NGRAM - 1 < n_tokens / 2:
         return None
+    tokens = _matches(response, start, skip)  # offsets, only for a loop
     first = _aligned(response, tokens, max(0, end + NGRAM - 1 - 2 * period), period)
     last = min(len(tokens), first + period) - 1
     start, stop = tokens[first].start(), tokens[last].end()

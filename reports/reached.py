@@ -3,13 +3,18 @@
 Candidates are the answers a response *commits to* along the way: every ``\\boxed{...}`` and
 every "the answer is X" / "final answer: X" / "answer = X" statement. Intermediate results of
 equations are not candidates (a gold ``2`` appears in almost any computation). Each candidate is
-compared with the gold answer by :func:`harness_ext.answers.answers_equal`; at most
-:data:`MAX_CANDIDATES` distinct candidates of at most :data:`MAX_CANDIDATE_CHARS` characters are
-checked, so the cost stays bounded on very long responses.
+compared with the gold answer by :func:`harness_ext.answers.answers_equal`. The cost stays
+bounded on very long or hostile responses: candidates are read in order and lazily from the
+first :data:`MAX_SCAN_CHARS` characters, at most :data:`MAX_SCANNED` of them, of which at most
+:data:`MAX_CANDIDATES` distinct ones of at most :data:`MAX_CANDIDATE_CHARS` characters are
+checked, all within the caller's time budget (:func:`harness_ext.answers_compare.time_budget`;
+a check that would need more time counts as "not the gold answer").
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -17,6 +22,8 @@ from typing import Iterator, Optional
 __all__ = ["Reached", "answer_candidates", "find_reached"]
 
 MAX_CANDIDATES = 40
+MAX_SCANNED = 200
+MAX_SCAN_CHARS = 100_000
 MAX_CANDIDATE_CHARS = 120
 CONTEXT_CHARS = 80
 
@@ -71,10 +78,16 @@ def _stated(text: str) -> Iterator[tuple[str, int, int]]:
             yield candidate, match.start(), match.end() + length
 
 
+def _in_order(response: str) -> Iterator[tuple[str, int, int]]:
+    head = response[:MAX_SCAN_CHARS + MAX_CANDIDATE_CHARS]  # a candidate may end past the cut
+    found = heapq.merge(_boxed(head), _stated(head), key=lambda item: item[1])
+    return (item for item in found if item[1] < MAX_SCAN_CHARS)
+
+
 def answer_candidates(response: str) -> list[tuple[str, int, int]]:
-    """The answers a response commits to, in order: (text, start, end)."""
-    found = sorted([*_boxed(response), *_stated(response)], key=lambda item: item[1])
-    return found
+    """The answers a response commits to, in order: (text, start, end); the first
+    :data:`MAX_SCANNED`."""
+    return list(itertools.islice(_in_order(response), MAX_SCANNED))
 
 
 def find_reached(response: str, gold: str, final_answer: Optional[str] = None

@@ -16,12 +16,14 @@ lm-eval does not log why generation stopped, so it is reconstructed from the tex
   most of the budget). Cheaper and cruder; the report header says which method ran.
 
 A byte count below the budget rules truncation out before any tokenizing: every generated
-token decodes to at least one byte.
+token decodes to at least one byte. Bytes are counted as UTF-8, a lone surrogate (which no
+tokenizer produced) as the 3 bytes it would take; the tokenizer sees it as U+FFFD.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
@@ -32,6 +34,7 @@ ESTIMATE_BYTES_PER_TOKEN = 2.5
 MODES = ("auto", "tokenizer", "estimate")
 
 TokenCounter = Callable[[str], int]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def slack(max_gen_toks: int) -> int:
@@ -45,7 +48,7 @@ def is_truncated(response: str, max_gen_toks: Optional[int], *, has_answer: bool
     """Whether ``response`` used its whole token budget (see the module docstring)."""
     if not max_gen_toks:
         return False
-    size = len(response.encode("utf-8"))
+    size = len(response.encode("utf-8", "surrogatepass"))
     if size < max_gen_toks - slack(max_gen_toks):
         return False
     if n_tokens is None and count_tokens is not None:
@@ -118,6 +121,7 @@ def _load(source: str, args: Mapping[str, str]) -> TokenCounter:
         trust_remote_code=args.get("trust_remote_code", "").lower() == "true")
 
     def count(text: str) -> int:
+        text = _SURROGATE.sub("\ufffd", text)  # a lone surrogate is not text a tokenizer takes
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     return count

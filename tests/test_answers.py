@@ -78,6 +78,13 @@ EXTRACTION = [
     # a truncated generation states no answer, even if it contains numbers or math
     ("Let me compute $17 \\times 3 = 51$. Now we still need to subtract the", None),
     ("There are 5 apples and 3 oranges.", None),
+    # a digit glued to a word or in a path is no answer; a plain zero still is
+    ("The answer is x0", None),
+    ("the final answer is test0.", None),
+    ("The final answer is in /home/u0", None),
+    ("The answer is in /tmp/pytest-0/test_x0/pwned", None),
+    ("The answer is (0).", "(0)"),
+    ("The answer is -0", "-0"),
 ]
 
 
