@@ -81,7 +81,7 @@ def write_run(folder: Path, tasks: Mapping[str, Sequence[FakeProblem]], *,
         samples = [_sample(task, i, p, metric, max_gen_toks) for i, p in enumerate(problems)]
         with open(out / f"samples_{task}_{date_id}.jsonl", "w", encoding="utf-8") as stream:
             for sample in samples:
-                stream.write(json.dumps(sample, ensure_ascii=False) + "\n")
+                stream.write(json.dumps(sample) + "\n")  # \\u escapes keep lone surrogates
         scores = [s[metric] for s in samples]
         results[task] = {"alias": task, f"{metric},extracted": sum(scores) / max(1, len(scores)),
                          f"{metric}_stderr,extracted": 0.0}

@@ -46,7 +46,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="replace", newline="\n") as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
@@ -138,7 +138,8 @@ def _umask() -> int:
 
 
 def _write_file(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as stream:
+    # model text may hold lone surrogates, which UTF-8 cannot encode: written as U+FFFD
+    with open(path, "w", encoding="utf-8", errors="replace", newline="\n") as stream:
         stream.write(text)
         stream.flush()
         os.fsync(stream.fileno())

@@ -162,3 +162,13 @@ def test_report_md_shows_the_top_flips_as_examples(tmp_path: Path) -> None:
                                        truncation="estimate"))
     assert "<details><summary>b broke amc_sparks_greedy arith/0 (1.00 → 0.00)</summary>" in text
     assert "````text\nso ``` \\boxed{1}\n````" in text  # the fence outlasts the response's
+
+
+def test_a_report_writes_responses_with_lone_surrogates(tmp_path: Path) -> None:
+    from harness_ext.reports.command import write_report
+
+    write_run(tmp_path / "a", {TASK: [FakeProblem("p1", "7", ["x \ud800 y \\boxed{1}"])]})
+    write_run(tmp_path / "b", {TASK: [FakeProblem("p1", "7", ["\\boxed{7}"])]})
+    report = make_report([str(tmp_path / "a"), str(tmp_path / "b")], truncation="estimate")
+    write_report(report, tmp_path / "out")
+    assert "x ? y" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
