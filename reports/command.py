@@ -136,10 +136,11 @@ def make_report(run_specs: Sequence[str], *, baseline: Optional[str] = None,
     runs = []
     used: set[str] = set()
     for name, path in specs:
-        if progress is not None:
-            progress.phase(f"reading {name or path.name}")(0)
+        reading = progress.phase(f"reading {name or path.name}", total=1) if progress else None
         run = load_run(path, name=name, tasks=tasks, truncation=truncation, labelers=labels,
                        warn=warnings.append, progress=progress)
+        if reading is not None:
+            reading()
         run.name = _unique(run.name, used)
         used.add(run.name)
         runs.append(run)

@@ -155,7 +155,7 @@ def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, in
     row = max(8, min(cell, 520 // max(1, heads.n_layers)))
     left, top, gap, scale_w = 44, 30, 70, 12
     panel_w = heads.n_heads * cell
-    width = left + len(panels) * (panel_w + gap + scale_w)
+    width = max(left + len(panels) * (panel_w + gap + scale_w), left + 520)  # the legend
     plot_h = heads.n_layers * row
     height = top + plot_h + 64
     body: list[str] = []
@@ -194,8 +194,8 @@ def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, in
     body.append(f'<rect x="{left}" y="{height - 22}" width="12" height="12" fill="none" '
                 f'stroke="#d62728" stroke-width="2"/><text x="{left + 18}" y="{height - 12}" '
                 f'font-size="11" fill="#333">emergent head (in the file\'s emergent list)</text>'
-                f'<circle cx="{left + 290}" cy="{height - 16}" r="3" fill="#000"/>'
-                f'<text x="{left + 298}" y="{height - 12}" font-size="11" fill="#333">a run '
+                f'<circle cx="{left + 346}" cy="{height - 16}" r="3" fill="#000"/>'
+                f'<text x="{left + 354}" y="{height - 12}" font-size="11" fill="#333">a run '
                 f'intervened on it</text>')
     return _svg(width, height, f"heads of {heads.path.name}: layer x head", body)
 

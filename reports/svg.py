@@ -85,6 +85,16 @@ def _y_label(text: str, middle: float) -> str:
             f'text-anchor="middle" fill="#555">{escape(text)}</text>')
 
 
+CHAR_PX = 7.2  # width of one character of a group label (12 px sans-serif), generously
+
+
+def _group_width(name: str, content: float, least: float) -> float:
+    """A group's width on the x axis: its bars or boxes, and room for its label's longest line
+    (the browser check fails on labels that overlap)."""
+    label = CHAR_PX * max(len(part) for part in name.split("\n")) + 10
+    return max(least, content, label)
+
+
 def _group_label(name: str, center: float, axis_y: float) -> list[str]:
     """A group's name under the x axis, one text line per ``\\n``-separated part."""
     return [f'<text x="{center:.1f}" y="{axis_y + 16 + 14 * line}" text-anchor="middle" '
@@ -104,7 +114,8 @@ def grouped_bars(groups: Sequence[tuple[str, Sequence[Bar]]], *, title: str,
     optional interval whiskers."""
     bar_w, gap, group_gap, min_group = 22, 3, 22, 78
     left, top, bottom, plot_h = 62, 16, 50, 200
-    widths = [max(min_group, len(bars) * (bar_w + gap) - gap) for _, bars in groups]
+    widths = [_group_width(name, len(bars) * (bar_w + gap) - gap, min_group)
+              for name, bars in groups]
     width = left + sum(widths) + group_gap * (len(groups) + 1) + 10
     height = top + plot_h + bottom
     body: list[str] = []
@@ -187,7 +198,8 @@ def box_plot(groups: Sequence[tuple[str, Sequence[BoxSeries]]], *, title: str, y
     all_values = [v for _, series in groups for s in series for v in s.values]
     ticks = nice_ticks(max([*all_values, limit or 0, 1.0]))
     y_max = ticks[-1]
-    widths = [max(min_group, len(series) * (box_w + gap) - gap) for _, series in groups]
+    widths = [_group_width(name, len(series) * (box_w + gap) - gap, min_group)
+              for name, series in groups]
     width = left + sum(widths) + group_gap * (len(groups) + 1) + 10
     height = top + plot_h + bottom
 

@@ -308,13 +308,15 @@ def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -
         pytest.skip(message)
     base, cand = two_runs
     out = tmp_path / "out"
-    write_report(_report([f"base={base}", f"cand={cand}"]), out)
+    heads = _heads_file(tmp_path / "heads.json")  # the heat map's labels are checked too
+    write_report(_report([f"base={base}", f"cand={cand}"], heads=heads), out)
     shot = tmp_path / "report.png"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"),
                            str(out / "report.html"), "--screenshot", str(shot)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 plots" in done.stdout and shot.stat().st_size > 10_000
+    assert "4 plots" in done.stdout and shot.stat().st_size > 10_000
+    assert "drill-down opened" in done.stdout
     # the checker fails on an empty plot and on a JavaScript error
     html = (out / "report.html").read_text()
     broken = tmp_path / "broken.html"
