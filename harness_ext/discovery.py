@@ -4,14 +4,19 @@ For each problem, the post-trained model's own greedy opening of its response is
 input and the base model's opening of the same problem is the corrupted one (without a base:
 the next problem's opening, after the same prompt). Each head's importance is the sum over
 problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery_attr`); each model's
-circuit is its top heads; emergent heads are in the post circuit and not in the base circuit.
-Details and the ``heads.json`` schema: docs/discover.md. torch is imported inside functions.
+circuit is its top heads, or the fewest carrying a share of its importance
+(:mod:`harness_ext.discovery_circuits`); emergent heads are in the post circuit and not in the
+base circuit. ``--compare-thinking`` pairs one model with itself, thinking on against thinking
+off (:mod:`harness_ext.discovery_thinking`); ``--checkpoints`` runs a series and sets its
+circuit changes against the training reward (:mod:`harness_ext.discovery_series`,
+:mod:`harness_ext.discovery_rewards`). Details and the ``heads.json`` schema: docs/discover.md.
+torch is imported inside functions.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,9 @@ from harness_ext.progress import Phases
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
+
+    from harness_ext.discovery_circuits import CircuitRule
+    from harness_ext.discovery_rewards import CheckpointRewards
 
 __all__ = ["CORRUPT_MODES", "Attribution", "Problem", "check_device", "configure_discover", "discover_heads",
            "run_discover"]
@@ -50,10 +58,18 @@ class Attribution:
 
 @dataclass(frozen=True)
 class Problem:
-    """One prompt, already tokenized (chat template applied when the tokenizer has one)."""
+    """One prompt, already tokenized (chat template applied when the tokenizer has one);
+    ``base_prompt_ids`` is BASE's prompt where it differs from POST's (thinking off, or BASE's
+    own chat template with ``--base-chat-template-args``), else None."""
 
     problem_id: str
     prompt_ids: tuple[int, ...]
+    base_prompt_ids: tuple[int, ...] | None = None
+
+    def prompt(self, side: str) -> tuple[int, ...]:
+        """The prompt of ``side``, ``post`` or ``base``."""
+        return self.base_prompt_ids if side == "base" and self.base_prompt_ids is not None \
+            else self.prompt_ids
 
 
 def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
@@ -78,6 +94,8 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     per problem) to use instead of generating them, e.g. POST's responses read from lm-eval
     samples, or BASE's from an earlier checkpoint; ``found["openings"]`` returns those used.
     ``progress`` shows a bar (with an ETA) per model for the openings and for the attribution.
+    Each model gets its side's prompt (:meth:`Problem.prompt`); ``base`` may be ``post`` itself
+    with other prompts (thinking off).
     """
     from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
@@ -103,7 +121,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
         advance = phases.phase(f"{name}: generating openings", total=len(problems))
         openings[name] = []
         for p in problems:
-            openings[name].append(greedy_opening(model, p.prompt_ids, opening_tokens, eos_ids))
+            openings[name].append(greedy_opening(model, p.prompt(name), opening_tokens, eos_ids))
             advance()
     totals = {name: None for name in models}
     used, skipped, lengths = [], [], []
@@ -118,7 +136,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
             attributed()
             continue
         for name, (clean, other) in pairs.items():
-            scores = score(models[name], problem.prompt_ids, clean, other, how.ig_steps,
+            scores = score(models[name], problem.prompt(name), clean, other, how.ig_steps,
                            how.batch_size).abs()
             totals[name] = scores if totals[name] is None else totals[name] + scores
         used.append(problem.problem_id)
@@ -176,7 +194,8 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoints", nargs="+", default=None, metavar="CKPT",
                         help="instead of --model: a series of checkpoints in training order, each "
                              "against the same --base; adds which heads appear and disappear, "
-                             "and a plot of it (heads.checkpoints.png)")
+                             "their circuit change against the reward of each checkpoint "
+                             "(trainer_state.json or --rewards), and a plot (heads.checkpoints.png)")
     parser.add_argument("--base", default=None, metavar="BASE",
                         help="base model (same tokenizer); without it no effect scores, and the "
                              "corrupted input is the next problem's opening")
@@ -208,9 +227,35 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=8,
                         help="IG steps (or samples) per forward/backward pass; bounds memory "
                              "(default 8)")
-    parser.add_argument("--circuit-size", type=float, default=0.1,
-                        help="heads per circuit: a whole count (>= 1, at most the model's heads) "
-                             "or a share of all heads (default 0.1 = 10%%)")
+    parser.add_argument("--circuit-size", type=float, default=None,
+                        help="circuit = the top heads: a whole count (>= 1, at most the model's "
+                             "heads) or a share of all heads (default 0.1 = 10%%, except with "
+                             "--compare-thinking or --checkpoints: --circuit-mass 0.8)")
+    parser.add_argument("--circuit-mass", type=float, default=None, metavar="SHARE",
+                        help="circuit = the fewest heads carrying this share of the model's total "
+                             "importance (0.8 = 80%%), so circuit sizes can differ")
+    parser.add_argument("--circuit-edges", action="store_true",
+                        help="with --edges: circuit = the heads on the kept edges (--top-edges, "
+                             "--edge-threshold)")
+    parser.add_argument("--compare-thinking", action="store_true",
+                        help="attribute --model twice, thinking on (as post) and off (as base), "
+                             "through the chat template's enable_thinking; the corrupted input of "
+                             "each mode is the other mode's opening")
+    parser.add_argument("--chat-template-args", default=None, metavar="JSON",
+                        help="extra variables for POST's chat template, as a JSON object, e.g. "
+                             "'{\"enable_thinking\": false}'")
+    parser.add_argument("--base-chat-template-args", default=None, metavar="JSON",
+                        help="BASE's prompts rendered with BASE's own chat template and these "
+                             "variables (without it, BASE gets POST's prompt tokens)")
+    parser.add_argument("--rewards", default=None, metavar="FILE",
+                        help="with --checkpoints: a log of step and reward (CSV or JSON) instead "
+                             "of each checkpoint's trainer_state.json")
+    parser.add_argument("--reward-key", default=None, metavar="KEY",
+                        help="with --checkpoints: the logged reward to use (default: 'reward', "
+                             "else the only 'rewards/...' key); the column of --rewards")
+    parser.add_argument("--reward-window", default=None, choices=("since-previous", "last"),
+                        help="a checkpoint's reward: the mean of the values logged since the "
+                             "previous checkpoint (default), or the last value at or before its step")
     parser.add_argument("--corrupt", default="auto", choices=CORRUPT_MODES,
                         help="corrupted input: base opening, next problem's opening, or zeroed "
                              "heads (default auto: base if given, else next)")
@@ -223,48 +268,76 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
 def run_discover(args: argparse.Namespace) -> int:
     """Find emergent heads: EAP-IG importance per head in POST (and BASE), written to heads.json
     with a heat map beside it; with ``--checkpoints``, for each checkpoint, plus a plot of the
-    heads appearing and disappearing. Use the result with interventions=zero:@heads.json#5."""
+    heads appearing and disappearing against the reward; with ``--compare-thinking``, POST with
+    thinking on against itself with thinking off. Use the result with
+    interventions=zero:@heads.json#5."""
+    from harness_ext.discovery_checks import check_args
     from harness_ext.discovery_out import write_heatmap, write_json
+    from harness_ext.discovery_series import series_plot_path, write_series_plot
 
-    _check_args(args)
+    check_args(args)
     output = Path(args.output)
     _check_outputs(args, output)
     device = check_device(args.device)
     rows, logged = _problem_rows(args)  # data errors before any model work
+    rewards = _series_rewards(args)  # and so are a series' step and reward errors
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
-    posts = args.checkpoints or [args.model]
-    results, names = [], []
-    known: dict[str, list] = {}  # BASE's openings: generated once for a whole series
     with Phases() as progress:
-        loading = progress.phase(f"loading the base model {args.base}", total=1) \
-            if args.base else None
-        base = load_model(args.base, args.dtype, device) if args.base else None
-        if loading is not None:
-            loading()
-        models = progress.phase("models", total=len(posts)) if len(posts) > 1 else None
-        for index, name in enumerate(posts):
-            post_name, result = _discover_one(args, name, base, rows, logged, known, device,
-                                              log, progress)
-            results.append(result)
-            names.append(post_name)
-            if models is not None:
-                models(description=f"checkpoints: {index + 1}/{len(posts)} done ({post_name})")
-    result = results[-1]  # the last checkpoint's heads at the top: zero:@heads.json#5 uses them
-    plots = [output.with_suffix(".png")]
-    if args.checkpoints:
-        from harness_ext.discovery_series import build_series, series_plot_path, write_series_plot
-
-        result = {**result, **build_series(names, results),
-                  "settings": {**result["settings"], "checkpoints": names}}
-        plots.append(series_plot_path(output))
+        if args.compare_thinking:
+            result = _discover_thinking(args, rows, device, log, progress)
+        else:
+            result = _discover_models(args, rows, logged, rewards, device, log, progress)
+    plots = [output.with_suffix(".png"), *([series_plot_path(output)] if args.checkpoints else [])]
     write_json(result, output)
     drawn = write_heatmap(result, plots[0])
     if args.checkpoints and drawn:
         drawn = write_series_plot(result, plots[1])
     if not drawn:
         log("matplotlib is not installed: no plots (pip install matplotlib)")
-    _print_summary(result, output, plots if drawn else [], has_base=base is not None)
+    _print_summary(result, output, plots if drawn else [])
     return 0
+
+
+def _discover_models(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]],
+                     logged: list | None, rewards: CheckpointRewards | None, device: str,
+                     log: Callable[[str], None], progress: Phases) -> dict[str, Any]:
+    """POST, or each of ``--checkpoints``, against BASE. A series' file has the last
+    checkpoint's heads at the top (zero:@heads.json#5 uses them) and the series entries."""
+    posts = args.checkpoints or [args.model]
+    results, names = [], []
+    known: dict[str, list] = {}  # BASE's openings: generated once for a whole series
+    loading = progress.phase(f"loading the base model {args.base}", total=1) if args.base else None
+    base = load_model(args.base, args.dtype, device) if args.base else None
+    if loading is not None:
+        loading()
+    models = progress.phase("models", total=len(posts)) if len(posts) > 1 else None
+    for index, name in enumerate(posts):
+        post_name, result = _discover_one(args, name, base, rows, logged, known, device, log,
+                                          progress)
+        results.append(result)
+        names.append(post_name)
+        if models is not None:
+            models(description=f"checkpoints: {index + 1}/{len(posts)} done ({post_name})")
+    if not args.checkpoints:
+        return results[0]
+    from harness_ext.discovery_series import build_series
+
+    return {**results[-1], **build_series(names, results, rewards),
+            "settings": {**results[-1]["settings"], "checkpoints": names}}
+
+
+def _series_rewards(args: argparse.Namespace) -> CheckpointRewards | None:
+    """Each checkpoint's step and reward (``--checkpoints`` only), read before any model."""
+    if not args.checkpoints:
+        return None
+    from harness_ext.discovery_rewards import read_checkpoint_rewards
+
+    rewards = read_checkpoint_rewards(args.checkpoints, Path(args.rewards) if args.rewards else None,
+                                      args.reward_key, args.reward_window or "since-previous")
+    if rewards.source is None:
+        print("sparks discover: no rewards (no trainer_state.json logs one, no --rewards): the "
+              "series records circuit changes only", file=sys.stderr)
+    return rewards
 
 
 def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, Any]]], list | None]:
@@ -284,8 +357,6 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
     """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
     tokenizer); the model is freed on return, so a series holds one checkpoint at a time.
     ``known`` carries BASE's openings from one call to the next."""
-    from harness_ext.discovery_out import build_result, edge_summary
-
     loading = progress.phase(f"loading {name or 'the embedded model'}", total=1) \
         if progress is not None else None
     post_name, post, tokenizer = load_model(name, args.dtype, device)
@@ -294,69 +365,114 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
     if base is not None and tokenizer.get_vocab() != base[2].get_vocab():
         raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
                           "discovery compares both models on the same tokens")
-    k = _circuit_k(args.circuit_size, post_name, post, base)  # before any attribution work
-    problems = [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row))) for _, row in rows]
+    rule = _circuit_rule(args, post_name, post, base)  # before any attribution work
+    problems = _problems(args, tokenizer, None if base is None else base[2], rows)
     given = dict(known)
     if logged is not None:
         given["post"] = [tokenizer(item.response, add_special_tokens=False)["input_ids"]
                          for item in logged]
-    eos = {tokenizer.eos_token_id, *_as_list(post.generation_config.eos_token_id)} - {None}
-    how = Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
-                      args.batch_size, args.edges)
-    found = discover_heads(post, problems, how, base=None if base is None else base[1],
-                           eos_ids=sorted(eos), openings=given, log=log, progress=progress)
+    found = discover_heads(post, problems, _attribution(args), base=None if base is None else base[1],
+                           eos_ids=_eos_ids(post, tokenizer), openings=given, log=log,
+                           progress=progress)
     if base is not None:
         known["base"] = found["openings"]["base"]
-    settings = _settings(args, post_name, None if base is None else base[0], rows, found, k)
-    result = build_result(found["importance_post"], found["importance_base"], k, settings)
+    settings = _settings(args, post_name, None if base is None else base[0], rows, found, rule)
+    return post_name, _result(args, found, rule, settings)
+
+
+def _problems(args: argparse.Namespace, tokenizer: Any, base_tokenizer: Any,
+              rows: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+    """The prompts of POST, and with ``--base-chat-template-args`` BASE's own."""
+    from harness_ext.discovery_checks import template_args
+
+    post_args = template_args(args.chat_template_args, "--chat-template-args")
+    base_args = template_args(args.base_chat_template_args, "--base-chat-template-args")
+    own = base_tokenizer is not None and base_args is not None
+    return [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row, post_args)),
+                    tuple(prompt_ids(base_tokenizer, row, base_args)) if own else None)
+            for _, row in rows]
+
+
+def _discover_thinking(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]],
+                       device: str, log: Callable[[str], None], progress: Phases) -> dict[str, Any]:
+    """``--compare-thinking``: --model with thinking on (the post side) against itself with
+    thinking off (the base side), each mode's corruption the other mode's opening."""
+    from harness_ext.discovery_checks import template_args
+    from harness_ext.discovery_thinking import ROLES, add_thinking, thinking_problems
+
+    name, tokenizer = load_tokenizer(args.model)
+    extra = template_args(args.chat_template_args, "--chat-template-args") or {}
+    problems = thinking_problems(tokenizer, rows, extra, name)  # refused before the weights load
+    loading = progress.phase(f"loading {name}", total=1)
+    name, model, tokenizer = load_model(args.model, args.dtype, device)
+    loading()
+    rule = _circuit_rule(args, name, model, None)
+    found = discover_heads(model, problems, _attribution(args), base=model,
+                           eos_ids=_eos_ids(model, tokenizer), log=log, progress=progress)
+    settings = {**_settings(args, f"{name} (thinking on)", f"{name} (thinking off)", rows, found, rule),
+                "compare": "thinking", "roles": ROLES}
+    return add_thinking(_result(args, found, rule, settings))
+
+
+def _attribution(args: argparse.Namespace) -> Attribution:
+    return Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
+                       args.batch_size, args.edges)
+
+
+def _eos_ids(model: PreTrainedModel, tokenizer: Any) -> list[int]:
+    return sorted({tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)} - {None})
+
+
+def _result(args: argparse.Namespace, found: dict[str, Any], rule: CircuitRule,
+            settings: dict[str, Any]) -> dict[str, Any]:
+    """The heads.json object of one attribution (with the top edges for ``--edges``)."""
+    from harness_ext.discovery_out import build_result, edge_summary
+
+    edges = {"post": found.get("edges_post"), "base": found.get("edges_base")} if args.edges else None
+    result = build_result(found["importance_post"], found["importance_base"], rule, settings, edges)
     if args.edges:
         result["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
-    return post_name, result
+    return result
 
 
-def _print_summary(result: dict[str, Any], output: Path, plots: list[Path], has_base: bool) -> None:
-    n_total = len(result["heads"])
-    k = result["settings"]["circuit_size"]
-    for step in result.get("transitions", []):
-        show = lambda heads: ", ".join(f"L{h['layer']}H{h['head']}" for h in heads) or "none"  # noqa: E731
-        print(f"{step['from']} -> {step['to']}: appeared {show(step['appeared'])}; "
-              f"disappeared {show(step['disappeared'])}")
-    top = ", ".join(f"L{h['layer']}H{h['head']}" for h in result["emergent"][:10]) or "none"
-    what = "emergent heads" if has_base else "heads in the post circuit (no --base to compare)"
-    print(f"{len(result['emergent'])} {what} (circuit size {k} of {n_total}): {top}")
+def _print_summary(result: dict[str, Any], output: Path, plots: list[Path]) -> None:
+    show = lambda heads: ", ".join(f"L{h['layer']}H{h['head']}" for h in heads) or "none"  # noqa: E731
+    changes = (result.get("dynamics") or {}).get("changes", [])
+    for step, change in zip(result.get("transitions", []), changes):
+        reward = change["reward_change"]
+        print(f"{step['from']} -> {step['to']}: appeared {show(step['appeared'])}; disappeared "
+              f"{show(step['disappeared'])}; circuit change {change['circuit_change']:.2f}"
+              + ("" if reward is None else f", reward change {reward:+.3g}"))
+    if "dynamics" in result:
+        print(_correlation_line(result["dynamics"]["spearman"]))
+    if "compensatory" in result:
+        from harness_ext.discovery_thinking import thinking_lines
+
+        print("\n".join(thinking_lines(result)))
+    else:
+        print(_circuits_line(result))
+        what = "emergent heads" if result["circuit_base"] is not None else \
+            "heads in the post circuit (no --base to compare)"
+        print(f"{len(result['emergent'])} {what}: {show(result['emergent'][:10])}")
     print(f"wrote {output}" + "".join(f" and {plot}" for plot in plots))
     print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
 
 
-def _check_args(args: argparse.Namespace) -> None:
-    if args.ig_steps < 1:
-        raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
-    if args.edges and args.method != "eap-ig":
-        raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
-    if args.top_edges < 1 or not 0 <= args.edge_threshold <= 1:
-        raise SparksError("--top-edges must be >= 1 and --edge-threshold between 0 and 1")
-    if args.batch_size < 1:
-        raise SparksError(f"--batch-size {args.batch_size}: give at least 1")
-    if args.opening_tokens < 1:
-        raise SparksError(f"--opening-tokens {args.opening_tokens}: give at least 1")
-    if args.limit is not None and args.limit < 1:
-        raise SparksError(f"--limit {args.limit}: give at least 1 problem")
-    size = args.circuit_size
-    if not math.isfinite(size) or size <= 0 or (size >= 1 and size != int(size)):
-        raise SparksError(f"--circuit-size {size:g}: give a whole number of heads (>= 1) or a "
-                          "share of all heads below 1 (0.1 = 10%)")
-    if args.corrupt == "base" and not args.base:
-        raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
-    if args.checkpoints and args.samples:
-        raise SparksError("--samples holds one model's responses; it cannot serve --checkpoints")
-    if args.checkpoints and args.model:
-        raise SparksError("give either --model POST or --checkpoints A B C (the checkpoints are the "
-                          "post-trained models), not both")
-    if Path(args.output).is_dir():
-        raise SparksError(f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json")
-    if Path(args.output).suffix.lower() == ".png":
-        raise SparksError(f"-o {args.output}: the heat map goes beside the heads file as .png; "
-                          "give a .json name such as heads.json")
+def _circuits_line(result: dict[str, Any]) -> str:
+    circuits, n_total = result["circuits"], len(result["heads"])
+    line = f"circuits ({circuits['rule']}): post {circuits['post']['size']} of {n_total} heads"
+    if circuits["base"] is not None:
+        both = circuits["overlap"]
+        line += (f", base {circuits['base']['size']}; overlap {both['both']} "
+                 f"(Jaccard {both['jaccard_index']:.2f})")
+    return line
+
+
+def _correlation_line(spearman: dict[str, Any]) -> str:
+    if spearman["rho"] is None:
+        return f"reward change vs circuit change: no Spearman correlation ({spearman['note']})"
+    return (f"reward change vs circuit change: Spearman rho {spearman['rho']:+.2f} "
+            f"(n {spearman['n']}, p {spearman['p']:.3g}, {spearman['method']})")
 
 
 def _check_outputs(args: argparse.Namespace, output: Path) -> None:
@@ -393,8 +509,12 @@ def check_device(name: str | None) -> str:
     return name
 
 
-def _circuit_k(size: float, post_name: str, post: PreTrainedModel, base: tuple | None) -> int:
-    """Heads per circuit for ``post`` (checked against its head count, and BASE's shape)."""
+def _circuit_rule(args: argparse.Namespace, post_name: str, post: PreTrainedModel,
+                  base: tuple | None) -> CircuitRule:
+    """The circuit definition for ``post`` (a size checked against its head count; BASE's
+    shape checked against POST's)."""
+    from harness_ext.discovery_checks import circuit_choice
+    from harness_ext.discovery_circuits import CircuitRule
     from harness_ext.discovery_out import circuit_size
     from harness_ext.interventions.arch import get_arch
 
@@ -404,11 +524,16 @@ def _circuit_k(size: float, post_name: str, post: PreTrainedModel, base: tuple |
         if (base_shape.n_layers, base_shape.n_heads) != (shape.n_layers, shape.n_heads):
             raise SparksError(f"--base {base[0]} has {base_shape} but {post_name} has {shape}; "
                               "discovery compares the same heads in both models")
+    kind, value = circuit_choice(args)
+    if kind == "mass":
+        return CircuitRule("mass", mass=value)
+    if kind == "edges":
+        return CircuitRule("edges", top_edges=args.top_edges, edge_threshold=args.edge_threshold)
     n_total = shape.n_layers * shape.n_heads
-    if size >= 1 and size > n_total:
-        raise SparksError(f"--circuit-size {size:g} is more than the {n_total} heads of {post_name} "
+    if value >= 1 and value > n_total:
+        raise SparksError(f"--circuit-size {value:g} is more than the {n_total} heads of {post_name} "
                           f"({shape}); give at most {n_total}, or a share such as 0.1")
-    return circuit_size(size, n_total)
+    return CircuitRule("size", size=circuit_size(value, n_total))
 
 
 def load_task_rows(tasks: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
@@ -432,34 +557,60 @@ def load_task_rows(tasks: str, limit: int | None) -> list[tuple[str, dict[str, A
 def load_model(name: str | None, dtype: str, device: str) -> tuple[str, PreTrainedModel, Any]:
     """``(name, model, tokenizer)``; ``None`` means the embedded model."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    if name is None:
-        from harness_ext.embedded import embedded_model_path
-
-        path = str(embedded_model_path())
-        name = "SmolLM2-135M-Instruct (embedded)"
-    else:
-        path = name
+    name, path = _model_path(name)
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-        tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as error:
-        raise SparksError(f"could not load model {name!r} ({str(error)[:200]}); give a Hub id or "
-                          "a local folder of a causal LM") from error
-    return name, model.to(device).eval(), tokenizer
+        raise _load_error(name, error) from error
+    return name, model.to(device).eval(), _tokenizer(path, name)
 
 
-def prompt_ids(tokenizer: Any, row: dict[str, Any]) -> list[int]:
+def load_tokenizer(name: str | None) -> tuple[str, Any]:
+    """``(name, tokenizer)`` of a model, without loading its weights; ``None``: the embedded model."""
+    name, path = _model_path(name)
+    return name, _tokenizer(path, name)
+
+
+def _tokenizer(path: str, name: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except OSError as error:
+        raise _load_error(name, error) from error
+
+
+def _load_error(name: str, error: OSError) -> SparksError:
+    return SparksError(f"could not load model {name!r} ({str(error)[:200]}); give a Hub id or a "
+                       "local folder of a causal LM")
+
+
+def _model_path(name: str | None) -> tuple[str, str]:
+    """``(display name, path to load)``: ``None`` is the embedded model (converted on first use)."""
+    if name is not None:
+        return name, name
+    from harness_ext.embedded import embedded_model_path
+
+    return "SmolLM2-135M-Instruct (embedded)", str(embedded_model_path())
+
+
+def prompt_ids(tokenizer: Any, row: dict[str, Any],
+               template_args: Mapping[str, Any] | None = None) -> list[int]:
     """The task prompt as token ids: a user turn of the chat template when the tokenizer has
-    one, else the plain prompt."""
+    one (``template_args`` are the template's extra variables, e.g. ``enable_thinking``), else
+    the plain prompt."""
     from harness_ext.tasks.scoring import doc_to_text
 
     text = doc_to_text(row)
     if getattr(tokenizer, "chat_template", None):
         text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                             add_generation_prompt=True)
+                                             add_generation_prompt=True, **(template_args or {}))
         return tokenizer(text, add_special_tokens=False)["input_ids"]
+    if template_args:
+        raise SparksError(f"chat template arguments {json.dumps(dict(template_args))} were given, but "
+                          "the tokenizer has no chat template; drop them")
     return tokenizer(text)["input_ids"]
 
 
@@ -468,11 +619,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
-              rows: list[tuple[str, dict[str, Any]]], found: dict[str, Any], k: int) -> dict[str, Any]:
+              rows: list[tuple[str, dict[str, Any]]], found: dict[str, Any],
+              rule: CircuitRule) -> dict[str, Any]:
     import torch
     import transformers
 
     from harness_ext import __version__
+    from harness_ext.discovery_checks import template_args
 
     return {
         "model_post": post_name, "model_base": base_name,
@@ -482,7 +635,11 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
         "ig_steps": args.ig_steps, "batch_size": args.batch_size, "method": found["method"],
         "level": "edges" if args.edges else "heads",
         "openings": f"post: read from {args.samples}" if args.samples else "generated (greedy)",
-        "corrupt": found["corrupt"], "circuit_size": k,
+        "corrupt": found["corrupt"], "circuit": rule.describe(),
+        "circuit_size": rule.size if rule.kind == "size" else None,
+        "chat_template_args": template_args(args.chat_template_args, "--chat-template-args"),
+        "base_chat_template_args": template_args(args.base_chat_template_args,
+                                                 "--base-chat-template-args"),
         "metric": "KL(clean || patched), next-token distributions at the opening's positions",
         "dtype": args.dtype,
         "versions": {"sparks": __version__, "torch": torch.__version__,

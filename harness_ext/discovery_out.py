@@ -11,8 +11,9 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Sequence
+from typing import Any, BinaryIO, Callable, Mapping, Sequence
 
+from harness_ext.discovery_circuits import CircuitRule, circuit_stats
 from harness_ext.output_check import current_umask
 
 __all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
@@ -43,12 +44,17 @@ def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, in
 
 
 def build_result(importance_post: Sequence[Sequence[float]],
-                 importance_base: Sequence[Sequence[float]] | None, k: int,
-                 settings: dict[str, Any]) -> dict[str, Any]:
+                 importance_base: Sequence[Sequence[float]] | None, k: int | CircuitRule,
+                 settings: dict[str, Any], edges: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``heads.json`` object: ``heads`` (one entry per head), ``circuit_post``,
-    ``circuit_base``, ``emergent`` (rank order) and ``settings``."""
-    post_circuit = circuit(importance_post, k)
-    base_circuit = circuit(importance_base, k) if importance_base is not None else None
+    ``circuit_base``, ``circuits`` (sizes, shares of importance, overlap), ``emergent`` (rank
+    order) and ``settings``. ``k`` is the circuit rule, or a head count for the top ``k``;
+    ``edges`` (``post``/``base`` edge scores) serves the ``edges`` rule."""
+    definition = k if isinstance(k, CircuitRule) else CircuitRule("size", size=k)
+    edges = edges or {}
+    post_circuit = definition.select(importance_post, edges.get("post"))
+    base_circuit = (definition.select(importance_base, edges.get("base"))
+                    if importance_base is not None else None)
     in_post, in_base = set(post_circuit), set(base_circuit or ())
     heads = []
     for layer, row in enumerate(importance_post):
@@ -77,6 +83,7 @@ def build_result(importance_post: Sequence[Sequence[float]],
         "emergent_rule": rule,
         "circuit_post": pairs(post_circuit),
         "circuit_base": None if base_circuit is None else pairs(base_circuit),
+        "circuits": circuit_stats(definition, importance_post, importance_base, post_circuit, base_circuit),
         "heads": heads,
         "settings": settings,
     }
@@ -147,10 +154,11 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     def grid(key: str) -> np.ndarray:
         return np.array(head_grid(heads, key), dtype=float)  # None -> nan
 
-    panels = [("importance_post", "importance (post)", "viridis")]
+    roles = {"post": "post", "base": "base", **(result.get("settings") or {}).get("roles", {})}
+    panels = [("importance_post", f"importance ({roles['post']})", "viridis")]
     if result["circuit_base"] is not None:
-        panels += [("importance_base", "importance (base)", "viridis"),
-                   ("effect", "effect (post - base)", "coolwarm")]
+        panels += [("importance_base", f"importance ({roles['base']})", "viridis"),
+                   ("effect", f"effect ({roles['post']} - {roles['base']})", "coolwarm")]
     fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 0.35 * n_heads * len(panels) + 1.5 * len(panels),
                                                       1.5 + 0.22 * n_layers), squeeze=False)
     for ax, (key, title, cmap) in zip(axes[0], panels):
@@ -159,10 +167,12 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
         image = ax.imshow(values, aspect="auto", cmap=cmap, origin="lower", **limits)
         ax.set(title=title, xlabel="head", ylabel="layer")
         fig.colorbar(image, ax=ax)
-    for h in result["emergent"]:  # emergent heads outlined on every panel
+    outlined = [(h, "red") for h in result["emergent"]]  # emergent heads, on every panel
+    outlined += [(h, "blue") for h in result.get("compensatory") or ()]  # --compare-thinking
+    for h, colour in outlined:
         for ax in axes[0]:
             ax.add_patch(plt.Rectangle((h["head"] - 0.5, h["layer"] - 0.5), 1, 1, fill=False,
-                                       edgecolor="red", linewidth=1.2))
+                                       edgecolor=colour, linewidth=1.2))
     save_figure(fig, path)
     return True
 

@@ -10,11 +10,15 @@ heads come and go over training). matplotlib is imported inside the plot functio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from harness_ext.discovery_circuits import jaccard_distance
 from harness_ext.discovery_out import head_grid, save_figure
 
-__all__ = ["build_series", "series_plot_path", "write_series_plot"]
+if TYPE_CHECKING:
+    from harness_ext.discovery_rewards import CheckpointRewards
+
+__all__ = ["build_dynamics", "build_series", "series_plot_path", "write_series_plot"]
 
 
 def series_plot_path(output: Path) -> Path:
@@ -22,13 +26,17 @@ def series_plot_path(output: Path) -> Path:
     return output.with_suffix(".checkpoints.png")
 
 
-def build_series(names: Sequence[str], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The ``checkpoints``, ``transitions`` and ``appearance`` entries of a series' heads.json.
+def build_series(names: Sequence[str], results: Sequence[dict[str, Any]],
+                 rewards: CheckpointRewards | None = None) -> dict[str, Any]:
+    """The ``checkpoints``, ``transitions``, ``appearance`` and ``dynamics`` entries of a
+    series' heads.json.
 
     ``results`` are the per-checkpoint results, in training order. ``appearance`` lists every
     head emergent somewhere, ordered by the checkpoint where it first is, with one flag per
     checkpoint; ``transitions`` gives, between consecutive checkpoints, the emergent heads that
-    appeared and disappeared.
+    appeared and disappeared. Each checkpoint also gets its ``step`` and ``reward`` (from
+    ``rewards``; None where unknown) and the post-circuit heads appearing, surviving and pruned
+    since the previous checkpoint (:func:`build_dynamics`).
     """
     if len(names) != len(results) or not names:
         raise ValueError("one result per checkpoint name, at least one checkpoint")
@@ -52,7 +60,64 @@ def build_series(names: Sequence[str], results: Sequence[dict[str, Any]]) -> dic
                     "appeared": pairs(emergent_sets[i] - emergent_sets[i - 1]),
                     "disappeared": pairs(emergent_sets[i - 1] - emergent_sets[i])}
                    for i in range(1, len(names))]
-    return {"checkpoints": checkpoints, "transitions": transitions, "appearance": appearance}
+    per_checkpoint, dynamics = build_dynamics(names, results, rewards)
+    checkpoints = [{**entry, **extra} for entry, extra in zip(checkpoints, per_checkpoint)]
+    return {"checkpoints": checkpoints, "transitions": transitions, "appearance": appearance,
+            "dynamics": dynamics}
+
+
+def build_dynamics(names: Sequence[str], results: Sequence[dict[str, Any]],
+                   rewards: CheckpointRewards | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Circuit change against reward change over a series.
+
+    Per checkpoint: ``step``, ``reward``, ``circuit_size``, and, against the circuit before it
+    (``since``: the previous checkpoint, or for the first one the base model; None without a
+    base), the post-circuit heads ``heads_appearing``, ``heads_surviving`` and ``heads_pruned``.
+    ``dynamics``: for each pair of consecutive checkpoints, the ``reward_change`` (later minus
+    earlier) and the ``circuit_change`` (Jaccard distance of the two post circuits, so circuits
+    of different sizes compare), and the Spearman correlation of the two over the pairs.
+    """
+    from harness_ext.discovery_stats import Correlation, spearman
+
+    steps = list(rewards.steps) if rewards else [None] * len(names)
+    values = list(rewards.rewards) if rewards else [None] * len(names)
+    circuits = [_heads(r["circuit_post"]) for r in results]
+    base = results[0]["circuit_base"]
+    before = [None if base is None else _heads(base), *circuits[:-1]]
+    since = [None if base is None else "base", *names[:-1]]
+    per_checkpoint = [{"step": steps[i], "reward": values[i], "circuit_size": len(circuits[i]),
+                       "since": since[i], **_turnover(before[i], circuits[i])}
+                      for i in range(len(names))]
+    changes = [{"from": names[i - 1], "to": names[i], "from_step": steps[i - 1], "to_step": steps[i],
+                "reward_change": None if values[i] is None or values[i - 1] is None
+                else values[i] - values[i - 1],
+                "circuit_change": jaccard_distance(circuits[i - 1], circuits[i])}
+               for i in range(1, len(names))]
+    paired = [c for c in changes if c["reward_change"] is not None]
+    correlation = (spearman([c["reward_change"] for c in paired], [c["circuit_change"] for c in paired])
+                   if paired else Correlation(None, None, 0, note="no rewards (no trainer_state.json "
+                                                                  "logging a reward, no --rewards)"))
+    dynamics = {"circuit_change": "Jaccard distance of consecutive post circuits",
+                "reward_change": "reward of a checkpoint minus the previous one's",
+                **(rewards.describe() if rewards else {}), "changes": changes,
+                "spearman": correlation.as_dict()}
+    return per_checkpoint, dynamics
+
+
+def _heads(entries: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    return [(h["layer"], h["head"]) for h in entries]
+
+
+def _turnover(before: Sequence[tuple[int, int]] | None,
+              now: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """The heads of ``now`` not in ``before`` (appearing), in both (surviving), and of
+    ``before`` only (pruned); None each without a ``before``."""
+    if before is None:
+        return {"heads_appearing": None, "heads_surviving": None, "heads_pruned": None}
+    pairs = lambda heads: [{"layer": l, "head": h} for l, h in sorted(heads)]  # noqa: E731
+    old, new = set(before), set(now)
+    return {"heads_appearing": pairs(new - old), "heads_surviving": pairs(new & old),
+            "heads_pruned": pairs(old - new)}
 
 
 def _grid(result: dict[str, Any], key: str) -> list[list[float]] | None:
@@ -61,8 +126,10 @@ def _grid(result: dict[str, Any], key: str) -> list[list[float]] | None:
 
 
 def write_series_plot(series: dict[str, Any], path: Path) -> bool:
-    """Head x checkpoint grid PNG: dark = emergent, light = in the post circuit only. Returns
-    False, writing nothing, when matplotlib is not installed."""
+    """Head x checkpoint grid PNG: dark = emergent, light = in the post circuit only; with
+    rewards, a panel above draws each checkpoint's reward on the same step axis (the grid's
+    columns sit at the checkpoints' steps when those are known and increasing). Returns False,
+    writing nothing, when matplotlib is not installed."""
     try:
         import matplotlib
     except ImportError:
@@ -71,16 +138,44 @@ def write_series_plot(series: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    rows = series["appearance"]
-    names = [Path(c["model"]).name or c["model"] for c in series["checkpoints"]]
+    rows, ckpts = series["appearance"], series["checkpoints"]
+    names = [Path(c["model"]).name or c["model"] for c in ckpts]
     values = [[2 if row["emergent"][i] else 1 if row["in_circuit_post"][i] else 0
                for i in range(len(names))] for row in rows] or [[0] * len(names)]
-    fig, ax = plt.subplots(figsize=(max(4.5, 2.0 + 0.9 * len(names)), 1.6 + 0.25 * max(1, len(rows))))
-    ax.imshow(values, aspect="auto", cmap=ListedColormap(["#f4f4f4", "#9ecae1", "#08519c"]),
-              vmin=0, vmax=2, interpolation="nearest")
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), [f"L{r['layer']}H{r['head']}" for r in rows])
-    ax.set_title("heads over checkpoints\ndark: emergent, light: in the circuit only", fontsize=10)
-    ax.set(xlabel="checkpoint", ylabel="head")
+    xs, edges, on_steps = _step_axis([c.get("step") for c in ckpts])
+    rewards = [c.get("reward") for c in ckpts]
+    has_reward = any(r is not None for r in rewards)
+    height = 1.6 + 0.25 * max(1, len(rows))
+    fig, axes = plt.subplots(2 if has_reward else 1, 1, sharex=True, squeeze=False,
+                             figsize=(max(4.5, 2.0 + 0.9 * len(names)), height + 1.8 * has_reward),
+                             gridspec_kw={"height_ratios": [1.8, height]} if has_reward else None)
+    grid_ax = axes[-1][0]
+    grid_ax.pcolormesh(edges, range(len(values) + 1), values, vmin=0, vmax=2,
+                       cmap=ListedColormap(["#f4f4f4", "#9ecae1", "#08519c"]))
+    grid_ax.invert_yaxis()
+    grid_ax.set_xticks(xs, [str(x) for x in xs] if on_steps else names, rotation=30, ha="right")
+    grid_ax.set_yticks([i + 0.5 for i in range(len(rows))], [f"L{r['layer']}H{r['head']}" for r in rows])
+    grid_ax.set(xlabel="step" if on_steps else "checkpoint", ylabel="head")
+    title = "heads over checkpoints\ndark: emergent, light: in the circuit only"
+    if has_reward:
+        reward_ax = axes[0][0]
+        reward_ax.plot([x for x, r in zip(xs, rewards) if r is not None],
+                       [r for r in rewards if r is not None], marker="o", color="#d95f02")
+        reward_ax.set(ylabel="reward")
+        reward_ax.set_title(title, fontsize=10)
+    else:
+        grid_ax.set_title(title, fontsize=10)
     save_figure(fig, path)
     return True
+
+
+def _step_axis(steps: Sequence[int | None]) -> tuple[list[int], list[float], bool]:
+    """Column centres and edges, and whether they are steps: the steps when all are known and
+    increasing, else the checkpoint indices 0, 1, ..."""
+    given = [s for s in steps if s is not None]
+    known = len(given) == len(steps) and all(b > a for a, b in zip(given, given[1:]))
+    xs = given if known else list(range(len(steps)))
+    if len(xs) == 1:
+        return xs, [xs[0] - 0.5, xs[0] + 0.5], known
+    mids = [(a + b) / 2 for a, b in zip(xs, xs[1:])]
+    return xs, [2 * xs[0] - mids[0], *mids, 2 * xs[-1] - mids[-1]], known

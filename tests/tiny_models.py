@@ -47,3 +47,38 @@ def save_tiny_checkpoint(arch: str, folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# Qwen3's rule, in miniature: with enable_thinking false the generation prompt already holds an
+# empty think block, so the model answers at once; with it true (or unset) the model opens it.
+THINKING_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n"
+    "{% endif %}{% endif %}"
+)
+
+
+def save_tiny_thinking_checkpoint(folder: Path, seed: int = 0,
+                                  chat_template: str = THINKING_TEMPLATE) -> Path:
+    """Save a tiny random Qwen3 model (``harness_ext.testing.tiny_model``) and its byte-level
+    tokenizer with ``chat_template`` (by default one honouring ``enable_thinking``) to ``folder``."""
+    from harness_ext.testing import tiny_model, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    tokenizer.chat_template = chat_template
+    tiny_model("qwen3", seed).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def plant_heads(model, heads, factor: float):  # noqa: ANN001, ANN201
+    """Scale the ``o_proj`` input columns of ``heads`` ((layer, head) pairs) of a tiny model by
+    ``factor``: 0 switches a head off (its importance is then exactly 0), 8 makes it loud."""
+    import torch
+
+    d = model.config.head_dim
+    with torch.no_grad():
+        for layer, head in heads:
+            model.model.layers[layer].self_attn.o_proj.weight[:, head * d:(head + 1) * d] *= factor
+    return model
