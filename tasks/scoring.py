@@ -17,7 +17,9 @@ The control tasks follow the same pattern with their own answers:
   "the answer is X"/"Answer: X", else the first sentence of the first line. It is correct
   when, normalised as TriviaQA's own evaluation does (lowercase, no punctuation, no articles
   a/an/the, single spaces), it or its part before the first comma (lm-eval's triviaqa stops
-  at a comma) equals one of the aliases, normalised the same way.
+  at a comma) equals one of the aliases, normalised the same way, or the span holds an alias
+  as a whole phrase ("The Eiffel Tower stands in Paris, France." for "Paris"): instruct models
+  answer zero-shot questions in a sentence.
 """
 
 from __future__ import annotations
@@ -252,8 +254,13 @@ def normalize_trivia(text: str) -> str:
 
 
 def matches_alias(span: str, aliases: Sequence[str]) -> bool:
-    """Whether ``span`` (or its part before the first comma) equals a normalised alias."""
+    """Whether ``span`` (or its part before the first comma) equals a normalised alias, or
+    holds one as a whole phrase: a chat model answers in a sentence ("The Eiffel Tower stands
+    in Paris, France."), where lm-eval's few-shot prompt gets a bare "Paris"."""
     if not span or not span.strip():
         return False
-    wanted = {normalize_trivia(alias) for alias in aliases}
-    return bool({normalize_trivia(span), normalize_trivia(span.split(",", 1)[0])} & wanted)
+    wanted = {normalize_trivia(alias) for alias in aliases} - {""}
+    said = normalize_trivia(span)
+    if {said, normalize_trivia(span.split(",", 1)[0])} & wanted:
+        return True
+    return any(f" {alias} " in f" {said} " for alias in wanted)

@@ -304,7 +304,10 @@ def test_span_extraction(response, span):
     ("A", ["A"], True),                       # only an article: kept, not emptied
     ("The The", ["The The"], True),
     ("Rome", ["Paris", "City of Light"], False),
-    ("Paris is lovely", ["Paris"], False),    # exact match of the span, not containment
+    ("The Eiffel Tower stands in Paris, France", ["Paris"], True),  # a chat model's sentence
+    ("Iron is a chemical element with the symbol Fe", ["Iron", "Fe"], True),
+    ("Parisian cafes are famous", ["Paris"], False),  # whole phrases only
+    ("The band Abbey Road released Abbey Road", ["The Beatles", "Beatles"], False),
     ("", ["The"], False),
 ])
 def test_alias_matching(span, aliases, correct):
