@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from harness_ext.errors import SparksError, sparks_error_in
+from harness_ext.errors import SparksError, install_excepthook, sparks_error_in
 
 JSON_EXAMPLES = {"--metadata": ('{"repeats": 4}', "repeats=4"),
                  None: ('{"key": "value"}', "key=value")}
@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sparks`` console script."""
+    install_excepthook()  # a SparksError raised outside the try below is one line too
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv and argv[0] in COMMANDS and COMMANDS[argv[0]].passthrough:

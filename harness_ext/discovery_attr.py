@@ -7,7 +7,7 @@ the corrupted opening ``k`` (same length), attribution runs on the clean tokens 
 * ``clean_h`` and ``corrupt_h`` are head h's activations in the model's own runs on ``p + c``
   and ``p + k`` (``corrupt_h = 0`` for ``corrupt=None``: zero ablation as the baseline);
 * for each IG step alpha (midpoints ``(i + 0.5) / steps``) every head at once is set to
-  ``corrupt_h + alpha * (clean_h - corrupt_h)`` by a forward pre-hook on each ``o_proj``;
+  ``corrupt_h + alpha * (clean_h - corrupt_h)`` by an input hook on each ``o_proj``;
   the patch is an additive constant, so gradients still flow through every later head;
 * the metric is KL(clean || patched) of the next-token distributions at the response
   positions (the positions that predict the opening's tokens), summed over those positions;
@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Iterator, Sequence
 
+from harness_ext.hooks import InputFn, input_hooks
 from harness_ext.interventions.arch import get_arch
 
 if TYPE_CHECKING:
@@ -67,22 +68,15 @@ def head_activations(model: PreTrainedModel,
     arch = get_arch(model.config)
     n_layers = arch.shape(model.config).n_layers
     acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
-    handles = []
 
-    def capture(layer: int):  # noqa: ANN202
-        def hook(module, args):  # noqa: ANN001, ANN202
-            acts[layer] = args[0][0].detach().clone()
-        return hook
+    def capture(layer: int) -> InputFn:
+        def keep(x: torch.Tensor) -> None:
+            acts[layer] = x[0].detach().clone()
+        return keep
 
-    try:
-        for layer in range(n_layers):
-            module = model.get_submodule(arch.o_proj_path(layer))
-            handles.append(module.register_forward_pre_hook(capture(layer)))
-        with torch.no_grad():
-            logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
-    finally:
-        for handle in handles:
-            handle.remove()
+    with input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}), \
+            torch.no_grad():
+        logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
     return acts, logits
 
 
@@ -184,22 +178,15 @@ def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[li
     """Give each module at ``paths`` a copy of its input (a separate autograd node, so its
     gradient is that module's share alone); the copies are listed in ``paths`` order."""
     captured: list = [None] * len(paths)
-    handles = []
 
-    def hook_for(index: int):  # noqa: ANN202
-        def hook(module, args):  # noqa: ANN001, ANN202
-            copy = args[0].clone()
-            captured[index] = copy
-            return (copy, *args[1:])
-        return hook
+    def copy_for(index: int) -> InputFn:
+        def copy(x: torch.Tensor) -> torch.Tensor:
+            captured[index] = x.clone()
+            return captured[index]
+        return copy
 
-    try:
-        for index, path in enumerate(paths):
-            handles.append(model.get_submodule(path).register_forward_pre_hook(hook_for(index)))
+    with input_hooks(model, {path: copy_for(index) for index, path in enumerate(paths)}):
         yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
@@ -263,27 +250,19 @@ def _patch_all(model: PreTrainedModel, arch, clean_acts, corrupt_acts, alphas,  
                patched: list) -> Iterator[None]:
     """Set every head of every layer to its interpolated activation (row i of the batch uses
     ``alphas[i]``); the patched tensors, which gradients are taken against, go to ``patched``."""
-    handles = []
 
-    def hook_for(layer: int):  # noqa: ANN202
+    def patch_for(layer: int) -> InputFn:
         target = (corrupt_acts[layer][None] + alphas[:, None, None]
                   * (clean_acts[layer] - corrupt_acts[layer])[None])
 
-        def hook(module, args):  # noqa: ANN001, ANN202
-            x = args[0]
+        def patch(x: torch.Tensor) -> torch.Tensor:
             out = x + (target.to(x.dtype) - x).detach()  # value: target; gradient: identity
             patched.append(out)
-            return (out, *args[1:])
-        return hook
+            return out
+        return patch
 
-    try:
-        for layer in range(len(clean_acts)):
-            module = model.get_submodule(arch.o_proj_path(layer))
-            handles.append(module.register_forward_pre_hook(hook_for(layer)))
+    with input_hooks(model, {arch.o_proj_path(layer): patch_for(layer) for layer in range(len(clean_acts))}):
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _pad_id(model: PreTrainedModel) -> int:

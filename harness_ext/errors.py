@@ -24,8 +24,10 @@ def sparks_error_in(error: BaseException | None) -> SparksError | None:
 def install_excepthook() -> None:
     """Show an uncaught SparksError as one clear line, not a traceback through lm-eval.
 
-    Installed when lm-eval loads our model or tasks: ``lm_eval`` itself lets exceptions
-    escape, and a traceback through lm-eval and torch hides the message that says what to fix.
+    Installed by the ``sparks`` command line (:func:`harness_ext.cli.main`) and, when lm-eval's
+    own command line runs (it imports ``lm_eval._cli``), by the lm-eval bridge; never by a
+    plain import. ``lm_eval`` itself lets exceptions escape, and a traceback through lm-eval
+    and torch hides the message that says what to fix.
     Ctrl-C (an uncaught ``KeyboardInterrupt``) is one line too; Python still exits as
     interrupted. Any other exception keeps the normal traceback.
     """

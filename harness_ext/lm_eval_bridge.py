@@ -11,7 +11,11 @@ Nothing is imported until a program imports lm-eval itself; then:
 * right after ``lm_eval.tasks.manager`` runs, every ``TaskManager`` gets our task folder
   appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths);
 * right after ``lm_eval.loggers.evaluation_tracker`` runs, ``sparks`` runs get their own
-  results folder name (see :func:`patch_evaluation_tracker`).
+  results folder name (see :func:`patch_evaluation_tracker`);
+* right after ``lm_eval._cli`` runs (only lm-eval's command line imports it: ``lm_eval``,
+  ``python -m lm_eval``), a sparks error that escapes is shown as one line
+  (:func:`harness_ext.errors.install_excepthook`); a program that imports lm-eval or sparks
+  as a library keeps its own ``sys.excepthook``.
 
 Delete this module, the ``.pth`` file and setup.py's ``build_py`` step once lm-eval ships the
 entry-point groups.
@@ -95,6 +99,13 @@ def patch_evaluation_tracker(tracker_module: ModuleType) -> None:
     tracker.log_experiment_args = log_experiment_args
 
 
+def install_cli_excepthook() -> None:
+    """Show a sparks error that escapes lm-eval's command line as one line, not a traceback."""
+    from harness_ext.errors import install_excepthook
+
+    install_excepthook()
+
+
 def with_our_tasks(include_path: object) -> list:
     """``include_path`` as a list that ends with our task folder (added once)."""
     from pathlib import Path
@@ -138,6 +149,7 @@ class _LmEvalHook:
             "lm_eval.models": lambda _module: register_model(),
             "lm_eval.tasks.manager": patch_task_manager,
             "lm_eval.loggers.evaluation_tracker": patch_evaluation_tracker,
+            "lm_eval._cli": lambda _module: install_cli_excepthook(),
         }
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target=None):

@@ -8,14 +8,18 @@ Every HFLM model_arg works unchanged (``pretrained``, ``dtype``, ``device``, ``b
   generated token (``harness_ext.spec`` documents the syntax); a random control
   (``random:...``) is drawn once the model's shape is known, and the drawn, concrete spec is
   what runs and what is recorded;
-* ``intervention_mode=auto|fold|pyvene``: how static interventions are applied (``auto`` folds
-  ``zero``/``scale`` into ``o_proj``'s weights, anything else runs through pyvene);
+* ``intervention_mode=auto|fold|pyvene``: how interventions are applied (``auto`` folds
+  ``zero``/``scale`` into ``o_proj``'s weights; anything else, or ``pyvene``, calls the
+  plugins' pyvene interventions in an ``o_proj`` input hook, ``harness_ext.hooks``);
 * no ``device``: cuda when available, else cpu (HFLM's default is cuda, which fails on a
   machine without a GPU); a device given explicitly wins.
 
 The interventions live in the two methods every loglikelihood and generation batch passes
 through (``_model_call`` and ``_model_generate``), wrapped in one intervention context, in the
-manner of lm-eval's own ``steered`` model.
+manner of lm-eval's own ``steered`` model. Importing this module only registers the model:
+``--use_cache`` files are separated per spec once a model with interventions is built
+(:func:`separate_cache_per_intervention`), and the one-line error display is the ``sparks``
+CLI's and the lm-eval bridge's (:func:`harness_ext.errors.install_excepthook`).
 """
 
 from __future__ import annotations
@@ -32,14 +36,13 @@ from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from harness_ext.errors import SparksError, install_excepthook
+from harness_ext.errors import SparksError
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
 # torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
 NON_FINITE_SAMPLING = "probability tensor contains either `inf`, `nan` or element < 0"
 INSTRUCT_HINTS = ("instruct", "chat")  # lm-eval's own hint words are "inst" and "chat"
 logger = logging.getLogger(__name__)
-install_excepthook()
 
 
 @register_model("sparks")
@@ -82,10 +85,11 @@ class SparksLM(HFLM):
 
             if resolved is None:  # a model object was passed: its config is only known now
                 resolved = self._prepare_interventions(self._model.config)
-            # built once: preparing the pyvene model costs ~20 ms, entering it ~0.1 ms
+            # built once (calibration, head indices); entering it only adds hooks or folds
             self._intervened = apply_interventions(self._model, resolved,
                                                    mode=intervention_mode,
                                                    tokenizer=self.tokenizer)
+            separate_cache_per_intervention()
 
     def _prepare_interventions(self, config: Any) -> list:
         """Draw a random control for this config (the spec becomes concrete), then resolve."""
@@ -408,12 +412,16 @@ def _plugin_versions() -> dict[str, str | None]:
     return {info.name: info.version for info in describe_plugins() if info.interventions}
 
 
-def _separate_cache_per_intervention() -> None:
-    """Give each intervention spec its own ``--use_cache`` file.
+def separate_cache_per_intervention() -> None:
+    """Give each intervention spec its own ``--use_cache`` file (idempotent).
 
     lm-eval's ``CachingLM`` keys cached answers by request alone, so a run with heads ablated
-    would silently reuse the answers of a baseline run sharing the cache path. Runs without
-    interventions keep lm-eval's path unchanged.
+    would silently reuse the answers of a baseline run sharing the cache path. Called when a
+    ``sparks`` model with interventions is built (lm-eval wraps the model in ``CachingLM``
+    after building it); from then on ``CachingLM`` adds the model's :attr:`SparksLM.cache_tag`
+    to the file name. Models without a ``cache_tag`` (runs without interventions, other
+    models) keep lm-eval's path unchanged. The upstream proposal that would make this
+    unnecessary: docs/upstream/lm-eval-cache-per-model.md.
     """
     from lm_eval.api import model as lm_eval_model
 
@@ -430,6 +438,3 @@ def _separate_cache_per_intervention() -> None:
 
     __init__._sparks = True  # type: ignore[attr-defined]
     lm_eval_model.CachingLM.__init__ = __init__
-
-
-_separate_cache_per_intervention()

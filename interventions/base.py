@@ -8,17 +8,34 @@ Importing this module imports torch and pyvene.
 
 from __future__ import annotations
 
-import contextlib
-import io
+import importlib.util
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 
 def import_pyvene() -> ModuleType:
-    """pyvene, imported without the notice about nnsight that it prints on stdout."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """pyvene, imported without the notice it prints on stdout when nnsight is not installed.
+
+    pyvene 0.1.8 runs ``try: import nnsight`` / ``except: print(...)`` for an optional backend
+    that sparks never uses. When nnsight is absent, that one import is answered, for the moment
+    pyvene loads, by an empty placeholder module (whose ``LanguageModel`` matches no model), so
+    nothing is printed; stdout is left alone, and the placeholder is gone from ``sys.modules``
+    afterwards. An installed nnsight is imported as usual.
+    """
+    if "pyvene" in sys.modules:
+        return sys.modules["pyvene"]
+    placeholder = None
+    if "nnsight" not in sys.modules and importlib.util.find_spec("nnsight") is None:
+        placeholder = ModuleType("nnsight", "sparks' stand-in for the absent nnsight, while pyvene loads")
+        placeholder.LanguageModel = type("LanguageModel", (), {})  # type: ignore[attr-defined]
+        sys.modules["nnsight"] = placeholder
+    try:
         import pyvene
+    finally:
+        if placeholder is not None and sys.modules.get("nnsight") is placeholder:
+            del sys.modules["nnsight"]
     return pyvene
 
 

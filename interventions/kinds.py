@@ -15,7 +15,7 @@ class ZeroHeads(HeadIntervention):
     fold_scale = 0.0
 
     def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
-        return base.zero_()  # in place: base is the runtime's own copy or view
+        return base.zero_()  # in place: base is a view of the o_proj input, or a copy of its heads
 
 
 class ScaleHeads(HeadIntervention):

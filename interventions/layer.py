@@ -1,4 +1,10 @@
-"""The pyvene intervention the runtime registers per layer: gather heads, call plugins, scatter back."""
+"""One layer's head interventions, as the function the ``o_proj`` input hook calls.
+
+:class:`LayerHeads` is what :func:`harness_ext.hooks.input_hooks` runs on an intervened layer's
+``o_proj`` input: it gathers each item's heads, calls the item's pyvene intervention on them
+(``intervention(base, None, None)``, i.e. its ``forward(base, source=None, subspaces=None)``)
+and writes the result back into the same columns.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +13,31 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 
 from harness_ext.errors import SparksError
-from harness_ext.interventions.base import pyvene
 
 if TYPE_CHECKING:
     from harness_ext.interventions.resolver import ResolvedIntervention
 
-__all__ = ["LayerHeads"]
+__all__ = ["LayerHeads", "layer_edits"]
 
 
-class LayerHeads(pyvene.SourcelessIntervention):
-    """One layer's head interventions, applied to the whole ``o_proj`` input ``[batch, seq, n_heads*head_dim]``.
+class LayerHeads:
+    """One layer's head interventions, applied to its ``o_proj`` input ``[batch, seq, n_heads*head_dim]``.
 
-    Each plugin intervention gets its heads as ``[batch, seq, n_selected, head_dim]`` and returns
-    their replacement; the result is written back into the same columns.
+    Calling it with that input edits the input in place and returns it (or a contiguous copy
+    of a non-contiguous input). Each plugin intervention gets its heads as
+    ``[batch, seq, n_selected, head_dim]`` (a view for consecutive heads, else a copy) and
+    returns their replacement.
     """
 
     def __init__(self, items: Sequence[ResolvedIntervention]) -> None:
-        super().__init__(keep_last_dim=True)
         self.n_heads = items[0].n_heads
         self.head_dim = items[0].head_dim
         self.items = list(items)
         self.indices = [_head_index(item.heads) for item in items]
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def __call__(self, base: torch.Tensor) -> torch.Tensor:
+        if not base.is_contiguous():
+            base = base.contiguous()
         heads = base.view(*base.shape[:-1], self.n_heads, self.head_dim)
         for number, (item, index) in enumerate(zip(self.items, self.indices)):
             if isinstance(index, tuple):  # consecutive heads: a view, written back only if replaced
@@ -63,6 +71,14 @@ class LayerHeads(pyvene.SourcelessIntervention):
 
     def __str__(self) -> str:
         return f"LayerHeads({'; '.join(map(str, self.items))})"
+
+
+def layer_edits(resolved: Sequence[ResolvedIntervention]) -> dict[str, LayerHeads]:
+    """``{o_proj path: LayerHeads}``, one per intervened layer, for :func:`harness_ext.hooks.input_hooks`."""
+    by_module: dict[str, list[ResolvedIntervention]] = {}
+    for item in resolved:
+        by_module.setdefault(item.o_proj, []).append(item)
+    return {path: LayerHeads(items) for path, items in by_module.items()}
 
 
 def _head_index(heads: Sequence[int]) -> tuple[int, int] | torch.Tensor:

@@ -15,9 +15,10 @@ import os
 import tempfile
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from harness_ext.errors import SparksError
+from harness_ext.hooks import input_hooks
 
 if TYPE_CHECKING:
     import torch
@@ -112,30 +113,24 @@ def _collect(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     import torch
 
     chunks: dict[int, list[torch.Tensor]] = {id(item): [] for item in items}
-    handles = []
 
-    def make_hook(layer_items: list[ResolvedIntervention]) -> Any:
-        def hook(module: Any, args: tuple[Any, ...]) -> None:
-            x = args[0].detach()
+    def capture(layer_items: list[ResolvedIntervention]) -> Callable[[torch.Tensor], None]:
+        def keep(x: torch.Tensor) -> None:
+            x = x.detach()
             for item in layer_items:
                 heads = x.view(*x.shape[:-1], item.n_heads, item.head_dim)[..., list(item.heads), :]
                 chunks[id(item)].append(heads.reshape(-1, len(item.heads), item.head_dim).float().cpu())
-        return hook
+        return keep
 
     by_module: dict[str, list[ResolvedIntervention]] = {}
     for item in items:
         by_module.setdefault(item.o_proj, []).append(item)
     device = next(model.parameters()).device
-    try:
-        for path, layer_items in by_module.items():
-            handles.append(model.get_submodule(path).register_forward_pre_hook(make_hook(layer_items)))
-        with torch.no_grad():
-            for prompt in prompts:
-                ids = tokenizer(prompt, return_tensors="pt").input_ids.to(device)
-                model(input_ids=ids, use_cache=False)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with input_hooks(model, {path: capture(layer_items) for path, layer_items in by_module.items()}), \
+            torch.no_grad():
+        for prompt in prompts:
+            ids = tokenizer(prompt, return_tensors="pt").input_ids.to(device)
+            model(input_ids=ids, use_cache=False)
     return {key: torch.cat(parts) for key, parts in chunks.items()}
 
 

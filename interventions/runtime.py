@@ -6,26 +6,30 @@ give the same tokens:
 
 * ``fold``: constant scalings (``zero``, ``scale``) are folded into ``o_proj``'s weight columns
   on entry and restored exactly on exit; no run-time cost.
-* ``pyvene``: a pyvene ``IntervenableModel`` over the ``o_proj`` input of each intervened layer,
-  whose setter hooks stay registered for the block (unit locations None, so they act on every
-  forward pass: the prompt and each generated token). Its per-layer intervention
+* ``pyvene``: sparks' one input hook (:func:`harness_ext.hooks.input_hooks`) on the ``o_proj``
+  of each intervened layer, registered for the block, so it acts on every forward pass: the
+  prompt and each generated token. Its function
   (:class:`~harness_ext.interventions.layer.LayerHeads`) gathers the selected heads' slices,
-  calls the plugin's intervention and scatters the result back.
+  calls the plugins' pyvene interventions on them and writes the results back.
 
-``mode="auto"`` (the default) folds when every intervention is foldable, else uses pyvene.
-Preparation (pyvene model, calibration) happens once in the constructor; entering and leaving
-only folds/restores columns or adds/removes hooks, so wrapping every call is cheap.
+``mode="auto"`` (the default) folds when every intervention is foldable, else runs the
+interventions in the hook. Preparation (calibration, head indices) happens once in the
+constructor; entering and leaving only folds/restores columns or adds/removes hooks, so
+wrapping every call is cheap.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+import contextlib
+from typing import TYPE_CHECKING, Sequence
 
 from harness_ext.errors import SparksError
+from harness_ext.hooks import input_hooks
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from harness_ext.interventions.layer import LayerHeads
     from harness_ext.interventions.resolver import ResolvedIntervention
 
 __all__ = ["MODES", "Intervened", "apply_interventions", "choose_mode"]
@@ -64,8 +68,8 @@ class Intervened:
         self.model = model
         self.resolved = list(resolved)
         self.mode = choose_mode(model, self.resolved, mode)
-        self._undo: list[Any] = []
-        self._intervenable: Any = None
+        self._active: contextlib.ExitStack | None = None
+        self._edits: dict[str, LayerHeads] = {}
         if self.mode == "none":
             return
         _check_model(model, self.resolved)
@@ -81,7 +85,9 @@ class Intervened:
                                   f"to apply_interventions() or call calibrate() first")
             calibrate(model, tokenizer, self.resolved)
         if self.mode == "pyvene":
-            self._intervenable = _intervenable_model(model, self.resolved)
+            from harness_ext.interventions.layer import layer_edits
+
+            self._edits = layer_edits(self.resolved)
 
     def __enter__(self) -> str:
         if self.mode == "none":
@@ -89,38 +95,31 @@ class Intervened:
         if getattr(self.model, "_sparks_active", None):
             raise SparksError("interventions are already active on this model; they do not nest")
         self.model._sparks_active = self.mode
+        active = contextlib.ExitStack()
         try:
             if self.mode == "fold":
-                from harness_ext.interventions.fold import fold_in
+                from harness_ext.interventions.fold import folded_weights
 
-                self._undo = [fold_in(self.model, self.resolved)]
+                active.enter_context(folded_weights(self.model, self.resolved))
             else:
-                for key in self._intervenable.sorted_keys:
-                    # pyvene-internal (0.1.8): the setter hooks IntervenableModel.forward/generate
-                    # register; with unit locations None they replace the whole o_proj input on
-                    # every call. One key per call, as pyvene does (its closures bind late).
-                    self._undo.append(self._intervenable._intervention_setter([key], [None], None, None))
+                active.enter_context(input_hooks(self.model, self._edits))
         except BaseException:
-            self._switch_off()
+            try:
+                active.close()
+            finally:
+                self.model._sparks_active = None
             raise
+        self._active = active
         return self.mode
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.mode != "none":
-            self._switch_off()
-
-    def _switch_off(self) -> None:
+        if self.mode == "none":
+            return
+        active, self._active = self._active, None
         try:
-            if self.mode == "fold":
-                from harness_ext.interventions.fold import restore
-
-                for saved in self._undo:
-                    restore(saved)
-            else:
-                for handlers in self._undo:
-                    handlers.remove()
+            if active is not None:
+                active.close()
         finally:
-            self._undo = []
             self.model._sparks_active = None
 
 
@@ -145,28 +144,3 @@ def _check_model(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention
         if in_features is not None and in_features != item.n_heads * item.head_dim:
             raise SparksError(f"{item.o_proj} takes {in_features} inputs, not {item.n_heads} heads x "
                               f"{item.head_dim}: resolve the spec against this model's config")
-
-
-def _intervenable_model(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Any:
-    """A pyvene IntervenableModel with one :class:`LayerHeads` on each intervened ``o_proj`` input."""
-    from harness_ext.interventions.base import pyvene
-    from harness_ext.interventions.layer import LayerHeads
-
-    by_module: dict[str, list[ResolvedIntervention]] = {}
-    for item in resolved:
-        by_module.setdefault(item.o_proj, []).append(item)
-    representations = [
-        pyvene.RepresentationConfig(layer=items[0].layer, component=f"{path}.input", unit="pos",
-                                    intervention=LayerHeads(items))
-        for path, items in by_module.items()
-    ]
-    # the constructor switches the model to eval mode and turns off every parameter's
-    # requires_grad; put both back (the hooks do not need either)
-    grad_flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
-    training = model.training
-    try:
-        return pyvene.IntervenableModel(pyvene.IntervenableConfig(representations), model)
-    finally:
-        for parameter, flag in grad_flags:
-            parameter.requires_grad_(flag)
-        model.train(training)

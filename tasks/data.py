@@ -50,7 +50,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from harness_ext.errors import SparksError, install_excepthook
+from harness_ext.errors import SparksError
 from harness_ext.tiers import tier_for_level, tier_for_number
 
 DATA_DIR_ENV = "SPARKS_DATA_DIR"
@@ -87,7 +87,6 @@ AMC_URL = re.compile(r"/(\d{4})_AMC_(\d+)([AB])_Problems/Problem_(\d+)$")
 AIME_URL = re.compile(r"/(\d{4})_AIME_(I{1,2})_Problems/Problem_(\d+)$")
 
 Row = dict[str, Any]
-install_excepthook()
 
 
 # ---------------------------------------------------------------- task entry points

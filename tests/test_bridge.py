@@ -70,3 +70,30 @@ def test_lm_eval_ls_tasks_lists_every_task():
     assert done.returncode == 0, done.stderr[-2000:]
     listed = {cell.strip() for line in done.stdout.splitlines() for cell in line.split("|")}
     assert set(TASKS) <= listed
+
+
+def test_a_plain_import_changes_nothing_outside_sparks():
+    """Importing the model, the tasks and the interventions leaves ``sys.excepthook`` and
+    lm-eval's ``CachingLM`` alone; building a model with interventions separates the cache."""
+    out = run_python(
+        "import sys; hook = sys.excepthook\n"
+        "import harness_ext.model, harness_ext.tasks.data, harness_ext.interventions.runtime\n"
+        "import harness_ext.interventions.base, harness_ext.discovery_attr\n"
+        "from lm_eval.api.model import CachingLM\n"
+        "print(sys.excepthook is hook, getattr(CachingLM.__init__, '_sparks', False))\n"
+        "import lm_eval.evaluator\n"  # what simple_evaluate users import: still no excepthook
+        "print(sys.excepthook is hook)\n")
+    assert out.split() == ["True", "False", "True"]
+
+
+def test_lm_eval_command_line_shows_a_sparks_error_as_one_line():
+    """lm-eval's command line (``lm_eval.__main__`` imports ``lm_eval._cli``) gets the
+    one-line display from the bridge; the model's own bad input then reads as one line."""
+    code = ("import lm_eval.__main__\n"
+            "from lm_eval.api.registry import get_model\n"
+            "get_model('sparks').create_from_arg_string('interventions=zero:L1X3')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "sparks: error: bad intervention spec: unexpected 'X' after 'L1'; heads look like L12H3")

@@ -25,17 +25,18 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def head_means(model: Any, layer: int, heads: list[int]) -> dict[int, torch.Tensor]:
-    """Each head's mean output over the reference prompts, computed independently of sparks."""
+    """Each head's mean output over the reference prompts, computed independently of sparks
+    (the reference hook, with functions that record each head's slice and keep it)."""
     tokenizer = tiny_tokenizer()
-    rows = []
-    o_proj = model.model.layers[layer].self_attn.o_proj
-    handle = o_proj.register_forward_pre_hook(lambda module, args: rows.append(args[0][0]))
-    with torch.no_grad():
+    rows: dict[int, list[torch.Tensor]] = {h: [] for h in heads}
+
+    def record(head: int) -> Any:
+        return lambda x: rows[head].append(x[0].clone()) or x
+
+    with reference_hook(model, {(layer, h): record(h) for h in heads}), torch.no_grad():
         for prompt in REFERENCE_PROMPTS:
             model(tokenizer(prompt, return_tensors="pt").input_ids)
-    handle.remove()
-    everything = torch.cat(rows)  # [n_tokens, hidden]
-    return {h: everything[:, h * 16:(h + 1) * 16].mean(0) for h in heads}
+    return {h: torch.cat(rows[h]).mean(0) for h in heads}  # [n_tokens, head_dim] -> [head_dim]
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen3"])

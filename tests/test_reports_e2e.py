@@ -64,8 +64,8 @@ def regress_out(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> 
 
 def test_regress_writes_the_report(regress_out: Path) -> None:
     report = regress_out / "report"
-    assert sorted(p.name for p in report.iterdir()) == ["report.html", "report.json",
-                                                        "report.md"]
+    assert sorted(p.name for p in report.iterdir()) == [".sparks-report.json", "report.html",
+                                                        "report.json", "report.md"]
     data = json.loads((report / "report.json").read_text())
     assert [run["name"] for run in data["runs"]] == ["short", "shorter"]
     assert data["runs"][0]["role"] == "baseline"
@@ -89,7 +89,8 @@ def test_regress_writes_the_report(regress_out: Path) -> None:
 
 
 def test_finished_runs_are_reused(regress_out: Path, capsys: pytest.CaptureFixture[str],
-                                  shared_data: Path) -> None:
+                                  shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKS_DATA_DIR", str(shared_data))  # the data the runs read: reused
     spec = regress_out.parent / "regress.yaml"
     assert run_regress(_parse(configure_regress, str(spec), "-o",
                               str(regress_out / "again"))) == 0

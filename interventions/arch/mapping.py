@@ -24,7 +24,8 @@ class ModelShape:
 
 @dataclass(frozen=True)
 class ArchMapping:
-    """Where head outputs live and which config attributes give the sizes.
+    """Where head outputs live and which config attributes give the sizes (one row of the
+    table in :mod:`harness_ext.interventions.arch`).
 
     Head ``h`` of layer ``L`` is the slice ``[h*head_dim:(h+1)*head_dim]`` of the input of the
     module at ``o_proj.format(layer=L)`` (one slice per query head, also with grouped-query
@@ -34,15 +35,15 @@ class ArchMapping:
     ``sparks discover --edges``).
     """
 
-    o_proj: str = "model.layers.{layer}.self_attn.o_proj"
-    attn_input: str = "model.layers.{layer}.input_layernorm"
-    mlp_input: str = "model.layers.{layer}.post_attention_layernorm"
-    final_norm: str = "model.norm"
-    n_layers: str = "num_hidden_layers"
-    n_heads: str = "num_attention_heads"
-    n_kv_heads: str = "num_key_value_heads"
-    head_dim: str = "head_dim"
-    hidden_size: str = "hidden_size"
+    o_proj: str
+    attn_input: str
+    mlp_input: str
+    final_norm: str
+    n_layers: str
+    n_heads: str
+    n_kv_heads: str
+    head_dim: str
+    hidden_size: str
 
     def shape(self, config: Any) -> ModelShape:
         """The model's sizes, read from a Hugging Face config."""
