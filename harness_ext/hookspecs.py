@@ -47,8 +47,8 @@ def register_interventions(register: Callable[[str, InterventionFactory], None])
     ``base`` of shape ``[batch, seq, n_heads, head_dim]``: the outputs of the item's selected
     query heads in that layer (slices ``[h*head_dim:(h+1)*head_dim]`` of the input of
     ``self_attn.o_proj``, in ascending head order, in the model's dtype and device). It returns
-    a tensor of the same shape that replaces them (``base`` is sparks' own copy or a view of it,
-    so editing it in place and returning it is fine). It is called on every forward pass: the
+    a tensor of the same shape that replaces them (``base`` is a view of the layer's ``o_proj``
+    input or a copy of the selected slices, so editing it in place and returning it is fine). It is called on every forward pass: the
     prompt (``seq`` = prompt length, left padding included) and each generated token
     (``seq`` = 1 with the KV cache). Before the first call the runtime sets
     ``intervention.site`` (layer and heads).
