@@ -14,7 +14,7 @@ Its uses, all on the input of a module: the head interventions (each intervened 
 ``self_attn.o_proj``, :mod:`harness_ext.interventions.runtime`), the reference activations of
 ``mean`` (captured from ``o_proj``, :mod:`harness_ext.interventions.reference`) and discovery's
 attribution (``o_proj`` inputs captured and patched, and the norms that read the residual
-stream captured, :mod:`harness_ext.discovery_attr`). The independent ground truth that the
+stream captured, :mod:`harness_ext.discovery.attribution`). The independent ground truth that the
 exactness tests compare interventions with, :func:`harness_ext.testing.reference_hook`, is a
 separate plain hook on purpose.
 

@@ -78,7 +78,7 @@ def test_a_plain_import_changes_nothing_outside_sparks():
     out = run_python(
         "import sys; hook = sys.excepthook\n"
         "import harness_ext.model, harness_ext.tasks.data, harness_ext.interventions.runtime\n"
-        "import harness_ext.interventions.base, harness_ext.discovery_attr\n"
+        "import harness_ext.interventions.base, harness_ext.discovery.attribution\n"
         "from lm_eval.api.model import CachingLM\n"
         "print(sys.excepthook is hook, getattr(CachingLM.__init__, '_sparks', False))\n"
         "import lm_eval.evaluator\n"  # what simple_evaluate users import: still no excepthook

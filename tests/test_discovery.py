@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness_ext.discovery import Attribution, Problem, configure_discover, discover_heads, run_discover
-from harness_ext.discovery_out import build_result, circuit, circuit_size, write_heatmap, write_json
+from harness_ext.discovery.heads_file import build_result, circuit, circuit_size, write_heatmap, write_json
 from harness_ext.errors import SparksError
 from harness_ext.spec import parse_spec
 
@@ -39,7 +39,7 @@ def _set_heads(model, heads, factor: float):  # noqa: ANN001, ANN202
 
 def _case(method: str, arch: str, seed: int, text: str, n_open: int):  # noqa: ANN202
     """A tiny model, a prompt, the model's greedy opening and the scoring function of ``method``."""
-    from harness_ext.discovery_attr import attribute, fisher_attribute, greedy_opening
+    from harness_ext.discovery.attribution import attribute, fisher_attribute, greedy_opening
     from harness_ext.testing import tiny_model
 
     model = tiny_model(arch, seed)
@@ -188,7 +188,7 @@ def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data
     """Three "training checkpoints" of one base, each with its own pair of planted heads: the
     series reports exactly those pairs as emergent, and what appeared and disappeared; the
     base's openings are generated once for the series."""
-    from harness_ext import discovery_attr
+    from harness_ext.discovery import attribution as discovery_attr
     from harness_ext.testing import tiny_model
 
     generated = []
@@ -253,7 +253,7 @@ def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
     to its node score; edges to readers before it are 0."""
     import torch
 
-    from harness_ext.discovery_attr import attribute, edge_attribute, edge_targets, greedy_opening
+    from harness_ext.discovery.attribution import attribute, edge_attribute, edge_targets, greedy_opening
     from harness_ext.testing import tiny_model
 
     model = tiny_model(arch, 1)
@@ -270,7 +270,7 @@ def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
 def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
     import torch
 
-    from harness_ext.discovery_out import top_edges
+    from harness_ext.discovery.heads_file import top_edges
 
     data = _discover_pair(tmp_path, "--opening-tokens", "4", "--edges", "--top-edges", "6",
                           "--edge-threshold", "0.01")
@@ -317,7 +317,7 @@ def test_bfloat16_scores_follow_float32() -> None:
     """--dtype bfloat16 (the GPU setting): same heads on top, scores close to float32's."""
     import torch
 
-    from harness_ext.discovery_attr import attribute, edge_attribute
+    from harness_ext.discovery.attribution import attribute, edge_attribute
 
     model, prompt, clean, _ = _case("eap-ig", "llama", 1, PROMPTS[3], 8)
     full = attribute(model, prompt, clean, None, 4).abs()

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from tiny_models import CHAT_TEMPLATE, THINKING_TEMPLATE, plant_heads, save_tiny_thinking_checkpoint
 
-from harness_ext import discovery
+from harness_ext.discovery import command as discovery
 from harness_ext.discovery import configure_discover, prompt_ids, run_discover
-from harness_ext.discovery_circuits import CircuitRule, circuit_by_mass, jaccard_distance, overlap
-from harness_ext.discovery_out import build_result, head_grid
+from harness_ext.discovery.circuits import CircuitRule, circuit_by_mass, jaccard_distance, overlap
+from harness_ext.discovery.heads_file import build_result, head_grid
 from harness_ext.errors import SparksError
 from harness_ext.spec import read_heads_file
 
@@ -149,7 +149,7 @@ def test_compare_thinking_attributes_each_mode_against_the_other(tmp_path: Path,
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.discovery_attr import attribute, greedy_opening
+    from harness_ext.discovery.attribution import attribute, greedy_opening
 
     folder = save_tiny_thinking_checkpoint(tmp_path / "qwen3")
     out = tmp_path / "heads.json"
@@ -194,7 +194,7 @@ def test_compare_thinking_attributes_each_mode_against_the_other(tmp_path: Path,
 def test_planted_thinking_importances_give_emergent_and_compensatory_heads() -> None:
     """Think-on importance on three heads, think-off importance on two of them and three more:
     one emergent head, three compensatory ones (most negative effect first), both sizes."""
-    from harness_ext.discovery_thinking import ROLES, add_thinking, thinking_lines
+    from harness_ext.discovery.thinking import ROLES, add_thinking, thinking_lines
 
     on = [[8.0, 0.0, 5.0, 0.0], [0.0, 6.0, 0.0, 0.1]]
     off = [[4.0, 3.0, 0.0, 0.0], [2.0, 3.0, 0.0, 1.0]]
@@ -311,7 +311,7 @@ def _history(up_to: int, key: str = "reward") -> list[dict[str, Any]]:
 
 def test_rewards_from_trainer_state(tmp_path: Path) -> None:
     """The mean of the rewards logged since the previous checkpoint, or the last one."""
-    from harness_ext.discovery_rewards import read_checkpoint_rewards
+    from harness_ext.discovery.rewards import read_checkpoint_rewards
 
     names = [str(tmp_path / f"checkpoint-{s}") for s in (100, 200, 400)]
     for name, step in zip(names, (100, 200, 400)):
@@ -325,7 +325,7 @@ def test_rewards_from_trainer_state(tmp_path: Path) -> None:
 
 
 def test_trl_reward_keys(tmp_path: Path) -> None:
-    from harness_ext.discovery_rewards import pick_reward_key, read_checkpoint_rewards
+    from harness_ext.discovery.rewards import pick_reward_key, read_checkpoint_rewards
 
     folder = tmp_path / "checkpoint-100"
     _write_state(folder, None, _history(100, key="rewards/accuracy_reward/mean"))
@@ -351,7 +351,7 @@ def test_trl_reward_keys(tmp_path: Path) -> None:
     ("bad json", r"trainer_state.json is not valid JSON"),
 ])
 def test_reward_errors_name_the_fix(tmp_path: Path, case: str, message: str) -> None:
-    from harness_ext.discovery_rewards import read_checkpoint_rewards
+    from harness_ext.discovery.rewards import read_checkpoint_rewards
 
     first, second = tmp_path / "checkpoint-100", tmp_path / "checkpoint-200"
     _write_state(first, 100, _history(100))
@@ -374,7 +374,7 @@ def test_reward_errors_name_the_fix(tmp_path: Path, case: str, message: str) -> 
 def test_rewards_file(tmp_path: Path) -> None:
     """--rewards: CSV or JSON logs, with the same window; checkpoints without a step take one
     row each, in order."""
-    from harness_ext.discovery_rewards import read_checkpoint_rewards
+    from harness_ext.discovery.rewards import read_checkpoint_rewards
 
     names = [str(tmp_path / f"checkpoint-{s}") for s in (100, 200)]
     csv_file = tmp_path / "rewards.csv"
@@ -401,14 +401,14 @@ def test_rewards_file(tmp_path: Path) -> None:
 
 
 def test_no_rewards_anywhere(tmp_path: Path) -> None:
-    from harness_ext.discovery_rewards import read_checkpoint_rewards
+    from harness_ext.discovery.rewards import read_checkpoint_rewards
 
     found = read_checkpoint_rewards([str(tmp_path / "ckpt-1"), str(tmp_path / "checkpoint-7")])
     assert found.steps == (None, 7) and found.rewards == (None, None) and found.source is None
 
 
 def test_spearman() -> None:
-    from harness_ext.discovery_stats import ranks, spearman, t_two_sided_p
+    from harness_ext.discovery.stats import ranks, spearman, t_two_sided_p
 
     assert ranks([3.0, 1.0, 3.0, 2.0]) == [3.5, 1.0, 3.5, 2.0]
     three = spearman([0.3, 0.4, 0.05], [1 / 3, 3 / 5, 1 / 4])
@@ -487,8 +487,8 @@ def test_series_plot_draws_the_reward_on_the_step_axis(tmp_path: Path) -> None:
     matplotlib.use("Agg", force=True)
     from matplotlib import pyplot as plt
 
-    from harness_ext.discovery_rewards import CheckpointRewards
-    from harness_ext.discovery_series import build_series, write_series_plot
+    from harness_ext.discovery.rewards import CheckpointRewards
+    from harness_ext.discovery.series import build_series, write_series_plot
 
     results = [build_result([[3.0, 0.0], [1.0, 0.0]], None, 1, {}),
                build_result([[0.0, 3.0], [1.0, 0.0]], None, 1, {})]

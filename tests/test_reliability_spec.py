@@ -12,9 +12,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from harness_ext import discovery
+from harness_ext.discovery import command as discovery
 from harness_ext.discovery import configure_discover, run_discover
-from harness_ext.discovery_out import build_result, circuit_size, write_heatmap, write_json
+from harness_ext.discovery.heads_file import build_result, circuit_size, write_heatmap, write_json
 from harness_ext.errors import SparksError
 from harness_ext.interventions import apply_interventions, resolve
 from harness_ext.output_check import check_writable

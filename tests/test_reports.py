@@ -332,7 +332,7 @@ def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -
 # ---------------------------------------------------------------- heads file (sparks discover)
 
 def _heads_file(path: Path) -> Path:
-    from harness_ext.discovery_out import build_result, write_json
+    from harness_ext.discovery.heads_file import build_result, write_json
 
     importance_post = [[0.1, 5.0], [0.2, 0.3], [0.1, 0.1], [4.0, 0.2]]
     importance_base = [[0.1, 0.0], [0.2, 0.3], [0.1, 0.1], [0.1, 0.2]]
@@ -374,8 +374,8 @@ def test_bad_heads_file_is_explained(two_runs: tuple[Path, Path], tmp_path: Path
 
 
 def test_report_shows_a_checkpoint_series(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
-    from harness_ext.discovery_out import build_result, write_json
-    from harness_ext.discovery_series import build_series
+    from harness_ext.discovery.heads_file import build_result, write_json
+    from harness_ext.discovery.series import build_series
     from harness_ext.reports.html import render_html
 
     base = [[1.0, 0.0], [1.0, 0.0]]

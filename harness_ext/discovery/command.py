@@ -3,13 +3,13 @@
 For each problem, the post-trained model's own greedy opening of its response is the clean
 input and the base model's opening of the same problem is the corrupted one (without a base:
 the next problem's opening, after the same prompt). Each head's importance is the sum over
-problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery_attr`); each model's
+problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery.attribution`); each model's
 circuit is its top heads, or the fewest carrying a share of its importance
-(:mod:`harness_ext.discovery_circuits`); emergent heads are in the post circuit and not in the
+(:mod:`harness_ext.discovery.circuits`); emergent heads are in the post circuit and not in the
 base circuit. ``--compare-thinking`` pairs one model with itself, thinking on against thinking
-off (:mod:`harness_ext.discovery_thinking`); ``--checkpoints`` runs a series and sets its
-circuit changes against the training reward (:mod:`harness_ext.discovery_series`,
-:mod:`harness_ext.discovery_rewards`). Details and the ``heads.json`` schema: docs/discover.md.
+off (:mod:`harness_ext.discovery.thinking`); ``--checkpoints`` runs a series and sets its
+circuit changes against the training reward (:mod:`harness_ext.discovery.series`,
+:mod:`harness_ext.discovery.rewards`). Details and the ``heads.json`` schema: docs/discover.md.
 torch is imported inside functions.
 """
 
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-    from harness_ext.discovery_circuits import CircuitRule
-    from harness_ext.discovery_rewards import CheckpointRewards
+    from harness_ext.discovery.circuits import CircuitRule
+    from harness_ext.discovery.rewards import CheckpointRewards
 
 __all__ = ["CORRUPT_MODES", "Attribution", "Problem", "check_device", "configure_discover", "discover_heads",
            "run_discover"]
@@ -88,7 +88,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     ``method`` is ``eap-ig`` (the paper's) or ``fisher`` (``ig_steps`` then counts samples);
     ``batch_size`` IG steps (or samples) go through the model at a time (default: all).
     With ``edges`` (EAP-IG only), scores are per edge (head -> later attention, MLP, logits;
-    :func:`harness_ext.discovery_attr.edge_attribute`), summed in absolute value over problems
+    :func:`harness_ext.discovery.attribution.edge_attribute`), summed in absolute value over problems
     (``edges_post``, ``edges_base``), and a head's importance is the sum of its absolute edge
     scores, as in the paper. ``openings`` maps ``post`` / ``base`` to openings (token ids, one
     per problem) to use instead of generating them, e.g. POST's responses read from lm-eval
@@ -97,7 +97,7 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     Each model gets its side's prompt (:meth:`Problem.prompt`); ``base`` may be ``post`` itself
     with other prompts (thinking off).
     """
-    from harness_ext.discovery_attr import (METHODS, attribute, edge_attribute, fisher_attribute,
+    from harness_ext.discovery.attribution import (METHODS, attribute, edge_attribute, fisher_attribute,
                                             greedy_opening)
 
     method, edges, opening_tokens = how.method, how.edges, how.opening_tokens
@@ -271,9 +271,9 @@ def run_discover(args: argparse.Namespace) -> int:
     heads appearing and disappearing against the reward; with ``--compare-thinking``, POST with
     thinking on against itself with thinking off. Use the result with
     interventions=zero:@heads.json#5."""
-    from harness_ext.discovery_checks import check_args
-    from harness_ext.discovery_out import write_heatmap, write_json
-    from harness_ext.discovery_series import series_plot_path, write_series_plot
+    from harness_ext.discovery.checks import check_args
+    from harness_ext.discovery.heads_file import write_heatmap, write_json
+    from harness_ext.discovery.series import series_plot_path, write_series_plot
 
     check_args(args)
     output = Path(args.output)
@@ -320,7 +320,7 @@ def _discover_models(args: argparse.Namespace, rows: list[tuple[str, dict[str, A
             models(description=f"checkpoints: {index + 1}/{len(posts)} done ({post_name})")
     if not args.checkpoints:
         return results[0]
-    from harness_ext.discovery_series import build_series
+    from harness_ext.discovery.series import build_series
 
     return {**results[-1], **build_series(names, results, rewards),
             "settings": {**results[-1]["settings"], "checkpoints": names}}
@@ -330,7 +330,7 @@ def _series_rewards(args: argparse.Namespace) -> CheckpointRewards | None:
     """Each checkpoint's step and reward (``--checkpoints`` only), read before any model."""
     if not args.checkpoints:
         return None
-    from harness_ext.discovery_rewards import read_checkpoint_rewards
+    from harness_ext.discovery.rewards import read_checkpoint_rewards
 
     rewards = read_checkpoint_rewards(args.checkpoints, Path(args.rewards) if args.rewards else None,
                                       args.reward_key, args.reward_window or "since-previous")
@@ -344,7 +344,7 @@ def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, A
     """``(task, doc)`` rows, and the logged responses when ``--samples`` gives them."""
     if not args.samples:
         return load_task_rows(args.tasks, args.limit), None
-    from harness_ext.discovery_samples import read_logged_responses
+    from harness_ext.discovery.samples import read_logged_responses
 
     logged = read_logged_responses(Path(args.samples), args.limit)
     return [(item.task, item.doc) for item in logged], logged
@@ -383,7 +383,7 @@ def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None
 def _problems(args: argparse.Namespace, tokenizer: Any, base_tokenizer: Any,
               rows: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
     """The prompts of POST, and with ``--base-chat-template-args`` BASE's own."""
-    from harness_ext.discovery_checks import template_args
+    from harness_ext.discovery.checks import template_args
 
     post_args = template_args(args.chat_template_args, "--chat-template-args")
     base_args = template_args(args.base_chat_template_args, "--base-chat-template-args")
@@ -397,8 +397,8 @@ def _discover_thinking(args: argparse.Namespace, rows: list[tuple[str, dict[str,
                        device: str, log: Callable[[str], None], progress: Phases) -> dict[str, Any]:
     """``--compare-thinking``: --model with thinking on (the post side) against itself with
     thinking off (the base side), each mode's corruption the other mode's opening."""
-    from harness_ext.discovery_checks import template_args
-    from harness_ext.discovery_thinking import ROLES, add_thinking, thinking_problems
+    from harness_ext.discovery.checks import template_args
+    from harness_ext.discovery.thinking import ROLES, add_thinking, thinking_problems
 
     name, tokenizer = load_tokenizer(args.model)
     extra = template_args(args.chat_template_args, "--chat-template-args") or {}
@@ -426,7 +426,7 @@ def _eos_ids(model: PreTrainedModel, tokenizer: Any) -> list[int]:
 def _result(args: argparse.Namespace, found: dict[str, Any], rule: CircuitRule,
             settings: dict[str, Any]) -> dict[str, Any]:
     """The heads.json object of one attribution (with the top edges for ``--edges``)."""
-    from harness_ext.discovery_out import build_result, edge_summary
+    from harness_ext.discovery.heads_file import build_result, edge_summary
 
     edges = {"post": found.get("edges_post"), "base": found.get("edges_base")} if args.edges else None
     result = build_result(found["importance_post"], found["importance_base"], rule, settings, edges)
@@ -446,7 +446,7 @@ def _print_summary(result: dict[str, Any], output: Path, plots: list[Path]) -> N
     if "dynamics" in result:
         print(_correlation_line(result["dynamics"]["spearman"]))
     if "compensatory" in result:
-        from harness_ext.discovery_thinking import thinking_lines
+        from harness_ext.discovery.thinking import thinking_lines
 
         print("\n".join(thinking_lines(result)))
     else:
@@ -477,7 +477,7 @@ def _correlation_line(spearman: dict[str, Any]) -> str:
 
 def _check_outputs(args: argparse.Namespace, output: Path) -> None:
     """Every file ``run_discover`` writes can be written: refused now, not after the work."""
-    from harness_ext.discovery_series import series_plot_path
+    from harness_ext.discovery.series import series_plot_path
     from harness_ext.output_check import check_writable
 
     check_writable(output, "the heads file (-o)")
@@ -513,9 +513,9 @@ def _circuit_rule(args: argparse.Namespace, post_name: str, post: PreTrainedMode
                   base: tuple | None) -> CircuitRule:
     """The circuit definition for ``post`` (a size checked against its head count; BASE's
     shape checked against POST's)."""
-    from harness_ext.discovery_checks import circuit_choice
-    from harness_ext.discovery_circuits import CircuitRule
-    from harness_ext.discovery_out import circuit_size
+    from harness_ext.discovery.checks import circuit_choice
+    from harness_ext.discovery.circuits import CircuitRule
+    from harness_ext.discovery.heads_file import circuit_size
     from harness_ext.interventions.arch import get_arch
 
     shape = get_arch(post.config).shape(post.config)
@@ -625,7 +625,7 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
     import transformers
 
     from harness_ext import __version__
-    from harness_ext.discovery_checks import template_args
+    from harness_ext.discovery.checks import template_args
 
     return {
         "model_post": post_name, "model_base": base_name,

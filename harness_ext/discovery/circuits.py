@@ -51,7 +51,7 @@ class CircuitRule:
     def select(self, importance: Sequence[Sequence[float]], edges: Any = None) -> list[Head]:
         """The circuit of a model with this ``importance`` grid (and, for ``edges``, its
         ``[n_layers, n_heads, targets]`` edge scores), by importance (ties: lower layer, head)."""
-        from harness_ext.discovery_out import circuit
+        from harness_ext.discovery.heads_file import circuit
 
         if self.kind == "size":
             return circuit(importance, self.size or 0)
@@ -59,7 +59,7 @@ class CircuitRule:
             return circuit_by_mass(importance, self.mass or 0.0)
         if edges is None:
             raise ValueError("an edges circuit needs the edge scores (run with --edges)")
-        from harness_ext.discovery_out import top_edges
+        from harness_ext.discovery.heads_file import top_edges
 
         on_edges = {(e["layer"], e["head"]) for e in top_edges(edges, self.top_edges, self.edge_threshold)}
         return [h for h in circuit(importance, len(importance) * len(importance[0])) if h in on_edges]

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, Sequence
 
-from harness_ext.discovery_circuits import CircuitRule, circuit_stats
+from harness_ext.discovery.circuits import CircuitRule, circuit_stats
 from harness_ext.output_check import current_umask
 
 __all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
@@ -93,7 +93,7 @@ def top_edges(edges: Any, top_n: int, threshold: float) -> list[dict[str, Any]]:
     """The strongest edges of a ``[n_layers, n_heads, targets]`` score tensor (absolute scores
     summed over problems): those of at least ``threshold`` times the strongest, at most
     ``top_n`` of them, strongest first (ties: lower layer, head, target); never a 0 score."""
-    from harness_ext.discovery_attr import edge_targets
+    from harness_ext.discovery.attribution import edge_targets
 
     n_layers = edges.shape[0]
     names = edge_targets(n_layers)

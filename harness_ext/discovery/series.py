@@ -1,7 +1,7 @@
 """``sparks discover --checkpoints``: the heads of a series of checkpoints against one base.
 
 Each checkpoint gets the same result as ``sparks discover --model CHECKPOINT --base BASE``
-(:func:`harness_ext.discovery_out.build_result`); :func:`build_series` adds, for the heads that
+(:func:`harness_ext.discovery.heads_file.build_result`); :func:`build_series` adds, for the heads that
 are emergent in at least one checkpoint, when they appear and disappear, and
 :func:`write_series_plot` draws that as a head x checkpoint grid (the paper's GRPO finding:
 heads come and go over training). matplotlib is imported inside the plot function.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from harness_ext.discovery_circuits import jaccard_distance
-from harness_ext.discovery_out import head_grid, save_figure
+from harness_ext.discovery.circuits import jaccard_distance
+from harness_ext.discovery.heads_file import head_grid, save_figure
 
 if TYPE_CHECKING:
-    from harness_ext.discovery_rewards import CheckpointRewards
+    from harness_ext.discovery.rewards import CheckpointRewards
 
 __all__ = ["build_dynamics", "build_series", "series_plot_path", "write_series_plot"]
 
@@ -77,7 +77,7 @@ def build_dynamics(names: Sequence[str], results: Sequence[dict[str, Any]],
     earlier) and the ``circuit_change`` (Jaccard distance of the two post circuits, so circuits
     of different sizes compare), and the Spearman correlation of the two over the pairs.
     """
-    from harness_ext.discovery_stats import Correlation, spearman
+    from harness_ext.discovery.stats import Correlation, spearman
 
     steps = list(rewards.steps) if rewards else [None] * len(names)
     values = list(rewards.rewards) if rewards else [None] * len(names)
