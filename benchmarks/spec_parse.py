@@ -41,7 +41,7 @@ def spec_text(n_heads: int) -> str:
 
 def time_once(text: str, model_config: Any) -> float:
     from harness_ext.interventions import resolve
-    from harness_ext.spec import parse_spec
+    from harness_ext.interventions.spec import parse_spec
 
     start = time.perf_counter()
     resolve(parse_spec(text), model_config)

@@ -5,7 +5,7 @@ Every HFLM model_arg works unchanged (``pretrained``, ``dtype``, ``device``, ``b
 
 * no ``pretrained``: the embedded SmolLM2-135M-Instruct (``harness_ext.embedded``), offline;
 * ``interventions=SPEC``: ablate or boost attention heads during every forward pass and every
-  generated token (``harness_ext.spec`` documents the syntax); a random control
+  generated token (``harness_ext.interventions.spec`` documents the syntax); a random control
   (``random:...``) is drawn once the model's shape is known, and the drawn, concrete spec is
   what runs and what is recorded;
 * ``intervention_mode=auto|fold|pyvene``: how interventions are applied (``auto`` folds
@@ -384,7 +384,7 @@ def _parse_interventions(text: str | None):
     run the baseline without a word."""
     if text is None:
         return None
-    from harness_ext.spec import parse_spec
+    from harness_ext.interventions.spec import parse_spec
 
     return parse_spec(str(text))
 

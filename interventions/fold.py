@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
     from harness_ext.interventions.resolver import ResolvedIntervention
-    from harness_ext.spec import InterventionSpec
+    from harness_ext.interventions.spec import InterventionSpec
 
 __all__ = ["FOLD_NOTE", "check_fold_range", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights",
            "restore"]
@@ -130,7 +130,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness_ext.interventions.resolver import expand_controls, resolve
-    from harness_ext.spec import parse_spec
+    from harness_ext.interventions.spec import parse_spec
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     out = Path(out_dir)

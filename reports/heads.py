@@ -42,7 +42,7 @@ class HeadsMap:
 
 def load_heads(path: Path) -> HeadsMap:
     """Read a heads file written by ``sparks discover``; a clear error when it is not one."""
-    from harness_ext.spec import read_heads_json
+    from harness_ext.interventions.spec import read_heads_json
 
     hint = "pass a heads.json written by `sparks discover`"
     data = read_heads_json(path)
@@ -81,7 +81,7 @@ def load_heads(path: Path) -> HeadsMap:
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
     """The heads named by a run's recorded interventions (``None`` head: a whole layer); an
     empty set for none or for a spec that no longer parses (e.g. a moved heads file)."""
-    from harness_ext.spec import SpecError, parse_spec
+    from harness_ext.interventions.spec import SpecError, parse_spec
 
     if not interventions or interventions == "none":
         return set()

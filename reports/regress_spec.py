@@ -277,7 +277,7 @@ def with_seed(spec: str, seed: int) -> str:
 
 def _interventions(path: Path, name: str, text: Optional[str]) -> str:
     """The normalized spec: ``@file`` read relative to the spec's folder, heads made explicit."""
-    from harness_ext.spec import SpecError, parse_spec
+    from harness_ext.interventions.spec import SpecError, parse_spec
 
     if text is None or not text.strip():
         return ""

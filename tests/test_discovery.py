@@ -16,7 +16,7 @@ import pytest
 from harness_ext.discovery import Attribution, Problem, configure_discover, discover_heads, run_discover
 from harness_ext.discovery.heads_file import build_result, circuit, circuit_size, write_heatmap, write_json
 from harness_ext.errors import SparksError
-from harness_ext.spec import parse_spec
+from harness_ext.interventions.spec import parse_spec
 
 PROMPTS = ["What is 2+3? ", "Solve x+1=4. ", "Area of a 3x4 box? ", "Is 91 prime? "]
 CHOSEN = [(0, 1), (1, 2)]

@@ -21,7 +21,7 @@ from harness_ext.discovery import configure_discover, prompt_ids, run_discover
 from harness_ext.discovery.circuits import CircuitRule, circuit_by_mass, jaccard_distance, overlap
 from harness_ext.discovery.heads_file import build_result, head_grid
 from harness_ext.errors import SparksError
-from harness_ext.spec import read_heads_file
+from harness_ext.interventions.spec import read_heads_file
 
 ROWS = [("amc_sparks", {"problem_id": f"p{i}", "problem": text})
         for i, text in enumerate(["What is 2+3?", "Solve x+1=4.", "Is 91 prime?"])]

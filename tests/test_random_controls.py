@@ -18,7 +18,7 @@ from lm_eval.models.huggingface import HFLM
 from harness_ext.errors import SparksError
 from harness_ext.interventions import expand_controls, resolve
 from harness_ext.model import SparksLM, results_names, spec_digest
-from harness_ext.spec import SpecError, parse_spec
+from harness_ext.interventions.spec import SpecError, parse_spec
 from test_model import PROMPTS, generate
 
 

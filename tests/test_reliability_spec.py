@@ -18,7 +18,7 @@ from harness_ext.discovery.heads_file import build_result, circuit_size, write_h
 from harness_ext.errors import SparksError
 from harness_ext.interventions import apply_interventions, resolve
 from harness_ext.output_check import check_writable
-from harness_ext.spec import HeadRef, SpecError, parse_spec
+from harness_ext.interventions.spec import HeadRef, SpecError, parse_spec
 
 
 def caret_column(message: str) -> int:
@@ -162,10 +162,9 @@ def spec_text(n_heads: int, n_layers: int = 64, per_layer: int = 64) -> str:
 
 
 def traced_lines(function: Callable[[], Any]) -> int:
-    """Python lines run inside harness_ext/spec.py and interventions/resolver.py by ``function``:
-    an operation count that does not depend on the machine's speed or load."""
-    from harness_ext import spec
-    from harness_ext.interventions import resolver
+    """Python lines run inside interventions/spec.py and interventions/resolver.py by
+    ``function``: an operation count that does not depend on the machine's speed or load."""
+    from harness_ext.interventions import resolver, spec
 
     files = {spec.__file__, resolver.__file__}
     count = 0

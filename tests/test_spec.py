@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.spec import HeadRef, InterventionItem, SpecError, parse_spec
+from harness_ext.interventions.spec import HeadRef, InterventionItem, SpecError, parse_spec
 
 
 def caret_column(message: str) -> int:

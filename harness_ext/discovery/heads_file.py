@@ -1,5 +1,5 @@
 """The ``heads.json`` file of ``sparks discover`` (circuits, effect scores, emergent heads) and
-its heat map. The schema is documented in docs/discover.md; ``harness_ext.spec`` reads the
+its heat map. The schema is documented in docs/discover.md; ``harness_ext.interventions.spec`` reads the
 ``emergent`` list (``zero:@heads.json#5``). numpy and matplotlib are imported inside functions.
 """
 
