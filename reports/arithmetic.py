@@ -17,6 +17,16 @@ claim is only taken when its edges are clear:
   ``=``, a word after a space, or ``\\text``/``\\quad``/an arrow; never a variable (``= 7x``),
   ``%``, a factorial (``= 7!``) or ``mod`` (modular arithmetic is skipped).
 
+A claim may also be stated in words: ``9 + 8 is 610`` or ``7 + 7 equals 12`` (the relation
+word :data:`RELATION_WORDS` between the same two sides) is checked like ``9 + 8 = 610``; ``2 + 7
+is a classic example`` is no claim (its right side is no number).
+
+A *simplification* is checked too: both sides sums of terms in one one-letter name (``3x``,
+``x``, ``5``; ``+`` and ``-`` only, edges at a delimiter, line break, punctuation or ``=``),
+the left side with more terms than the right and the same coefficient of the name. Then the
+constants must agree: ``3x - 2 + 1 = 3x + 1`` is false (it is ``3x - 1``). An equation to
+solve changes the coefficient (``2x + 3 = 7``, ``y - 3 + 5 = 9``) and is no claim.
+
 A decimal on the right is read at its own precision: it must be the left side rounded or cut
 to that many places (``1/3 = 0.333`` and ``2/3 = 0.66`` are true, ``1/3 = 0.34`` is false).
 Sizes are bounded (:data:`MAX_TOKENS` tokens a side, :data:`MAX_DIGITS` digits a number,
@@ -32,13 +42,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator, Optional
 
-__all__ = ["Claim", "check_claims", "find_false_claim"]
+__all__ = ["Claim", "check_claims", "find_false_claim", "plain_value"]
 
 MAX_TOKENS = 48
 MAX_DIGITS = 40
 MAX_POWER_BITS = 4096
 MAX_FACTORIAL = 100
 MAX_CLAIMS = 2000  # per response; a 32k-token response rarely states more
+RELATION_WORDS = frozenset({"is", "equals"})  # "9 + 8 is 17" states "9 + 8 = 17"
 
 _TOKEN = re.compile(
     r"(?P<num>\d{1,3}(?:(?:\{,\}|,)\d{3})+(?![\d])(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -86,10 +97,15 @@ class Claim:
     stated: Fraction   # the right side
     actual: Fraction   # the left side, computed exactly
     true: bool
+    relation: str = "="  # "=" or a word of RELATION_WORDS, as written
+    note: str = ""  # the one-line description, when it is not "lhs = actual, not stated"
 
     def describe(self) -> str:
         """``lhs = actual, not stated`` in one line."""
-        lhs = self.text.rsplit("=", 1)[0].strip()
+        if self.note:
+            return f"{self.text.split('=', 1)[0].strip()} = {self.note}"
+        cut = self.text.rfind(self.relation)
+        lhs = (self.text[:cut] if cut > 0 else self.text).strip()
         return f"{lhs} = {_show(self.actual)}, not {_show(self.stated)}"
 
 
@@ -389,32 +405,146 @@ def check_claims(response: str) -> Iterator[Claim]:
     tokens = _tokens(response)
     found = 0
     for eq, tok in enumerate(tokens):
-        if tok.kind != "eq":
+        if not _is_relation(tok):
             continue
-        left = _left_side(tokens, eq)
-        right = _right_side(tokens, eq) if left else None
-        if left is None or right is None:
+        claim = _arithmetic_claim(response, tokens, eq)
+        if claim is None and tok.kind == "eq":
+            claim = _simplification_claim(response, tokens, eq)
+        if claim is None:
             continue
-        if not _simple_value(tokens[right[0]:right[1]]):
-            continue
-        try:
-            lhs_parser = _Parser(tokens[left[0]:left[1]])
-            actual = lhs_parser.parse()
-            if lhs_parser.ops == 0:
-                continue  # "7 = 7" states nothing
-            rhs_parser = _Parser(tokens[right[0]:right[1]])
-            stated = rhs_parser.parse()
-        except (_Skip, ValueError, ZeroDivisionError, OverflowError):
-            continue
-        start, end = tokens[left[0]].start, tokens[right[1] - 1].end
-        if rhs_parser.decimals:
-            holds = _rounds_to(actual, stated, rhs_parser.decimals)
-        else:
-            holds = actual == stated
-        yield Claim(response[start:end], start, end, stated, actual, holds)
+        yield claim
         found += 1
         if found >= MAX_CLAIMS:
             return
+
+
+def _arithmetic_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Claim]:
+    """The claim of the relation at ``eq`` when both sides are plain arithmetic."""
+    left = _left_side(tokens, eq)
+    right = _right_side(tokens, eq) if left else None
+    if left is None or right is None or not _simple_value(tokens[right[0]:right[1]]):
+        return None
+    try:
+        lhs_parser = _Parser(tokens[left[0]:left[1]])
+        actual = lhs_parser.parse()
+        if lhs_parser.ops == 0:
+            return None  # "7 = 7" states nothing
+        rhs_parser = _Parser(tokens[right[0]:right[1]])
+        stated = rhs_parser.parse()
+    except (_Skip, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    start, end = tokens[left[0]].start, tokens[right[1] - 1].end
+    if rhs_parser.decimals:
+        holds = _rounds_to(actual, stated, rhs_parser.decimals)
+    else:
+        holds = actual == stated
+    return Claim(response[start:end], start, end, stated, actual, holds, tokens[eq].text)
+
+
+# ------------------------------------------------- simplifications: "3x - 2 + 1 = 3x + 1"
+
+_LINEAR = {"num", "op", "word"}
+
+
+def _linear_side(tokens: list[_Tok], eq: int, step: int) -> Optional[list[_Tok]]:
+    """The solid tokens of one side of ``eq`` when it is a sum of terms ``3x``, ``x``, ``5``
+    (one-letter names, ``+`` and ``-`` only) with clear edges; None otherwise."""
+    side: list[_Tok] = []
+    stop = -1 if step < 0 else len(tokens)
+    for i in _solid(tokens, eq + step, stop, step):
+        tok = tokens[i]
+        if tok.kind in ("delim", "brk", "eq") or (tok.kind == "punct" and tok.text in ".,;:?"):
+            break
+        if tok.kind not in _LINEAR or (tok.kind == "word" and len(tok.text) > 1) or (
+                tok.kind == "op" and tok.text not in "+-\u2212"):
+            return None
+        side.append(tok)
+        if len(side) > MAX_TOKENS:
+            return None
+    return side[::-1] if step < 0 else side
+
+
+def _linear_form(side: list[_Tok]) -> Optional[tuple[str, Fraction, Fraction, int]]:
+    """(name, coefficient, constant, terms) of a side such as ``3x - 2 + 1``."""
+    name, coefficient, constant, terms, sign, i = "", Fraction(0), Fraction(0), 0, 1, 0
+    expect_term = True
+    while i < len(side):
+        tok = side[i]
+        if tok.kind == "op":
+            if not expect_term and tok.text == "+":
+                sign = 1
+            elif tok.text in "-\u2212":
+                sign = -sign if expect_term else -1
+            expect_term = True
+            i += 1
+            continue
+        if not expect_term:
+            return None  # two terms without an operation between them
+        value, letter, i = _linear_term(side, i)
+        if value is None or (letter and name and letter != name):
+            return None
+        name = name or letter
+        coefficient += sign * value if letter else 0
+        constant += sign * value if not letter else 0
+        terms, sign, expect_term = terms + 1, 1, False
+    return (name, coefficient, constant, terms) if terms and not expect_term else None
+
+
+def _linear_term(side: list[_Tok], i: int) -> tuple[Optional[Fraction], str, int]:
+    """One term at ``side[i]``: (value, name or "", next index); ``3x`` needs no space."""
+    tok = side[i]
+    if tok.kind == "word":
+        return Fraction(1), tok.text, i + 1
+    if tok.kind != "num" or len(tok.text) > MAX_DIGITS:
+        return None, "", i + 1
+    value = Fraction(tok.text.replace("{,}", "").replace(",", ""))
+    nxt = side[i + 1] if i + 1 < len(side) else None
+    if nxt is not None and nxt.kind == "word" and nxt.start == tok.end:
+        return value, nxt.text, i + 2
+    return value, "", i + 1
+
+
+def _simplification_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Claim]:
+    """``3x - 2 + 1 = 3x + 1``: a left side simplified into fewer terms of the same name with
+    the same coefficient must keep its constant (an equation to solve, ``2x + 3 = 7``, changes
+    the coefficient and is no claim)."""
+    left, right = _linear_side(tokens, eq, -1), _linear_side(tokens, eq, 1)
+    forms = (_linear_form(left), _linear_form(right)) if left and right else (None, None)
+    lhs, rhs = forms
+    if lhs is None or rhs is None or not lhs[0] or lhs[0] != rhs[0]:
+        return None
+    if lhs[1] != rhs[1] or lhs[1] == 0 or lhs[3] <= rhs[3]:
+        return None
+    assert left is not None and right is not None
+    start, end = left[0].start, right[-1].end
+    note = f"{_show_linear(lhs[1], lhs[0], lhs[2])}, not {_show_linear(rhs[1], rhs[0], rhs[2])}"
+    return Claim(response[start:end], start, end, rhs[2], lhs[2], lhs[2] == rhs[2], "=", note)
+
+
+def _show_linear(coefficient: Fraction, name: str, constant: Fraction) -> str:
+    """``3x - 1`` for (3, "x", -1)."""
+    term = f"{_show(coefficient) if coefficient != 1 else ''}{name}"
+    if constant == 0:
+        return term
+    return f"{term} {'+' if constant > 0 else '-'} {_show(abs(constant))}"
+
+
+def _is_relation(tok: _Tok) -> bool:
+    """``=``, or a relation word such as ``is`` (see the module docstring)."""
+    return tok.kind == "eq" or (tok.kind == "word" and tok.text.lower() in RELATION_WORDS)
+
+
+def plain_value(text: str) -> Optional[Fraction]:
+    """The exact value of ``text`` when it is one written number: ``156``, ``-1``, ``1,000``,
+    ``2.5``, ``\\frac{14}{3}``, ``14/3``, ``2^{10}``; None for anything else (``-1 + 5``,
+    ``2x``). Nothing is evaluated."""
+    tokens = [t for t in _tokens(text) if t.kind not in ("space", "delim")]
+    if not tokens or len(tokens) > MAX_TOKENS or not _simple_value(tokens):
+        return None
+    try:
+        return _Parser(tokens).parse()
+    except (_Skip, ValueError, ZeroDivisionError, OverflowError):
+        return None
 
 
 def find_false_claim(response: str) -> Optional[Claim]:

@@ -5,17 +5,20 @@ the label order (see :mod:`harness_ext.reports.labels`).
 
 Bounds on long responses (so that one ``label()`` stays well under a second):
 ``logical_loop`` examines the tail (:data:`harness_ext.reports.loops.MAX_TOKENS` tokens within
-the last :data:`harness_ext.reports.loops.MAX_CHARS` characters: a loop is in the tail);
+the last :data:`harness_ext.reports.loops.MAX_CHARS` characters);
 ``calculation_error`` the first :data:`CLAIM_CHARS` characters, cut at a line break or a space
 (the first false claim is what counts, and a claim cut in half could look false);
-``found_then_lost`` the first :data:`harness_ext.reports.reached.MAX_SCANNED` stated answers in
-the first :data:`harness_ext.reports.reached.MAX_SCAN_CHARS` characters. Evidence text of
+``found_then_lost`` the first :data:`harness_ext.reports.reached.MAX_SCANNED` stated answers and
+:data:`harness_ext.reports.reached.MAX_RESULTS` intermediate results in the first
+:data:`harness_ext.reports.reached.MAX_SCAN_CHARS` characters; ``no_answer`` looks for a
+dangling end in the last :data:`DANGLING_CHARS` characters. Evidence text of
 ``no_answer`` and ``reasoning_error`` (the answer) is at most :data:`EVIDENCE_CHARS`
 characters; the span gives its whole extent.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping, Optional
 
 from harness_ext.hookspecs import hookimpl
@@ -23,6 +26,21 @@ from harness_ext.reports.labels import Diagnosis, ordered
 
 EVIDENCE_CHARS = 300
 CLAIM_CHARS = 12_000
+_MAY_CLAIM = re.compile(r"=|\b(?:is|equals)\b", re.I)  # every claim has one (a cheap test)
+
+# no_answer: extractions that are no value (see no_answer's docstring)
+PLACEHOLDERS = frozenset({"answer", "the answer", "final answer", "the final answer", "solution",
+                          "the solution", "result", "the result", "?", "...", "\\dots",
+                          "\\ldots"})
+FUNCTION_WORDS = frozenset({"an", "the", "of", "to", "is", "are", "was", "be", "with",
+                            "and", "or", "for", "in", "on", "by", "that", "this", "it", "no",
+                            "not", "can", "from", "as"})
+MIN_PROSE_WORDS = 3
+DANGLING_CHARS = 200  # the end of a response where a dangling "3," is looked for
+FREE_TEXT_TASKS = ("triviaqa",)  # tasks whose answers are phrases (a TriviaQA span)
+_TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textrm|mathrm|mbox)\s*\{([^{}]*)\}")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?:'[a-z]+)?")
+_DANGLING = re.compile(r"(?:[,;:+\-*/=^]|\\(?:times|cdot|div|pm))\s*$")
 
 Sample = Mapping[str, Any]
 
@@ -84,13 +102,20 @@ def logical_loop(sample: Sample) -> Optional[Diagnosis]:
 
 @ordered(300)
 def no_answer(sample: Sample) -> Optional[Diagnosis]:
-    """No final answer could be extracted, or it has the wrong form (AIME: an integer 0-999)."""
+    """No final answer could be extracted, or what was extracted is no value: a placeholder
+    ("The answer"), prose ("the number of ways"), a dangling end ("3,", "12 +"), or (AIME) not
+    an integer 0-999."""
     answer = sample.get("answer")
     if not answer:
         evidence, span = _tail(sample.get("response") or "")
         return Diagnosis("no_answer", evidence, span, "no final answer could be extracted")
+    why = not_a_value(answer, sample.get("response") or "", free_text=_free_text(sample))
+    if why:
+        return Diagnosis("no_answer", _short(answer), _find(sample, answer),
+                         f"the answer {_short(answer)!r} is no value ({why})")
     bounds = sample.get("integer_range")
-    wrong_form = (sample.get("grade_reason") == "out_of_range" if "grade_reason" in sample
+    reason = sample.get("grade_reason")
+    wrong_form = (reason == "out_of_range" if reason is not None
                   else bounds is not None and not _integer_in(answer, bounds))
     if bounds is not None and wrong_form:
         low, high = bounds
@@ -100,13 +125,57 @@ def no_answer(sample: Sample) -> Optional[Diagnosis]:
     return None
 
 
+def not_a_value(answer: str, response: str, *, free_text: bool = False) -> Optional[str]:
+    """Why ``answer``, extracted from ``response``, is no value (``"a placeholder"``,
+    ``"prose"``, ``"a dangling end"``), or None when it may be one. A dangling end is one the
+    response stops on (``... is 3,``); ``3, nothing else`` goes on. ``free_text``: the task
+    answers in phrases (TriviaQA), so prose is a value there."""
+    plain = _TEXT_COMMAND.sub(r"\1", answer).strip().strip("$*\"' ").rstrip(".").strip()
+    if plain.lower() in PLACEHOLDERS:
+        return "a placeholder"
+    if _dangles(response, answer):
+        return "a dangling end"
+    if free_text or any(ch.isdigit() for ch in plain):
+        return None  # "3 feet and 4 inches" is a value
+    words = [word.lower() for word in _PROSE_WORD.findall(plain)]
+    if len(words) >= MIN_PROSE_WORDS and FUNCTION_WORDS.intersection(words):
+        return "prose"
+    return None
+
+
+def _dangles(response: str, answer: str) -> bool:
+    """Whether ``response`` stops on ``answer`` left open: an answer that ends in a separator
+    or an operation or leaves a bracket open (``3,``, ``12 +``, ``(3, 4``), or one followed
+    only by one (``... is 3,`` when the grader read ``3``)."""
+    strip = " \t\r\n$*"
+    tail, core = response.rstrip(strip), answer.rstrip(strip)
+    if not core:
+        return False
+    if tail.endswith(core):
+        return bool(_DANGLING.search(core, max(0, len(core) - DANGLING_CHARS))) or _unclosed(core)
+    cut = _DANGLING.search(tail, max(0, len(tail) - DANGLING_CHARS))
+    return cut is not None and tail[:cut.start()].rstrip(strip).endswith(core)
+
+
+def _unclosed(text: str) -> bool:
+    """More brackets opened than closed (``(3, 4``); intervals such as ``(0, 3]`` balance."""
+    return sum(text.count(c) for c in "([{") > sum(text.count(c) for c in ")]}")
+
+
+def _free_text(sample: Sample) -> bool:
+    """Whether the sample's task answers in phrases (see :data:`FREE_TEXT_TASKS`)."""
+    task = str(sample.get("task") or "")
+    doc = sample.get("doc")
+    return task.startswith(FREE_TEXT_TASKS) or bool(isinstance(doc, Mapping) and doc.get("aliases"))
+
+
 @ordered(400)
 def calculation_error(sample: Sample) -> Optional[Diagnosis]:
     """An arithmetic claim in the reasoning is false (``12 \\times 13 = 198``): the first one."""
     from harness_ext.reports.arithmetic import find_false_claim
 
     head = _head(sample.get("response") or "", CLAIM_CHARS)
-    claim = find_false_claim(head) if "=" in head else None  # every claim has an "="
+    claim = find_false_claim(head) if _MAY_CLAIM.search(head) else None
     if claim is None:
         return None
     return Diagnosis("calculation_error", claim.text, (claim.start, claim.end), claim.describe())
@@ -118,13 +187,17 @@ def found_then_lost(sample: Sample) -> Optional[Diagnosis]:
     from harness_ext.reports.reached import find_reached
 
     gold = sample.get("gold")
-    if not gold:
-        return None
-    reached = find_reached(sample.get("response") or "", str(gold), sample.get("answer"))
+    if not gold or not sample.get("answer"):
+        return None  # "then a different final answer": there must be one
+    doc = sample.get("doc")
+    problem = doc.get("problem") if isinstance(doc, Mapping) else None
+    reached = find_reached(sample.get("response") or "", str(gold), sample.get("answer"),
+                           problem=problem if isinstance(problem, str) else None)
     if reached is None:
         return None
+    how = "stated" if reached.kind == "stated" else "reached in a step"
     return Diagnosis("found_then_lost", reached.context, (reached.start, reached.end),
-                     f"stated {reached.candidate!r} (= gold {gold!r}), "
+                     f"{how} {reached.candidate!r} (= gold {gold!r}), "
                      f"then answered {_short_or_none(sample.get('answer'))!r}")
 
 

@@ -7,11 +7,14 @@ longest run of windows of which at least :data:`MIN_REPEATED_FRACTION` are such 
 near-identical copies, which share most windows, count); its *period* is the median distance
 back. The response loops when
 
-* the stretch holds at least :data:`MIN_LOOP_TOKENS` windows,
-* it holds at least :data:`MIN_COPIES` copies of the passage (counting the first copy, just
-  before the stretch): two copies are a recap, three are a loop, and
-* it ends in the second half of the response (the tail): a model that looped early and then
-  reasoned on for longer is not looping.
+* the stretch holds at least :data:`MIN_COPIES` copies of the passage (counting the first
+  copy, just before the stretch): two copies are a recap, three are a loop, and
+* the passage is a phrase, at least :data:`MIN_PASSAGE_TOKENS` tokens long (three copies of
+  "We add the numbers together." are a loop), or the stretch holds at least
+  :data:`MIN_LOOP_TOKENS` windows (``0 0 0 ...``, a two-token ``= 2`` line over and over).
+
+Where the loop is does not matter: a response that loops and then goes on to a final answer
+(or reasons on for longer) still looped, and its label says so.
 
 Only the tail of a response is examined: its last :data:`MAX_TOKENS` tokens within its last
 :data:`MAX_CHARS` characters (from a word start). A loop is a property of the tail, and this
@@ -22,7 +25,8 @@ The evidence is one copy of the passage near the stretch's end, starting at a li
 sentence start when the copy has one (shortened to :data:`MAX_EVIDENCE_CHARS` characters).
 Enumerations ("n = 1: ... n = 2: ...") change a number every few tokens, so few of their
 windows repeat. The thresholds were set on real greedy output of the embedded model
-(``tests/data/responses.jsonl``, checked by ``tests/test_labels_real.py``).
+(``tests/data/responses.jsonl``, checked by ``tests/test_labels_real.py``) and checked on its
+hand-labelled rows (``tests/test_labels_set.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ __all__ = ["Loop", "find_loop", "looping_tail"]
 NGRAM = 8
 MAX_PERIOD = 2000
 MIN_REPEATED_FRACTION = 0.8
-MIN_LOOP_TOKENS = 60
+MIN_LOOP_TOKENS = 60  # windows a loop of a very short passage needs
+MIN_PASSAGE_TOKENS = 5  # a passage this long loops with MIN_COPIES copies, however short
 MIN_COPIES = 3
 MAX_EVIDENCE_CHARS = 400
 MAX_CHARS = 20_000  # the tail of a response that is examined (see the module docstring)
@@ -133,11 +138,11 @@ def _longest_dense(back: list[int]) -> tuple[int, int, int]:
 
 def find_loop(response: str) -> Optional[Loop]:
     """The repeated passage when ``response`` loops in its tail (see the module docstring)."""
-    length, period, end, n_tokens, start, skip = _scan(response)
-    if length < MIN_LOOP_TOKENS or period <= 0:
+    length, period, end, _, start, skip = _scan(response)
+    if period <= 0 or (length < MIN_LOOP_TOKENS and period < MIN_PASSAGE_TOKENS):
         return None
     copies = length / period + 1
-    if copies < MIN_COPIES or end + NGRAM - 1 < n_tokens / 2:
+    if copies < MIN_COPIES:
         return None
     tokens = _matches(response, start, skip)  # offsets, only for a loop
     first = _aligned(response, tokens, max(0, end + NGRAM - 1 - 2 * period), period)

@@ -222,3 +222,158 @@ def test_degenerate_repetition_is_a_loop() -> None:
 
 def test_found_then_lost_ignores_intermediate_values() -> None:
     assert find_reached("We have x = 5 and y = 2, so \\boxed{7}", "5", "7") is None
+
+
+# ---------------------------------------------------------------- found_then_lost: results
+
+def _label_of(response: str, gold: str, answer: str, **view: object) -> Diagnosis:
+    """The label of a response whose grading is given (independent of the extractor)."""
+    from harness_ext.reports.labels import diagnose_sample
+
+    return diagnose_sample(make_sample(response, gold, answer=answer, correct=False, **view))
+
+
+CORNERS = ("The grid has 12 rows and 13 columns, so there are $12 \\times 13 = 156$ squares. "
+           "But the corners were counted twice, so we subtract them: $156 - 12 = 144$.\n\n"
+           "The final answer is \\boxed{144}.")
+
+
+def test_found_then_lost_from_an_intermediate_result() -> None:
+    found = _label_of(CORNERS, "156", "144")
+    assert found.label == "found_then_lost"
+    assert CORNERS[found.span[0]:found.span[1]] == "156"
+    assert "reached in a step '156'" in found.note and "'144'" in found.note
+
+
+@pytest.mark.parametrize("response, gold, answer", [
+    ("Then $a + b = -1 + 5 = 4$, so $x = 4$. Since $a = 3$, $a + b = 8$. \\boxed{8}", "4", "8"),
+    ("Adding the parts, the total is 156. Subtracting the corners: \\boxed{144}", "156", "144"),
+    ("The dot product is 0, so the angle is $90^\\circ$. Halving it, \\boxed{45^\\circ}",
+     "90^\\circ", "45^\\circ"),
+    ("We get $2 + \\frac{5}{3} + 1 = \\frac{14}{3}$. Dividing by 3: $\\frac{14}{9}$.",
+     "\\frac{14}{3}", "\\frac{14}{9}"),
+    ("So Evelyn is the student with the greatest speed. Or Carla: \\boxed{\\text{Carla}}",
+     "\\text{Evelyn}", "\\text{Carla}"),
+    ("$\\tan A = \\frac{2\\cos A}{\\cos A} = 2$. Taking the reciprocal, $\\tan A = \\frac{1}{2}$."
+     " \\boxed{\\frac{1}{2}}", "2", "\\frac{1}{2}"),  # a small gold, for the final quantity
+])
+def test_found_then_lost_reads_results_of_steps(response: str, gold: str, answer: str) -> None:
+    assert _label_of(response, gold, answer).label == "found_then_lost"
+
+
+@pytest.mark.parametrize("response, gold, answer", [
+    ("Let $x = 5$ and $y = 2$. Then the answer is \\boxed{7}.", "5", "7"),  # a given
+    ("Its area is 2 times larger, so \\boxed{8}.", "2", "8"),  # no value ends the sentence
+    ("We have $1 + 1 = 2$ and $3 + 4 = 7$, so \\boxed{7}.", "2", "7"),  # a small gold
+    ("Evelyn runs a short distance, so the answer is \\boxed{\\text{Carla}}.",
+     "\\text{Evelyn}", "\\text{Carla}"),  # named, not concluded
+    ("So \\boxed{8}. Check: $2 + 2 = 4$ is not it.", "4", "8"),  # after the final answer
+    ("$\\sin A = 2x$, so $\\tan A = \\frac{x}{2x} = \\frac{1}{2}$. \\boxed{\\frac{1}{2}}", "2",
+     "\\frac{1}{2}"),  # 2x is a term, not the value 2
+])
+def test_found_then_lost_ignores_values_that_are_no_results(response: str, gold: str,
+                                                           answer: str) -> None:
+    assert _label_of(response, gold, answer).label == "reasoning_error"
+
+
+def test_found_then_lost_skips_results_that_restate_the_problem() -> None:
+    response = "The perimeter of one triangle is 21 inches, so the hexagon has \\boxed{42}."
+    assert _label_of(response, "21", "42").label == "found_then_lost"
+    problem = {"problem": "If the perimeter of one of the triangles is 21 inches, what is ...?"}
+    assert _label_of(response, "21", "42", doc=problem).label == "reasoning_error"
+    stated = "So the answer is \\boxed{21}. No: \\boxed{42}."  # stated answers still count
+    assert _label_of(stated, "21", "42", doc=problem).label == "found_then_lost"
+
+
+def test_found_then_lost_needs_a_final_answer() -> None:
+    from harness_ext.reports.builtin_labelers import found_then_lost
+
+    sample = make_sample("First, 5 + 9 = 14. Next,", "14", answer="", correct=False)
+    assert found_then_lost(sample) is None  # no final answer: nothing was "then" answered
+
+
+def test_found_then_lost_the_paper_cases_end_to_end() -> None:
+    assert label(CORNERS, "156") == "found_then_lost"
+    assert label("Dividing, we get $x - 1 = 3$, so $x = 4$. Doubling, \\boxed{8}.", "4") == (
+        "found_then_lost")
+
+
+# ---------------------------------------------------------------- logical_loop: before an answer
+
+SHORT_LOOP = ("To find the remainder, we use $n \\equiv 2 \\pmod{7}$.\n"
+              + "So, the remainder is 1 when $n$ is divided by 7.\n" * 3
+              + "\nTherefore, the answer is \\boxed{1}.")
+
+
+def test_logical_loop_of_three_short_copies_before_the_answer() -> None:
+    found = _label_of(SHORT_LOOP, "3", "1")
+    assert found.label == "logical_loop"
+    assert "the remainder is 1" in found.evidence
+
+
+def test_logical_loop_early_then_reasoning_on() -> None:
+    early = ("We need Pierre and Rosa apart at the table.\n" * 4
+             + "Now we count. " + " ".join(f"Seat {n} has {n + 2} neighbours." for n in range(30))
+             + " So \\boxed{720}.")
+    assert _label_of(early, "144", "720").label == "logical_loop"
+
+
+def test_two_copies_and_tiny_passages_are_no_loop() -> None:
+    recap = ("We have $f(x) = g(x)$ when $|x| = \\frac{3}{8}$. " * 2) + "So \\boxed{2}."
+    assert find_loop(recap) is None
+    assert find_loop("We get 1, 1, 1, 1. So the answer is 3.") is None  # a 2-token passage
+
+
+# ---------------------------------------------------------------- no_answer: no value
+
+@pytest.mark.parametrize("response, answer, why", [
+    ("So, the final answer is: The answer.", "The answer", "a placeholder"),
+    ("Therefore, the number of divisors is 3,", "3", "a dangling end"),
+    ("Therefore, the number of divisors is 3,", "3,", "a dangling end"),
+    ("So, the answer is $12 +$", "12 +", "a dangling end"),
+    ("So, the answer is no longer possible to provide.", "no longer possible to provide",
+     "prose"),
+    ("The final answer is \\boxed{\\text{the number of ways}}.", "\\text{the number of ways}",
+     "prose"),
+])
+def test_no_answer_for_answers_that_are_no_value(response: str, answer: str, why: str) -> None:
+    found = _label_of(response, "42", answer)
+    assert found.label == "no_answer"
+    assert f"({why})" in found.note
+
+
+@pytest.mark.parametrize("response, answer", [
+    ("THE ANSWER IS CLEARLY 3, NOTHING ELSE.", "3,"),  # the comma does not end the response
+    ("So $x \\in (0, 3]$.", "(0, 3]"),
+    ("It is 3 \\text{ feet and } 4 \\text{ inches}.", "3 \\text{ feet and } 4 \\text{ inches}"),
+    ("So the answer is \\boxed{\\text{Evelyn}}.", "\\text{Evelyn}"),
+])
+def test_values_are_not_no_answer(response: str, answer: str) -> None:
+    assert _label_of(response, "42", answer).label == "reasoning_error"
+
+
+def test_a_sentence_is_a_value_for_triviaqa() -> None:
+    response = "The band Abbey Road released the album Abbey Road."
+    found = _label_of(response, "The Beatles", response[:-1], task="triviaqa_sparks")
+    assert found.label == "reasoning_error"
+    assert _label_of(response, "The Beatles", response[:-1]).label == "no_answer"  # a math task
+
+
+# ---------------------------------------------------------------- calculation_error: more claims
+
+@pytest.mark.parametrize("text, claim, note", [
+    ("9 + 8 is 610.", "9 + 8 is 610", "9 + 8 = 17, not 610"),
+    ("5 + 9 equals 16, so", "5 + 9 equals 16", "5 + 9 = 14, not 16"),
+    ("The final answer is $3x-2+1=3x+1$.", "3x-2+1=3x+1", "3x-2+1 = 3x - 1, not 3x + 1"),
+])
+def test_claims_in_words_and_simplifications(text: str, claim: str, note: str) -> None:
+    found = find_false_claim(text)
+    assert found is not None and found.text == claim and found.describe() == note
+
+
+@pytest.mark.parametrize("text", [
+    "2 + 7 is a classic example", "8 + 9 is an arithmetic operation", "2x + 3 = 2x + 5",
+    "3x - 2 + 1 = 3x - 1", "x + x = 2x", "so 3x - 2 + 1 = 3x + 1",
+])
+def test_no_false_alarm_in_words_or_equations(text: str) -> None:
+    assert find_false_claim(text) is None
