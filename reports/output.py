@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from harness_ext.errors import SparksError
+from harness_ext.output_check import current_umask
 
 __all__ = ["STAMP_KEY", "file_mode", "is_stamped", "leftovers", "replace_folder",
            "write_folder_atomic", "write_text_atomic"]
@@ -38,7 +39,7 @@ _NEW, _OLD = "sparks-new", "sparks-old"
 
 def file_mode() -> int:
     """The mode a new file gets under the user's umask (``mkstemp`` would give 0600)."""
-    return 0o666 & ~_umask()
+    return 0o666 & ~current_umask()
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -94,7 +95,7 @@ def write_folder_atomic(target: Path, files: Mapping[str, str], *, stamp_name: s
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_NEW}-", dir=target.parent))
     try:
-        os.chmod(scratch, 0o777 & ~_umask())
+        os.chmod(scratch, 0o777 & ~current_umask())
         _write_file(scratch / stamp_name, json.dumps({STAMP_KEY: "sparks", **stamp}, indent=1))
         for name, text in files.items():
             _write_file(scratch / name, text)
@@ -129,12 +130,6 @@ def replace_folder(new: Path, target: Path, *, owned: Callable[[Path], bool]) ->
     os.rename(target, aside)
     os.rename(new, target)
     shutil.rmtree(aside, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it; set straight back
-    os.umask(mask)
-    return mask
 
 
 def _write_file(path: Path, text: str) -> None:

@@ -304,16 +304,28 @@ def _date(data: Mapping[str, Any], results_file: Path) -> str:
 FOLD_NOTE = "sparks_interventions.json"  # written by `sparks fold` into a folded checkpoint
 
 
-def _interventions(config: Mapping[str, Any], model_args: str, pretrained: str) -> str:
+def fold_note(pretrained: str) -> Optional[dict[str, Any]]:
+    """The note ``sparks fold`` leaves in a folded checkpoint's folder, or None."""
+    if not pretrained:
+        return None
+    try:
+        note = json.loads((Path(pretrained).expanduser() / FOLD_NOTE).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def _interventions(config: Mapping[str, Any], model_args: str,
+                   note: Optional[dict[str, Any]]) -> str:
     """The run's interventions: recorded by the sparks model, in model_args, or folded into
-    the checkpoint it ran (``sparks fold`` leaves a note in the folder), in that order."""
+    the checkpoint it ran (``note``: what ``sparks fold`` left in the folder), in that order."""
     recorded = config.get("sparks_interventions")
     if recorded:
         return recorded if isinstance(recorded, str) else json.dumps(recorded)
     match = re.search(r"(?:^|,)\s*interventions=([^,]*)", model_args)
     if match:
         return match.group(1)
-    return _folded(Path(pretrained).expanduser() / FOLD_NOTE) if pretrained else ""
+    return str(note.get("interventions") or "") if note else ""
 
 
 MODEL_IDENTITY_ARGS = ("pretrained", "interventions", "intervention_mode")
@@ -335,39 +347,20 @@ def _chat_template(data: Mapping[str, Any]) -> str:
     return "applied" if data.get("chat_template") else "not applied"
 
 
-def _folded_source(pretrained: str) -> str:
-    try:
-        note = json.loads((Path(pretrained).expanduser() / FOLD_NOTE).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return ""
-    return str(note.get("source_model", "")) if isinstance(note, dict) else ""
-
-
-def _random_control(config: Mapping[str, Any], pretrained: str) -> Optional[dict[str, Any]]:
+def _random_control(config: Mapping[str, Any],
+                    note: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     """What a ``random:`` control drew (``config.sparks_random_control``, or a folded
     checkpoint's note), so that the run can be repeated exactly; None for other runs."""
     record = config.get("sparks_random_control")
-    if record is None and pretrained:
-        try:
-            note = json.loads((Path(pretrained).expanduser() / FOLD_NOTE).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            note = None
-        record = note.get("random_control") if isinstance(note, dict) else None
+    if record is None and note:
+        record = note.get("random_control")
     return record if isinstance(record, dict) else None
 
 
-def _is_folded(config: Mapping[str, Any], model_args: str, pretrained: str) -> bool:
+def _is_folded(config: Mapping[str, Any], model_args: str,
+               note: Optional[dict[str, Any]]) -> bool:
     return (not config.get("sparks_interventions") and "interventions=" not in model_args
-            and bool(pretrained) and (Path(pretrained).expanduser() / FOLD_NOTE).is_file())
-
-
-def _folded(note: Path) -> str:
-    try:
-        data = json.loads(note.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return ""
-    spec = data.get("interventions") if isinstance(data, dict) else None
-    return str(spec) if spec else ""
+            and note is not None)
 
 
 # ------------------------------------------------------------------------------- loading
@@ -393,15 +386,16 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
         "SmolLM2-135M-Instruct (embedded)" if model == "sparks" else "?")
     sparks_tasks = _pick_tasks(data, results_file, tasks, warn)
     counter, truncation_note = load_token_counter(model, raw_args, truncation)
+    note = fold_note(args.get("pretrained") or "")  # read once: a folded checkpoint's record
     ordered_labelers = get_ordered_labelers(labelers)
     run = Run(
         name=name or _default_name(path, results_file),
         results_file=results_file, model=model, model_args=model_args, pretrained=pretrained,
-        interventions=_interventions(config, model_args, args.get("pretrained") or ""),
-        folded=_is_folded(config, model_args, args.get("pretrained") or ""),
-        random_control=_random_control(config, args.get("pretrained") or ""),
+        interventions=_interventions(config, model_args, note),
+        folded=_is_folded(config, model_args, note),
+        random_control=_random_control(config, note),
         chat_template=_chat_template(data), model_settings=_model_settings(args),
-        folded_from=_folded_source(args.get("pretrained") or ""),
+        folded_from=str(note.get("source_model", "")) if note else "",
         date=_date(data, results_file),
         lm_eval_version=str(data.get("lm_eval_version") or "?"),
         sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
