@@ -4,8 +4,8 @@
 
 Each case is a response of about ``--size`` characters built to be slow: nested braces, a
 million ``{``, null bytes, lone surrogates, long digit runs, deep ``\\boxed`` nesting, unclosed
-math, repeated answer markers and claims, plus answers that keep the sympy worker busy past its
-deadline, alone and at the end of a megabyte of junk or of reasoning.
+math, repeated answer markers and claims, plus answers that keep the Math-Verify worker busy past
+its CPU-time limit, alone and at the end of a megabyte of junk or of reasoning.
 ``harness_ext.reports.label()`` and ``harness_ext.answers.is_correct()`` are timed
 
 * alone: one call at a time, ``--rounds`` calls per case;
@@ -15,9 +15,10 @@ deadline, alone and at the end of a megabyte of junk or of reasoning.
   different case), ``--rounds`` passes.
 
 Caches are cleared before every call (alone) or every round (threads), so no call is served
-from a cache filled by an earlier round. The sympy worker is started and warmed before timing:
-its one-time start (about 1 s per process) is excluded from the bound by design (see
-``harness_ext.answers``). For each case and mode it prints the p50 and the max wall time and the
+from a cache filled by an earlier round. The worker is started and warmed before timing: its
+one-time start (about 2 s per process) is excluded from the bound by design (see
+``harness_ext.answers``). Threads that check the same answer at the same moment share one
+computation in the worker (``harness_ext.answers.grade``), as they would in a real run. For each case and mode it prints the p50 and the max wall time and the
 max as a fraction of the bound; the exit status is 1 when any call took longer than the bound.
 """
 
@@ -48,7 +49,7 @@ class Hostile(NamedTuple):
 def hostile_cases(size: int) -> list[Hostile]:
     """The hostile responses, each about ``size`` characters (the sympy ones are short)."""
     half = size // 2
-    slow_sympy = [  # equal, but simplify() is slow: these run into the worker's deadline
+    slow_sympy = [  # equal, but simplify() is slow: these run into the worker's CPU-time limit
         ("sympy_power", "\\boxed{\\sin(x)^{50}\\cos(x)^{50}}", "\\frac{\\sin(2x)^{50}}{2^{50}}"),
         ("sympy_binomial", "\\boxed{(\\sin x + \\cos x)^{30}}", "(1+\\sin 2x)^{15}"),
         ("sympy_half_angle", "\\boxed{\\tan(x/2)^{8}}", "\\left(\\frac{1-\\cos x}{\\sin x}\\right)^8"),
@@ -165,7 +166,7 @@ def main() -> int:
     from harness_ext.reports import label
 
     answers.warm_up()
-    answers.answers_equal("\\sin x", "\\sin(x)+0")  # waits for the worker, warms sympy
+    answers.answers_equal("\\sin x", "\\sin(x)+0")  # waits for the worker
     label("\\boxed{1}", "1")  # loads the plugins
     cases = [c for c in hostile_cases(args.size) if not args.only or c.name in args.only]
     functions = {"label": timed(label), "is_correct": timed(answers.is_correct)}

@@ -38,6 +38,7 @@ class Cell:
     accuracy: float
     ci_low: float
     ci_high: float
+    ungraded: int = 0  # responses whose answer check ran out of time (counted wrong above)
 
 
 @dataclass(frozen=True)
@@ -194,9 +195,14 @@ def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, see
                 low, high = bootstrap_mean_ci(scores, seed=seed)
                 report.cells.append(Cell(run.name, task, tier, len(problems),
                                          sum(len(p.responses) for p in problems),
-                                         sum(scores) / len(scores), low, high))
+                                         sum(scores) / len(scores), low, high,
+                                         sum(p.ungraded for p in problems)))
                 report.labels[(run.name, task, tier)] = Counter(
                     r.label for p in problems for r in p.responses)
+        if task_run.ungraded:
+            note(f"{run.name} / {task}: {task_run.ungraded} answer(s) ungraded: their check ran "
+                 f"out of time; they count as wrong in the accuracy (see 'ungraded' in the "
+                 f"samples)")
     base = next(run for run in runs if run.name == baseline)
     for candidate in report.candidates:
         _compare_runs(report, base, candidate, note)

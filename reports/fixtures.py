@@ -30,6 +30,7 @@ class FakeProblem:
     number: int = 1
     problem: str = "A problem."
     correct: Optional[Sequence[bool]] = None  # default: the response's \\boxed{} equals gold
+    ungraded: Optional[int] = None  # default: the responses whose check ran out of time
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -44,9 +45,11 @@ def _sample(task: str, doc_id: int, problem: FakeProblem, metric: str,
     from harness_ext.answers import check
 
     integer_range = (0, 999) if task.startswith("aime") else None
+    verdicts = [check(r, problem.answer, integer_range=integer_range) for r in problem.responses]
     correct = (list(problem.correct) if problem.correct is not None else
-               [check(r, problem.answer, integer_range=integer_range).correct
-                for r in problem.responses])
+               [v.correct for v in verdicts])
+    ungraded = (problem.ungraded if problem.ungraded is not None else
+                sum(v.ungraded for v in verdicts))
     doc = {"problem_id": problem.problem_id, "problem": problem.problem,
            "answer": problem.answer, "number": str(problem.number), "tier": problem.tier,
            "source": "fixture", **problem.extra}
@@ -57,8 +60,8 @@ def _sample(task: str, doc_id: int, problem: FakeProblem, metric: str,
                                                "max_gen_toks": max_gen_toks}}},
         "resps": [list(problem.responses)],
         "filtered_resps": [[_boxed(r) for r in problem.responses]],
-        "filter": "extracted", "metrics": [metric],
-        metric: sum(correct) / len(correct),
+        "filter": "extracted", "metrics": [metric, "ungraded"],
+        metric: sum(correct) / len(correct), "ungraded": ungraded,
     }
 
 
@@ -84,7 +87,9 @@ def write_run(folder: Path, tasks: Mapping[str, Sequence[FakeProblem]], *,
                 stream.write(json.dumps(sample) + "\n")  # \\u escapes keep lone surrogates
         scores = [s[metric] for s in samples]
         results[task] = {"alias": task, f"{metric},extracted": sum(scores) / max(1, len(scores)),
-                         f"{metric}_stderr,extracted": 0.0}
+                         f"{metric}_stderr,extracted": 0.0,
+                         "ungraded,extracted": float(sum(s["ungraded"] for s in samples)),
+                         "ungraded_stderr,extracted": "N/A"}
         configs[task] = {"task": task, "repeats": len(problems[0].responses) if problems else 1,
                          "generation_kwargs": {"max_gen_toks": max_gen_toks,
                                                "do_sample": metric == "pass@1"}}

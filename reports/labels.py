@@ -9,6 +9,9 @@ is each labeler's ``order`` attribute (set it with :func:`ordered`; default
     0 correct, 100 truncated, 200 logical_loop, 300 no_answer, 400 calculation_error,
     500 found_then_lost, (900: labelers without an order), 1000 reasoning_error
 
+A wrong response whose answer check ran out of time (``grade_reason`` "timeout") is labelled
+``ungraded`` before any labeler is asked: it is counted wrong but has no failure to explain.
+
 A labeler gets one response as a *sample*: the mapping lm-eval logs for the problem, narrowed
 to this response (``resps == [[response]]``, ``filtered_resps == [answer]``), plus ``response``,
 ``answer`` (extracted, or None), ``gold``, ``correct``, ``truncated``, ``integer_range``,
@@ -42,6 +45,7 @@ BUILTIN_LABELS = ("correct", "truncated", "logical_loop", "no_answer", "calculat
                   "found_then_lost", "reasoning_error")
 DEFAULT_ORDER = 900.0
 UNLABELED = "unlabeled"  # only when the chosen labelers leave a response without a label
+UNGRADED = "ungraded"  # the answer check ran out of time: no failure to explain, no labeler asked
 LABEL_BUDGET_S = 0.6  # wall-clock budget of the answer checks of one label(); the rest of
 # the second is left to the labelers, which run after the grading
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -123,7 +127,7 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
 def diagnose_sample(sample: Mapping[str, Any],
                     labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
-    from harness_ext.answers_compare import time_budget
+    from harness_ext.answers import time_budget
 
     chosen = labelers if labelers is not None else get_ordered_labelers()
     with time_budget(LABEL_BUDGET_S):
@@ -131,6 +135,9 @@ def diagnose_sample(sample: Mapping[str, Any],
 
 
 def _first_label(sample: Mapping[str, Any], labelers: NamedLabelers) -> Diagnosis:
+    if sample.get("grade_reason") == "timeout" and not sample.get("correct"):
+        return Diagnosis(UNGRADED, note="the answer check ran out of time: this response is "
+                                        "counted wrong but was not graded")
     for name, labeler in labelers:
         try:
             result = labeler(sample)
@@ -174,7 +181,7 @@ def _check_inputs(response: Any, gold: Any, integer_range: Any) -> str:
 def diagnose(response: str, gold: str, truncated: bool = False, *,
              integer_range: Optional[tuple[int, int]] = None) -> Diagnosis:
     """The label of one response with its evidence (the span of the response that shows it)."""
-    from harness_ext.answers_compare import time_budget
+    from harness_ext.answers import time_budget
 
     gold = _check_inputs(response, gold, integer_range)
     with time_budget(LABEL_BUDGET_S):  # grading and labelling share one budget

@@ -15,7 +15,8 @@ SCHEMA = "sparks-report/1"
 def _settings(report: Report) -> dict[str, Any]:
     return {run.name: {task: {"metric": t.metric, "repeats": t.repeats,
                               "max_gen_toks": t.max_gen_toks, "problems": len(t.problems),
-                              "lm_eval_score": t.aggregate, "samples_file": str(t.samples_file)}
+                              "lm_eval_score": t.aggregate, "ungraded": t.ungraded,
+                              "samples_file": str(t.samples_file)}
                        for task, t in run.tasks.items()}
             for run in report.runs}
 
@@ -42,6 +43,7 @@ def to_json(report: Report) -> dict[str, Any]:
                  for run in report.runs],
         "accuracy": [{"run": c.run, "task": c.task, "tier": c.tier, "problems": c.problems,
                       "responses": c.responses, "accuracy": c.accuracy,
+                      "ungraded": c.ungraded,
                       "ci95": [c.ci_low, c.ci_high]} for c in report.cells],
         "deltas": [{"baseline": report.baseline, "candidate": d.candidate, "task": d.task,
                     "tier": d.tier, "problems": d.comparison.n,
@@ -61,7 +63,8 @@ def to_json(report: Report) -> dict[str, Any]:
                    "candidate_labels": list(f.candidate_labels)} for f in report.flips],
         "samples": [{"run": run.name, "task": task, "doc_id": p.doc_id,
                      "problem_id": p.problem_id, "tier": p.tier, "response_index": r.index,
-                     "correct": r.correct, "label": r.label, "answer": r.answer, "gold": p.gold,
+                     "correct": r.correct, "ungraded": r.ungraded, "label": r.label,
+                     "answer": r.answer, "gold": p.gold,
                      "truncated": r.truncated, "n_tokens": r.n_tokens, "n_chars": r.n_chars,
                      "tokens_recorded": r.recorded,
                      "evidence": r.evidence, "span": list(r.span) if r.span else None,

@@ -48,6 +48,7 @@ class Response:
     span: Optional[tuple[int, int]] = None
     note: str = ""
     recorded: bool = False  # n_tokens and truncated come from the run's sparks_generation log
+    ungraded: bool = False  # the answer check ran out of time (reason "timeout"): counted wrong
 
     @property
     def n_chars(self) -> int:
@@ -67,6 +68,7 @@ class Problem:
     score: float
     responses: list[Response]
     text: str = ""  # the problem statement, as the task logged it (doc.problem)
+    ungraded: int = 0  # responses whose check ran out of time (the run's logged ``ungraded``)
 
 
 @dataclass
@@ -79,6 +81,11 @@ class TaskRun:
     aggregate: Optional[float]       # lm-eval's own number for the task
     samples_file: Path
     problems: dict[str, Problem] = field(default_factory=dict)  # by problem_id
+
+    @property
+    def ungraded(self) -> int:
+        """Responses whose answer check ran out of time: counted wrong, reported apart."""
+        return sum(problem.ungraded for problem in self.problems.values())
 
 
 @dataclass
@@ -533,12 +540,17 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
         filtered = filtered[0]
     max_gen_toks = _max_gen_toks(sample, config)
     facts = recorded_facts(sample, len(texts))
+    logged_ungraded = sample.get("ungraded")
+    logged_ungraded = int(logged_ungraded) if isinstance(logged_ungraded, (int, float)) else 0
     responses = []
     for index, text in enumerate(texts):
         logged = filtered[index] if index < len(filtered) else None
         logged = logged if isinstance(logged, str) else None
-        if score in (0.0, 1.0) and not predict_only:  # one grade for all: no re-check
-            correct, reason = bool(score), None
+        if logged_ungraded and logged_ungraded >= len(texts) and not predict_only:
+            correct, reason = False, "timeout"  # the run logged every response as ungraded
+            answer = logged or None if logged is not None else answers.extract_answer(text)
+        elif score in (0.0, 1.0) and not predict_only and not logged_ungraded:
+            correct, reason = bool(score), None  # one grade for all: no re-check
             answer = logged or None if logged is not None else answers.extract_answer(text)
         else:
             verdict = answers.check(text, gold, integer_range=integer_range)
@@ -551,7 +563,7 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
             truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer),
                                      n_tokens=n_tokens)
         response = Response(index, text, answer, correct, truncated, n_tokens,
-                            recorded=facts is not None)
+                            recorded=facts is not None, ungraded=reason == "timeout")
         view = make_sample(text, gold, truncated=truncated, integer_range=integer_range,
                            answer=answer or "", correct=correct, doc=doc, task=task,
                            max_gen_toks=max_gen_toks, n_tokens=n_tokens)
@@ -568,4 +580,6 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
     return Problem(task=task, doc_id=int(sample.get("doc_id", -1)),
                    problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
                    number=int(number) if number.isdigit() else None, score=float(score),
-                   responses=responses, text=str(doc.get("problem") or ""))
+                   responses=responses, text=str(doc.get("problem") or ""),
+                   ungraded=logged_ungraded if "ungraded" in sample and not predict_only
+                   else sum(r.ungraded for r in responses))

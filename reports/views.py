@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from harness_ext.reports.compare import ALL_TIERS, Delta, Flip, Report
+from harness_ext.reports.compare import ALL_TIERS, Cell, Delta, Flip, Report
 from harness_ext.reports.fmt import ci, p_value, pct, pp
 
 __all__ = ["CONTROL_HEADER", "AccuracyRow", "DeltaText", "accuracy_rows", "control_rows",
@@ -58,6 +58,12 @@ def _delta_text(delta: Optional[Delta], alpha: float) -> Optional[DeltaText]:
                      c.significant(alpha), delta.regression, delta.improvement)
 
 
+def _accuracy_text(cell: Cell) -> str:
+    """``61.3% (n=30)``, with ``, 2 ungraded`` when answer checks ran out of time."""
+    ungraded = f", {cell.ungraded} ungraded" if cell.ungraded else ""
+    return f"{pct(cell.accuracy)} (n={cell.problems}{ungraded})"
+
+
 def accuracy_rows(report: Report, task: str) -> list[AccuracyRow]:
     """One row per tier (then ``all``): each run's accuracy and each candidate's delta."""
     rows = []
@@ -65,7 +71,7 @@ def accuracy_rows(report: Report, task: str) -> list[AccuracyRow]:
         cells = []
         for run in report.runs:
             cell = report.cell(run.name, task, tier)
-            cells.append(f"{pct(cell.accuracy)} (n={cell.problems})" if cell else "-")
+            cells.append(_accuracy_text(cell) if cell else "-")
         deltas = []
         for run in report.candidates:
             found = next((d for d in report.deltas

@@ -3,7 +3,11 @@
 
 The filter pipeline replaces each response by its extracted final answer, so that lm-eval's
 sample logs (``--log_samples``) show it in ``filtered_resps`` next to the raw ``resps``; the
-metrics then compare those answers with the gold answer by mathematical equivalence.
+metrics then compare those answers with the gold answer by mathematical equivalence. Next to
+``pass@1`` / ``exact_match`` every math task reports ``ungraded``: per problem (each sample
+log's ``ungraded``) the answers whose comparison ran out of time (``Verdict.ungraded``, reason
+"timeout"), and for the task (``ungraded,extracted`` in the results) their total. They count as
+wrong in ``pass@1``; the count says how many grades are missing.
 
 The control tasks follow the same pattern with their own answers:
 
@@ -45,33 +49,44 @@ def extract_answers(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[
             for responses in resps]
 
 
-def _correct(results: list, gold: str, integer_range: tuple[int, int] | None) -> list[bool]:
+def _verdicts(results: list, gold: str,
+              integer_range: tuple[int, int] | None) -> list[answers.Verdict]:
     # lm-eval passes one entry per request; with `repeats` the entry is the list of n answers
     extracted = results[0] if results and isinstance(results[0], list) else results
-    return [bool(answer) and answers.answers_equal(answer, gold, integer_range=integer_range)
-            for answer in extracted]
+    return [answers.check_answer(answer, gold, integer_range=integer_range) if answer
+            else answers.Verdict(None, False, "no_answer") for answer in extracted]
+
+
+def _scored(metric: str, verdicts: list[answers.Verdict]) -> dict[str, float]:
+    """``metric`` (the share of correct answers) and ``ungraded``: how many answers could not
+    be compared in time (reason "timeout"; counted wrong in ``metric``, reported here apart)."""
+    correct = sum(v.correct for v in verdicts)
+    return {metric: correct / len(verdicts), "ungraded": sum(v.ungraded for v in verdicts)}
 
 
 def pass_at_1(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-    """pass@1 averaged over the n sampled responses of one problem."""
-    correct = _correct(results, doc["answer"], None)
-    return {"pass@1": sum(correct) / len(correct)}
+    """pass@1 averaged over the n sampled responses of one problem, and the ungraded count."""
+    return _scored("pass@1", _verdicts(results, doc["answer"], None))
 
 
 def pass_at_1_aime(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
     """pass@1 for AIME: an answer must be an integer from 0 to 999 to count."""
-    correct = _correct(results, doc["answer"], AIME_RANGE)
-    return {"pass@1": sum(correct) / len(correct)}
+    return _scored("pass@1", _verdicts(results, doc["answer"], AIME_RANGE))
 
 
 def exact_match(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-    """Greedy tasks: the one response is right or wrong."""
-    return {"exact_match": float(_correct(results, doc["answer"], None)[0])}
+    """Greedy tasks: the one response is right or wrong (or ungraded)."""
+    return _scored("exact_match", _verdicts(results, doc["answer"], None)[:1])
 
 
 def exact_match_aime(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
     """Greedy AIME tasks: the one response is right (an integer 0-999 equal to gold) or wrong."""
-    return {"exact_match": float(_correct(results, doc["answer"], AIME_RANGE)[0])}
+    return _scored("exact_match", _verdicts(results, doc["answer"], AIME_RANGE)[:1])
+
+
+def total(items: list[float]) -> float:
+    """lm-eval aggregation of the ``ungraded`` metric: the number of ungraded answers."""
+    return float(sum(items))
 
 
 # ---------------------------------------------------------------- control tasks: GPQA

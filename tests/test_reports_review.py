@@ -172,3 +172,27 @@ def test_a_report_writes_responses_with_lone_surrogates(tmp_path: Path) -> None:
     report = make_report([str(tmp_path / "a"), str(tmp_path / "b")], truncation="estimate")
     write_report(report, tmp_path / "out")
     assert "x ? y" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_ungraded_answers_are_counted_apart_and_labelled(tmp_path: Path) -> None:
+    """A response whose check ran out of time in the run (sample log ``ungraded``) counts as
+    wrong, is labelled ``ungraded`` (not a failure), and every view shows how many."""
+    from harness_ext.reports.markdown import render_markdown
+    from harness_ext.reports.report_json import to_json
+
+    problems = _problems(["7", "7", "1"])
+    problems[1] = FakeProblem("arith/1", "7", ["\\boxed{7}"], correct=[False], ungraded=1)
+    write_run(tmp_path / "run", {TASK: problems})
+    report = make_report([str(tmp_path / "run")], truncation="estimate")
+    task = report.runs[0].tasks[TASK]
+    assert task.ungraded == 1 and task.problems["arith/1"].ungraded == 1
+    response = task.problems["arith/1"].responses[0]
+    assert (response.ungraded, response.correct, response.label) == (True, False, "ungraded")
+    assert task.problems["arith/2"].responses[0].label != "ungraded"
+    cell = report.cell(report.runs[0].name, TASK, "all")
+    assert (cell.ungraded, round(cell.accuracy, 3)) == (1, 0.333)
+    assert "33.3% (n=3, 1 ungraded)" in render_markdown(report)
+    assert any("1 answer(s) ungraded" in w for w in report.warnings)
+    data = to_json(report)
+    assert [a["ungraded"] for a in data["accuracy"] if a["tier"] == "all"] == [1]
+    assert sum(s["ungraded"] for s in data["samples"]) == 1

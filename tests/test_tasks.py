@@ -105,10 +105,27 @@ def test_scoring_uses_math_equivalence():
     filtered = scoring.extract_answers([["so \\boxed{033}", "\\boxed{34}", "no answer here"]],
                                        [doc])
     assert filtered[0][0] == "033" and filtered[0][2] == ""
-    assert scoring.pass_at_1(doc, [filtered[0]]) == {"pass@1": pytest.approx(1 / 3)}
-    assert scoring.exact_match(doc, ["033"]) == {"exact_match": 1.0}
-    assert scoring.exact_match_aime({"answer": "5"}, ["5.5"]) == {"exact_match": 0.0}
-    assert scoring.exact_match({"answer": "\\frac{1}{2}"}, ["0.5"]) == {"exact_match": 1.0}
+    assert scoring.pass_at_1(doc, [filtered[0]]) == {"pass@1": pytest.approx(1 / 3),
+                                                     "ungraded": 0}
+    assert scoring.exact_match(doc, ["033"]) == {"exact_match": 1.0, "ungraded": 0}
+    assert scoring.exact_match_aime({"answer": "5"}, ["5.5"]) == {"exact_match": 0.0,
+                                                                  "ungraded": 0}
+    assert scoring.exact_match({"answer": "\\frac{1}{2}"}, ["0.5"]) == {"exact_match": 1.0,
+                                                                     "ungraded": 0}
+
+
+def test_an_answer_whose_check_times_out_is_counted_ungraded(monkeypatch):
+    """A check that runs out of time is wrong in pass@1 and counted in ``ungraded``."""
+    from harness_ext import answers
+
+    def slow(pred, gold, **_):
+        return answers.Verdict(pred, False, "timeout") if pred == "x" else answers.Verdict(
+            pred, pred == gold, "exact")
+
+    monkeypatch.setattr(answers, "check_answer", slow)
+    assert scoring.pass_at_1({"answer": "2"}, [["2", "x", "x", "3"]]) == {"pass@1": 0.25,
+                                                                          "ungraded": 2}
+    assert scoring.total([0.0, 2.0, 1.0]) == 3.0
 
 
 def _config(do_sample: bool, metadata: dict) -> dict:

@@ -1,18 +1,18 @@
-"""Client of the sympy worker process (:mod:`harness_ext.answers_sympy`), with hard deadlines.
+"""Client of the Math-Verify worker process (:mod:`.worker`), with hard deadlines.
 
 Why a subprocess (and not threads, ``multiprocessing`` or SIGALRM): a Python thread cannot be
 killed, SIGALRM only works in the main thread, and ``multiprocessing`` re-imports ``__main__``
 (spawn) or cannot start children from daemonic pool workers. ``subprocess.Popen`` works from any
 thread of any process. One worker per process is started lazily, reused, and replaced if it dies
 or if this process was forked; the worker itself forks a child per request and kills it at the
-deadline, so a runaway ``simplify`` costs one request, not the worker.
+deadline, so a runaway computation costs one request, not the worker.
 
-Two limits per request: the child may use ``timeout`` seconds of CPU time (so a busy machine
-does not turn a quick check into a timeout), and the answer comes within ``wall`` seconds of
-wall-clock time, however long the request queued in the worker (at most
-:data:`harness_ext.answers_sympy.MAX_CHILDREN` run at once) or shared the CPU: the worker
+Two limits per request: the child may use ``cpu`` seconds of CPU time (the verdict's bound: a
+busy machine does not turn a quick check into a timeout), and the answer comes within ``wall``
+seconds of wall-clock time, however long the request queued in the worker (at most
+:data:`.worker.MAX_CHILDREN` run at once, one per usable CPU) or shared the CPU: the worker
 answers "timeout" :data:`REPLY_MARGIN_S` before ``wall``, and the caller stops waiting at
-``wall``. So many threads asking at once each still get their answer within their budget.
+``wall``. A "timeout" is reported as such (the sample is ungraded), never as a wrong answer.
 """
 
 from __future__ import annotations
@@ -31,20 +31,22 @@ from typing import Any
 
 log = logging.getLogger("harness_ext.answers")
 
-START_TIMEOUT_S = 30.0  # first use only: python start-up + ``import sympy`` (about 1 s)
+START_TIMEOUT_S = 60.0  # first use only: python start-up, imports and warm-up (about 2 s)
 REPLY_MARGIN_S = 0.05  # the worker's wall deadline is this much before the caller's
+WORKER_MODULE = f"{__package__}.worker"
 
 
 class _Worker:
-    """One ``python -m harness_ext.answers_sympy`` process and a reader thread for its replies."""
+    """One ``python -m harness_ext.answers.worker`` process and a reader thread for its replies."""
 
     def __init__(self) -> None:
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p]])
+        env.setdefault("OMP_NUM_THREADS", "1")
         self.pid = os.getpid()
         self.proc = subprocess.Popen(
-            [sys.executable, "-S", "-m", "harness_ext.answers_sympy"],
+            [sys.executable, "-S", "-m", WORKER_MODULE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -57,7 +59,7 @@ class _Worker:
         self.lock = threading.Lock()
         self.pending: dict[int, list[Any]] = {}
         self.ids = itertools.count()
-        threading.Thread(target=self._read, name="answers-sympy-reader", daemon=True).start()
+        threading.Thread(target=self._read, name="answers-worker-reader", daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -73,6 +75,7 @@ class _Worker:
                 waiter = self.pending.pop(reply.get("id"), None)
             if waiter is not None:
                 waiter[1] = str(reply.get("result"))
+                waiter[2] = reply.get("cpu")
                 waiter[0].set()
         self.dead = True
         self.ready.set()
@@ -80,12 +83,12 @@ class _Worker:
             for waiter in self.pending.values():
                 waiter[0].set()
 
-    def request(self, a: Any, b: Any, tol: bool, timeout: float, wall: float) -> str:
-        waiter: list[Any] = [threading.Event(), None]
+    def request(self, pred: str, gold: str, cpu: float, wall: float) -> tuple[str, Any]:
+        waiter: list[Any] = [threading.Event(), None, None]
         with self.lock:
             req_id = next(self.ids)
             self.pending[req_id] = waiter
-            line = json.dumps({"id": req_id, "a": a, "b": b, "tol": tol, "timeout": timeout,
+            line = json.dumps({"id": req_id, "pred": pred, "gold": gold, "cpu": cpu,
                                "wall": max(0.0, wall - REPLY_MARGIN_S)})
             try:
                 assert self.proc.stdin is not None
@@ -96,7 +99,7 @@ class _Worker:
         waiter[0].wait(wall)
         with self.lock:
             self.pending.pop(req_id, None)
-        return waiter[1] or ("error" if self.dead else "timeout")
+        return waiter[1] or ("error" if self.dead else "timeout"), waiter[2]
 
     def close(self) -> None:
         self.dead = True
@@ -135,29 +138,30 @@ def wait_until_ready() -> float | None:
     try:
         worker = _get_worker()
     except OSError as exc:
-        log.warning("cannot start the sympy worker: %s", exc)
+        log.warning("cannot start the answer worker: %s", exc)
         return None
     if not worker.ready.wait(START_TIMEOUT_S) or worker.dead:
-        log.warning("the sympy worker did not start")
+        log.warning("the answer worker did not start")
         return None
     return time.monotonic() - start
 
 
-def symbolic_compare(a: Any, b: Any, tol: bool, timeout: float,
-                     wall: float | None = None) -> str:
-    """Ask the worker whether trees ``a`` and ``b`` are equal: within ``timeout`` seconds of
-    CPU time, answered within ``wall`` seconds (default ``timeout``) of wall-clock time.
+def compare_texts(pred: str, gold: str, cpu: float,
+                  wall: float | None = None) -> tuple[str, float | None]:
+    """Ask the worker whether two cleaned answers are equal: within ``cpu`` seconds of CPU time,
+    answered within ``wall`` seconds (default ``cpu``) of wall-clock time.
 
-    Returns "equal", "equal_numeric", "unequal", "timeout" or "error" (never raises).
+    Returns one of the worker's results (:mod:`.worker`), "timeout" or "error" (never raises),
+    and the CPU seconds the computation took (None when it did not finish).
     """
     if wait_until_ready() is None:
-        return "error"
+        return "error", None
     worker = _get_worker()
-    return worker.request(a, b, tol, timeout, timeout if wall is None else max(wall, 0.0))
+    return worker.request(pred, gold, cpu, cpu if wall is None else max(wall, 0.0))
 
 
 def shutdown() -> None:
-    """Stop the worker (it is restarted on the next symbolic check)."""
+    """Stop the worker (it is restarted on the next check that needs it)."""
     global _worker
     with _worker_lock:
         if _worker is not None and _worker.pid == os.getpid():

@@ -1,0 +1,218 @@
+"""The Math-Verify worker (harness_ext.answers.worker): no code from model text, bounded work,
+our numeric conventions, and verdicts that do not depend on the load.
+
+The hardening patches sympy and latex2sympy2 process-wide, so it is tested in subprocesses
+(as the worker runs it), never in the pytest process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness_ext import answers
+from harness_ext.answers import Verdict, check, check_answer, grade, pool, worker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _in_worker_process(code: str, tmp_path: Path) -> dict:
+    """Run ``code`` in a fresh process prepared like the worker (with an audit file); the code
+    sets ``out`` (a JSON-able dict), which is returned with the audit records."""
+    audit = tmp_path / "audit.jsonl"
+    script = ("import json, sys\n"
+              "from harness_ext.answers import worker\n"
+              "worker.prepare_process()\n" + code + "\nprint(json.dumps(out))\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_ANSWERS_AUDIT=str(audit))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["audit"] = ([json.loads(line) for line in audit.read_text().splitlines()]
+                    if audit.exists() else [])
+    return out
+
+
+def test_the_worker_cannot_evaluate_text(tmp_path: Path) -> None:
+    """After hardening, every way from text to ``eval`` through sympy and Math-Verify refuses:
+    sympify of a string, parse_expr, Math-Verify's expression extraction, number tokens."""
+    out = _in_worker_process(r"""
+import sympy
+from math_verify import parse, ExprExtractionConfig, LatexExtractionConfig
+out = {}
+for name, call in [
+        ("sympify", lambda: sympy.sympify("__import__('os').getcwd()")),
+        ("parse_expr", lambda: sympy.parsing.sympy_parser.parse_expr("1+1")),
+        ("number", lambda: worker.safe_number("__import__('os')")),
+]:
+    try:
+        call()
+        out[name] = "evaluated"
+    except worker.CodeRefused:
+        out[name] = "refused"
+out["expr_config"] = [str(x) for x in parse("the answer is 1/2", [ExprExtractionConfig()],
+                                             parsing_timeout=None)]
+out["latex_numbers"] = [float(x) for x in parse("$\\frac{3}{4} + 0.25 + 1000$",
+                                                [LatexExtractionConfig()],
+                                                parsing_timeout=None) if not isinstance(x, str)]
+""", tmp_path)
+    assert out["sympify"] == out["parse_expr"] == out["number"] == "refused"
+    assert out["expr_config"] in ([], ["1/2"])  # only the raw string fallback, never evaluated
+    assert out["latex_numbers"] == [1001.0]  # numbers are read without sympify
+    assert {r["call"] for r in out["audit"]} <= {"parse_expr", "exec", "eval", "compile"}
+
+
+CORPUS = [  # ordinary and hostile answers: none may reach eval/exec/compile except sympy's own
+    ("\\frac{1}{2}", "0.5"), ("\\sin(kx)^2+\\cos(kx)^2", "1"), ("(1,2)", "\\{1,2\\}"),
+    ("x \\in [-2,7]", "-2 \\le x \\le 7"), ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "(1,2)"),
+    ("2x+2y=2", "x+y=1"), ("\\text{Evelyn}", "\\text{Navin}"), ("e^{i\\pi}", "-1"),
+    ("__import__('os').system('echo pwned')", "0"), ("\\operatorname{__import__}('os')", "x"),
+    ("(lambda: 1)()", "1"), ("Symbol('x').__class__", "x"), ("1e5", "100000"),
+    ("exec('import os')", "\\sin(x)"), ("\\mathrm{eval}(1)", "1"), ("x**2", "x^2"),
+]
+
+
+def test_only_sympys_own_code_templates_are_executed(tmp_path: Path) -> None:
+    out = _in_worker_process(f"""
+out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
+""", tmp_path)
+    assert not [r for r in out["results"] if r.startswith("error")]
+    assert [r for r in out["audit"] if r["call"] in ("parse_expr", "eval_expr")] == []
+    assert {r["caller"] for r in out["audit"]} <= {"sympy.polys.monomials"}
+    for record in out["audit"]:
+        assert record["source"].startswith("'def monomial_"), record
+
+
+SLL_SAMPLE = [
+    "(3,4)", "x^2/16 + y^2/12 = 1/4", "[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} ]",
+    "\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}", "(1,-16,-4,43)", "\\{1,2\\}",
+    "x \\in [1,2)", "\\sqrt[3]{16}", "f(x) = 2x+1", "-2 \\le x \\le 7", "7:32",
+    "1 \\pm \\sqrt{19}", "\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{15+2\\sqrt{33}}",
+    "a_{37} = 19, a_3 = 2", "(-\\infty, 2) \\cup (3, \\infty)", "\\log_2 8 + \\ln e^2",
+]
+
+
+def test_sll_and_ll_agree_on_a_sample() -> None:
+    """Without the worker's patches: parsing with SLL first (when it succeeds) gives exactly
+    the full-LL result."""
+    script = f"""
+import json
+import latex2sympy2_extended.latex2sympy2 as l2s
+from antlr4.atn.PredictionMode import PredictionMode
+create = l2s._Latex2Sympy.create_parser
+mode = {{"sll": False}}
+def patched(self, text):
+    parser = create(self, text)
+    if mode["sll"]:
+        parser._interp.predictionMode = PredictionMode.SLL
+    return parser
+l2s._Latex2Sympy.create_parser = patched
+out = {{}}
+for sll in (False, True):
+    mode["sll"] = sll
+    results = []
+    for text in {SLL_SAMPLE!r}:
+        try:
+            results.append(str(l2s.latex2sympy(text, is_real=True, normalization_config=None)))
+        except Exception:
+            results.append(None)
+    out[str(sll)] = results
+print(json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    pairs = list(zip(out["False"], out["True"]))
+    assert all(ll == sll for ll, sll in pairs if sll is not None)
+    assert sum(sll is not None for _, sll in pairs) >= len(pairs) // 2  # SLL does most of them
+
+
+# ------------------------------------------------------------------- conventions
+
+
+@pytest.mark.parametrize("pred, gold, equal", [
+    ("\\frac{1}{2004!}", "\\frac{1}{2006!}", False),  # Math-Verify: equal (chop at 15 digits)
+    ("\\frac{1}{2004!} + 1", "\\frac{1}{2006!} + 1", False),  # differ in the 5700th digit
+    ("\\frac{2006!}{2004!}", "4022030", True),
+    ("e^{\\pi\\sqrt{163}}", "262537412640768744", False),  # a near-integer
+    ("1.0000001", "1", False), ("1.41421", "\\sqrt2", False), ("3.14", "\\pi", False),
+    ("3.14159265359", "\\pi", True), ("0.0833333333333333", "\\frac{1}{12}", True),
+    ("\\sqrt[3]{-8}", "-2", True), ("3R^2", "3r^2", False), ("i^2", "-1", True),
+    ("\\sqrt{-4}", "2i", True), ("2x \\le 4", "x \\le 2", True), ("x > 3", "(3, \\infty)", True),
+    ("(-1/3, 2/3, 5/3)", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}", True),
+    ("30^\\circ", "\\frac{\\pi}{6}", True), ("\\frac{\\sin x}{\\cos x}", "\\tan x", True),
+])
+def test_numeric_and_structural_conventions(pred: str, gold: str, equal: bool) -> None:
+    assert answers.answers_equal(pred, gold) == equal
+
+
+@pytest.mark.parametrize("answer", [
+    "9^{9^{9^9}}", "10^{10^{10}}!", "2^{-2^{1000}}", "x^{100000}", "(10^{10^{10}})!",
+])
+def test_runaway_answers_are_refused_before_evaluation(answer: str) -> None:
+    verdict = check(f"\\boxed{{{answer}}}", "5")
+    assert (verdict.correct, verdict.reason) == (False, "refused")
+
+
+def test_deep_nesting_is_refused() -> None:
+    deep = "\\frac{1}{" * 40 + "2" + "}" * 40
+    assert check_answer(deep, "1") == Verdict(deep, False, "refused")
+
+
+# ------------------------------------------------------------------- pool and load
+
+
+def test_the_pool_runs_one_child_per_usable_cpu() -> None:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert 1 <= worker.MAX_CHILDREN <= max(1, min(8, cpus or 1))
+
+
+def test_the_worker_reports_the_cpu_time_it_used() -> None:
+    answers.warm_up()
+    result, cpu = pool.compare_texts("2\\sqrt{3}", "\\sqrt{12}", 1.0, wall=5.0)
+    assert result == "equal" and isinstance(cpu, float) and 0 < cpu < 1.0
+
+
+SAME_VERDICT = [
+    ("\\boxed{\\sin(kx)^2+\\cos(kx)^2}", "1"), ("\\boxed{2\\sqrt3}", "\\sqrt{12}"),
+    ("\\boxed{x > 3}", "(3,\\infty)"), ("\\boxed{\\frac{1}{2004!}}", "\\frac{1}{2006!}"),
+]
+
+
+@pytest.mark.parametrize("response, gold", SAME_VERDICT)
+def test_eight_threads_get_the_verdict_of_one(response: str, gold: str) -> None:
+    """The same case from 8 threads at once costs one computation (they share it), so all 8
+    get the verdict it gets alone, however loaded the machine is."""
+    answers.warm_up()
+    answers.clear_cache()
+    alone = check(response, gold)
+    assert alone.reason != "timeout"
+    barrier = threading.Barrier(8)
+
+    def run(_: int) -> Verdict:
+        barrier.wait()
+        return check(response, gold)
+
+    for _ in range(2):
+        answers.clear_cache()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool_:
+            assert list(pool_.map(run, range(8))) == [alone] * 8
+
+
+def test_a_queue_wait_is_bounded_and_reported_as_ungraded(monkeypatch) -> None:
+    """When the wall-clock budget runs out while a check waits for the worker, the verdict is
+    "timeout": ungraded (counted apart), never a wrong grade."""
+    answers.warm_up()
+    answers.clear_cache()
+    with answers.time_budget(0.01):
+        verdict = check("\\boxed{\\sin(3x)^2+\\cos(3x)^2}", "1")
+    assert verdict.ungraded and verdict.reason == "timeout"
+    assert grade.CPU_LIMIT_S <= grade.BUDGET_S < 1.0
