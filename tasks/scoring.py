@@ -12,8 +12,10 @@ wrong in ``pass@1``; the count says how many grades are missing.
 The control tasks follow the same pattern with their own answers:
 
 * GPQA (``gpqa_diamond_sparks``): the filter logs the choice letter. Explicit statements count
-  first: ``\\boxed{C}``, "Answer: C", "the answer is (C)", "option C is correct"; failing those,
-  a bracketed ``(C)`` or a line that is only the letter. Within each kind the last one wins, and
+  first: ``\\boxed{C}``, "Answer: C", "the answer is (C)", "the answer is for sure C",
+  "réponse est C", "答案是C", "option C is correct", "I think it's C"; failing those, a bracketed
+  ``(C)`` or a line that is only the letter; failing those, a response that opens with its
+  letter ("C. it cannot be A", "C。不是 A"). Within each kind the last one wins, and
   the text after a closing ``</think>`` is read before the reasoning. A letter is never taken
   from inside a word (``Cl2``, ``D-glucose``), and a capital "A" followed by a lowercase word
   ("A metal ...") is the article, unless the word says something of the choice ("A is").
@@ -99,9 +101,16 @@ THINK_END = "</think>"
 # unless the word says something of the choice ("A is correct", "A because ...").
 _CHOICE_WORDS = r"is|was|because|since|as|and|fits|matches|seems|would|must"
 _LETTER = (r"(?:\(\s*(?P<paren>[A-Da-d])\s*\)"
-           rf"|(?<![\w-])(?P<bare>[B-D]|A(?![ \t]+(?!(?:{_CHOICE_WORDS})\b)[a-z]))(?![\w-]))")
-_ANSWER_IS = re.compile(r"(?i:\banswer)(?:\s+(?i:is))?\s*[:：=]?[\s*_$]*"
-                        r"(?:(?i:option|choice)\s+)?" + _LETTER)
+           rf"|(?<![A-Za-z0-9_-])(?P<bare>[B-D]|A(?![ \t]+(?!(?:{_CHOICE_WORDS})\b)[a-z]))"
+           r"(?![A-Za-z0-9_-]))")  # ASCII word edges: "答案是C" states C
+_SURELY = r"(?:(?i:for\s+sure|definitely|clearly|certainly|probably)\s+)?"
+_ANSWER_IS = re.compile(r"(?:(?i:\banswer)(?:\s+(?i:is))?|(?i:\br[ée]ponse)(?:\s+(?i:est))?"
+                        r"|(?i:\brespuesta)(?:\s+(?i:es))?|答案(?:是|为)?)\s*" + _SURELY
+                        + r"[:：=]?[\s*_$\"'\u201c\u201d]*(?:(?i:option|choice)\s+)?" + _LETTER)
+_I_THINK_ITS = re.compile(r"(?i:\b(?:I\s+think|I\s+believe|therefore|so)\b[^.\n]{0,20}?"
+                          r"\bit(?:'s|\s+is|\s+must\s+be))\s+" + _LETTER)
+# a response that opens with its letter: "D. it can't be A or B", "B。不是 A"
+_OPENING_LETTER = re.compile(r"[\s*_]*\(?([A-D])\)?(?:[.。:：,，、]|\s*(?=[\u4e00-\u9fff]))")
 _OPTION_IS_RIGHT = re.compile(r"(?i:\b(?:option|choice))\s+" + _LETTER
                               + r"\s+(?i:is\s+(?:the\s+)?(?:correct|right|best))")
 _BRACKETED = re.compile(r"\(\s*([A-D])\s*\)")
@@ -134,7 +143,8 @@ def extract_letter(response: str) -> str | None:
         return None
     text = answers_extract.cut_response(response)
     for part in _final_part_first(text):
-        for finders in ((_boxed_letters, _stated_letters), (_bracketed_letters,)):
+        for finders in ((_boxed_letters, _stated_letters), (_bracketed_letters,),
+                        (_opening_letter,)):
             found = [hit for finder in finders for hit in finder(part)]
             if found:
                 return max(found)[1]
@@ -151,8 +161,14 @@ def _letter(match: re.Match) -> str:
     return (match["paren"] or match["bare"]).upper()
 
 
+def _opening_letter(text: str) -> Found:
+    match = _OPENING_LETTER.match(text)
+    if match:
+        yield match.start(1), match[1]
+
+
 def _stated_letters(text: str) -> Found:
-    for pattern in (_ANSWER_IS, _OPTION_IS_RIGHT):
+    for pattern in (_ANSWER_IS, _OPTION_IS_RIGHT, _I_THINK_ITS):
         for match in pattern.finditer(text):
             yield match.start(), _letter(match)
 

@@ -234,6 +234,16 @@ def test_hub_rows_of_another_shape_or_repeated_ids_are_refused(monkeypatch):
     ("\\boxed{\\textbf{(C)} 42}", "C"),
     ("\\boxed{a}", "A"),
     ("After all that:\nD\n", "D"),
+    # styles of lighteval's extraction tests (test_extractive_match.py), in our words
+    ("It is not A, since the rate halves; therefore I think it's C", "C"),
+    ("The answer is for sure B, it can't be D", "B"),
+    ('So the answer is "D".', "D"),
+    ("réponse est B non C", "B"),
+    ("答案是C", "C"),
+    # a response that opens with its letter
+    ("C. it cannot be A", "C"),
+    ("D。不是 B", "D"),
+    ("A metal is formed. So it is hard.", None),
     # the last one wins
     ("Answer: C. On reflection, the answer is B.", "B"),
     ("(A) is wrong and (B) is right", "B"),
