@@ -7,6 +7,13 @@ so importing it must stay cheap: nothing heavy is imported here, and ``__version
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from harness_ext.hookspecs import hookimpl
+
+    __version__: str
+
 __all__ = ["__version__", "hookimpl"]
 
 

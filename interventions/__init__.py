@@ -14,7 +14,14 @@ Importing this package is cheap; the names below load their module (torch, pyven
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from .base import HeadIntervention, HeadSite
+    from .fold import fold_checkpoint
+    from .reference import calibrate
+    from .resolver import ResolvedIntervention, expand_controls, resolve
+    from .runtime import Intervened, apply_interventions, choose_mode
 
 __all__ = ["HeadIntervention", "HeadSite", "Intervened", "ResolvedIntervention", "apply_interventions",
            "calibrate", "choose_mode", "expand_controls", "fold_checkpoint", "resolve"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from harness_ext.atomic import write_atomic_with
 from harness_ext.errors import SparksError
 from harness_ext.hooks import input_hooks
 
@@ -146,14 +146,7 @@ def _load(path: Path) -> torch.Tensor | None:
 
 
 def _save(path: Path, tensor: torch.Tensor) -> None:
+    """Cache ``tensor`` at ``path`` atomically: a reader never loads half a file."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(tensor, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic_with(path, lambda stream: torch.save(tensor, stream))

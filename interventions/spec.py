@@ -351,43 +351,30 @@ def normal_control_args(args: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def read_heads_json(path: Path) -> Any:
     """The parsed JSON of a heads file; :class:`SpecError` when it is missing or not JSON."""
-    if not path.is_file():
-        raise SpecError(f"heads file not found: {path} (write one with `sparks discover`)")
+    from harness_ext.formats import heads
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SpecError(f"heads file {path} is not valid JSON: {error}") from None
+        return heads.read_heads_json(path)
+    except SparksError as error:
+        raise SpecError(str(error)) from None
 
 
 def read_heads_file(path: Path, top: int | None = None) -> list[tuple[int, int]]:
     """The emergent heads of a ``sparks discover`` JSON file, best first: ``[(layer, head), ...]``.
 
     Reads the ``emergent`` list (objects with ``layer`` and ``head``, in rank order) or, without it,
-    the ``heads`` list keeping ``emergent: true`` entries sorted by ``effect`` descending.
+    the ``heads`` list keeping ``emergent: true`` entries sorted by ``effect`` descending
+    (:func:`harness_ext.formats.read_emergent_heads`, which also takes hand-written files).
     """
-    data = read_heads_json(path)
-    form = ("a JSON object with 'emergent': [{'layer': L, 'head': H}, ...] or 'heads': "
-            "[{'layer': L, 'head': H, 'emergent': true, 'effect': 0.4}, ...]")
-    if not isinstance(data, dict) or not isinstance(data.get("emergent", data.get("heads")), list):
-        raise SpecError(f"heads file {path} has no 'emergent' or 'heads' list; expected {form}")
+    from harness_ext.formats import read_emergent_heads
+
     try:
-        if isinstance(data.get("emergent"), list):
-            rows = data["emergent"]
-        else:
-            rows = sorted((r for r in data["heads"] if r.get("emergent")),
-                          key=lambda r: -float(r.get("effect", 0.0)))
-        pairs = [(_non_negative(r["layer"]), _non_negative(r["head"])) for r in rows]
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise SpecError(f"heads file {path} has a malformed entry ({error!r}); expected {form}") from None
+        pairs = read_emergent_heads(path)
+    except SparksError as error:
+        raise SpecError(str(error)) from None
     if top is not None and top > len(pairs):
         raise SpecError(f"heads file {path} has {len(pairs)} emergent heads, fewer than the {top} asked for")
     return pairs[:top]
-
-
-def _non_negative(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a non-negative integer")
-    return value
 
 
 def _parse_spec_file(text: str, base: Path) -> InterventionSpec:

@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["BUILTIN_LABELS", "Diagnosis", "diagnose", "label", "ordered"]
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from harness_ext.reports.labels import (BUILTIN_LABELS, Diagnosis, LabelSample, diagnose,
+                                            label, ordered)
+
+__all__ = ["BUILTIN_LABELS", "Diagnosis", "LabelSample", "diagnose", "label", "ordered"]
 
 _LAZY = {name: "harness_ext.reports.labels" for name in __all__}
 

@@ -22,7 +22,7 @@ import re
 from typing import Any, Callable, Mapping, Optional
 
 from harness_ext.hookspecs import hookimpl
-from harness_ext.reports.labels import Diagnosis, ordered
+from harness_ext.reports.labels import Diagnosis, LabelSample, ordered
 
 EVIDENCE_CHARS = 300
 CLAIM_CHARS = 12_000
@@ -42,7 +42,7 @@ _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textrm|mathrm|mbox)\s*\{([^{}]*)\}
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?:'[a-z]+)?")
 _DANGLING = re.compile(r"(?:[,;:+\-*/=^]|\\(?:times|cdot|div|pm))\s*$")
 
-Sample = Mapping[str, Any]
+Sample = LabelSample
 
 
 def _tail(text: str, chars: int = EVIDENCE_CHARS) -> tuple[str, tuple[int, int]]:

@@ -41,41 +41,21 @@ class HeadsMap:
 
 
 def load_heads(path: Path) -> HeadsMap:
-    """Read a heads file written by ``sparks discover``; a clear error when it is not one."""
-    from harness_ext.interventions.spec import read_heads_json
+    """Read a heads file written by ``sparks discover`` (:class:`harness_ext.formats.HeadsFile`);
+    a clear error when it is not one."""
+    from harness_ext.formats import HeadsFile
 
-    hint = "pass a heads.json written by `sparks discover`"
-    data = read_heads_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("heads"), list) or not data["heads"]:
-        raise SparksError(f"--heads {path} has no 'heads' list; {hint}")
     try:
-        rows = [(int(h["layer"]), int(h["head"]), float(h["importance_post"]),
-                 None if h.get("effect") is None else float(h["effect"])) for h in data["heads"]]
-        emergent = tuple((int(h["layer"]), int(h["head"])) for h in data.get("emergent") or ())
-    except (KeyError, TypeError, ValueError) as error:
-        raise SparksError(f"--heads {path} has a malformed head entry ({error!r}); {hint}") from None
-    if min(min(r[0], r[1]) for r in rows) < 0:
-        raise SparksError(f"--heads {path} has a negative layer or head; {hint}")
-    n_layers, n_heads = 1 + max(r[0] for r in rows), 1 + max(r[1] for r in rows)
-    importance = [[0.0] * n_heads for _ in range(n_layers)]
-    effect = [[0.0] * n_heads for _ in range(n_layers)]
-    for layer, head, value, eff in rows:
-        importance[layer][head] = value
-        effect[layer][head] = 0.0 if eff is None else eff
-    has_effect = any(r[3] is not None for r in rows)
-    try:
-        checkpoints = tuple(str(c["model"]) for c in data.get("checkpoints") or ())
-        appearance = tuple((int(a["layer"]), int(a["head"]), tuple(bool(f) for f in a["emergent"]))
-                           for a in data.get("appearance") or ())
-    except (KeyError, TypeError, ValueError) as error:
-        raise SparksError(f"--heads {path} has a malformed checkpoint series ({error!r}); {hint}") from None
-    if any(len(flags) != len(checkpoints) for _, _, flags in appearance):
-        raise SparksError(f"--heads {path}: 'appearance' flags do not match its {len(checkpoints)} "
-                          f"checkpoints; {hint}")
-    return HeadsMap(path, n_layers, n_heads, tuple(map(tuple, importance)),
-                    tuple(map(tuple, effect)) if has_effect else None, emergent,
-                    data.get("settings") if isinstance(data.get("settings"), dict) else {},
-                    checkpoints, appearance)
+        heads = HeadsFile.read(path)
+    except SparksError as error:
+        raise SparksError(f"--heads: {error}") from None
+    as_grid = lambda key: tuple(tuple(0.0 if v is None else v for v in row)  # noqa: E731
+                                for row in heads.grid(key))  # 0 where a head has no entry
+    has_effect = any(entry.effect is not None for entry in heads.heads)
+    return HeadsMap(path, heads.n_layers, heads.n_heads, as_grid("importance_post"),
+                    as_grid("effect") if has_effect else None, tuple(heads.emergent_heads()),
+                    heads.settings.to_data(), tuple(c.model for c in heads.checkpoints or ()),
+                    tuple((a.layer, a.head, a.emergent) for a in heads.appearance or ()))
 
 
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, TypedDict, TypeVar, Union
 
 from harness_ext.errors import SparksError
 
-__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "NamedLabelers",
+__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "LabelSample", "NamedLabelers",
            "diagnose", "diagnose_sample", "get_ordered_labelers", "label", "make_sample",
            "ordered"]
 
@@ -50,9 +50,32 @@ LABEL_BUDGET_S = 0.6  # wall-clock budget of the answer checks of one label(); t
 # the second is left to the labelers, which run after the grading
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+
+
+class LabelSample(TypedDict):
+    """What a labeler receives for one response. Every key is always there (None when
+    unknown), so a labeler never has to tell a missing key from an unknown value."""
+
+    doc: dict[str, Any]            # the task's doc (problem, answer, problem_id, tier, ...)
+    doc_id: Optional[int]
+    target: str                    # lm-eval's target for the problem
+    resps: list[list[str]]         # [[response]]: lm-eval's shape, narrowed to this response
+    filtered_resps: list[str]      # [answer or ""]
+    response: str
+    answer: Optional[str]          # the extracted final answer
+    gold: str
+    correct: bool
+    truncated: bool                # generation stopped at its token budget
+    integer_range: Optional[tuple[int, int]]  # (0, 999) for AIME
+    task: Optional[str]
+    max_gen_toks: Optional[int]
+    n_tokens: Optional[int]
+    grade_reason: Optional[str]    # harness_ext.answers reason ("out_of_range", "timeout", ...)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 LabelerResult = Union[None, str, "Diagnosis"]
-NamedLabelers = Sequence[tuple[str, Callable[[Mapping[str, Any]], LabelerResult]]]
+NamedLabelers = Sequence[tuple[str, Callable[["LabelSample"], LabelerResult]]]
 
 
 @dataclass(frozen=True)
@@ -105,18 +128,21 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
                 integer_range: Optional[tuple[int, int]] = None, answer: Optional[str] = None,
                 correct: Optional[bool] = None, doc: Optional[Mapping[str, Any]] = None,
                 task: Optional[str] = None, max_gen_toks: Optional[int] = None,
-                n_tokens: Optional[int] = None) -> dict[str, Any]:
+                n_tokens: Optional[int] = None, doc_id: Optional[int] = None,
+                target: Optional[str] = None, grade_reason: Optional[str] = None
+                ) -> LabelSample:
     """The per-response sample that labelers receive (answer and correctness filled in)."""
     from harness_ext import answers
 
-    reason = None
+    reason = grade_reason
     if answer is None or correct is None:
         verdict = answers.check(response, gold, integer_range=integer_range)
         answer = verdict.extracted if answer is None else answer
         correct = verdict.correct if correct is None else correct
         reason = verdict.reason
     return {
-        "doc": dict(doc or {}), "target": gold, "resps": [[response]],
+        "doc": dict(doc or {}), "doc_id": doc_id,
+        "target": gold if target is None else target, "resps": [[response]],
         "filtered_resps": [answer or ""], "response": response, "answer": answer or None,
         "gold": gold, "correct": bool(correct), "truncated": bool(truncated),
         "integer_range": integer_range, "task": task, "max_gen_toks": max_gen_toks,
@@ -124,7 +150,7 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
     }
 
 
-def diagnose_sample(sample: Mapping[str, Any],
+def diagnose_sample(sample: LabelSample,
                     labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
     from harness_ext.answers import time_budget
@@ -134,7 +160,7 @@ def diagnose_sample(sample: Mapping[str, Any],
         return _printable(_first_label(sample, chosen))
 
 
-def _first_label(sample: Mapping[str, Any], labelers: NamedLabelers) -> Diagnosis:
+def _first_label(sample: LabelSample, labelers: NamedLabelers) -> Diagnosis:
     if sample.get("grade_reason") == "timeout" and not sample.get("correct"):
         return Diagnosis(UNGRADED, note="the answer check ran out of time: this response is "
                                         "counted wrong but was not graded")

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
+from harness_ext.atomic import file_mode, write_atomic
 from harness_ext.errors import SparksError
 from harness_ext.output_check import current_umask
 
@@ -37,26 +38,11 @@ STAMP_KEY = "made_by"
 _NEW, _OLD = "sparks-new", "sparks-old"
 
 
-def file_mode() -> int:
-    """The mode a new file gets under the user's umask (``mkstemp`` would give 0600)."""
-    return 0o666 & ~current_umask()
-
-
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", errors="replace", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half
+    (:func:`harness_ext.atomic.write_atomic`). Lone surrogates, which model text may hold and
+    UTF-8 cannot encode, are replaced (``errors="replace"``: written as ``?``)."""
+    return write_atomic(path, text, errors="replace")
 
 
 def is_stamped(folder: Path, stamp_name: str, maker: Optional[str] = None) -> bool:

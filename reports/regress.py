@@ -164,7 +164,7 @@ def _reuse_reason(folder: Path, identity: dict[str, Any]) -> Optional[str]:
 
 def check_run_output(folder: Path, run: RunSpec) -> None:
     """Read back what lm-eval wrote: lm-eval exits 0 even when a full disk cut a file."""
-    from harness_ext.reports.runs import read_samples
+    from harness_ext.formats.samples import read_samples
 
     results = sorted(folder.rglob("results_*.json"))
     if not results:

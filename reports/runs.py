@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from harness_ext.errors import SparksError
+from harness_ext.formats.samples import LoggedSample, read_samples
 
 if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
@@ -197,26 +198,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_samples(path: Path) -> Iterator[dict[str, Any]]:
-    """The samples of an lm-eval ``samples_*.jsonl``; a clear error for a cut or foreign file."""
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            sample = json.loads(line)
-        except json.JSONDecodeError:
-            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
-            what = ("its last line is cut off: the file is truncated (was the run interrupted?)"
-                    if last else f"line {number} is not JSON")
-            raise SparksError(f"samples file {path}: {what}; rerun the evaluation") from None
-        if not isinstance(sample, dict):
-            raise SparksError(f"samples file {path}, line {number}: not a JSON object; is it an "
-                              f"lm-eval samples file?")
-        yield sample
-
-
 PREDICT_ONLY = "bypass"  # the metric lm-eval puts in place of a task's own under --predict_only
 
 
@@ -251,52 +232,12 @@ def _tier(doc: Mapping[str, Any], task: str) -> str:
     return TIER_FALLBACK
 
 
-def _logged_gen_kwargs(sample: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    arguments = sample.get("arguments")
-    # lm-eval 0.4.13 logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older ones
-    # [[prompt, gen_kwargs]]
-    first = (next(iter(arguments.values()), None) if isinstance(arguments, dict)
-             else arguments[0] if isinstance(arguments, list) and arguments else None)
-    kwargs = (first.get("arg_1") if isinstance(first, dict)
-              else first[1] if isinstance(first, list) and len(first) > 1 else None)
-    return kwargs if isinstance(kwargs, dict) else None
-
-
-def recorded_facts(sample: Mapping[str, Any], n: int) -> Optional[list[dict[str, Any]]]:
-    """The ``sparks_generation`` facts the sparks model logged, one per response, or None
-    (lm-eval's ``hf`` model, older runs, responses served from ``--use_cache``)."""
-    kwargs = _logged_gen_kwargs(sample) or {}
-    facts = kwargs.get("sparks_generation")
-    if not isinstance(facts, list) or len(facts) != n or not all(
-            isinstance(f, dict) and isinstance(f.get("generated_tokens"), int)
-            and f.get("stop_reason") in STOP_REASONS for f in facts):
-        return None
-    return facts
-
-
-STOP_REASONS = ("eos", "stop_sequence", "length")
-
-
-def _max_gen_toks(sample: Mapping[str, Any], config: Mapping[str, Any]) -> Optional[int]:
-    kwargs = _logged_gen_kwargs(sample)
-    if isinstance(kwargs, dict) and kwargs.get("max_gen_toks") is not None:
-        try:
-            return int(kwargs["max_gen_toks"])
-        except (TypeError, ValueError):
-            pass
+def _max_gen_toks(sample: LoggedSample, config: Mapping[str, Any]) -> Optional[int]:
+    """The token budget: as logged with the request, else the task's configured one."""
+    if sample.max_gen_toks is not None:
+        return sample.max_gen_toks
     value = (config.get("generation_kwargs") or {}).get("max_gen_toks")
     return int(value) if value is not None else None
-
-
-def sample_responses(sample: Mapping[str, Any], path: Path) -> list[str]:
-    """The responses logged for one sample (its first request's, n of them with repeats)."""
-    resps = sample.get("resps")
-    if not isinstance(resps, list) or not resps:
-        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no 'resps'; "
-                          f"is it an lm-eval samples file?")
-    first = resps[0]
-    texts = first if isinstance(first, list) else resps
-    return [text if isinstance(text, str) else str(text) for text in texts]
 
 
 def _date(data: Mapping[str, Any], results_file: Path) -> str:
@@ -514,39 +455,34 @@ def _grade_here(texts: Sequence[str], gold: str,
         1, len(texts))
 
 
-def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
+def _problem(sample: LoggedSample, path: Path, task: str, metric: str,
              config: Mapping[str, Any], integer_range: Optional[tuple[int, int]],
              counter: Optional[TokenCounter], labelers: NamedLabelers) -> Problem:
     from harness_ext import answers
     from harness_ext.reports.labels import diagnose_sample, make_sample
     from harness_ext.reports.truncation import is_truncated
 
-    doc = sample.get("doc")
-    if not isinstance(doc, dict) or "problem_id" not in doc:
-        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no "
+    doc = sample.doc
+    if not sample.has_doc or "problem_id" not in doc:
+        raise SparksError(f"samples file {path}: doc_id {sample.doc_id} has no "
                           f"doc.problem_id; it was not written by a sparks task (rerun with "
                           f"--tasks {task} from this version of sparks)")
-    gold = str(doc.get("answer", sample.get("target", "")))
-    score = sample.get(metric)
-    predict_only = score is None and PREDICT_ONLY in sample
+    gold = str(doc.get("answer", sample.target))
+    texts = sample.responses
+    score = sample.score(metric)
+    predict_only = score is None and PREDICT_ONLY in sample.raw
     if predict_only:
-        score = _grade_here(sample_responses(sample, path), gold, integer_range)
-    if not isinstance(score, (int, float)):
-        raise SparksError(f"samples file {path}: doc_id {sample.get('doc_id')} has no {metric!r} "
+        score = _grade_here(texts, gold, integer_range)
+    if score is None:
+        raise SparksError(f"samples file {path}: doc_id {sample.doc_id} has no {metric!r} "
                           f"value; is it the samples file of {task}?")
-    texts = sample_responses(sample, path)
-    filtered = sample.get("filtered_resps") or []
-    if filtered and isinstance(filtered[0], list):
-        filtered = filtered[0]
     max_gen_toks = _max_gen_toks(sample, config)
-    facts = recorded_facts(sample, len(texts))
-    logged_ungraded = sample.get("ungraded")
-    logged_ungraded = int(logged_ungraded) if isinstance(logged_ungraded, (int, float)) else 0
+    facts = sample.generation
+    logged_ungraded = (sample.ungraded or 0) if not predict_only else 0
     responses = []
     for index, text in enumerate(texts):
-        logged = filtered[index] if index < len(filtered) else None
-        logged = logged if isinstance(logged, str) else None
-        if logged_ungraded and logged_ungraded >= len(texts) and not predict_only:
+        logged = sample.filtered[index] if index < len(sample.filtered) else None
+        if logged_ungraded and logged_ungraded >= len(texts):
             correct, reason = False, "timeout"  # the run logged every response as ungraded
             answer = logged or None if logged is not None else answers.extract_answer(text)
         elif score in (0.0, 1.0) and not predict_only and not logged_ungraded:
@@ -556,8 +492,8 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
             verdict = answers.check(text, gold, integer_range=integer_range)
             correct, answer, reason = verdict.correct, verdict.extracted, verdict.reason
         if facts is not None:  # what generation did, logged when it happened
-            n_tokens = facts[index]["generated_tokens"]
-            truncated = facts[index]["stop_reason"] == "length"
+            n_tokens = facts[index].generated_tokens
+            truncated = facts[index].stop_reason == "length"
         else:
             n_tokens = counter(text) if counter is not None else None
             truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer),
@@ -566,20 +502,17 @@ def _problem(sample: Mapping[str, Any], path: Path, task: str, metric: str,
                             recorded=facts is not None, ungraded=reason == "timeout")
         view = make_sample(text, gold, truncated=truncated, integer_range=integer_range,
                            answer=answer or "", correct=correct, doc=doc, task=task,
-                           max_gen_toks=max_gen_toks, n_tokens=n_tokens)
-        view.update({"doc_id": sample.get("doc_id"), "target": sample.get("target", gold)})
-        if reason is not None:
-            view["grade_reason"] = reason
-        else:
-            view.pop("grade_reason", None)
+                           max_gen_toks=max_gen_toks, n_tokens=n_tokens,
+                           doc_id=sample.doc_id, target=str(sample.raw.get("target", gold)),
+                           grade_reason=reason)
         diagnosis = diagnose_sample(view, labelers)
         response.label, response.evidence = diagnosis.label, diagnosis.evidence
         response.span, response.note = diagnosis.span, diagnosis.note
         responses.append(response)
     number = str(doc.get("number", ""))
-    return Problem(task=task, doc_id=int(sample.get("doc_id", -1)),
+    return Problem(task=task, doc_id=sample.doc_id if sample.doc_id is not None else -1,
                    problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
                    number=int(number) if number.isdigit() else None, score=float(score),
                    responses=responses, text=str(doc.get("problem") or ""),
-                   ungraded=logged_ungraded if "ungraded" in sample and not predict_only
+                   ungraded=logged_ungraded if sample.ungraded is not None
                    else sum(r.ungraded for r in responses))

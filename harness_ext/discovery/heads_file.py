@@ -1,20 +1,21 @@
 """The ``heads.json`` file of ``sparks discover`` (circuits, effect scores, emergent heads) and
-its heat map. The schema is documented in docs/discover.md; ``harness_ext.interventions.spec`` reads the
-``emergent`` list (``zero:@heads.json#5``). numpy and matplotlib are imported inside functions.
+its heat map. The schema is documented in docs/discover.md and modelled by
+:class:`harness_ext.formats.HeadsFile`, which every reader and :func:`write_json` go through;
+``zero:@heads.json#5`` reads its ``emergent`` list. numpy and matplotlib are imported inside
+functions.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from harness_ext.atomic import write_atomic_with
 from harness_ext.discovery.circuits import CircuitRule, circuit_stats
-from harness_ext.output_check import current_umask
+
+if TYPE_CHECKING:
+    from harness_ext.formats import HeadsFile
 
 __all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
            "head_grid", "top_edges", "write_heatmap", "write_json"]
@@ -120,10 +121,13 @@ def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[st
             "base": None if base is None else top_edges(base, top_n, threshold)}
 
 
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write ``data`` as indented JSON at ``path`` atomically (temp file, then ``os.replace``)."""
-    payload = json.dumps(data, indent=1).encode("utf-8") + b"\n"
-    _atomic(path, lambda out: out.write(payload))
+def write_json(data: Mapping[str, Any] | HeadsFile, path: Path) -> None:
+    """Write a heads.json object (:func:`build_result`'s, with what a series or
+    ``--compare-thinking`` adds) at ``path``: checked as a :class:`HeadsFile` and written by
+    its one serializer, atomically."""
+    from harness_ext.formats import HeadsFile
+
+    HeadsFile.from_data(data, source=f"the heads file {path} being written").write(path)
 
 
 def head_grid(heads: Sequence[dict[str, Any]], key: str) -> list[list[Any]]:
@@ -188,18 +192,6 @@ def save_figure(fig: Any, path: Path) -> None:
         plt.close(fig)
 
 
-def _atomic(path: Path, write: Callable[[BinaryIO], Any], suffix: str = ".tmp") -> None:
-    """Write ``path`` through ``write(file)`` atomically: a temp file beside it, then
-    ``os.replace``. The file gets the mode a plain ``open()`` would give (0o666 less the umask),
-    not mkstemp's 0o600, so others can read heads.json as they read any output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+# save_figure's atomic writer: the one of harness_ext.atomic (temp file beside the target,
+# fsync, os.replace, the mode a plain open() gives)
+_atomic = write_atomic_with

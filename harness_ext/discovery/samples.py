@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.errors import SparksError
+from harness_ext.formats.samples import read_samples
 
 __all__ = ["LoggedResponse", "read_logged_responses"]
 
@@ -36,20 +37,19 @@ def read_logged_responses(path: Path, limit: int | None = None) -> list[LoggedRe
     if not files:
         raise SparksError(f"--samples {path}: no samples_*.jsonl under it; run lm_eval with "
                           f"--log_samples --output_path {path}")
-    from harness_ext.reports.runs import read_samples, sample_responses
-
     found: list[LoggedResponse] = []
     for file in files:
         task = file.name.removeprefix("samples_").rsplit("_", 1)[0]
         samples = list(read_samples(file))
         for index, sample in enumerate(samples[:limit]):
-            doc = sample.get("doc")
-            if not isinstance(doc, dict) or "problem" not in doc:
+            doc = sample.doc
+            if not sample.has_doc or "problem" not in doc:
                 raise SparksError(f"{file}, sample {index + 1} has no doc.problem; pass samples of "
                                   "a sparks task (amc_sparks, aime24_sparks, math500_sparks, ...)")
-            responses = sample_responses(sample, file)
-            if not responses:
+            if not sample.responses:
                 raise SparksError(f"{file}, sample {index + 1} has no logged response")
-            problem_id = str(doc.get("problem_id") or f"{task}/{sample.get('doc_id', index)}")
-            found.append(LoggedResponse(task, {**doc, "problem_id": problem_id}, responses[0]))
+            doc_id = sample.doc_id if sample.doc_id is not None else index
+            problem_id = str(doc.get("problem_id") or f"{task}/{doc_id}")
+            found.append(LoggedResponse(task, {**doc, "problem_id": problem_id},
+                                        sample.responses[0]))
     return found

@@ -10,13 +10,16 @@ heads come and go over training). matplotlib is imported inside the plot functio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from harness_ext.discovery.circuits import jaccard_distance
-from harness_ext.discovery.heads_file import head_grid, save_figure
+from harness_ext.discovery.heads_file import save_figure
 
 if TYPE_CHECKING:
     from harness_ext.discovery.rewards import CheckpointRewards
+    from harness_ext.formats import HeadsFile
+
+Result = Mapping[str, Any] | "HeadsFile"  # a checkpoint's heads.json object, read as a HeadsFile
 
 __all__ = ["build_dynamics", "build_series", "series_plot_path", "write_series_plot"]
 
@@ -26,7 +29,7 @@ def series_plot_path(output: Path) -> Path:
     return output.with_suffix(".checkpoints.png")
 
 
-def build_series(names: Sequence[str], results: Sequence[dict[str, Any]],
+def build_series(names: Sequence[str], results: Sequence[Result],
                  rewards: CheckpointRewards | None = None) -> dict[str, Any]:
     """The ``checkpoints``, ``transitions``, ``appearance`` and ``dynamics`` entries of a
     series' heads.json.
@@ -40,13 +43,16 @@ def build_series(names: Sequence[str], results: Sequence[dict[str, Any]],
     """
     if len(names) != len(results) or not names:
         raise ValueError("one result per checkpoint name, at least one checkpoint")
-    emergent_sets = [{(h["layer"], h["head"]) for h in r["emergent"]} for r in results]
-    circuit_sets = [{(h["layer"], h["head"]) for h in r["circuit_post"]} for r in results]
-    checkpoints = [{"model": name, "emergent": r["emergent"], "circuit_post": r["circuit_post"],
-                    "circuit_base": r["circuit_base"],
-                    "importance_post": _grid(r, "importance_post"),
-                    "importance_base": _grid(r, "importance_base")}
-                   for name, r in zip(names, results)]
+    files = _files(names, results)
+    emergent_sets = [set(f.emergent_heads()) for f in files]
+    circuit_sets = [set(_heads(f.circuit_post)) for f in files]
+    checkpoints = []
+    for name, f in zip(names, files):
+        data = f.to_data()
+        checkpoints.append({"model": name, "emergent": data["emergent"],
+                            "circuit_post": data["circuit_post"], "circuit_base": data["circuit_base"],
+                            "importance_post": _grid(f, "importance_post"),
+                            "importance_base": _grid(f, "importance_base")})
     everyone = set().union(*emergent_sets)
     first = {head: next(i for i, s in enumerate(emergent_sets) if head in s) for head in everyone}
     appearance = [{"layer": layer, "head": head,
@@ -60,13 +66,13 @@ def build_series(names: Sequence[str], results: Sequence[dict[str, Any]],
                     "appeared": pairs(emergent_sets[i] - emergent_sets[i - 1]),
                     "disappeared": pairs(emergent_sets[i - 1] - emergent_sets[i])}
                    for i in range(1, len(names))]
-    per_checkpoint, dynamics = build_dynamics(names, results, rewards)
+    per_checkpoint, dynamics = build_dynamics(names, files, rewards)
     checkpoints = [{**entry, **extra} for entry, extra in zip(checkpoints, per_checkpoint)]
     return {"checkpoints": checkpoints, "transitions": transitions, "appearance": appearance,
             "dynamics": dynamics}
 
 
-def build_dynamics(names: Sequence[str], results: Sequence[dict[str, Any]],
+def build_dynamics(names: Sequence[str], results: Sequence[Result],
                    rewards: CheckpointRewards | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Circuit change against reward change over a series.
 
@@ -81,8 +87,9 @@ def build_dynamics(names: Sequence[str], results: Sequence[dict[str, Any]],
 
     steps = list(rewards.steps) if rewards else [None] * len(names)
     values = list(rewards.rewards) if rewards else [None] * len(names)
-    circuits = [_heads(r["circuit_post"]) for r in results]
-    base = results[0]["circuit_base"]
+    files = _files(names, results)
+    circuits = [_heads(f.circuit_post) for f in files]
+    base = files[0].circuit_base
     before = [None if base is None else _heads(base), *circuits[:-1]]
     since = [None if base is None else "base", *names[:-1]]
     per_checkpoint = [{"step": steps[i], "reward": values[i], "circuit_size": len(circuits[i]),
@@ -104,8 +111,15 @@ def build_dynamics(names: Sequence[str], results: Sequence[dict[str, Any]],
     return per_checkpoint, dynamics
 
 
-def _heads(entries: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
-    return [(h["layer"], h["head"]) for h in entries]
+def _files(names: Sequence[str], results: Sequence[Result]) -> list[HeadsFile]:
+    from harness_ext.formats import HeadsFile
+
+    return [HeadsFile.from_data(r, source=f"the heads of checkpoint {name}")
+            for name, r in zip(names, results)]
+
+
+def _heads(entries: Sequence[Any]) -> list[tuple[int, int]]:
+    return [entry.pair for entry in entries]
 
 
 def _turnover(before: Sequence[tuple[int, int]] | None,
@@ -120,9 +134,8 @@ def _turnover(before: Sequence[tuple[int, int]] | None,
             "heads_pruned": pairs(old - new)}
 
 
-def _grid(result: dict[str, Any], key: str) -> list[list[float]] | None:
-    heads = result["heads"]
-    return None if any(h[key] is None for h in heads) else head_grid(heads, key)
+def _grid(result: HeadsFile, key: str) -> list[list[float]] | None:
+    return None if any(getattr(h, key) is None for h in result.heads) else result.grid(key)
 
 
 def write_series_plot(series: dict[str, Any], path: Path) -> bool:
