@@ -37,7 +37,12 @@ def main() -> int:
     from scipy.stats import spearmanr
 
     from harness_ext.discovery import load_model, load_task_rows, prompt_ids
-    from harness_ext.discovery.attribution import attribute, edge_attribute, fisher_attribute, greedy_opening
+    from harness_ext.discovery.attribution import (
+        attribute,
+        edge_attribute,
+        fisher_attribute,
+        greedy_opening,
+    )
     from harness_ext.testing import reference_hook
 
     torch.set_num_threads(1)

@@ -23,7 +23,13 @@ def tiny_model(arch: str = "llama", seed: int = 0) -> PreTrainedModel:
     """A randomly initialised causal LM: 2 layers, hidden 64, 4 query and 2 kv heads (head_dim 16),
     vocabulary 128, float32, CPU, eval mode. ``arch`` is one of :data:`TINY_ARCHITECTURES`."""
     import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
+    from transformers import (
+        AutoModelForCausalLM,
+        LlamaConfig,
+        MistralConfig,
+        Qwen2Config,
+        Qwen3Config,
+    )
 
     configs = {"llama": LlamaConfig, "qwen2": Qwen2Config, "qwen3": Qwen3Config, "mistral": MistralConfig}
     if arch not in configs:

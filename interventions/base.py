@@ -56,7 +56,7 @@ class HeadSite:
         return "+".join(f"L{self.layer}H{head}" for head in self.heads)
 
 
-class HeadIntervention(pyvene.SourcelessIntervention):
+class HeadIntervention(pyvene.SourcelessIntervention):  # type: ignore[name-defined,misc]
     """Base class for head interventions: override :meth:`forward`.
 
     Class attributes a subclass may set: ``fold_scale`` (a float when the intervention multiplies

@@ -29,8 +29,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from harness_ext.interventions.arch.mapping import ModelShape
+from harness_ext.interventions.spec import (
+    RANDOM,
+    HeadRef,
+    InterventionItem,
+    InterventionSpec,
+    SpecError,
+    caret_message,
+)
 from harness_ext.plugins import Registered, usage
-from harness_ext.interventions.spec import RANDOM, HeadRef, InterventionItem, InterventionSpec, SpecError, caret_message
 
 __all__ = ["ALGORITHM", "Expanded", "RandomControl", "draw", "expand"]
 

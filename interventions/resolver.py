@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from harness_ext.interventions.arch import ModelShape, get_arch
 from harness_ext.interventions.controls import Expanded, expand
+from harness_ext.interventions.spec import (
+    InterventionItem,
+    InterventionSpec,
+    SpecError,
+    caret_message,
+    parse_spec,
+)
 from harness_ext.plugins import PluginError, Registered, get_registered_interventions, usage
-from harness_ext.interventions.spec import InterventionItem, InterventionSpec, SpecError, caret_message, parse_spec
 
 if TYPE_CHECKING:
     from pyvene import Intervention

@@ -228,9 +228,9 @@ class _Parser:
         else:
             raise SpecError(caret_message("expected the number of heads K or the heads to match "
                                           "after 'random:'", self.text, self.i, hint=CONTROL_FORM))
-        args, positions = self.args()
+        written, positions = self.args()
         try:
-            args = normal_control_args(args)
+            args = normal_control_args(written)
         except BadControlArg as error:
             raise SpecError(caret_message(error.problem, self.text, positions[error.index],
                                           hint=CONTROL_FORM)) from None
@@ -301,7 +301,8 @@ class _Parser:
 
     def refuse_other_digits(self) -> None:
         """Refuse a non-ASCII digit (``L١H٣``) in the word at the cursor, with a caret under it."""
-        word = _WORD.match(self.text, self.i).group()
+        match = _WORD.match(self.text, self.i)
+        word = match.group() if match else ""
         if word.isascii():
             return
         for offset, char in enumerate(word):

@@ -12,8 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
-    from harness_ext.reports.labels import (BUILTIN_LABELS, Diagnosis, LabelSample, diagnose,
-                                            label, ordered)
+    from harness_ext.reports.labels import (
+        BUILTIN_LABELS,
+        Diagnosis,
+        LabelSample,
+        diagnose,
+        label,
+        ordered,
+    )
 
 __all__ = ["BUILTIN_LABELS", "Diagnosis", "LabelSample", "diagnose", "label", "ordered"]
 

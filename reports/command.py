@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 from harness_ext.errors import SparksError
 
 if TYPE_CHECKING:
-    from harness_ext.reports.compare import Report
     from harness_ext.progress import Phases
+    from harness_ext.reports.compare import Report
 
 __all__ = ["REPORT_FILES", "REPORT_STAMP", "check_report_folder", "configure_report",
            "make_report", "run_report", "write_report"]
@@ -198,10 +198,10 @@ def write_report(report: "Report", folder: Path, progress: Optional["Phases"] = 
     """
     from harness_ext import __version__
     from harness_ext.reports.html import render_html
-    from harness_ext.reports.views import RESPONSE_CHARS
     from harness_ext.reports.markdown import render_markdown
     from harness_ext.reports.output import is_stamped, write_folder_atomic
     from harness_ext.reports.report_json import render_json
+    from harness_ext.reports.views import RESPONSE_CHARS
 
     check_report_folder(folder)
     max_response_chars = max_response_chars or RESPONSE_CHARS

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
 from harness_ext.errors import SparksError
-from harness_ext.reports.runs import Problem, Run, id_sort_key
+from harness_ext.reports.runs import Problem, Run
 
 if TYPE_CHECKING:
     from harness_ext.reports.heads import HeadsMap

@@ -90,7 +90,6 @@ def heads_lines(heads: HeadsMap, runs: Sequence[Any]) -> list[str]:
     kind = "emergent" if heads.effect is not None else "in the circuit (no base model)"
     lines = [f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
              f"{len(heads.emergent)} {kind}, top: {heads.top()}"]
-    emergent = set(heads.emergent)
     for name, picked in run_marks(runs):
         hit = [e for e in heads.emergent if e in picked or (e[0], None) in picked]
         lines.append(f"{name} intervened on {_refs(picked)}: {len(hit)} of the "

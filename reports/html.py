@@ -19,11 +19,28 @@ from typing import Any, Optional
 from markupsafe import Markup
 
 from harness_ext.reports.compare import ALL_TIERS, Report
-from harness_ext.reports.svg import (Bar, BoxSeries, Segment, box_plot, grouped_bars,
-                                     label_color, legend, run_color, stacked_bars)
-from harness_ext.reports.views import (CONTROL_HEADER, RESPONSE_CHARS, accuracy_rows,
-                                       control_rows, drills, failure_labels, flip_views,
-                                       run_settings, verdict)
+from harness_ext.reports.svg import (
+    Bar,
+    BoxSeries,
+    Segment,
+    box_plot,
+    grouped_bars,
+    label_color,
+    legend,
+    run_color,
+    stacked_bars,
+)
+from harness_ext.reports.views import (
+    CONTROL_HEADER,
+    RESPONSE_CHARS,
+    accuracy_rows,
+    control_rows,
+    drills,
+    failure_labels,
+    flip_views,
+    run_settings,
+    verdict,
+)
 
 __all__ = ["MAX_SAMPLE_ROWS", "render_html"]
 

@@ -184,10 +184,11 @@ def _first_label(sample: LabelSample, labelers: NamedLabelers) -> Diagnosis:
 def _printable(diagnosis: Diagnosis) -> Diagnosis:
     """``diagnosis`` with lone surrogates in its evidence and note replaced (they cannot be
     written as UTF-8 to a report or a terminal)."""
-    fixed = {field: _SURROGATE.sub("\ufffd", text) for field, text in
-             (("evidence", diagnosis.evidence), ("note", diagnosis.note))
-             if isinstance(text, str) and _SURROGATE.search(text)}
-    return replace(diagnosis, **fixed) if fixed else diagnosis
+    evidence, note = (_SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+                      for text in (diagnosis.evidence, diagnosis.note))
+    if (evidence, note) == (diagnosis.evidence, diagnosis.note):
+        return diagnosis
+    return replace(diagnosis, evidence=evidence, note=note)
 
 
 def _check_inputs(response: Any, gold: Any, integer_range: Any) -> str:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 
 from harness_ext.reports.compare import Report
-from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
-                                       failure_labels, flip_rows, flip_views, label_rows,
-                                       run_settings, verdict)
+from harness_ext.reports.views import (
+    CONTROL_HEADER,
+    accuracy_rows,
+    control_rows,
+    failure_labels,
+    flip_rows,
+    flip_views,
+    label_rows,
+    run_settings,
+    verdict,
+)
 
 __all__ = ["MAX_FLIPS", "render_markdown"]
 

@@ -271,7 +271,8 @@ def check_names(spec: RegressSpec) -> None:
     except ValueError:
         known = sorted(model_registry.keys())
         raise SparksError(f"{spec.path}: model {spec.model!r} is not an lm-eval model"
-                          + _nearest(spec.model, known) + f"; e.g. {', '.join(known[:8])}, ...")
+                          + _nearest(spec.model, known) + f"; e.g. {', '.join(known[:8])}, ..."
+                          ) from None
     manager = TaskManager(include_path=str(spec.include_path) if spec.include_path else None)
     known = manager.all_tasks
     missing = [task for task in spec.tasks if not manager.match_tasks([task])]
@@ -322,9 +323,13 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
 def run_regress(args: argparse.Namespace) -> int:
     """Run ``sparks regress``; the exit status is 1 only for a gated regression."""
     from harness_ext.output_check import check_writable
-    from harness_ext.reports.command import (check_report_folder, finish_report, make_report,
-                                             write_report)
     from harness_ext.progress import Phases
+    from harness_ext.reports.command import (
+        check_report_folder,
+        finish_report,
+        make_report,
+        write_report,
+    )
     from harness_ext.reports.terminal import summary_console
 
     console = summary_console()

@@ -19,8 +19,8 @@ from harness_ext.errors import SparksError
 from harness_ext.formats.samples import LoggedSample, read_samples
 
 if TYPE_CHECKING:
-    from harness_ext.reports.labels import NamedLabelers
     from harness_ext.progress import Phases
+    from harness_ext.reports.labels import NamedLabelers
     from harness_ext.reports.truncation import TokenCounter
 
 __all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key",

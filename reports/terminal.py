@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness_ext.reports.compare import ALL_TIERS, Report
-from harness_ext.reports.views import (CONTROL_HEADER, accuracy_rows, control_rows,
-                                       failure_labels, flip_rows, label_rows, run_settings,
-                                       verdict)
+from harness_ext.reports.views import (
+    CONTROL_HEADER,
+    accuracy_rows,
+    control_rows,
+    failure_labels,
+    flip_rows,
+    label_rows,
+    run_settings,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -111,7 +111,8 @@ def control_rows(report: Report) -> list[tuple[list[str], bool]]:
 
 def flip_rows(report: Report) -> list[Flip]:
     """Flipped problems: broken ones first, then by task, tier and problem."""
-    from harness_ext.reports.compare import id_sort_key, tier_sort_key  # noqa: F401
+    from harness_ext.reports.compare import tier_sort_key
+    from harness_ext.reports.runs import id_sort_key
 
     return sorted(report.flips, key=lambda f: (f.candidate, f.direction != "broke", f.task,
                                                tier_sort_key(f.tier), id_sort_key(f.problem_id)))
@@ -217,7 +218,7 @@ def drills(report: Report, limit: int = RESPONSE_CHARS,
            total: int = TOTAL_CHARS) -> list[Drill]:
     """Every failed response with its problem and its full text (at most ``limit`` characters
     each; once ``total`` characters are shown, only the evidence), in numeric id order."""
-    from harness_ext.reports.compare import id_sort_key
+    from harness_ext.reports.runs import id_sort_key
 
     found, used = [], 0
     for run in report.runs:

@@ -34,7 +34,8 @@ import re
 import string
 from typing import Any, Iterator, Sequence
 
-from harness_ext import answers, answers_extract
+from harness_ext import answers
+from harness_ext.answers import extract as answers_extract
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 AIME_RANGE = (0, 999)
@@ -251,9 +252,7 @@ def extract_span(response: str) -> str | None:
 def _stated_span(text: str) -> str | None:
     """The last boxed answer or "the answer is X", whichever comes later."""
     box = answers_extract._last_boxed(text)  # (content, end), as the math tasks read boxes
-    marker = None
-    for marker in _SPAN_MARKER.finditer(text):
-        pass
+    marker = next(reversed(list(_SPAN_MARKER.finditer(text))), None)  # the last marker
     if marker is not None and (box is None or marker.start() > box[1]):
         span = _first_sentence(text[marker.end():].lstrip(_EDGE).split("\n", 1)[0])
         if span:

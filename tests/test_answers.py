@@ -20,8 +20,15 @@ from pathlib import Path
 import pytest
 
 from harness_ext import answers
-from harness_ext.answers import (Verdict, answers_equal, check, check_answer, extract_answer,
-                                 grade, is_correct)
+from harness_ext.answers import (
+    Verdict,
+    answers_equal,
+    check,
+    check_answer,
+    extract_answer,
+    grade,
+    is_correct,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parents[1].parent / "shared" / "data"

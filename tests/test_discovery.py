@@ -13,8 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.discovery import Attribution, Problem, configure_discover, discover_heads, run_discover
-from harness_ext.discovery.heads_file import build_result, circuit, circuit_size, write_heatmap, write_json
+from harness_ext.discovery import (
+    Attribution,
+    Problem,
+    configure_discover,
+    discover_heads,
+    run_discover,
+)
+from harness_ext.discovery.heads_file import (
+    build_result,
+    circuit,
+    circuit_size,
+    write_heatmap,
+    write_json,
+)
 from harness_ext.errors import SparksError
 from harness_ext.interventions.spec import parse_spec
 
@@ -253,7 +265,12 @@ def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
     to its node score; edges to readers before it are 0."""
     import torch
 
-    from harness_ext.discovery.attribution import attribute, edge_attribute, edge_targets, greedy_opening
+    from harness_ext.discovery.attribution import (
+        attribute,
+        edge_attribute,
+        edge_targets,
+        greedy_opening,
+    )
     from harness_ext.testing import tiny_model
 
     model = tiny_model(arch, 1)

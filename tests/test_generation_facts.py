@@ -29,7 +29,7 @@ def test_facts_of_one_row(row, stop, expected) -> None:
 
 def _word_tokenizer():
     """Whitespace words, one token each: a response re-tokenizes to exactly its token count."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, decoders
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     vocab = {"<eos>": EOS, **{w: i + 1 for i, w in enumerate(WORDS)}}  # no other special token

@@ -18,7 +18,13 @@ from harness_ext.errors import SparksError
 from harness_ext.interventions import apply_interventions, choose_mode, resolve
 from harness_ext.interventions.base import HeadIntervention
 from harness_ext.interventions.kinds import noise_seed
-from harness_ext.testing import TINY_ARCHITECTURES, reference_hook, throwaway_plugin, tiny_model, tiny_tokenizer
+from harness_ext.testing import (
+    TINY_ARCHITECTURES,
+    reference_hook,
+    throwaway_plugin,
+    tiny_model,
+    tiny_tokenizer,
+)
 
 PROMPTS = ["What is 2+3? Think.", "1+1=", "Let x be 7. Find x^2."]
 GENERATE = dict(max_new_tokens=8, min_new_tokens=8, do_sample=False)

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from harness_ext.errors import SparksError
-from harness_ext.interventions import apply_interventions, calibrate, resolve
-from harness_ext.interventions import reference
+from harness_ext.interventions import apply_interventions, calibrate, reference, resolve
 from harness_ext.interventions.reference import REFERENCE_PROMPTS
 from harness_ext.testing import reference_hook, tiny_model, tiny_tokenizer
 

@@ -10,8 +10,8 @@ import pytest
 from harness_ext import hookimpl
 from harness_ext.interventions import resolve
 from harness_ext.interventions.arch import ARCHITECTURES, UnsupportedArchitecture, get_arch
-from harness_ext.plugins import PluginError
 from harness_ext.interventions.spec import SpecError, parse_spec
+from harness_ext.plugins import PluginError
 from harness_ext.testing import TINY_ARCHITECTURES, throwaway_plugin
 
 

@@ -50,7 +50,9 @@ def test_batch_size_4_gives_the_same_greedy_outputs_as_1(shared_data, embedded_m
     args = ["--tasks", "amc_sparks_greedy", "--limit", "4", "--gen_kwargs", "max_gen_toks=32"]
     _, one = lm_eval([*args, "--batch_size", "1"], shared_data, tmp_path / "b1")
     _, four = lm_eval([*args, "--batch_size", "4"], shared_data, tmp_path / "b4")
-    responses = lambda logged: [s["resps"] for s in sorted(logged, key=lambda s: s["doc_id"])]
+    def responses(logged):
+        return [s["resps"] for s in sorted(logged, key=lambda s: s["doc_id"])]
+
     assert responses(one["amc_sparks_greedy"]) == responses(four["amc_sparks_greedy"])
 
 
@@ -72,7 +74,9 @@ def test_interventions_from_the_command_line_match_the_reference_hook(shared_dat
                for s in logged)
 
     lm = SparksLM(pretrained=str(embedded_model), device="cpu")
-    zero = lambda x: torch.zeros_like(x)
+    def zero(x):
+        return torch.zeros_like(x)
+
     from lm_eval.api.instance import Instance
 
     requests = [Instance(request_type="generate_until", doc={}, idx=0,

@@ -4,14 +4,13 @@ own request path (generate_until and loglikelihood), batched, in both modes."""
 from __future__ import annotations
 
 import pytest
-import torch
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
+from test_model import PROMPTS, generate
 
 from harness_ext.errors import SparksError
 from harness_ext.model import SparksLM
 from harness_ext.testing import reference_hook
-from test_model import PROMPTS, generate
 
 SPEC = "zero:L0H1+L1H3;scale:L1H0:1.5"
 REFERENCE = {(0, 1): lambda x: x * 0, (1, 3): lambda x: x * 0, (1, 0): lambda x: x * 1.5}

@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from harness_ext import hookimpl
-from harness_ext.plugins import (DEFAULT_PLUGINS, PluginError, describe_plugins, get_interventions,
-                                 pm, usage)
+from harness_ext.plugins import (
+    DEFAULT_PLUGINS,
+    PluginError,
+    describe_plugins,
+    get_interventions,
+    pm,
+    usage,
+)
 from harness_ext.testing import throwaway_plugin
 
 ROOT = Path(__file__).resolve().parents[1]

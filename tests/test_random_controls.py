@@ -14,12 +14,12 @@ import pytest
 import torch
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
+from test_model import PROMPTS, generate
 
 from harness_ext.errors import SparksError
 from harness_ext.interventions import expand_controls, resolve
-from harness_ext.model import SparksLM, results_names, spec_digest
 from harness_ext.interventions.spec import SpecError, parse_spec
-from test_model import PROMPTS, generate
+from harness_ext.model import SparksLM, results_names, spec_digest
 
 
 def config(n_layers: int = 6, n_heads: int = 8) -> Any:
@@ -278,10 +278,11 @@ def test_impossible_control_fails_before_the_model_loads(tiny_model_dirs, monkey
 
 
 def test_fold_folds_the_drawn_heads(tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
     from harness_ext.interventions import fold_checkpoint
     from harness_ext.interventions.fold import FOLD_NOTE
     from harness_ext.testing import tiny_model, tiny_tokenizer
-    from transformers import AutoModelForCausalLM
 
     tiny_model().save_pretrained(tmp_path / "tiny")
     tiny_tokenizer().save_pretrained(tmp_path / "tiny")

@@ -20,11 +20,17 @@ from pathlib import Path
 import pytest
 
 from harness_ext import answers
-from harness_ext.answers import (MAX_RESPONSE_CHARS, Verdict, answers_equal, check,
-                                 extract_answer, grade, is_correct)
+from harness_ext.answers import (
+    MAX_RESPONSE_CHARS,
+    Verdict,
+    answers_equal,
+    check,
+    extract_answer,
+    grade,
+    is_correct,
+)
 from harness_ext.errors import SparksError
-from harness_ext.reports import BUILTIN_LABELS, diagnose, label
-from harness_ext.reports import builtin_labelers, loops, reached
+from harness_ext.reports import BUILTIN_LABELS, builtin_labelers, diagnose, label, loops, reached
 from harness_ext.reports.truncation import is_truncated
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -248,8 +248,8 @@ def test_a_baseline_and_an_ablated_run_get_their_own_folders(embedded_is_tiny, l
 
 
 def test_an_empty_interventions_value_is_refused_not_run_as_the_baseline() -> None:
-    from harness_ext.model import SparksLM
     from harness_ext.interventions.spec import SpecError
+    from harness_ext.model import SparksLM
 
     with pytest.raises(SpecError, match="the spec is empty; omit interventions="):
         SparksLM.create_from_arg_string("interventions=,dtype=float32")

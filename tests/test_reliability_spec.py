@@ -17,8 +17,8 @@ from harness_ext.discovery import configure_discover, run_discover
 from harness_ext.discovery.heads_file import build_result, circuit_size, write_heatmap, write_json
 from harness_ext.errors import SparksError
 from harness_ext.interventions import apply_interventions, resolve
-from harness_ext.output_check import check_writable
 from harness_ext.interventions.spec import HeadRef, SpecError, parse_spec
+from harness_ext.output_check import check_writable
 
 
 def caret_column(message: str) -> int:

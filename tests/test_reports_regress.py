@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from harness_ext.errors import SparksError
-from harness_ext.reports.regress import (STAMP, configure_regress, execute_run, lm_eval_command,
-                                         load_spec, run_regress)
+from harness_ext.reports.regress import (
+    STAMP,
+    configure_regress,
+    execute_run,
+    lm_eval_command,
+    load_spec,
+    run_regress,
+)
 
 SPEC = """
 model: sparks

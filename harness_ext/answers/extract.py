@@ -462,9 +462,7 @@ def _last_math(text: str) -> Optional[str]:
     """A ``$...$`` / ``\\(...\\)`` / ``\\[...\\]`` that ends the response (``So $x = 5$.``);
     math in the middle of a (possibly truncated) text is not an answer."""
     paragraph = text.rstrip()[-_LAST_PARAGRAPH_CHARS:].split("\n\n")[-1]
-    found = None
-    for found in _MATH.finditer(paragraph):
-        pass
+    found = next(reversed(list(_MATH.finditer(paragraph))), None)  # the last math span
     if found is None or paragraph[found.end() :].strip(" \t\n.,;!"):
         return None
     inner = _group(found).strip()

@@ -51,7 +51,7 @@ import signal
 import sys
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 MAX_CHILDREN = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                           else (os.cpu_count() or 1)))
@@ -85,7 +85,7 @@ def _audit(kind: str, source: Any, caller: str = "") -> None:
                                 "source": repr(source)[:300]}) + "\n")
 
 
-def _refuse(kind: str):
+def _refuse(kind: str) -> Callable[..., Any]:
     def refused(*args: Any, **kwargs: Any) -> Any:
         _audit(kind, args[0] if args else None)
         raise CodeRefused(f"{kind} is disabled in the answer worker")
@@ -93,7 +93,7 @@ def _refuse(kind: str):
     return refused
 
 
-def _audited(kind: str, real: Any):
+def _audited(kind: str, real: Any) -> Callable[..., Any]:
     """``real`` (builtins eval/exec/compile), recording every call on source text and who made
     it (audit mode only: the tests show that only sympy's own code templates get there)."""
 
@@ -360,8 +360,9 @@ def _approx(x: Any) -> float | None:
             log = e * math.log(abs(b)) if math.isfinite(e) else math.inf
             return math.inf if log > 700 else math.exp(log) if log > -700 else 0.0
         if isinstance(x, (sympy.Add, sympy.Mul)):
-            vals = [_approx(arg) for arg in x.args]
-            if any(v is None for v in vals):
+            maybe = [_approx(arg) for arg in x.args]
+            vals = [v for v in maybe if v is not None]
+            if len(vals) < len(maybe):
                 return None
             total = 0.0 if isinstance(x, sympy.Add) else 1.0
             for v in vals:

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["CIRCUIT_KINDS", "CircuitRule", "circuit_by_mass", "circuit_stats", "jaccard_distance",
-           "mass_share", "overlap"]
+__all__ = ["CIRCUIT_KINDS", "CircuitRule", "circuit", "circuit_by_mass", "circuit_stats",
+           "jaccard_distance", "mass_share", "overlap", "top_edges"]
 
 CIRCUIT_KINDS = ("size", "mass", "edges")
 _MASS_TOLERANCE = 1e-9  # relative: float sums of the sorted importances may fall short of the total
@@ -51,16 +51,12 @@ class CircuitRule:
     def select(self, importance: Sequence[Sequence[float]], edges: Any = None) -> list[Head]:
         """The circuit of a model with this ``importance`` grid (and, for ``edges``, its
         ``[n_layers, n_heads, targets]`` edge scores), by importance (ties: lower layer, head)."""
-        from harness_ext.discovery.heads_file import circuit
-
         if self.kind == "size":
             return circuit(importance, self.size or 0)
         if self.kind == "mass":
             return circuit_by_mass(importance, self.mass or 0.0)
         if edges is None:
             raise ValueError("an edges circuit needs the edge scores (run with --edges)")
-        from harness_ext.discovery.heads_file import top_edges
-
         on_edges = {(e["layer"], e["head"]) for e in top_edges(edges, self.top_edges, self.edge_threshold)}
         return [h for h in circuit(importance, len(importance) * len(importance[0])) if h in on_edges]
 
@@ -135,3 +131,33 @@ def circuit_stats(rule: CircuitRule, importance_post: Sequence[Sequence[float]],
         stats["overlap"] = {"both": both["both"], "post_only": both["first_only"],
                             "base_only": both["second_only"], "jaccard_index": both["jaccard_index"]}
     return stats
+
+
+def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, int]]:
+    """The top ``k`` heads by importance (ties: lower layer, then lower head), skipping heads of
+    importance 0, which play no part at all."""
+    flat = [(value, layer, head) for layer, row in enumerate(importance)
+            for head, value in enumerate(row) if value > 0]
+    flat.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [(layer, head) for _, layer, head in flat[:k]]
+
+
+def top_edges(edges: Any, top_n: int, threshold: float) -> list[dict[str, Any]]:
+    """The strongest edges of a ``[n_layers, n_heads, targets]`` score tensor (absolute scores
+    summed over problems): those of at least ``threshold`` times the strongest, at most
+    ``top_n`` of them, strongest first (ties: lower layer, head, target); never a 0 score."""
+    from harness_ext.discovery.attribution import edge_targets
+
+    n_layers = edges.shape[0]
+    names = edge_targets(n_layers)
+    flat = edges.flatten()
+    strongest = float(flat.max()) if flat.numel() else 0.0
+    if strongest <= 0:
+        return []
+    keep = ((flat >= threshold * strongest) & (flat > 0)).nonzero().flatten().tolist()
+    width = edges.shape[1] * edges.shape[2]
+    rows = [(-float(flat[i]), i // width, (i % width) // edges.shape[2], i % edges.shape[2])
+            for i in keep]
+    rows.sort()
+    return [{"layer": layer, "head": head, "to": names[target], "score": -neg}
+            for neg, layer, head, target in rows[:top_n]]

@@ -16,17 +16,16 @@ torch is imported inside functions.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from harness_ext.discovery.prompts import Problem, prompt_ids
 from harness_ext.errors import SparksError
 from harness_ext.progress import Phases
 
 if TYPE_CHECKING:
-    import torch
     from transformers import PreTrainedModel
 
     from harness_ext.discovery.circuits import CircuitRule
@@ -56,22 +55,6 @@ class Attribution:
     edges: bool = False
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One prompt, already tokenized (chat template applied when the tokenizer has one);
-    ``base_prompt_ids`` is BASE's prompt where it differs from POST's (thinking off, or BASE's
-    own chat template with ``--base-chat-template-args``), else None."""
-
-    problem_id: str
-    prompt_ids: tuple[int, ...]
-    base_prompt_ids: tuple[int, ...] | None = None
-
-    def prompt(self, side: str) -> tuple[int, ...]:
-        """The prompt of ``side``, ``post`` or ``base``."""
-        return self.base_prompt_ids if side == "base" and self.base_prompt_ids is not None \
-            else self.prompt_ids
-
-
 def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
                    how: Attribution = Attribution(), *, base: PreTrainedModel | None = None,
                    eos_ids: Sequence[int] = (),
@@ -97,8 +80,13 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
     Each model gets its side's prompt (:meth:`Problem.prompt`); ``base`` may be ``post`` itself
     with other prompts (thinking off).
     """
-    from harness_ext.discovery.attribution import (METHODS, attribute, edge_attribute, fisher_attribute,
-                                            greedy_opening)
+    from harness_ext.discovery.attribution import (
+        METHODS,
+        attribute,
+        edge_attribute,
+        fisher_attribute,
+        greedy_opening,
+    )
 
     method, edges, opening_tokens = how.method, how.edges, how.opening_tokens
     if method not in METHODS:
@@ -594,24 +582,6 @@ def _model_path(name: str | None) -> tuple[str, str]:
     from harness_ext.embedded import embedded_model_path
 
     return "SmolLM2-135M-Instruct (embedded)", str(embedded_model_path())
-
-
-def prompt_ids(tokenizer: Any, row: dict[str, Any],
-               template_args: Mapping[str, Any] | None = None) -> list[int]:
-    """The task prompt as token ids: a user turn of the chat template when the tokenizer has
-    one (``template_args`` are the template's extra variables, e.g. ``enable_thinking``), else
-    the plain prompt."""
-    from harness_ext.tasks.scoring import doc_to_text
-
-    text = doc_to_text(row)
-    if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                             add_generation_prompt=True, **(template_args or {}))
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
-    if template_args:
-        raise SparksError(f"chat template arguments {json.dumps(dict(template_args))} were given, but "
-                          "the tokenizer has no chat template; drop them")
-    return tokenizer(text)["input_ids"]
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from harness_ext.atomic import write_atomic_with
-from harness_ext.discovery.circuits import CircuitRule, circuit_stats
+from harness_ext.discovery.circuits import CircuitRule, circuit, circuit_stats, top_edges
 
 if TYPE_CHECKING:
     from harness_ext.formats import HeadsFile
@@ -33,15 +33,6 @@ def circuit_size(size: float, n_heads: int) -> int:
         raise ValueError(f"circuit size {size:g} must be a whole number of heads, at most the "
                          f"model's {n_heads}")
     return int(size) if size >= 1 else max(1, round(size * n_heads))
-
-
-def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, int]]:
-    """The top ``k`` heads by importance (ties: lower layer, then lower head), skipping heads of
-    importance 0, which play no part at all."""
-    flat = [(value, layer, head) for layer, row in enumerate(importance)
-            for head, value in enumerate(row) if value > 0]
-    flat.sort(key=lambda item: (-item[0], item[1], item[2]))
-    return [(layer, head) for _, layer, head in flat[:k]]
 
 
 def build_result(importance_post: Sequence[Sequence[float]],
@@ -88,27 +79,6 @@ def build_result(importance_post: Sequence[Sequence[float]],
         "heads": heads,
         "settings": settings,
     }
-
-
-def top_edges(edges: Any, top_n: int, threshold: float) -> list[dict[str, Any]]:
-    """The strongest edges of a ``[n_layers, n_heads, targets]`` score tensor (absolute scores
-    summed over problems): those of at least ``threshold`` times the strongest, at most
-    ``top_n`` of them, strongest first (ties: lower layer, head, target); never a 0 score."""
-    from harness_ext.discovery.attribution import edge_targets
-
-    n_layers = edges.shape[0]
-    names = edge_targets(n_layers)
-    flat = edges.flatten()
-    strongest = float(flat.max()) if flat.numel() else 0.0
-    if strongest <= 0:
-        return []
-    keep = ((flat >= threshold * strongest) & (flat > 0)).nonzero().flatten().tolist()
-    width = edges.shape[1] * edges.shape[2]
-    rows = [(-float(flat[i]), i // width, (i % width) // edges.shape[2], i % edges.shape[2])
-            for i in keep]
-    rows.sort()
-    return [{"layer": layer, "head": head, "to": names[target], "score": -neg}
-            for neg, layer, head, target in rows[:top_n]]
 
 
 def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from harness_ext.discovery.command import Problem, prompt_ids
+from harness_ext.discovery.prompts import Problem, prompt_ids
 from harness_ext.errors import SparksError
 
 __all__ = ["ROLES", "add_thinking", "thinking_lines", "thinking_problems"]
