@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -173,14 +172,10 @@ def _load_dequantized(gguf: Path):
 
 
 def _write_atomically(model, tokenizer, target: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    """The converted model, swapped in whole (sparks' own cache folder: replaced if there)."""
+    from harness_ext.atomic import staged_folder
+
+    with staged_folder(target) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         (staging / COMPLETE_MARKER).write_text(f"converted from {WHEEL_REQUIREMENT}\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

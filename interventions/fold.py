@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
+from harness_ext.atomic import staged_folder
 from harness_ext.errors import SparksError
-from harness_ext.output_check import check_writable, current_umask
+from harness_ext.output_check import check_writable
 
 if TYPE_CHECKING:
     import torch
@@ -154,9 +153,8 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
             weight = model.get_submodule(item.o_proj).weight
             for cols in _columns(item):
                 weight[:, cols] *= item.fold_scale
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    # swapped in whole; an older folded checkpoint there (checked above) is replaced
+    with staged_folder(out, owned=lambda folder: (folder / FOLD_NOTE).is_file()) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
@@ -164,23 +162,7 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
         if expanded.control is not None:
             note["random_control"] = expanded.control.record()
         (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0o700; give mkdir's mode
-        _swap_in(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Move ``staging`` to ``out``; an older ``out`` is moved aside first and removed after."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:
