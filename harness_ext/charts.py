@@ -12,13 +12,14 @@ A base module: it imports nothing of sparks' features, and matplotlib only insid
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import sys
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Optional, Sequence
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -37,8 +38,9 @@ REWARD_COLOUR = "#d95f02"
 DPI = 110  # the PNGs'
 
 # Applied while a figure is built and while it is saved: tick labels are made at draw time.
-_STYLE = {"font.size": 9, "axes.titlesize": 10, "figure.titlesize": 11, "legend.fontsize": 8,
-          "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8}
+_STYLE: dict[Any, Any] = {"font.size": 9, "axes.titlesize": 10, "figure.titlesize": 11,
+                          "legend.fontsize": 8, "axes.labelsize": 9, "xtick.labelsize": 8,
+                          "ytick.labelsize": 8}
 # SVG metadata: none at all (no date, no matplotlib version), so the bytes depend on the input only
 _NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
 _CHAR_IN = 0.075  # inches per character of an 8-9 pt DejaVu Sans label, a generous mean
@@ -50,11 +52,11 @@ class HeatPanel:
 
     title: str
     values: Sequence[Sequence[float | None]]
-    diverging: bool = False  # True: a -1..1 diverging scale (effect), else a 0-based ramp
+    diverging: bool = False  # True: a -1..1 diverging scale (effect), else lowest..highest
 
 
 Heads = Collection[tuple[int, int]]
-Marked = Sequence[tuple[str, Collection[tuple[int, "int | None"]]]]
+Marked = Sequence[tuple[str, Collection[tuple[int, Optional[int]]]]]
 
 
 def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (),
@@ -73,6 +75,9 @@ def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (
     groups = [(heads, colour, label) for heads, colour, label in (
         (emergent, EMERGENT_COLOUR, "emergent head (in the file's emergent list)"),
         (compensatory, COMPENSATORY_COLOUR, "compensatory head")) if heads]
+    # heads outside the file's grid (a spec for a bigger model) have no cell to mark
+    marked = [(name, [(layer, head) for layer, head in heads if 0 <= layer < n_layers
+                      and (head is None or 0 <= head < n_heads)]) for name, heads in marked]
     marked = [(name, heads) for name, heads in marked if heads]
     labels = [label for _, _, label in groups] + [f"{name} intervened on it" for name, _ in marked]
     width = max(len(panels) * (panel_w + 1.3) + 0.4, _CHAR_IN * 1.3 * len(title) + 0.5,
@@ -107,7 +112,7 @@ def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (
             _outline(ax, groups, cell_pt)
             _mark(ax, marked, n_heads, cell_pt)
         if labels:
-            fig.legend(handles=_legend_handles(groups, marked, cell_pt), loc="outside lower center",
+            fig.legend(handles=_legend_handles(groups, marked), loc="outside lower center",
                        ncols=1, frameon=False)
         fig.suptitle(title)
     return fig
@@ -118,7 +123,7 @@ def _outline(ax: Axes, groups: Sequence[tuple[Heads, str, str]], cell_pt: float)
     from matplotlib.patches import Rectangle
 
     width = min(2.0, max(0.8, cell_pt / 8))
-    halo = [patheffects.withStroke(linewidth=width + 1.6, foreground="white")]  # any cell colour
+    halo = [patheffects.withStroke(linewidth=width + 1.2, foreground="white")]  # any cell colour
     for heads, colour, _ in groups:
         for layer, head in heads:
             ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor=colour,
@@ -130,14 +135,13 @@ def _mark(ax: Axes, marked: Marked, n_heads: int, cell_pt: float) -> None:
         points = sorted({(layer, h) for layer, head in heads
                          for h in (range(n_heads) if head is None else (head,))})
         if points:  # later runs' markers smaller, so that two runs on one head both show
-            size = (max(2.5, cell_pt * 0.4) * (1 - 0.2 * (index % 3))) ** 2
+            size = (min(8.0, max(2.5, cell_pt * 0.35)) * (1 - 0.2 * (index % 3))) ** 2
             ax.scatter([h for _, h in points], [layer for layer, _ in points], s=size,
                        marker=MARKERS[index % len(MARKERS)], c=MARKED_COLOUR, edgecolors="white",
                        linewidths=0.5, zorder=4)
 
 
-def _legend_handles(groups: Sequence[tuple[Heads, str, str]], marked: Marked,
-                    cell_pt: float) -> list[Any]:
+def _legend_handles(groups: Sequence[tuple[Heads, str, str]], marked: Marked) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -153,10 +157,11 @@ def series_figure(rows: Sequence[str], checkpoints: Sequence[str], states: Seque
                   *, title: str, steps: Sequence[int | None] | None = None,
                   rewards: Sequence[float | None] | None = None,
                   state_labels: Sequence[str] = STATE_LABELS) -> Figure:
-    """A head x checkpoint grid: ``states[row][checkpoint]`` is 2 (emergent, dark), 1 (light:
-    :data:`STATE_LABELS`) or 0; ``rows`` label the heads. The columns sit at the ``steps`` when
-    all are known and increasing, else at 0, 1, ... labelled by ``checkpoints``. With a reward
-    known for some checkpoint, a panel above draws ``rewards`` on the same axis."""
+    """A head x checkpoint grid, one row per head (labelled by ``rows``): ``states[row][column]``
+    is 0, 1 or 2, drawn light grey, light blue and dark blue, and named in the legend by
+    ``state_labels`` (by default :data:`STATE_LABELS`: 2 is emergent). The columns sit at the
+    ``steps`` when all are known and increasing, else at 0, 1, ... labelled by ``checkpoints``.
+    With a reward known for some checkpoint, a panel above draws ``rewards`` on the same axis."""
     n = len(checkpoints)
     xs, edges, on_steps = _step_axis(list(steps) if steps is not None else [None] * n)
     rewards = list(rewards) if rewards is not None else [None] * n
@@ -221,7 +226,8 @@ def _step_axis(steps: Sequence[int | None]) -> tuple[list[int], list[float], boo
     """Column centres and edges, and whether they are steps: the steps when all are known and
     increasing, else the checkpoint indices 0, 1, ..."""
     given = [s for s in steps if s is not None]
-    known = bool(steps) and len(given) == len(steps) and all(b > a for a, b in zip(given, given[1:]))
+    known = (bool(steps) and len(given) == len(steps)
+             and all(b > a for a, b in zip(given, given[1:])))
     xs = given if known else list(range(len(steps)))
     if len(xs) <= 1:
         centre = xs[0] if xs else 0
@@ -238,8 +244,8 @@ def save_png(fig: Figure, path: Path, *, dpi: int = DPI) -> Path:
 
     try:
         with _style():
-            return write_atomic_with(Path(path), lambda out: fig.savefig(out, format="png", dpi=dpi),
-                                     suffix=".png")
+            return write_atomic_with(
+                Path(path), lambda out: fig.savefig(out, format="png", dpi=dpi), suffix=".png")
     finally:
         _close(fig)
 
@@ -249,9 +255,12 @@ def to_svg(fig: Figure, *, title: str) -> str:
     prolog, no DOCTYPE), its text as ``<text>``, the same bytes for the same figure; closes it."""
     import matplotlib
 
+    chart_id = "chart-" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:10]
     # a salt of the title's: fixed for a chart, yet two charts on one page get distinct ids
-    svg_rc = {"svg.fonttype": "none", "svg.hashsalt": f"sparks {title}", "svg.image_inline": True,
-              "svg.id": None}
+    svg_rc: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": f"sparks {title}",
+                              "svg.image_inline": True}
+    if "svg.id" in matplotlib.rcParams:  # matplotlib >= 3.8: the root gets our id only
+        svg_rc["svg.id"] = None
     buffer = io.StringIO()
     try:
         with _style(), matplotlib.rc_context(svg_rc):
@@ -259,14 +268,19 @@ def to_svg(fig: Figure, *, title: str) -> str:
     finally:
         _close(fig)
     text = buffer.getvalue()
-    # By hand, the one edit of matplotlib's output: it writes a standalone file (prolog,
-    # DOCTYPE), and has no option for a class or an aria-label on the root element; the page
-    # needs an inline element that the report's CSS and the browser check find as svg.plot.
+    # By hand, two edits of matplotlib's output, which is a standalone file and has no option
+    # for either: the root element loses the prolog and DOCTYPE before it and gets the class and
+    # aria-label that the report's CSS and scripts/check_report_html.py look for (svg.plot);
+    # and its default style rule "*{...}", which inline would style the whole page, is scoped
+    # to this chart.
     start = text.index("<svg ")
     end = text.index(">", start) + 1
     label = escape(title, quote=True)
-    root = f'<svg class="plot" role="img" aria-label="{label}" {text[start + 5:end]}'
-    return f"{root}<title>{label}</title>{text[end:].rstrip()}"
+    root = (f'<svg class="plot" id="{chart_id}" role="img" aria-label="{label}" '
+            f'{text[start + 5:end]}')
+    rule = '<style type="text/css">*{'
+    body = text[end:].replace(rule, f'<style type="text/css">#{chart_id} *{{', 1)
+    return f"{root}<title>{label}</title>{body.rstrip()}"
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -1,24 +1,21 @@
 """A ``sparks discover`` heads file inside a report (``sparks report --heads heads.json``).
 
 :func:`load_heads` reads and checks the file; :func:`heads_heatmap` draws layer x head heat maps
-(importance in the post model, and effect when the file has a base) as inline SVG, with the
-emergent heads outlined and the heads each run intervened on marked. The terminal, markdown
-and JSON outputs list the top emergent heads.
+(importance in the post model, and effect when the file has a base) and :func:`appearance_grid`
+a checkpoint series, as inline SVG drawn by :mod:`harness_ext.charts` (the same charts as
+``sparks discover``'s PNGs), with the emergent heads outlined and the heads each run
+intervened on marked. The terminal, markdown and JSON outputs list the top emergent heads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from harness_ext.errors import SparksError
-from harness_ext.reports.svg import _svg
 
 __all__ = ["HeadsMap", "appearance_grid", "heads_heatmap", "heads_lines", "intervened_heads", "load_heads", "run_marks"]
-
-CELL = 14  # px per head in the heat map
 
 
 @dataclass(frozen=True)
@@ -102,120 +99,34 @@ def _refs(picked: set[tuple[int, int | None]]) -> str:
                     for layer, head in sorted(picked, key=lambda h: (h[0], -1 if h[1] is None else h[1])))
 
 
-def _color(value: float, low: float, high: float, diverging: bool) -> str:
-    """Viridis-like ramp for importance, blue-white-red for effect in [-1, 1]."""
-    if diverging:
-        t = max(-1.0, min(1.0, value))
-        if t >= 0:
-            r, g, b = 255, round(255 * (1 - t * 0.8)), round(255 * (1 - t * 0.85))
-        else:
-            r, g, b = round(255 * (1 + t * 0.8)), round(255 * (1 + t * 0.6)), 255
-        return f"#{r:02x}{g:02x}{b:02x}"
-    t = 0.0 if high <= low else (value - low) / (high - low)
-    stops = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-    pos = min(t * (len(stops) - 1), len(stops) - 1 - 1e-9)
-    i, frac = int(pos), pos - int(pos)
-    r, g, b = (round(a + (c - a) * frac) for a, c in zip(stops[i], stops[i + 1]))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-HEATMAP_WIDTH = 440  # px per panel at least: readable for 8 heads and for 32
-
-
 def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, int | None]]]] = ()) -> str:
-    """Inline SVG: one layer x head panel per quantity, each with its colour scale; red
-    outlines are emergent heads, a dot marks a head that a run (``marked``: run name, heads)
-    intervened on; a legend under the panels says so."""
-    panels = [("importance (post)", heads.importance, False)]
+    """Inline SVG (:func:`harness_ext.charts.heads_figure`): one layer x head panel per
+    quantity, each with its colour bar; red outlines are emergent heads, each run of ``marked``
+    (run name, heads) that intervened gets a marker on its heads; a legend under the panels
+    names them."""
+    from harness_ext.charts import HeatPanel, heads_figure, to_svg
+
+    roles = {"post": "post", "base": "base", **(heads.settings.get("roles") or {})}
+    panels = [HeatPanel(f"importance ({roles['post']})", heads.importance)]
     if heads.effect is not None:
-        panels.append(("effect (post - base)", heads.effect, True))
-    emergent = set(heads.emergent)
-    cell = max(CELL, min(40, HEATMAP_WIDTH // max(1, heads.n_heads)))
-    row = max(8, min(cell, 520 // max(1, heads.n_layers)))
-    left, top, gap, scale_w = 44, 30, 70, 12
-    panel_w = heads.n_heads * cell
-    width = max(left + len(panels) * (panel_w + gap + scale_w), left + 520)  # the legend
-    plot_h = heads.n_layers * row
-    height = top + plot_h + 64
-    body: list[str] = []
-    for index, (title, grid, diverging) in enumerate(panels):
-        x0 = left + index * (panel_w + gap + scale_w)
-        values = [v for line in grid for v in line]
-        low, high = (-1.0, 1.0) if diverging else (min(values), max(values))
-        body.append(f'<text x="{x0}" y="18" fill="#333">{escape(title)}</text>')
-        for layer, line in enumerate(grid):
-            y = top + (heads.n_layers - 1 - layer) * row  # layer 0 at the bottom
-            for head, value in enumerate(line):
-                x = x0 + head * cell
-                runs = [name for name, picked in marked
-                        if (layer, head) in picked or (layer, None) in picked]
-                tip = (f"L{layer}H{head}: {title} {value:.4g}"
-                       + (" (emergent)" if (layer, head) in emergent else "")
-                       + (f"; intervened in {', '.join(runs)}" if runs else ""))
-                stroke = ' stroke="#d62728" stroke-width="2"' if (layer, head) in emergent else ""
-                body.append(f'<rect class="mark" x="{x}" y="{y}" width="{cell - 1}" '
-                            f'height="{row - 1}" fill="{_color(value, low, high, diverging)}"'
-                            f'{stroke}><title>{escape(tip)}</title></rect>')
-                if runs:
-                    body.append(f'<circle cx="{x + cell / 2 - 0.5}" cy="{y + row / 2 - 0.5}" '
-                                f'r="{max(2.0, min(cell, row) / 5):.1f}" fill="#000"/>')
-        step = max(1, heads.n_heads // 16)
-        for head in range(0, heads.n_heads, step):
-            body.append(f'<text x="{x0 + head * cell + cell / 2:.1f}" y="{top + plot_h + 14}" '
-                        f'text-anchor="middle" font-size="10" fill="#555">{head}</text>')
-        body.append(f'<text x="{x0 + panel_w / 2:.1f}" y="{top + plot_h + 30}" '
-                    f'text-anchor="middle" fill="#555">head</text>')
-        body += _colour_scale(x0 + panel_w + 8, top, scale_w, plot_h, low, high, diverging)
-    for layer in range(0, heads.n_layers, max(1, heads.n_layers // 12)):
-        y = top + (heads.n_layers - 1 - layer) * row + row / 2 + 3
-        body.append(f'<text x="{left - 6}" y="{y:.1f}" text-anchor="end" font-size="10" '
-                    f'fill="#555">L{layer}</text>')
-    body.append(f'<rect x="{left}" y="{height - 22}" width="12" height="12" fill="none" '
-                f'stroke="#d62728" stroke-width="2"/><text x="{left + 18}" y="{height - 12}" '
-                f'font-size="11" fill="#333">emergent head (in the file\'s emergent list)</text>'
-                f'<circle cx="{left + 346}" cy="{height - 16}" r="3" fill="#000"/>'
-                f'<text x="{left + 354}" y="{height - 12}" font-size="11" fill="#333">a run '
-                f'intervened on it</text>')
-    return _svg(width, height, f"heads of {heads.path.name}: layer x head", body)
-
-
-def _colour_scale(x: float, top: float, width: float, height: float, low: float, high: float,
-                  diverging: bool) -> list[str]:
-    """A vertical colour bar from ``low`` (bottom) to ``high`` (top), with both labelled."""
-    steps = 24
-    out = []
-    for i in range(steps):
-        value = low + (high - low) * (i + 0.5) / steps
-        y = top + height - (i + 1) * height / steps
-        out.append(f'<rect x="{x}" y="{y:.1f}" width="{width}" height="{height / steps + 0.5:.1f}" '
-                   f'fill="{_color(value, low, high, diverging)}"/>')
-    out.append(f'<text x="{x + width + 3}" y="{top + 9}" font-size="10" fill="#555">'
-               f'{high:.3g}</text>')
-    out.append(f'<text x="{x + width + 3}" y="{top + height}" font-size="10" fill="#555">'
-               f'{low:.3g}</text>')
-    return out
+        panels.append(HeatPanel(f"effect ({roles['post']} - {roles['base']})", heads.effect,
+                                diverging=True))
+    title = f"heads of {heads.path.name}: layer x head"
+    figure = heads_figure(panels, title=title, emergent=heads.emergent, marked=marked)
+    return to_svg(figure, title=title)
 
 
 def appearance_grid(heads: HeadsMap) -> str | None:
-    """Inline SVG of a checkpoint series: one row per head emergent somewhere, one column per
-    checkpoint, filled where the head is emergent; None for a file without a series."""
+    """Inline SVG of a checkpoint series (:func:`harness_ext.charts.series_figure`): one row
+    per head emergent somewhere, one column per checkpoint, dark where the head is emergent;
+    None for a file without a series."""
+    from harness_ext.charts import series_figure, to_svg
+
     if not heads.checkpoints or not heads.appearance:
         return None
-    left, top, cell_w, cell_h = 70, 24, 64, 16
-    names = [Path(name).name or name for name in heads.checkpoints]
-    width = left + cell_w * len(names) + 10
-    height = top + cell_h * len(heads.appearance) + 40
-    body = [f'<text x="{left}" y="14" fill="#333">emergent heads over checkpoints</text>']
-    for row, (layer, head, flags) in enumerate(heads.appearance):
-        y = top + row * cell_h
-        body.append(f'<text x="{left - 6}" y="{y + cell_h - 4}" text-anchor="end" font-size="10" '
-                    f'fill="#555">L{layer}H{head}</text>')
-        for column, on in enumerate(flags):
-            tip = f"L{layer}H{head} at {names[column]}: {'emergent' if on else 'not emergent'}"
-            body.append(f'<rect class="mark" x="{left + column * cell_w}" y="{y}" width="{cell_w - 2}" '
-                        f'height="{cell_h - 2}" fill="{"#08519c" if on else "#f0f0f0"}">'
-                        f'<title>{escape(tip)}</title></rect>')
-    for column, name in enumerate(names):
-        body.append(f'<text x="{left + column * cell_w + cell_w / 2:.0f}" y="{height - 22}" '
-                    f'text-anchor="middle" font-size="10" fill="#555">{escape(name[:12])}</text>')
-    return _svg(width, height, "emergent heads over checkpoints", body)
+    title = "emergent heads over checkpoints"
+    figure = series_figure([f"L{layer}H{head}" for layer, head, _ in heads.appearance],
+                           [Path(name).name or name for name in heads.checkpoints],
+                           [[2 if on else 0 for on in flags] for _, _, flags in heads.appearance],
+                           title=title, state_labels=("not emergent", "", "emergent"))
+    return to_svg(figure, title=title)

@@ -4,7 +4,8 @@
     python scripts/check_report_html.py out/report/report.html [--screenshot report.png]
 
 Fails (exit status 1) when the page raises a JavaScript error, when a plot
-(``svg.plot``) has no visible data mark (``.mark`` with a non-empty box), when two labels
+(``svg.plot``) has no visible data mark (an element of class ``mark``, or, in matplotlib's
+SVG, an id starting ``mark-``, with a non-empty box), when two labels
 (``<text>``) of a plot overlap, when the page has no plot at all, or when the first drill-down
 (a failed response's ``<details>``) does not open to a visible text. The screenshot is taken
 with that drill-down (and a flipped problem's, if any) open. Exit status 2: no Chromium found (install Debian's ``chromium``, or set
@@ -49,7 +50,7 @@ window.addEventListener('load', function () {
     var result = {errors: window.__sparksErrors, plots: [],
                   height: document.documentElement.scrollHeight};
     for (var i = 0; i < plots.length; i++) {
-      var svg = plots[i], marks = svg.querySelectorAll('.mark'), visible = 0;
+      var svg = plots[i], marks = svg.querySelectorAll('.mark, [id^="mark-"]'), visible = 0;
       for (var j = 0; j < marks.length; j++) {
         var box = marks[j].getBBox();
         if (box.width > 0 && box.height > 0) { visible++; }

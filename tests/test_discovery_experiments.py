@@ -482,11 +482,7 @@ def test_checkpoint_circuits_against_the_reward(tmp_path: Path, short_rows: list
 
 def test_series_plot_draws_the_reward_on_the_step_axis(tmp_path: Path) -> None:
     """The plot of a series with rewards has a reward panel above the head grid, both on steps."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib import pyplot as plt
-
+    from harness_ext import charts
     from harness_ext.discovery.rewards import CheckpointRewards
     from harness_ext.discovery.series import build_series, write_series_plot
 
@@ -495,13 +491,15 @@ def test_series_plot_draws_the_reward_on_the_step_axis(tmp_path: Path) -> None:
     series = build_series(["checkpoint-10", "checkpoint-30"], results,
                           CheckpointRewards((10, 30), (0.25, 0.75), "reward", "trainer_state.json"))
     figures = []
-    original = plt.subplots
+    original = charts.series_figure
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plt, "subplots", lambda *a, **k: figures.append(original(*a, **k)) or figures[-1])
+        patch.setattr(charts, "series_figure",
+                      lambda *a, **k: figures.append(original(*a, **k)) or figures[-1])
         assert write_series_plot(series, tmp_path / "series.png")
-    axes = figures[0][1]
-    reward_line = axes[0][0].get_lines()[0]
+    reward_ax, grid_ax = figures[0].axes
+    reward_line = reward_ax.get_lines()[0]
     assert list(reward_line.get_xdata()) == [10, 30] and list(reward_line.get_ydata()) == [0.25, 0.75]
-    assert [t.get_text() for t in axes[1][0].get_xticklabels()] == ["10", "30"]
-    assert axes[1][0].get_xlabel() == "step"
+    assert [t.get_text() for t in grid_ax.get_xticklabels()] == ["10", "30"]
+    assert grid_ax.get_xlabel() == "step"
+    assert (tmp_path / "series.png").read_bytes()[:4] == b"\x89PNG"
     assert series["dynamics"]["spearman"]["note"] == "needs at least 3 pairs, has 1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -321,6 +322,7 @@ def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -
     html = (out / "report.html").read_text()
     broken = tmp_path / "broken.html"
     broken.write_text(html.replace('class="mark"', 'class="nomark"', 10**6)
+                      .replace('id="mark-', 'id="nomark-', 10**6)
                       .replace("</body>", "<script>undefinedFunction();</script></body>"))
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"),
                            str(broken), "--screenshot", str(tmp_path / "b.png")],
@@ -352,10 +354,13 @@ def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
     html = (tmp_path / "o" / "report.html").read_text()
     assert html.count('<svg class="plot"') == 4
     heat = html[html.index("<h2>Heads</h2>"):]
-    assert heat.count('class="mark"') == 2 * 8  # importance and effect panels, 8 heads each
-    assert heat.count('stroke="#d62728" stroke-width="2"><title>') == 2 * 2  # emergent, both panels
-    assert 'emergent head (in the file' in heat and 'a run intervened on it' in heat  # legend
-    assert "L3H1: importance (post) 0.2; intervened in cand" in heat
+    # harness_ext.charts' SVG: one image per panel (importance, effect), text kept as <text>
+    assert re.findall(r'id="(mark-[^"]*)"', heat) == ["mark-heat-0", "mark-heat-1"]
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", heat)
+    assert {"importance (post)", "effect (post - base)", "head", "layer"} <= set(texts)
+    assert heat.count("stroke: #d62728") == 2 * 2 + 1  # emergent: both panels, and the legend
+    assert "emergent head (in the file's emergent list)" in texts  # legend
+    assert "cand intervened on it" in texts  # cand's marker, on L3H1
     data = json.loads((tmp_path / "o" / "report.json").read_text())
     assert data["heads"]["emergent"] == [{"layer": 0, "head": 1}, {"layer": 3, "head": 0}]
     assert "## Heads" in (tmp_path / "o" / "report.md").read_text()
@@ -387,4 +392,7 @@ def test_report_shows_a_checkpoint_series(two_runs: tuple[Path, Path], tmp_path:
     assert report.heads.checkpoints == ("ckpt-1", "ckpt-2")
     heads_part = render_html(report).split("<h2>Heads</h2>")[1]
     assert heads_part.count('<svg class="plot"') == 2
-    assert "L1H1 at ckpt-1: not emergent" in heads_part and "L1H1 at ckpt-2: emergent" in heads_part
+    series_svg = heads_part[heads_part.index('aria-label="emergent heads over checkpoints"'):]
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", series_svg)
+    assert {"L1H1", "ckpt-1", "ckpt-2", "emergent", "not emergent", "checkpoint"} <= set(texts)
+    assert 'id="mark-series"' in series_svg

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from harness_ext.atomic import write_atomic_with
 from harness_ext.discovery.circuits import CircuitRule, circuit, circuit_stats, top_edges
 
 if TYPE_CHECKING:
@@ -111,57 +110,38 @@ def head_grid(heads: Sequence[dict[str, Any]], key: str) -> list[list[Any]]:
 
 
 def write_heatmap(result: dict[str, Any], path: Path) -> bool:
-    """A layer x head PNG of importance (post, and base when present) and effect at ``path``.
-    Returns False, writing nothing, when matplotlib is not installed."""
+    """A layer x head PNG of importance (post, and base when present) and effect at ``path``
+    (:func:`harness_ext.charts.heads_figure`: emergent heads outlined red, a
+    ``--compare-thinking`` file's compensatory heads blue). Returns False, writing nothing,
+    when matplotlib is not installed."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         return False
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    import numpy as np
+    from harness_ext import charts
 
     heads = result["heads"]
-    n_layers = 1 + max(h["layer"] for h in heads)
-    n_heads = 1 + max(h["head"] for h in heads)
-
-    def grid(key: str) -> np.ndarray:
-        return np.array(head_grid(heads, key), dtype=float)  # None -> nan
-
-    roles = {"post": "post", "base": "base", **(result.get("settings") or {}).get("roles", {})}
-    panels = [("importance_post", f"importance ({roles['post']})", "viridis")]
+    settings = result.get("settings") or {}
+    roles = {"post": "post", "base": "base", **settings.get("roles", {})}
+    panels = [charts.HeatPanel(f"importance ({roles['post']})", head_grid(heads, "importance_post"))]
     if result["circuit_base"] is not None:
-        panels += [("importance_base", f"importance ({roles['base']})", "viridis"),
-                   ("effect", f"effect ({roles['post']} - {roles['base']})", "coolwarm")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 + 0.35 * n_heads * len(panels) + 1.5 * len(panels),
-                                                      1.5 + 0.22 * n_layers), squeeze=False)
-    for ax, (key, title, cmap) in zip(axes[0], panels):
-        values = grid(key)
-        limits = {"vmin": -1, "vmax": 1} if key == "effect" else {}
-        image = ax.imshow(values, aspect="auto", cmap=cmap, origin="lower", **limits)
-        ax.set(title=title, xlabel="head", ylabel="layer")
-        fig.colorbar(image, ax=ax)
-    outlined = [(h, "red") for h in result["emergent"]]  # emergent heads, on every panel
-    outlined += [(h, "blue") for h in result.get("compensatory") or ()]  # --compare-thinking
-    for h, colour in outlined:
-        for ax in axes[0]:
-            ax.add_patch(plt.Rectangle((h["head"] - 0.5, h["layer"] - 0.5), 1, 1, fill=False,
-                                       edgecolor=colour, linewidth=1.2))
+        panels += [charts.HeatPanel(f"importance ({roles['base']})", head_grid(heads, "importance_base")),
+                   charts.HeatPanel(f"effect ({roles['post']} - {roles['base']})",
+                                    head_grid(heads, "effect"), diverging=True)]
+    pairs = lambda entries: [(h["layer"], h["head"]) for h in entries or ()]  # noqa: E731
+    models = " vs ".join(str(settings[key]) for key in ("model_post", "model_base") if settings.get(key))
+    fig = charts.heads_figure(panels, title=f"heads of {models or path.stem}: layer x head",
+                              emergent=pairs(result["emergent"]),
+                              compensatory=pairs(result.get("compensatory")))
     save_figure(fig, path)
     return True
 
 
 def save_figure(fig: Any, path: Path) -> None:
-    """Save a matplotlib figure as PNG at ``path`` atomically, then close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure as PNG at ``path`` atomically, then close it
+    (:func:`harness_ext.charts.save_png`)."""
+    from harness_ext.charts import save_png
 
-    fig.tight_layout()
-    try:
-        _atomic(path, lambda out: fig.savefig(out, format="png", dpi=110), suffix=".png")
-    finally:
-        plt.close(fig)
-
-
-# save_figure's atomic writer: the one of harness_ext.atomic (temp file beside the target,
-# fsync, os.replace, the mode a plain open() gives)
-_atomic = write_atomic_with
+    if fig.get_layout_engine() is None:  # a figure not made by harness_ext.charts
+        fig.tight_layout()
+    save_png(fig, path)

@@ -4,7 +4,7 @@ Each checkpoint gets the same result as ``sparks discover --model CHECKPOINT --b
 (:func:`harness_ext.discovery.heads_file.build_result`); :func:`build_series` adds, for the heads that
 are emergent in at least one checkpoint, when they appear and disappear, and
 :func:`write_series_plot` draws that as a head x checkpoint grid (the paper's GRPO finding:
-heads come and go over training). matplotlib is imported inside the plot function.
+heads come and go over training), with :mod:`harness_ext.charts`.
 """
 
 from __future__ import annotations
@@ -139,56 +139,22 @@ def _grid(result: HeadsFile, key: str) -> list[list[float]] | None:
 
 
 def write_series_plot(series: dict[str, Any], path: Path) -> bool:
-    """Head x checkpoint grid PNG: dark = emergent, light = in the post circuit only; with
-    rewards, a panel above draws each checkpoint's reward on the same step axis (the grid's
-    columns sit at the checkpoints' steps when those are known and increasing). Returns False,
-    writing nothing, when matplotlib is not installed."""
+    """Head x checkpoint grid PNG (:func:`harness_ext.charts.series_figure`): dark = emergent,
+    light = in the post circuit only; with rewards, a panel above draws each checkpoint's reward
+    on the same step axis (the grid's columns sit at the checkpoints' steps when those are known
+    and increasing). Returns False, writing nothing, when matplotlib is not installed."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         return False
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
+    from harness_ext import charts
 
     rows, ckpts = series["appearance"], series["checkpoints"]
-    names = [Path(c["model"]).name or c["model"] for c in ckpts]
-    values = [[2 if row["emergent"][i] else 1 if row["in_circuit_post"][i] else 0
-               for i in range(len(names))] for row in rows] or [[0] * len(names)]
-    xs, edges, on_steps = _step_axis([c.get("step") for c in ckpts])
-    rewards = [c.get("reward") for c in ckpts]
-    has_reward = any(r is not None for r in rewards)
-    height = 1.6 + 0.25 * max(1, len(rows))
-    fig, axes = plt.subplots(2 if has_reward else 1, 1, sharex=True, squeeze=False,
-                             figsize=(max(4.5, 2.0 + 0.9 * len(names)), height + 1.8 * has_reward),
-                             gridspec_kw={"height_ratios": [1.8, height]} if has_reward else None)
-    grid_ax = axes[-1][0]
-    grid_ax.pcolormesh(edges, range(len(values) + 1), values, vmin=0, vmax=2,
-                       cmap=ListedColormap(["#f4f4f4", "#9ecae1", "#08519c"]))
-    grid_ax.invert_yaxis()
-    grid_ax.set_xticks(xs, [str(x) for x in xs] if on_steps else names, rotation=30, ha="right")
-    grid_ax.set_yticks([i + 0.5 for i in range(len(rows))], [f"L{r['layer']}H{r['head']}" for r in rows])
-    grid_ax.set(xlabel="step" if on_steps else "checkpoint", ylabel="head")
-    title = "heads over checkpoints\ndark: emergent, light: in the circuit only"
-    if has_reward:
-        reward_ax = axes[0][0]
-        reward_ax.plot([x for x, r in zip(xs, rewards) if r is not None],
-                       [r for r in rewards if r is not None], marker="o", color="#d95f02")
-        reward_ax.set(ylabel="reward")
-        reward_ax.set_title(title, fontsize=10)
-    else:
-        grid_ax.set_title(title, fontsize=10)
+    states = [[2 if row["emergent"][i] else 1 if row["in_circuit_post"][i] else 0
+               for i in range(len(ckpts))] for row in rows]
+    fig = charts.series_figure([f"L{r['layer']}H{r['head']}" for r in rows],
+                               [Path(c["model"]).name or c["model"] for c in ckpts], states,
+                               title="heads over checkpoints", steps=[c.get("step") for c in ckpts],
+                               rewards=[c.get("reward") for c in ckpts])
     save_figure(fig, path)
     return True
-
-
-def _step_axis(steps: Sequence[int | None]) -> tuple[list[int], list[float], bool]:
-    """Column centres and edges, and whether they are steps: the steps when all are known and
-    increasing, else the checkpoint indices 0, 1, ..."""
-    given = [s for s in steps if s is not None]
-    known = len(given) == len(steps) and all(b > a for a, b in zip(given, given[1:]))
-    xs = given if known else list(range(len(steps)))
-    if len(xs) == 1:
-        return xs, [xs[0] - 0.5, xs[0] + 0.5], known
-    mids = [(a + b) / 2 for a, b in zip(xs, xs[1:])]
-    return xs, [2 * xs[0] - mids[0], *mids, 2 * xs[-1] - mids[-1]], known
