@@ -74,53 +74,79 @@ SUITES = {
     "d": ("ours", None, "our own cases"),
 }
 
-REGENERATE = ("regenerate it with `.venv/bin/python benchmarks/data/extract_suites.py extract "
-              "...` (the full command is in benchmarks/data/PROVENANCE.md, 'Regenerating'), or "
-              "point $SPARKS_GRADER_SUITES at a folder that holds it")
+REGENERATE = (
+    "regenerate it with `.venv/bin/python benchmarks/data/extract_suites.py extract "
+    "...` (the full command is in benchmarks/data/PROVENANCE.md, 'Regenerating'), or "
+    "point $SPARKS_GRADER_SUITES at a folder that holds it"
+)
 
 # Upstream labels we do not share: id -> (our label, reason). Agreement is printed against the
 # upstream labels and against ours.
 RELABELLED: dict[str, tuple[bool, str]] = {
     "test_yujianll.py::test_string_extraction::9": (
-        False, "1 - 1/e is not 1 + 1/e; upstream passes only because its parser reads just "
-               "the 1 of both sides (PROVENANCE.md, 'Doubtful upstream labels')"),
+        False,
+        "1 - 1/e is not 1 + 1/e; upstream passes only because its parser reads just "
+        "the 1 of both sides (PROVENANCE.md, 'Doubtful upstream labels')",
+    ),
     "test_strict.py::test_strict_variable_comparison::1": (
-        False, "strict=False (f(x) equals f(y) by renaming variables) is an option we do not "
-               "have: variables always matter; the same pair with strict=True is labelled "
-               "False upstream too"),
+        False,
+        "strict=False (f(x) equals f(y) by renaming variables) is an option we do not "
+        "have: variables always matter; the same pair with strict=True is labelled "
+        "False upstream too",
+    ),
     "test_all.py::test_set_rel_assymetry::3": (
-        True, "allow_set_relation_comp=False makes x in [-2,7] differ from -2 <= x <= 7 in "
-              "one direction only; for us an inequality and the interval it defines are the "
-              "same answer both ways (upstream row ::1, the other direction, is True)"),
+        True,
+        "allow_set_relation_comp=False makes x in [-2,7] differ from -2 <= x <= 7 in "
+        "one direction only; for us an inequality and the interval it defines are the "
+        "same answer both ways (upstream row ::1, the other direction, is True)",
+    ),
     "test_all.py::test_latex_notation::5": (
-        True, "a line break inside $...$ is allowed in LaTeX (only a blank line is not): "
-              "'Answer $ \\n 9 \\n $' answers 9; the upstream label records that Math-Verify's "
-              "inline patterns stop at a newline (its rows ::7 and ::8, display math, are True)"),
-    "test_all.py::test_latex_notation::6": (
-        True, "as ::5, with \\( ... \\) around the 9"),
+        True,
+        "a line break inside $...$ is allowed in LaTeX (only a blank line is not): "
+        "'Answer $ \\n 9 \\n $' answers 9; the upstream label records that Math-Verify's "
+        "inline patterns stop at a newline (its rows ::7 and ::8, display math, are True)",
+    ),
+    "test_all.py::test_latex_notation::6": (True, "as ::5, with \\( ... \\) around the 9"),
     "test_extractive_match.py::test_latex_notation::5": (
-        True, "as Math-Verify's test_latex_notation::5 (a line break inside inline math)"),
+        True,
+        "as Math-Verify's test_latex_notation::5 (a line break inside inline math)",
+    ),
     "test_extractive_match.py::test_latex_notation::6": (
-        True, "as Math-Verify's test_latex_notation::6"),
+        True,
+        "as Math-Verify's test_latex_notation::6",
+    ),
     "test_boxed.py::test_boxed::0": (
-        False, "boxes separated by other text are not joined: only commas, 'and', 'or' and "
-               "spacing join boxes into one answer, so the gold is its last box, 4, not {35, 4}; "
-               "upstream itself labels '\\boxed{1} no no no no no \\boxed{2}' against "
-               "\\boxed{1,2} False (test_open_thoughts::28)"),
+        False,
+        "boxes separated by other text are not joined: only commas, 'and', 'or' and "
+        "spacing join boxes into one answer, so the gold is its last box, 4, not {35, 4}; "
+        "upstream itself labels '\\boxed{1} no no no no no \\boxed{2}' against "
+        "\\boxed{1,2} False (test_open_thoughts::28)",
+    ),
     "test_all.py::test_precision::4": (
-        False, "precision=4 rounds 0.3333 to 1/3; we have no rounding option: a decimal "
-               "equals an exact value only to a relative 1e-9 (0.3333 is a rounded 1/3)"),
+        False,
+        "precision=4 rounds 0.3333 to 1/3; we have no rounding option: a decimal "
+        "equals an exact value only to a relative 1e-9 (0.3333 is a rounded 1/3)",
+    ),
     "test_all.py::test_complex_math_expressions::7": (
-        False, "precision=2: 0.33 is a rounded 1/3 (no rounding option, see test_precision)"),
+        False,
+        "precision=2: 0.33 is a rounded 1/3 (no rounding option, see test_precision)",
+    ),
     "test_all.py::test_complex_math_expressions::13": (
-        False, "precision=2: 2.6667 is a rounded 8/3 (no rounding option)"),
+        False,
+        "precision=2: 2.6667 is a rounded 8/3 (no rounding option)",
+    ),
     "test_extractive_match.py::test_precision::4": (
-        False, "precision=4 rounds 0.3333 to 1/3 (no rounding option, as in Math-Verify's "
-               "test_precision)"),
+        False,
+        "precision=4 rounds 0.3333 to 1/3 (no rounding option, as in Math-Verify's test_precision)",
+    ),
     "test_extractive_match.py::test_complex_math_expressions::7": (
-        False, "precision=2: 0.33 is a rounded 1/3 (no rounding option)"),
+        False,
+        "precision=2: 0.33 is a rounded 1/3 (no rounding option)",
+    ),
     "test_extractive_match.py::test_complex_math_expressions::13": (
-        False, "precision=2: 2.6667 is a rounded 8/3 (no rounding option)"),
+        False,
+        "precision=2: 2.6667 is a rounded 8/3 (no rounding option)",
+    ),
 }
 
 
@@ -155,8 +181,9 @@ def find_suite_file(name: str) -> Optional[Path]:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _label(case_id: str, upstream: bool) -> tuple[bool, str]:
@@ -172,17 +199,36 @@ def load_upstream(suite: str, path: Path) -> list[Bench]:
         targets = options.get("extraction_config") or options.get("pred_extraction_target") or []
         letters = any(t.get("type") == "IndicesExtractionConfig" for t in targets)
         label, note = _label(row["id"], bool(row["expected"]))
-        out.append(Bench(suite, row["id"], row["gold"], row["prediction"], bool(row["expected"]),
-                         label, "letter" if letters else "math",
-                         {"mode": "options", "suite": "math_verify" if suite == "a" else
-                          "lighteval", "row": row}, note))
+        out.append(
+            Bench(
+                suite,
+                row["id"],
+                row["gold"],
+                row["prediction"],
+                bool(row["expected"]),
+                label,
+                "letter" if letters else "math",
+                {
+                    "mode": "options",
+                    "suite": "math_verify" if suite == "a" else "lighteval",
+                    "row": row,
+                },
+                note,
+            )
+        )
     return out
 
 
-_CANON = [(re.compile(p), r) for p, r in (
-    (r"\\[dt]frac", r"\\frac"), (r"\\left|\\right|\\[,;!: ]|\s|\$", ""), (r"^[A-Za-z]=", ""),
-    (r"\^\{?\\circ\}?", ""), (r"\\(?:text|mbox|textbf|mathrm)\{([^{}]*)\}", r"\1"),
-)]
+_CANON = [
+    (re.compile(p), r)
+    for p, r in (
+        (r"\\[dt]frac", r"\\frac"),
+        (r"\\left|\\right|\\[,;!: ]|\s|\$", ""),
+        (r"^[A-Za-z]=", ""),
+        (r"\^\{?\\circ\}?", ""),
+        (r"\\(?:text|mbox|textbf|mathrm)\{([^{}]*)\}", r"\1"),
+    )
+]
 
 
 def _canon(gold: str) -> str:
@@ -220,14 +266,33 @@ def load_published(path: Path) -> list[Bench]:
     for source in ("math500", "aime"):
         group = [r for r in rows if r["id"].split("::")[0] == source]
         for i, row in enumerate(group):
-            out.append(Bench("c", row["id"], row["gold"], row["solution"], True, True,
-                             mv={"mode": "default"}, note="own gold"))
+            out.append(
+                Bench(
+                    "c",
+                    row["id"],
+                    row["gold"],
+                    row["solution"],
+                    True,
+                    True,
+                    mv={"mode": "default"},
+                    note="own gold",
+                )
+            )
             for k in range(1, len(group)):
                 other = group[(i + k) % len(group)]
                 if clearly_different(row["gold"], other["gold"]):
-                    out.append(Bench("c", f"{row['id']} vs {other['id']}", other["gold"],
-                                     row["solution"], False, False, mv={"mode": "default"},
-                                     note="another problem's gold"))
+                    out.append(
+                        Bench(
+                            "c",
+                            f"{row['id']} vs {other['id']}",
+                            other["gold"],
+                            row["solution"],
+                            False,
+                            False,
+                            mv={"mode": "default"},
+                            note="another problem's gold",
+                        )
+                    )
                     break
     return out
 
@@ -235,8 +300,19 @@ def load_published(path: Path) -> list[Bench]:
 def load_own() -> list[Bench]:
     from answer_cases import CASES
 
-    return [Bench("d", f"{c.category}::{i}", c.gold, c.response, c.expected, c.expected,
-                  mv={"mode": "default"}, note=c.note) for i, c in enumerate(CASES)]
+    return [
+        Bench(
+            "d",
+            f"{c.category}::{i}",
+            c.gold,
+            c.response,
+            c.expected,
+            c.expected,
+            mv={"mode": "default"},
+            note=c.note,
+        )
+        for i, c in enumerate(CASES)
+    ]
 
 
 def load(suites: list[str]) -> tuple[list[Bench], list[str]]:
@@ -250,8 +326,9 @@ def load(suites: list[str]) -> tuple[list[Bench], list[str]]:
         path = find_suite_file(filename)
         if path is None:
             looked = ", ".join(str(d) for d in data_dirs())
-            missing.append(f"suite ({key}) {filename}: not found (looked in {looked}); "
-                           f"{REGENERATE}")
+            missing.append(
+                f"suite ({key}) {filename}: not found (looked in {looked}); {REGENERATE}"
+            )
             continue
         cases += load_published(path) if key == "c" else load_upstream(key, path)
     return cases, missing
@@ -295,7 +372,10 @@ class MathVerify:
     def _start(self) -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--math-verify-helper"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         return proc
@@ -416,9 +496,11 @@ def report(cases: list[Bench], results: list[dict], show: int) -> bool:
     if public:
         groups.append(("a+b+c", public))
     groups.append(("all", list(range(len(cases)))))
-    head = (f"{'suite':<22}{'n':>5} | {'agreement: ours':>15} {'math-verify':>12} | "
-            f"{'FP':>3} {'FN':>3} {'mvFP':>4} {'mvFN':>4} {'ungr':>4} | "
-            f"{'ours ms p50':>11} {'p99':>7} | {'mv ms p50':>9} {'p99':>7} | {'x p50':>6}")
+    head = (
+        f"{'suite':<22}{'n':>5} | {'agreement: ours':>15} {'math-verify':>12} | "
+        f"{'FP':>3} {'FN':>3} {'mvFP':>4} {'mvFN':>4} {'ungr':>4} | "
+        f"{'ours ms p50':>11} {'p99':>7} | {'mv ms p50':>9} {'p99':>7} | {'x p50':>6}"
+    )
     print(head)
     print(f"{'':<22}{'':>5} | {'(upstream / our labels)':>28} |")
     print("-" * len(head))
@@ -429,26 +511,34 @@ def report(cases: list[Bench], results: list[dict], show: int) -> bool:
         ungraded = sum(results[i]["reason"] == "timeout" for i in idx)
         if key in "abc" or key == "a+b+c":
             ahead &= o["ours"] >= m["ours"]
-        print(f"{name:<22}{len(idx):>5} | {o['up']:>6.3f} / {o['ours']:.3f}  "
-              f"{m['up']:>5.3f} / {m['ours']:.3f} | {o['fp']:>3} {o['fn']:>3} {m['fp']:>4} "
-              f"{m['fn']:>4} {ungraded:>4} | {o['med']:>11.3f} {o['p99']:>7.1f} | "
-              f"{m['med']:>9.3f} {m['p99']:>7.1f} | {m['med'] / max(o['med'], 1e-9):>5.1f}x")
+        print(
+            f"{name:<22}{len(idx):>5} | {o['up']:>6.3f} / {o['ours']:.3f}  "
+            f"{m['up']:>5.3f} / {m['ours']:.3f} | {o['fp']:>3} {o['fn']:>3} {m['fp']:>4} "
+            f"{m['fn']:>4} {ungraded:>4} | {o['med']:>11.3f} {o['p99']:>7.1f} | "
+            f"{m['med']:>9.3f} {m['p99']:>7.1f} | {m['med'] / max(o['med'], 1e-9):>5.1f}x"
+        )
     relabelled = [c for c in cases if c.id in RELABELLED]
     if relabelled:
         print(f"\nupstream labels we do not share ({len(relabelled)}): upstream -> ours, reason")
         for c in relabelled:
             print(f"  [{c.suite}] {c.id}: {c.upstream} -> {c.label}: {RELABELLED[c.id][1]}")
     known_fp = [i for i, c in enumerate(cases) if not c.label and results[i]["mv"]]
-    print(f"\nMath-Verify false positives (against our labels): {len(known_fp)}; ours on them: "
-          f"{sum(results[i]['ours'] for i in known_fp)} false positive(s)")
+    print(
+        f"\nMath-Verify false positives (against our labels): {len(known_fp)}; ours on them: "
+        f"{sum(results[i]['ours'] for i in known_fp)} false positive(s)"
+    )
     wrong = [i for i, c in enumerate(cases) if results[i]["ours"] != c.label]
-    print(f"\nour disagreements with our labels ({len(wrong)}): [suite] id: label | ours "
-          f"(reason, extracted) | math-verify")
+    print(
+        f"\nour disagreements with our labels ({len(wrong)}): [suite] id: label | ours "
+        f"(reason, extracted) | math-verify"
+    )
     for i in wrong[:show]:
         c, r = cases[i], results[i]
-        print(f"  [{c.suite}] {c.id}: {c.label} | {r['ours']} ({r['reason']}, "
-              f"{_short(r['extracted'], 40)!s}) | {r['mv']}\n      gold {_short(c.gold)}\n"
-              f"      pred {_short(c.prediction)}")
+        print(
+            f"  [{c.suite}] {c.id}: {c.label} | {r['ours']} ({r['reason']}, "
+            f"{_short(r['extracted'], 40)!s}) | {r['mv']}\n      gold {_short(c.gold)}\n"
+            f"      pred {_short(c.prediction)}"
+        )
     if len(wrong) > show:
         print(f"  ... {len(wrong) - show} more (--show)")
     return ahead
@@ -475,13 +565,22 @@ def main() -> int:
         return 1
     results = run(cases, args.repeats, args.hang_s)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [{**vars(c), "mv": None, **{f"r_{k}": v for k, v in r.items()}}
-             for c, r in zip(cases, results)], ensure_ascii=False,
-            indent=0), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {**vars(c), "mv": None, **{f"r_{k}": v for k, v in r.items()}}
+                    for c, r in zip(cases, results)
+                ],
+                ensure_ascii=False,
+                indent=0,
+            ),
+            encoding="utf-8",
+        )
     ahead = report(cases, results, args.show)
-    print(f"\ngoal: agreement (our labels) >= Math-Verify's on every public suite: "
-          f"{'yes' if ahead else 'NO'}")
+    print(
+        f"\ngoal: agreement (our labels) >= Math-Verify's on every public suite: "
+        f"{'yes' if ahead else 'NO'}"
+    )
     return 0 if ahead and not missing else 1
 
 

@@ -50,6 +50,7 @@ def main() -> int:
     shape = (model.config.num_hidden_layers, model.config.num_attention_heads)
     rows = load_task_rows("amc_sparks", args.problems)
     eos = [tokenizer.eos_token_id]
+
     def edges(*args):  # noqa: ANN002, ANN202 - the paper's importance: summed |edge scores|
         return edge_attribute(*args).abs().sum(dim=-1)
 
@@ -82,19 +83,26 @@ def main() -> int:
             totals[name] += scores
             per_problem[name].append(spearmanr(scores.flatten(), truth.flatten()).statistic)
             line.append(f"{name} Spearman {per_problem[name][-1]:.3f}")
-        print(f"{row['problem_id']}: {len(prompt)} prompt + {len(clean)} opening tokens; "
-              + "; ".join(line), flush=True)
+        print(
+            f"{row['problem_id']}: {len(prompt)} prompt + {len(clean)} opening tokens; "
+            + "; ".join(line),
+            flush=True,
+        )
     top = round(0.1 * shape[0] * shape[1])
     truth_top = set(truth_total.flatten().topk(top).indices.tolist())
-    print(f"heads: {shape[0] * shape[1]}; problems: {len(rows)}; IG steps / samples: {args.ig_steps}; "
-          f"brute force: {times['brute force']:.1f} s")
+    print(
+        f"heads: {shape[0] * shape[1]}; problems: {len(rows)}; IG steps / samples: {args.ig_steps}; "
+        f"brute force: {times['brute force']:.1f} s"
+    )
     for name in methods:
         rho = spearmanr(totals[name].flatten(), truth_total.flatten()).statistic
         overlap = len(set(totals[name].flatten().topk(top).indices.tolist()) & truth_top)
-        print(f"{name:>7}: Spearman {rho:.3f} (goal >= 0.7; per problem "
-              f"{', '.join(f'{r:.3f}' for r in per_problem[name])}); top-{top} overlap "
-              f"{overlap}/{top}; {times[name]:.2f} s, {times['brute force'] / times[name]:.1f}x "
-              f"faster than brute force (goal >= 20x)")
+        print(
+            f"{name:>7}: Spearman {rho:.3f} (goal >= 0.7; per problem "
+            f"{', '.join(f'{r:.3f}' for r in per_problem[name])}); top-{top} overlap "
+            f"{overlap}/{top}; {times[name]:.2f} s, {times['brute force'] / times[name]:.1f}x "
+            f"faster than brute force (goal >= 20x)"
+        )
     return 0
 
 

@@ -26,18 +26,31 @@ def prompts(tokenizer, count: int) -> list[str]:
 
     folder = Path(os.environ.get("SPARKS_DATA_DIR") or DEFAULT_DATA)
     lines = (folder / "amc.jsonl").read_text().splitlines()[:count]
-    return [tokenizer.apply_chat_template([{"role": "user", "content": doc_to_text(json.loads(line))}],
-                                          tokenize=False, add_generation_prompt=True)
-            for line in lines]
+    return [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": doc_to_text(json.loads(line))}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        for line in lines
+    ]
 
 
 def run_sparks(lm, texts: list[str], tokens: int) -> tuple[float, int]:
     from lm_eval.api.instance import Instance
 
-    requests = [Instance(request_type="generate_until", doc={}, idx=i,
-                         arguments=(text, {"until": [], "do_sample": False,
-                                           "max_gen_toks": tokens, "min_new_tokens": tokens}))
-                for i, text in enumerate(texts)]
+    requests = [
+        Instance(
+            request_type="generate_until",
+            doc={},
+            idx=i,
+            arguments=(
+                text,
+                {"until": [], "do_sample": False, "max_gen_toks": tokens, "min_new_tokens": tokens},
+            ),
+        )
+        for i, text in enumerate(texts)
+    ]
     start = time.perf_counter()
     lm.generate_until(requests, disable_tqdm=True)
     return time.perf_counter() - start, tokens * len(texts)  # min_new_tokens: exactly `tokens`
@@ -51,8 +64,13 @@ def run_plain(model, tokenizer, texts: list[str], tokens: int) -> tuple[float, i
     for text in texts:
         ids = tokenizer(text, return_tensors="pt", add_special_tokens=False).input_ids
         with torch.no_grad():
-            out = model.generate(ids, max_new_tokens=tokens, min_new_tokens=tokens,
-                                 do_sample=False, pad_token_id=tokenizer.pad_token_id)
+            out = model.generate(
+                ids,
+                max_new_tokens=tokens,
+                min_new_tokens=tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
         generated += out.shape[1] - ids.shape[1]
     return time.perf_counter() - start, generated
 
@@ -62,8 +80,12 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=6)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: stable timings on a shared machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: stable timings on a shared machine)",
+    )
     args = parser.parse_args()
 
     import torch

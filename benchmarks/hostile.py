@@ -52,7 +52,11 @@ def hostile_cases(size: int) -> list[Hostile]:
     slow_sympy = [  # equal, but simplify() is slow: these run into the worker's CPU-time limit
         ("sympy_power", "\\boxed{\\sin(x)^{50}\\cos(x)^{50}}", "\\frac{\\sin(2x)^{50}}{2^{50}}"),
         ("sympy_binomial", "\\boxed{(\\sin x + \\cos x)^{30}}", "(1+\\sin 2x)^{15}"),
-        ("sympy_half_angle", "\\boxed{\\tan(x/2)^{8}}", "\\left(\\frac{1-\\cos x}{\\sin x}\\right)^8"),
+        (
+            "sympy_half_angle",
+            "\\boxed{\\tan(x/2)^{8}}",
+            "\\left(\\frac{1-\\cos x}{\\sin x}\\right)^8",
+        ),
     ]
     cases = [
         Hostile("nested_braces", "\\boxed{" + "{" * half + "1" + "}" * half + "}", "1"),
@@ -87,13 +91,21 @@ def hostile_cases(size: int) -> list[Hostile]:
     ]
     cases += [Hostile(name, response, gold) for name, response, gold in slow_sympy]
     junk = "".join(f"\\boxed{{{i}}} " for i in range(size // 12))
-    reasoning = ("Let $x$ be the number of apples. Then $2x + 3 = 11$, so $x = 4$. "
-                 "Checking: $2 \\cdot 4 + 3 = 11$. ")
+    reasoning = (
+        "Let $x$ be the number of apples. Then $2x + 3 = 11$, so $x = 4$. "
+        "Checking: $2 \\cdot 4 + 3 = 11$. "
+    )
     for name, response, gold in slow_sympy[:1]:  # a long hostile prefix, then a slow final answer
-        cases.append(Hostile(f"boxes_then_{name}", f"{junk}\n\nSo the final answer is {response}.",
-                             gold))
-        cases.append(Hostile(f"reasoning_then_{name}",
-                             reasoning * (size // len(reasoning)) + f"\n\nSo {response}.", gold))
+        cases.append(
+            Hostile(f"boxes_then_{name}", f"{junk}\n\nSo the final answer is {response}.", gold)
+        )
+        cases.append(
+            Hostile(
+                f"reasoning_then_{name}",
+                reasoning * (size // len(reasoning)) + f"\n\nSo {response}.",
+                gold,
+            )
+        )
     return cases
 
 
@@ -117,8 +129,9 @@ def alone(call: Timed, case: Hostile, rounds: int, clear: Callable[[], None]) ->
     return times
 
 
-def together(call: Timed, case: Hostile, rounds: int, threads: int,
-             clear: Callable[[], None]) -> list[float]:
+def together(
+    call: Timed, case: Hostile, rounds: int, threads: int, clear: Callable[[], None]
+) -> list[float]:
     times: list[float] = []
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         for _ in range(rounds):
@@ -133,8 +146,9 @@ def together(call: Timed, case: Hostile, rounds: int, threads: int,
     return times
 
 
-def all_at_once(call: Timed, cases: list[Hostile], rounds: int, threads: int,
-                clear: Callable[[], None]) -> dict[str, list[float]]:
+def all_at_once(
+    call: Timed, cases: list[Hostile], rounds: int, threads: int, clear: Callable[[], None]
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {case.name: [] for case in cases}
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         for _ in range(rounds):
@@ -147,8 +161,10 @@ def all_at_once(call: Timed, cases: list[Hostile], rounds: int, threads: int,
 def row(name: str, mode: str, times: list[float]) -> tuple[str, bool]:
     worst = max(times)
     over = worst > BOUND_S
-    line = (f"{name:<24} {mode:<10} {statistics.median(times) * 1e3:>9.1f} "
-            f"{worst * 1e3:>9.1f} {worst / BOUND_S:>8.2f}{'  OVER' if over else ''}")
+    line = (
+        f"{name:<24} {mode:<10} {statistics.median(times) * 1e3:>9.1f} "
+        f"{worst * 1e3:>9.1f} {worst / BOUND_S:>8.2f}{'  OVER' if over else ''}"
+    )
     return line, over
 
 
@@ -170,8 +186,10 @@ def main() -> int:
     label("\\boxed{1}", "1")  # loads the plugins
     cases = [c for c in hostile_cases(args.size) if not args.only or c.name in args.only]
     functions = {"label": timed(label), "is_correct": timed(answers.is_correct)}
-    print(f"{len(cases)} cases of about {args.size:,} characters, {args.rounds} rounds, "
-          f"{args.threads} threads, bound {BOUND_S:.1f} s")
+    print(
+        f"{len(cases)} cases of about {args.size:,} characters, {args.rounds} rounds, "
+        f"{args.threads} threads, bound {BOUND_S:.1f} s"
+    )
     header = f"{'case':<24} {'mode':<10} {'p50 ms':>9} {'max ms':>9} {'max/bound':>8}"
     failures = []
     for fname, call in functions.items():
@@ -179,10 +197,13 @@ def main() -> int:
         shared = all_at_once(call, cases, args.rounds, args.threads, answers.clear_cache)
         for case in cases:
             for mode, times in (
-                    ("alone", alone(call, case, args.rounds, answers.clear_cache)),
-                    (f"{args.threads} threads", together(call, case, args.rounds, args.threads,
-                                                         answers.clear_cache)),
-                    ("all cases", shared[case.name])):
+                ("alone", alone(call, case, args.rounds, answers.clear_cache)),
+                (
+                    f"{args.threads} threads",
+                    together(call, case, args.rounds, args.threads, answers.clear_cache),
+                ),
+                ("all cases", shared[case.name]),
+            ):
                 line, over = row(case.name, mode, times)
                 print(line, flush=True)
                 if over:

@@ -72,8 +72,11 @@ class Scores:
     n: int
 
     def count(self, hand: Optional[str] = None, predicted: Optional[str] = None) -> int:
-        return sum(v for (h, p), v in self.confusion.items()
-                   if (hand is None or h == hand) and (predicted is None or p == predicted))
+        return sum(
+            v
+            for (h, p), v in self.confusion.items()
+            if (hand is None or h == hand) and (predicted is None or p == predicted)
+        )
 
     def precision(self, label: str) -> Optional[float]:
         predicted = self.count(predicted=label)
@@ -121,11 +124,17 @@ def label_row(row: Row) -> Result:
 
     answer, correct = grade(row)
     task = str(row.get("task") or "")
-    sample = make_sample(row["response"], str(row["gold"]),
-                         truncated=row.get("stop_reason") == "length",
-                         integer_range=integer_range(task), answer=answer, correct=correct,
-                         task=task, max_gen_toks=row.get("max_gen_toks"),
-                         n_tokens=row.get("generated_tokens"))
+    sample = make_sample(
+        row["response"],
+        str(row["gold"]),
+        truncated=row.get("stop_reason") == "length",
+        integer_range=integer_range(task),
+        answer=answer,
+        correct=correct,
+        task=task,
+        max_gen_toks=row.get("max_gen_toks"),
+        n_tokens=row.get("generated_tokens"),
+    )
     diagnosis = diagnose_sample(sample)
     return Result(row, diagnosis.label, diagnosis.note)
 
@@ -136,15 +145,19 @@ def score(results: Sequence[Result]) -> Scores:
 
     seen = {r.hand for r in results} | {r.predicted for r in results}
     labels = tuple(label for label in BUILTIN_LABELS if label in seen) + tuple(
-        sorted(seen - set(BUILTIN_LABELS)))
+        sorted(seen - set(BUILTIN_LABELS))
+    )
     confusion = Counter((r.hand, r.predicted) for r in results)
     return Scores(labels, confusion, len(results))
 
 
 def budget_misses(results: Iterable[Result]) -> list[Result]:
     """Responses that stopped at their budget but are labelled neither truncated nor correct."""
-    return [r for r in results if r.row.get("stop_reason") == "length"
-            and r.predicted not in ("truncated", "correct")]
+    return [
+        r
+        for r in results
+        if r.row.get("stop_reason") == "length" and r.predicted not in ("truncated", "correct")
+    ]
 
 
 def goal_failures(scores: Scores, misses: Sequence[Result]) -> list[str]:
@@ -160,8 +173,7 @@ def goal_failures(scores: Scores, misses: Sequence[Result]) -> list[str]:
             failed.append(f"{label}: precision {_pct(precision)} < {MIN_PRECISION:.0%}")
         if recall is None or recall < MIN_RECALL:
             failed.append(f"{label}: recall {_pct(recall)} < {MIN_RECALL:.0%}")
-    failed.extend(f"{r.row['id']}: stopped at its budget, labelled {r.predicted}"
-                  for r in misses)
+    failed.extend(f"{r.row['id']}: stopped at its budget, labelled {r.predicted}" for r in misses)
     return failed
 
 
@@ -175,8 +187,10 @@ def print_scores(title: str, results: Sequence[Result]) -> Scores:
     print(f"\n== {title}: {scores.n} rows, accuracy {scores.accuracy:.1%}")
     print(f"{'label':<18} {'n':>4} {'pred':>5} {'prec':>5} {'rec':>5}")
     for label in scores.labels:
-        print(f"{label:<18} {scores.count(hand=label):>4} {scores.count(predicted=label):>5} "
-              f"{_pct(scores.precision(label)):>5} {_pct(scores.recall(label)):>5}")
+        print(
+            f"{label:<18} {scores.count(hand=label):>4} {scores.count(predicted=label):>5} "
+            f"{_pct(scores.precision(label)):>5} {_pct(scores.recall(label)):>5}"
+        )
     short = [label[:8] for label in scores.labels]
     print("\nconfusion (rows: hand label, columns: predicted)")
     print(f"{'':<18}" + "".join(f"{name:>9}" for name in short))
@@ -194,9 +208,11 @@ def print_budget(results: Sequence[Result]) -> list[Result]:
     stopped = [r for r in results if r.row.get("stop_reason") == "length"]
     misses = budget_misses(stopped)
     intervened = [r for r in stopped if str(r.row.get("interventions") or "none") != "none"]
-    print(f"\n== stopped at their budget: {len(stopped)} ({len(intervened)} on intervened "
-          f"runs); labelled other than truncated/correct: {len(misses)} "
-          f"({len(budget_misses(intervened))} on intervened runs)")
+    print(
+        f"\n== stopped at their budget: {len(stopped)} ({len(intervened)} on intervened "
+        f"runs); labelled other than truncated/correct: {len(misses)} "
+        f"({len(budget_misses(intervened))} on intervened runs)"
+    )
     for r in misses:
         print(f"  {r.row['id']}: {r.predicted}")
     return misses
@@ -218,18 +234,23 @@ def print_detector(rows: Sequence[Row]) -> None:
     answer (what the labeler sees), ignoring the label order, for reading by hand."""
     from harness_ext.reports.reached import find_reached
 
-    wrong = [(row, answer) for row in rows for answer, correct in [grade(row)]
-             if not correct and answer]
-    print(f"\n== found_then_lost detector alone on {len(wrong)} real wrong responses with a "
-          f"final answer (label order ignored)")
+    wrong = [
+        (row, answer) for row in rows for answer, correct in [grade(row)] if not correct and answer
+    ]
+    print(
+        f"\n== found_then_lost detector alone on {len(wrong)} real wrong responses with a "
+        f"final answer (label order ignored)"
+    )
     fired = 0
     for row, answer in wrong:
         reached = find_reached(row["response"], str(row["gold"]), answer)
         if reached is not None:
             fired += 1
             context = reached.context.replace("\n", " ")
-            print(f"  {row['id']} (hand {row['label']}, gold {row['gold']!r}, answer "
-                  f"{answer!r}): {reached.candidate!r} in ...{context}...")
+            print(
+                f"  {row['id']} (hand {row['label']}, gold {row['gold']!r}, answer "
+                f"{answer!r}): {reached.candidate!r} in ...{context}..."
+            )
     print(f"  fired on {fired}")
     print_chance_hits(wrong)
 
@@ -250,16 +271,21 @@ def print_chance_hits(wrong: Sequence[tuple[Row, str]]) -> None:
             reached = find_reached(row["response"], gold, answer)
             if reached is not None:
                 hits += 1
-                print(f"  chance: {row['id']} against gold {gold!r}: {reached.candidate!r} in "
-                      f"...{reached.context.replace(chr(10), ' ')}...")
+                print(
+                    f"  chance: {row['id']} against gold {gold!r}: {reached.candidate!r} in "
+                    f"...{reached.context.replace(chr(10), ' ')}..."
+                )
     print(f"  against other problems' golds: {hits} hits in {pairs} pairs")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--show-detector", action="store_true",
-                        help="run found_then_lost's detector alone on real wrong responses")
+    parser.add_argument(
+        "--show-detector",
+        action="store_true",
+        help="run found_then_lost's detector alone on real wrong responses",
+    )
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
     results = [label_row(row) for row in rows]

@@ -22,9 +22,15 @@ def config() -> Any:
     """A Llama config with 128 x 128 = 16,384 heads (nothing is allocated)."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=32, hidden_size=N_HEADS * 8, intermediate_size=32,
-                       num_hidden_layers=N_LAYERS, num_attention_heads=N_HEADS,
-                       num_key_value_heads=N_HEADS, head_dim=8)
+    return LlamaConfig(
+        vocab_size=32,
+        hidden_size=N_HEADS * 8,
+        intermediate_size=32,
+        num_hidden_layers=N_LAYERS,
+        num_attention_heads=N_HEADS,
+        num_key_value_heads=N_HEADS,
+        head_dim=8,
+    )
 
 
 def spec_text(n_heads: int) -> str:
@@ -64,7 +70,9 @@ def main() -> None:
     print(f"{'heads':>8} {'parse+resolve':>14} {'growth':>8}")
     for n in args.sizes:
         median = statistics.median(timings[n])
-        growth = "" if previous is None else f"{median / previous[1]:.1f}x for {n / previous[0]:.0f}x"
+        growth = (
+            "" if previous is None else f"{median / previous[1]:.1f}x for {n / previous[0]:.0f}x"
+        )
         print(f"{n:>8} {median * 1000:>11.1f} ms {growth:>8}")
         previous = (n, median)
 

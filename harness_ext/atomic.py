@@ -28,8 +28,14 @@ from typing import Any, BinaryIO, Callable, Iterator
 from harness_ext.errors import SparksError
 from harness_ext.output_check import current_umask
 
-__all__ = ["file_mode", "fsync_folder", "replace_folder", "staged_folder", "write_atomic",
-           "write_atomic_with"]
+__all__ = [
+    "file_mode",
+    "fsync_folder",
+    "replace_folder",
+    "staged_folder",
+    "write_atomic",
+    "write_atomic_with",
+]
 
 _OLD = "sparks-old"
 
@@ -39,16 +45,18 @@ def file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
-def write_atomic(path: Path, data: bytes | str, *, encoding: str = "utf-8",
-                 errors: str = "strict") -> Path:
+def write_atomic(
+    path: Path, data: bytes | str, *, encoding: str = "utf-8", errors: str = "strict"
+) -> Path:
     """Write ``data`` to ``path`` atomically; ``str`` is encoded with ``encoding`` and
     ``errors`` (written as given: no newline translation). Returns ``path``."""
     payload = data.encode(encoding, errors) if isinstance(data, str) else bytes(data)
     return write_atomic_with(path, lambda stream: stream.write(payload))
 
 
-def write_atomic_with(path: Path, write: Callable[[BinaryIO], Any], *,
-                      suffix: str = ".tmp") -> Path:
+def write_atomic_with(
+    path: Path, write: Callable[[BinaryIO], Any], *, suffix: str = ".tmp"
+) -> Path:
     """Write ``path`` atomically through ``write(stream)``, which writes into a binary stream
     (e.g. ``lambda out: fig.savefig(out, format="png")`` or ``torch.save(tensor, out)``).
     ``suffix`` ends the temporary file's name. Returns ``path``."""
@@ -70,15 +78,17 @@ def write_atomic_with(path: Path, write: Callable[[BinaryIO], Any], *,
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path, *, owned: Callable[[Path], bool] = lambda path: True,
-                  prefix: str | None = None) -> Iterator[Path]:
+def staged_folder(
+    target: Path, *, owned: Callable[[Path], bool] = lambda path: True, prefix: str | None = None
+) -> Iterator[Path]:
     """A new, empty folder beside ``target`` (``mkdir``'s mode) to fill inside the ``with``
     block; when the block ends without error the folder replaces ``target`` whole
     (:func:`replace_folder`, with ``owned``), else it is removed and ``target`` is untouched."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=prefix or f".{target.name}.sparks-new-",
-                                    dir=target.parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=prefix or f".{target.name}.sparks-new-", dir=target.parent)
+    )
     try:
         os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0o700
         yield staging
@@ -97,14 +107,18 @@ def replace_folder(new: Path, target: Path, *, owned: Callable[[Path], bool]) ->
     is first renamed aside (stamped, so the next run cleans it up), then the new one moved in.
     """
     if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise SparksError(f"{target} exists and is not a folder; sparks will not replace it. "
-                          f"Choose another output.")
+        raise SparksError(
+            f"{target} exists and is not a folder; sparks will not replace it. "
+            f"Choose another output."
+        )
     if not target.exists():
         os.rename(new, target)
         return
     if not owned(target) and any(target.iterdir()):
-        raise SparksError(f"{target} holds files that sparks did not write; it is left "
-                          f"untouched. Choose another output.")
+        raise SparksError(
+            f"{target} holds files that sparks did not write; it is left "
+            f"untouched. Choose another output."
+        )
     if _exchange(new, target):
         shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old content
         return
@@ -145,10 +159,16 @@ def _exchange(first: Path, second: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
-    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
-                       _RENAME_EXCHANGE)
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
     if result == 0:
         return True
     code = ctypes.get_errno()

@@ -25,8 +25,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["COMPENSATORY_COLOUR", "EMERGENT_COLOUR", "STATE_LABELS", "HeatPanel", "heads_figure",
-           "save_png", "series_figure", "to_svg"]
+__all__ = [
+    "COMPENSATORY_COLOUR",
+    "EMERGENT_COLOUR",
+    "STATE_LABELS",
+    "HeatPanel",
+    "heads_figure",
+    "save_png",
+    "series_figure",
+    "to_svg",
+]
 
 EMERGENT_COLOUR = "#d62728"
 COMPENSATORY_COLOUR = "#1f77b4"
@@ -38,9 +46,15 @@ REWARD_COLOUR = "#d95f02"
 DPI = 110  # the PNGs'
 
 # Applied while a figure is built and while it is saved: tick labels are made at draw time.
-_STYLE: dict[Any, Any] = {"font.size": 9, "axes.titlesize": 10, "figure.titlesize": 11,
-                          "legend.fontsize": 8, "axes.labelsize": 9, "xtick.labelsize": 8,
-                          "ytick.labelsize": 8}
+_STYLE: dict[Any, Any] = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "figure.titlesize": 11,
+    "legend.fontsize": 8,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+}
 # SVG metadata: none at all (no date, no matplotlib version), so the bytes depend on the input only
 _NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
 _CHAR_IN = 0.075  # inches per character of an 8-9 pt DejaVu Sans label, a generous mean
@@ -59,8 +73,14 @@ Heads = Collection[tuple[int, int]]
 Marked = Sequence[tuple[str, Collection[tuple[int, Optional[int]]]]]
 
 
-def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (),
-                 compensatory: Heads = (), marked: Marked = ()) -> Figure:
+def heads_figure(
+    panels: Sequence[HeatPanel],
+    *,
+    title: str,
+    emergent: Heads = (),
+    compensatory: Heads = (),
+    marked: Marked = (),
+) -> Figure:
     """Heat maps side by side, layer 0 at the bottom, each with its colour bar. On every panel
     the ``emergent`` heads are outlined red, the ``compensatory`` ones blue, and the heads of
     each ``marked`` entry (run name, its heads; head None: the whole layer) get that run's
@@ -72,16 +92,33 @@ def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (
     panel_w = min(2.8, max(1.4, 0.12 * n_heads))
     panel_h = min(4.2, max(1.4, 0.14 * n_layers))
     cell_pt = min(panel_w * 72 / max(1, n_heads), panel_h * 72 / max(1, n_layers))
-    groups = [(heads, colour, label) for heads, colour, label in (
-        (emergent, EMERGENT_COLOUR, "emergent head (in the file's emergent list)"),
-        (compensatory, COMPENSATORY_COLOUR, "compensatory head")) if heads]
+    groups = [
+        (heads, colour, label)
+        for heads, colour, label in (
+            (emergent, EMERGENT_COLOUR, "emergent head (in the file's emergent list)"),
+            (compensatory, COMPENSATORY_COLOUR, "compensatory head"),
+        )
+        if heads
+    ]
     # heads outside the file's grid (a spec for a bigger model) have no cell to mark
-    marked = [(name, [(layer, head) for layer, head in heads if 0 <= layer < n_layers
-                      and (head is None or 0 <= head < n_heads)]) for name, heads in marked]
+    marked = [
+        (
+            name,
+            [
+                (layer, head)
+                for layer, head in heads
+                if 0 <= layer < n_layers and (head is None or 0 <= head < n_heads)
+            ],
+        )
+        for name, heads in marked
+    ]
     marked = [(name, heads) for name, heads in marked if heads]
     labels = [label for _, _, label in groups] + [f"{name} intervened on it" for name, _ in marked]
-    width = max(len(panels) * (panel_w + 1.3) + 0.4, _CHAR_IN * 1.3 * len(title) + 0.5,
-                _CHAR_IN * max((len(label) for label in labels), default=0) + 1.0)
+    width = max(
+        len(panels) * (panel_w + 1.3) + 0.4,
+        _CHAR_IN * 1.3 * len(title) + 0.5,
+        _CHAR_IN * max((len(label) for label in labels), default=0) + 1.0,
+    )
     with _style():
         import numpy as np
         from matplotlib import colormaps
@@ -90,14 +127,21 @@ def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (
         fig = _figure(width, panel_h + 1.2 + 0.2 * len(labels))
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for index, (ax, panel) in enumerate(zip(axes, panels)):
-            values = np.array([[math.nan if v is None else v for v in row] for row in panel.values],
-                              dtype=float)
+            values = np.array(
+                [[math.nan if v is None else v for v in row] for row in panel.values], dtype=float
+            )
             if panel.diverging:
                 cmap, limits = colormaps["BrBG"], {"vmin": -1.0, "vmax": 1.0}
             else:
                 cmap, limits = colormaps["viridis"], {}
-            image = ax.imshow(values, origin="lower", aspect="auto", interpolation="none",
-                              cmap=cmap.with_extremes(bad="#dddddd"), **limits)
+            image = ax.imshow(
+                values,
+                origin="lower",
+                aspect="auto",
+                interpolation="none",
+                cmap=cmap.with_extremes(bad="#dddddd"),
+                **limits,
+            )
             image.set_gid(f"mark-heat-{index}")  # the data mark scripts/check_report_html.py finds
             ax.set_title(panel.title)
             ax.set(xlabel="head", ylabel="layer")
@@ -112,8 +156,12 @@ def heads_figure(panels: Sequence[HeatPanel], *, title: str, emergent: Heads = (
             _outline(ax, groups, cell_pt)
             _mark(ax, marked, n_heads, cell_pt)
         if labels:
-            fig.legend(handles=_legend_handles(groups, marked), loc="outside lower center",
-                       ncols=1, frameon=False)
+            fig.legend(
+                handles=_legend_handles(groups, marked),
+                loc="outside lower center",
+                ncols=1,
+                frameon=False,
+            )
         fig.suptitle(title)
     return fig
 
@@ -126,37 +174,76 @@ def _outline(ax: Axes, groups: Sequence[tuple[Heads, str, str]], cell_pt: float)
     halo = [patheffects.withStroke(linewidth=width + 1.2, foreground="white")]  # any cell colour
     for heads, colour, _ in groups:
         for layer, head in heads:
-            ax.add_patch(Rectangle((head - 0.5, layer - 0.5), 1, 1, fill=False, edgecolor=colour,
-                                   linewidth=width, path_effects=halo, zorder=3))
+            ax.add_patch(
+                Rectangle(
+                    (head - 0.5, layer - 0.5),
+                    1,
+                    1,
+                    fill=False,
+                    edgecolor=colour,
+                    linewidth=width,
+                    path_effects=halo,
+                    zorder=3,
+                )
+            )
 
 
 def _mark(ax: Axes, marked: Marked, n_heads: int, cell_pt: float) -> None:
     for index, (_, heads) in enumerate(marked):
-        points = sorted({(layer, h) for layer, head in heads
-                         for h in (range(n_heads) if head is None else (head,))})
+        points = sorted(
+            {
+                (layer, h)
+                for layer, head in heads
+                for h in (range(n_heads) if head is None else (head,))
+            }
+        )
         if points:  # later runs' markers smaller, so that two runs on one head both show
             size = (min(8.0, max(2.5, cell_pt * 0.35)) * (1 - 0.2 * (index % 3))) ** 2
-            ax.scatter([h for _, h in points], [layer for layer, _ in points], s=size,
-                       marker=MARKERS[index % len(MARKERS)], c=MARKED_COLOUR, edgecolors="white",
-                       linewidths=0.5, zorder=4)
+            ax.scatter(
+                [h for _, h in points],
+                [layer for layer, _ in points],
+                s=size,
+                marker=MARKERS[index % len(MARKERS)],
+                c=MARKED_COLOUR,
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=4,
+            )
 
 
 def _legend_handles(groups: Sequence[tuple[Heads, str, str]], marked: Marked) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list[Any] = [Patch(fill=False, edgecolor=colour, linewidth=1.5, label=label)
-                          for _, colour, label in groups]
-    handles += [Line2D([], [], linestyle="none", marker=MARKERS[i % len(MARKERS)],
-                       color=MARKED_COLOUR, markersize=5, label=f"{name} intervened on it")
-                for i, (name, _) in enumerate(marked)]
+    handles: list[Any] = [
+        Patch(fill=False, edgecolor=colour, linewidth=1.5, label=label)
+        for _, colour, label in groups
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=MARKERS[i % len(MARKERS)],
+            color=MARKED_COLOUR,
+            markersize=5,
+            label=f"{name} intervened on it",
+        )
+        for i, (name, _) in enumerate(marked)
+    ]
     return handles
 
 
-def series_figure(rows: Sequence[str], checkpoints: Sequence[str], states: Sequence[Sequence[int]],
-                  *, title: str, steps: Sequence[int | None] | None = None,
-                  rewards: Sequence[float | None] | None = None,
-                  state_labels: Sequence[str] = STATE_LABELS) -> Figure:
+def series_figure(
+    rows: Sequence[str],
+    checkpoints: Sequence[str],
+    states: Sequence[Sequence[int]],
+    *,
+    title: str,
+    steps: Sequence[int | None] | None = None,
+    rewards: Sequence[float | None] | None = None,
+    state_labels: Sequence[str] = STATE_LABELS,
+) -> Figure:
     """A head x checkpoint grid, one row per head (labelled by ``rows``): ``states[row][column]``
     is 0, 1 or 2, drawn light grey, light blue and dark blue, and named in the legend by
     ``state_labels`` (by default :data:`STATE_LABELS`: 2 is emergent). The columns sit at the
@@ -175,40 +262,64 @@ def series_figure(rows: Sequence[str], checkpoints: Sequence[str], states: Seque
         from matplotlib.patches import Patch
 
         fig = _figure(width, grid_h + 1.6 + 0.18 * len(shown) + (1.6 if has_reward else 0))
-        axes = fig.subplots(2 if has_reward else 1, 1, sharex=True, squeeze=False,
-                            height_ratios=[1.6, grid_h] if has_reward else None)[:, 0]
+        axes = fig.subplots(
+            2 if has_reward else 1,
+            1,
+            sharex=True,
+            squeeze=False,
+            height_ratios=[1.6, grid_h] if has_reward else None,
+        )[:, 0]
         grid_ax = axes[-1]
-        mesh = grid_ax.pcolormesh(edges, range(len(grid) + 1), grid, vmin=0, vmax=2,
-                                  cmap=ListedColormap(STATE_COLOURS), edgecolors="white",
-                                  linewidth=0.5)
+        mesh = grid_ax.pcolormesh(
+            edges,
+            range(len(grid) + 1),
+            grid,
+            vmin=0,
+            vmax=2,
+            cmap=ListedColormap(STATE_COLOURS),
+            edgecolors="white",
+            linewidth=0.5,
+        )
         mesh.set_gid("mark-series")  # the data mark scripts/check_report_html.py finds
         grid_ax.invert_yaxis()
         every = max(1, math.ceil(len(rows) * 12 / (grid_h * 72)))  # 12 pt per label at least
         grid_ax.set_yticks([i + 0.5 for i in range(0, len(rows), every)], list(rows[::every]))
         names = [str(x) for x in xs] if on_steps else [_short(name) for name in checkpoints]
-        upright = on_steps or all(len(name) * _CHAR_IN + 0.1 < (width - 2) / max(1, n)
-                                  for name in names)
+        upright = on_steps or all(
+            len(name) * _CHAR_IN + 0.1 < (width - 2) / max(1, n) for name in names
+        )
         extent = (max(len(name) for name in names) * _CHAR_IN + 0.12) if upright else 0.22
         kept = _spaced(xs, extent * (edges[-1] - edges[0]) / max(1.0, width - 2.0))
-        grid_ax.set_xticks([xs[i] for i in kept], [names[i] for i in kept],
-                           rotation=0 if upright else 90)
-        grid_ax.set(xlabel="step" if on_steps else "checkpoint", ylabel="head",
-                    xlim=(edges[0], edges[-1]))
+        grid_ax.set_xticks(
+            [xs[i] for i in kept], [names[i] for i in kept], rotation=0 if upright else 90
+        )
+        grid_ax.set(
+            xlabel="step" if on_steps else "checkpoint", ylabel="head", xlim=(edges[0], edges[-1])
+        )
         if has_reward:
-            line, = axes[0].plot([x for x, r in zip(xs, rewards) if r is not None],
-                                 [r for r in rewards if r is not None], marker="o",
-                                 color=REWARD_COLOUR)
+            (line,) = axes[0].plot(
+                [x for x, r in zip(xs, rewards) if r is not None],
+                [r for r in rewards if r is not None],
+                marker="o",
+                color=REWARD_COLOUR,
+            )
             line.set_gid("mark-reward")
             axes[0].set(ylabel="reward")
-        fig.legend(handles=[Patch(facecolor=STATE_COLOURS[s], edgecolor="#999999",
-                                  label=state_labels[s]) for s in reversed(shown)],
-                   loc="outside lower center", ncols=1, frameon=False)
+        fig.legend(
+            handles=[
+                Patch(facecolor=STATE_COLOURS[s], edgecolor="#999999", label=state_labels[s])
+                for s in reversed(shown)
+            ],
+            loc="outside lower center",
+            ncols=1,
+            frameon=False,
+        )
         fig.suptitle(title)
     return fig
 
 
 def _short(name: str, limit: int = 24) -> str:
-    return name if len(name) <= limit else name[:limit - 1] + "\u2026"
+    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
 
 
 def _spaced(xs: Sequence[float], gap: float) -> list[int]:
@@ -226,8 +337,9 @@ def _step_axis(steps: Sequence[int | None]) -> tuple[list[int], list[float], boo
     """Column centres and edges, and whether they are steps: the steps when all are known and
     increasing, else the checkpoint indices 0, 1, ..."""
     given = [s for s in steps if s is not None]
-    known = (bool(steps) and len(given) == len(steps)
-             and all(b > a for a, b in zip(given, given[1:])))
+    known = (
+        bool(steps) and len(given) == len(steps) and all(b > a for a, b in zip(given, given[1:]))
+    )
     xs = given if known else list(range(len(steps)))
     if len(xs) <= 1:
         centre = xs[0] if xs else 0
@@ -245,7 +357,8 @@ def save_png(fig: Figure, path: Path, *, dpi: int = DPI) -> Path:
     try:
         with _style():
             return write_atomic_with(
-                Path(path), lambda out: fig.savefig(out, format="png", dpi=dpi), suffix=".png")
+                Path(path), lambda out: fig.savefig(out, format="png", dpi=dpi), suffix=".png"
+            )
     finally:
         _close(fig)
 
@@ -257,8 +370,11 @@ def to_svg(fig: Figure, *, title: str) -> str:
 
     chart_id = "chart-" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:10]
     # a salt of the title's: fixed for a chart, yet two charts on one page get distinct ids
-    svg_rc: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": f"sparks {title}",
-                              "svg.image_inline": True}
+    svg_rc: dict[Any, Any] = {
+        "svg.fonttype": "none",
+        "svg.hashsalt": f"sparks {title}",
+        "svg.image_inline": True,
+    }
     if "svg.id" in matplotlib.rcParams:  # matplotlib >= 3.8: the root gets our id only
         svg_rc["svg.id"] = None
     buffer = io.StringIO()
@@ -276,8 +392,9 @@ def to_svg(fig: Figure, *, title: str) -> str:
     start = text.index("<svg ")
     end = text.index(">", start) + 1
     label = escape(title, quote=True)
-    root = (f'<svg class="plot" id="{chart_id}" role="img" aria-label="{label}" '
-            f'{text[start + 5:end]}')
+    root = (
+        f'<svg class="plot" id="{chart_id}" role="img" aria-label="{label}" {text[start + 5 : end]}'
+    )
     rule = '<style type="text/css">*{'
     body = text[end:].replace(rule, f'<style type="text/css">#{chart_id} *{{', 1)
     return f"{root}<title>{label}</title>{body.rstrip()}"

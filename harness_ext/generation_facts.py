@@ -32,16 +32,26 @@ FACTS_KEY = "sparks_generation"
 Fact = dict[str, Any]
 
 
-def generation_facts(rows: Sequence[Sequence[int]], context_length: int, budget: int,
-                     eos_ids: Iterable[int], stop: Sequence[str],
-                     decode: Callable[[Sequence[int]], str]) -> list[Fact]:
+def generation_facts(
+    rows: Sequence[Sequence[int]],
+    context_length: int,
+    budget: int,
+    eos_ids: Iterable[int],
+    stop: Sequence[str],
+    decode: Callable[[Sequence[int]], str],
+) -> list[Fact]:
     """The facts of each generated row (``context + continuation`` token ids) of one batch."""
     eos = set(eos_ids)
     return [_fact(list(row[context_length:]), budget, eos, stop, decode) for row in rows]
 
 
-def _fact(tokens: list[int], budget: int, eos: set[int], stop: Sequence[str],
-          decode: Callable[[Sequence[int]], str]) -> Fact:
+def _fact(
+    tokens: list[int],
+    budget: int,
+    eos: set[int],
+    stop: Sequence[str],
+    decode: Callable[[Sequence[int]], str],
+) -> Fact:
     end = next((i for i, token in enumerate(tokens) if token in eos), None)
     body = tokens if end is None else tokens[:end]
     stopped = _stop_length(body, stop, decode)
@@ -54,8 +64,9 @@ def _fact(tokens: list[int], budget: int, eos: set[int], stop: Sequence[str],
     return {"generated_tokens": n, "stop_reason": reason, "max_gen_toks": budget}
 
 
-def _stop_length(tokens: list[int], stop: Sequence[str],
-                 decode: Callable[[Sequence[int]], str]) -> Optional[int]:
+def _stop_length(
+    tokens: list[int], stop: Sequence[str], decode: Callable[[Sequence[int]], str]
+) -> Optional[int]:
     """The fewest leading tokens whose text contains a stop sequence (None: no stop sequence).
 
     Generation stops a sequence once a stop string is complete; what follows is padding or
@@ -84,8 +95,9 @@ class FactsRecorder:
     def __init__(self, real_hook: Any) -> None:
         self._real = real_hook
         self._pending: deque[Fact] = deque()
-        self._by_request: dict[tuple[str, str], deque[tuple[str, Optional[Fact]]]] = \
-            defaultdict(deque)
+        self._by_request: dict[tuple[str, str], deque[tuple[str, Optional[Fact]]]] = defaultdict(
+            deque
+        )
 
     def add_batch(self, facts: Sequence[Fact]) -> None:
         self._pending.extend(facts)

@@ -49,9 +49,11 @@ def input_hooks(model: torch.nn.Module, fns: Mapping[str, InputFn]) -> Iterator[
         try:
             modules.append((path, model.get_submodule(path), fn))
         except AttributeError:
-            raise SparksError(f"{type(model).__name__} has no module {path!r}: its architecture "
-                              f"mapping (harness_ext.interventions.arch) does not fit this "
-                              f"model") from None
+            raise SparksError(
+                f"{type(model).__name__} has no module {path!r}: its architecture "
+                f"mapping (harness_ext.interventions.arch) does not fit this "
+                f"model"
+            ) from None
     handles = []
     try:
         for path, module, fn in modules:
@@ -65,10 +67,13 @@ def input_hooks(model: torch.nn.Module, fns: Mapping[str, InputFn]) -> Iterator[
 def _pre_hook(path: str, fn: InputFn) -> Callable[[Any, tuple[Any, ...]], tuple[Any, ...] | None]:
     def hook(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if not args:
-            raise TypeError(f"{path} was called without a positional input; input_hooks edits "
-                            f"the first positional argument only")
+            raise TypeError(
+                f"{path} was called without a positional input; input_hooks edits "
+                f"the first positional argument only"
+            )
         replaced = fn(args[0])
         if replaced is None:
             return None
         return (replaced, *args[1:])
+
     return hook

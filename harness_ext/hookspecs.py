@@ -15,8 +15,14 @@ from pluggy import HookimplMarker, HookspecMarker
 if TYPE_CHECKING:
     from pyvene import Intervention
 
-__all__ = ["InterventionFactory", "Labeler", "hookimpl", "hookspec",
-           "register_interventions", "register_labelers"]
+__all__ = [
+    "InterventionFactory",
+    "Labeler",
+    "hookimpl",
+    "hookspec",
+    "register_interventions",
+    "register_labelers",
+]
 
 hookspec = HookspecMarker("harness_ext")
 hookimpl = HookimplMarker("harness_ext")  # re-exported as harness_ext.hookimpl

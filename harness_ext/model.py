@@ -58,8 +58,10 @@ class SparksLM(HFLM):
         **hflm_args: Any,  # every other model_arg is HFLM's, passed through untouched
     ) -> None:
         if intervention_mode not in INTERVENTION_MODES:
-            raise SparksError(f"intervention_mode={intervention_mode!r} is not one of "
-                              f"{', '.join(INTERVENTION_MODES)}.")
+            raise SparksError(
+                f"intervention_mode={intervention_mode!r} is not one of "
+                f"{', '.join(INTERVENTION_MODES)}."
+            )
         spec = _parse_interventions(interventions)  # a typo fails before the model loads
         self._embedded = pretrained is None
         if pretrained is None:
@@ -86,9 +88,9 @@ class SparksLM(HFLM):
             if resolved is None:  # a model object was passed: its config is only known now
                 resolved = self._prepare_interventions(self._model.config)
             # built once (calibration, head indices); entering it only adds hooks or folds
-            self._intervened = apply_interventions(self._model, resolved,
-                                                   mode=intervention_mode,
-                                                   tokenizer=self.tokenizer)
+            self._intervened = apply_interventions(
+                self._model, resolved, mode=intervention_mode, tokenizer=self.tokenizer
+            )
             separate_cache_per_intervention()
 
     def _prepare_interventions(self, config: Any) -> list:
@@ -143,23 +145,35 @@ class SparksLM(HFLM):
     def _generation_facts(self, output, context, max_length: int, stop) -> list[dict]:
         from harness_ext.generation_facts import generation_facts
 
-        eos = {self.tokenizer.eos_token_id, self.eot_token_id,
-               *_as_list(getattr(self._model.generation_config, "eos_token_id", None))}
-        return generation_facts(output.tolist(), context.shape[1], max_length - context.shape[1],
-                                eos - {None}, stop or [],
-                                lambda tokens: self.tok_decode(tokens, skip_special_tokens=False))
+        eos = {
+            self.tokenizer.eos_token_id,
+            self.eot_token_id,
+            *_as_list(getattr(self._model.generation_config, "eos_token_id", None)),
+        }
+        return generation_facts(
+            output.tolist(),
+            context.shape[1],
+            max_length - context.shape[1],
+            eos - {None},
+            stop or [],
+            lambda tokens: self.tok_decode(tokens, skip_special_tokens=False),
+        )
 
     def _non_finite_message(self) -> str:
         dtype = str(self.model.dtype).removeprefix("torch.")
         if self._spec is None:
-            return (f"the model's next-token scores became inf or NaN during generation "
-                    f"(dtype {dtype}, no interventions): the model overflows in this dtype. "
-                    f"Try dtype=float32 or dtype=bfloat16.")
-        return (f"the model's next-token scores became inf or NaN during generation with the "
-                f"interventions {self.interventions!r} (dtype {dtype}): an intervention makes "
-                f"the heads' outputs overflow. Use smaller factors (a scale factor near 1, e.g. "
-                f"0.5 or 1.3) or a smaller noise STD, and compare with a run without "
-                f"interventions.")
+            return (
+                f"the model's next-token scores became inf or NaN during generation "
+                f"(dtype {dtype}, no interventions): the model overflows in this dtype. "
+                f"Try dtype=float32 or dtype=bfloat16."
+            )
+        return (
+            f"the model's next-token scores became inf or NaN during generation with the "
+            f"interventions {self.interventions!r} (dtype {dtype}): an intervention makes "
+            f"the heads' outputs overflow. Use smaller factors (a scale factor near 1, e.g. "
+            f"0.5 or 1.3) or a smaller noise STD, and compare with a run without "
+            f"interventions."
+        )
 
     def apply_chat_template(self, chat_history, add_generation_prompt: bool = True) -> str:
         """HFLM's, noting that lm-eval applies the chat template (``--apply_chat_template``)."""
@@ -213,11 +227,19 @@ class SparksLM(HFLM):
             budget = min(wanted, self.max_length - longest - 1)
             if budget < wanted:
                 if budget < 1:
-                    raise SparksError(f"a prompt of {longest} tokens leaves no room to generate "
-                                      f"within max_length={self.max_length}; raise max_length.")
-                logger.warning("max_gen_toks=%d does not fit in this model's context "
-                               "(max_length=%d, longest prompt %d tokens): generating at most "
-                               "%d tokens", wanted, self.max_length, longest, budget)
+                    raise SparksError(
+                        f"a prompt of {longest} tokens leaves no room to generate "
+                        f"within max_length={self.max_length}; raise max_length."
+                    )
+                logger.warning(
+                    "max_gen_toks=%d does not fit in this model's context "
+                    "(max_length=%d, longest prompt %d tokens): generating at most "
+                    "%d tokens",
+                    wanted,
+                    self.max_length,
+                    longest,
+                    budget,
+                )
                 for request in group:
                     request.args[1]["max_gen_toks"] = budget
 
@@ -232,15 +254,21 @@ class SparksLM(HFLM):
             return
         if not getattr(self.tokenizer, "chat_template", None):
             return
-        name = (self.pretrained if isinstance(self.pretrained, str)
-                else str(getattr(self._model.config, "_name_or_path", "")))
+        name = (
+            self.pretrained
+            if isinstance(self.pretrained, str)
+            else str(getattr(self._model.config, "_name_or_path", ""))
+        )
         if not self._embedded and not any(hint in name.lower() for hint in INSTRUCT_HINTS):
             return
         self._chat_template_warned = True
         what = "the embedded instruct model" if self._embedded else f"{name} (an instruct model)"
-        logger.warning("sparks: %s has a chat template, but the prompts are sent without it, so "
-                       "responses are often empty or off-task. Add --apply_chat_template "
-                       "(apply_chat_template=True in simple_evaluate).", what)
+        logger.warning(
+            "sparks: %s has a chat template, but the prompts are sent without it, so "
+            "responses are often empty or off-task. Add --apply_chat_template "
+            "(apply_chat_template=True in simple_evaluate).",
+            what,
+        )
 
     def _intervention(self):
         return self._intervened if self._intervened is not None else contextlib.nullcontext()
@@ -254,8 +282,9 @@ class SparksLM(HFLM):
         info["sparks_version"] = __version__
         info["sparks_interventions"] = self.interventions
         info["sparks_random_control"] = self.random_control
-        info["sparks_intervention_mode"] = (self._intervened.mode if self._intervened is not None
-                                            else None)
+        info["sparks_intervention_mode"] = (
+            self._intervened.mode if self._intervened is not None else None
+        )
         info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
         return info
 
@@ -286,16 +315,21 @@ def choose_device(device: str | None) -> str:
     if not device:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise SparksError("device=cuda, but torch finds no CUDA device on this machine. Pass "
-                          "device=cpu, or leave device out to choose automatically.")
+        raise SparksError(
+            "device=cuda, but torch finds no CUDA device on this machine. Pass "
+            "device=cpu, or leave device out to choose automatically."
+        )
     return device
 
 
 def looks_local(pretrained: str) -> bool:
     """True when ``pretrained`` is meant as a folder, not a Hub id (``org/name`` or ``name``)."""
-    return (pretrained.startswith(("/", "./", "../", "~", ".\\", "..\\"))
-            or pretrained in (".", "..") or pretrained.count("/") > 1
-            or re.match(r"^[A-Za-z]:[\\/]", pretrained) is not None)
+    return (
+        pretrained.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or pretrained in (".", "..")
+        or pretrained.count("/") > 1
+        or re.match(r"^[A-Za-z]:[\\/]", pretrained) is not None
+    )
 
 
 def checked_local_path(pretrained: str) -> str:
@@ -306,10 +340,12 @@ def checked_local_path(pretrained: str) -> str:
     if folder.is_dir():
         return str(folder)
     problem = "is a file, not a model folder" if folder.exists() else "does not exist"
-    raise SparksError(f"pretrained={pretrained}: the folder {folder} {problem}. Pass a local "
-                      f"model folder (with config.json) or a Hub id such as "
-                      f"HuggingFaceTB/SmolLM2-135M-Instruct, or leave pretrained out for the "
-                      f"embedded model.")
+    raise SparksError(
+        f"pretrained={pretrained}: the folder {folder} {problem}. Pass a local "
+        f"model folder (with config.json) or a Hub id such as "
+        f"HuggingFaceTB/SmolLM2-135M-Instruct, or leave pretrained out for the "
+        f"embedded model."
+    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -336,8 +372,11 @@ def results_names(model_args: str | dict | None, found: str | None) -> tuple[str
 
     from harness_ext.embedded import MODEL_NAME
 
-    args = (simple_parse_args_string(model_args) if isinstance(model_args, str)
-            else dict(model_args or {}))
+    args = (
+        simple_parse_args_string(model_args)
+        if isinstance(model_args, str)
+        else dict(model_args or {})
+    )
     name = found or MODEL_NAME
     folder = sanitize_model_name(name)
     text = args.get("interventions")
@@ -358,8 +397,11 @@ def _normalized_or_text(text: str, args: dict[str, Any]) -> str:
     except SparksError:  # the model parsed it moments ago; a heads file changed since?
         return text.strip()
     except Exception as error:  # the config could not be read again: keep the spec's own form
-        logger.warning("sparks: could not draw the random control again to name the results "
-                       "folder (%s); the folder is named after the spec as given", error)
+        logger.warning(
+            "sparks: could not draw the random control again to name the results "
+            "folder (%s); the folder is named after the spec as given",
+            error,
+        )
         return _parse_interventions(text).normalized()
 
 
@@ -401,9 +443,11 @@ def _load_config(pretrained: str, hflm_args: dict[str, Any]) -> Any:
     from transformers import AutoConfig
 
     return AutoConfig.from_pretrained(
-        pretrained, revision=hflm_args.get("revision") or "main",
+        pretrained,
+        revision=hflm_args.get("revision") or "main",
         subfolder=hflm_args.get("subfolder") or "",
-        trust_remote_code=bool(hflm_args.get("trust_remote_code", False)))
+        trust_remote_code=bool(hflm_args.get("trust_remote_code", False)),
+    )
 
 
 def _plugin_versions() -> dict[str, str | None]:

@@ -32,28 +32,35 @@ def check_writable(path: Path, what: str, kind: str = "file") -> None:
     # os.path's tests, not Path's: they answer False where a parent folder denies access
     exists, is_dir = os.path.lexists(path), os.path.isdir(path)
     if kind == "file" and is_dir:
-        raise SparksError(f"{what} {path} is a folder, where a file is wanted; give a file name "
-                          f"inside it, or {_FIX}")
+        raise SparksError(
+            f"{what} {path} is a folder, where a file is wanted; give a file name "
+            f"inside it, or {_FIX}"
+        )
     if kind == "folder" and exists and not is_dir:
         raise SparksError(f"{what} {path} is a file, where a folder is wanted; {_FIX}")
     if kind == "folder" and is_dir:
         _check_folder(path, path, what)
         return
     if os.path.isfile(path) and not _access(path, os.W_OK):
-        raise SparksError(f"cannot write {what} {path}: the file exists and is not writable; "
-                          f"{_FIX}, or make it writable")
+        raise SparksError(
+            f"cannot write {what} {path}: the file exists and is not writable; "
+            f"{_FIX}, or make it writable"
+        )
     _check_folder(_nearest_existing(path.parent), path, what)
 
 
 def _check_folder(folder: Path, path: Path, what: str) -> None:
     """``folder`` (``path`` itself or a parent of it) must be a writable folder."""
     if not os.path.isdir(folder):
-        raise SparksError(f"cannot write {what} {path}: {folder} is a file, so no folder can be "
-                          f"made there; {_FIX}")
+        raise SparksError(
+            f"cannot write {what} {path}: {folder} is a file, so no folder can be "
+            f"made there; {_FIX}"
+        )
     if not _access(folder, _WRITE):
         where = "it" if folder == path else f"its folder {folder}"
-        raise SparksError(f"cannot write {what} {path}: {where} is not writable (permission "
-                          f"denied); {_FIX}")
+        raise SparksError(
+            f"cannot write {what} {path}: {where} is not writable (permission denied); {_FIX}"
+        )
 
 
 def _nearest_existing(folder: Path) -> Path:

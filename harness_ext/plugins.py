@@ -28,9 +28,23 @@ from harness_ext import hookspecs
 from harness_ext.errors import SparksError
 from harness_ext.hookspecs import InterventionFactory, Labeler
 
-__all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "InterventionInfo", "LabelerInfo", "PluginError",
-           "PluginInfo", "Registered", "describe_plugins", "get_interventions", "get_labelers",
-           "ensure_registered", "get_registered_interventions", "load_plugins", "pm", "usage"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "InterventionInfo",
+    "LabelerInfo",
+    "PluginError",
+    "PluginInfo",
+    "Registered",
+    "describe_plugins",
+    "get_interventions",
+    "get_labelers",
+    "ensure_registered",
+    "get_registered_interventions",
+    "load_plugins",
+    "pm",
+    "usage",
+]
 
 ENTRY_POINT_GROUP = "harness_ext"
 ALLOW_LIST_ENV = "SPARKS_LOAD_PLUGINS"
@@ -111,8 +125,11 @@ def ensure_registered(module_name: str) -> None:
     load_plugins()
     with _lock:
         if pm.get_plugin(module_name) is None and not pm.is_blocked(module_name):
-            _register(importlib.import_module(module_name), module_name,
-                      (OWN_DISTRIBUTION, _own_version()))
+            _register(
+                importlib.import_module(module_name),
+                module_name,
+                (OWN_DISTRIBUTION, _own_version()),
+            )
 
 
 def _unregister(names: list[str]) -> None:
@@ -126,8 +143,11 @@ def _load_all(added: list[str]) -> None:
     """Register every plugin that should load; ``added`` collects the names registered."""
     for module_name in DEFAULT_PLUGINS:
         if pm.get_plugin(module_name) is None:
-            _register(importlib.import_module(module_name), module_name,
-                      (OWN_DISTRIBUTION, _own_version()))
+            _register(
+                importlib.import_module(module_name),
+                module_name,
+                (OWN_DISTRIBUTION, _own_version()),
+            )
             added.append(module_name)
     allowed = os.environ.get(ALLOW_LIST_ENV)
     if allowed is not None:
@@ -137,7 +157,8 @@ def _load_all(added: list[str]) -> None:
             except metadata.PackageNotFoundError:
                 raise PluginError(
                     f"{ALLOW_LIST_ENV} names {dist_name!r}, which is not installed; install it or "
-                    f"remove it from the list") from None
+                    f"remove it from the list"
+                ) from None
             _load_distribution(dist, added)
     elif not getattr(sys, "_sparks_test_mode", False):
         for dist in metadata.distributions():
@@ -161,7 +182,8 @@ def _load_distribution(dist: metadata.Distribution, added: list[str]) -> None:
             raise PluginError(
                 f"plugin {entry_point.name!r} from {dist_name} {dist.version} failed to import: "
                 f"{type(error).__name__}: {error}. Fix or uninstall it, or leave it out with "
-                f"{ALLOW_LIST_ENV}=<comma-separated distributions to load>") from None
+                f"{ALLOW_LIST_ENV}=<comma-separated distributions to load>"
+            ) from None
         _register(plugin, entry_point.name, (dist_name, dist.version))
         added.append(entry_point.name)
 
@@ -172,8 +194,10 @@ def _register(plugin: Any, name: str, distribution: tuple[str, str]) -> None:
     except pluggy.PluginValidationError as error:
         raise PluginError(f"plugin {name!r} ({distribution[0]}) is invalid: {error}") from None
     except ValueError as error:  # pluggy: the same object under two names
-        raise PluginError(f"plugin {name!r} ({distribution[0]}) cannot be registered: {error}; "
-                          f"two entry points name the same object, remove one") from None
+        raise PluginError(
+            f"plugin {name!r} ({distribution[0]}) cannot be registered: {error}; "
+            f"two entry points name the same object, remove one"
+        ) from None
     _distributions[name] = distribution
 
 
@@ -195,23 +219,29 @@ def _collect(hook_name: str, what: str) -> dict[str, Registered]:
         except PluginError:
             raise
         except Exception as error:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                              f"{type(error).__name__}: {error}") from None
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                f"{type(error).__name__}: {error}"
+            ) from None
     return found
 
 
-def _register_callback(found: dict[str, Registered], plugin: str,
-                       what: str) -> Callable[[str, Callable[..., Any]], None]:
+def _register_callback(
+    found: dict[str, Registered], plugin: str, what: str
+) -> Callable[[str, Callable[..., Any]], None]:
     def register(name: str, obj: Callable[..., Any]) -> None:
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin!r} registered a {what} with a bad name {name!r}")
         if not callable(obj):
-            raise PluginError(f"plugin {plugin!r} registered {what} {name!r} with {obj!r}, "
-                              f"which is not callable")
+            raise PluginError(
+                f"plugin {plugin!r} registered {what} {name!r} with {obj!r}, which is not callable"
+            )
         if name in found:
-            raise PluginError(f"{what} {name!r} is registered twice: by plugin "
-                              f"{found[name].plugin!r} and by plugin {plugin!r}; uninstall one "
-                              f"or leave it out with {ALLOW_LIST_ENV}")
+            raise PluginError(
+                f"{what} {name!r} is registered twice: by plugin "
+                f"{found[name].plugin!r} and by plugin {plugin!r}; uninstall one "
+                f"or leave it out with {ALLOW_LIST_ENV}"
+            )
         found[name] = Registered(name, obj, plugin)
 
     return register
@@ -259,15 +289,24 @@ def describe_plugins() -> list[PluginInfo]:
             continue
         distribution, version = _distributions.get(name, (None, None))
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
-        infos.append(PluginInfo(
-            name=name, distribution=distribution, version=version, hooks=hooks,
-            interventions=tuple(InterventionInfo(i.name, usage(i.name, i.obj), _doc(i.obj))
-                                for i in sorted(interventions.values(), key=lambda i: i.name)
-                                if i.plugin == name),
-            labelers=tuple(LabelerInfo(item.name, _doc(item.obj))
-                           for item in sorted(labelers.values(), key=lambda item: item.name)
-                           if item.plugin == name),
-        ))
+        infos.append(
+            PluginInfo(
+                name=name,
+                distribution=distribution,
+                version=version,
+                hooks=hooks,
+                interventions=tuple(
+                    InterventionInfo(i.name, usage(i.name, i.obj), _doc(i.obj))
+                    for i in sorted(interventions.values(), key=lambda i: i.name)
+                    if i.plugin == name
+                ),
+                labelers=tuple(
+                    LabelerInfo(item.name, _doc(item.obj))
+                    for item in sorted(labelers.values(), key=lambda item: item.name)
+                    if item.plugin == name
+                ),
+            )
+        )
     return infos
 
 

@@ -39,15 +39,25 @@ class Phases:
             )
 
             self._progress = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
-                TimeRemainingColumn(), console=Console(stderr=True, width=None if sys.stderr.isatty() else LOG_WIDTH),
-                transient=False)
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True, width=None if sys.stderr.isatty() else LOG_WIDTH),
+                transient=False,
+            )
             self._progress.__enter__()
         return self
 
-    def __exit__(self, kind: Optional[type[BaseException]], error: Optional[BaseException],
-                 trace: Optional[TracebackType]) -> None:
+    def __exit__(
+        self,
+        kind: Optional[type[BaseException]],
+        error: Optional[BaseException],
+        trace: Optional[TracebackType],
+    ) -> None:
         if self._progress is not None:
             self._progress.__exit__(kind, error, trace)
             self._progress = None
@@ -59,10 +69,15 @@ class Phases:
         task = self._progress.add_task(description, total=total)
         progress = self._progress
 
-        def advance(n: float = 1, description: Optional[str] = None,
-                    completed: Optional[float] = None, total: Optional[float] = None) -> None:
-            changes: dict[str, Any] = {"advance": n} if completed is None else {
-                "completed": completed}
+        def advance(
+            n: float = 1,
+            description: Optional[str] = None,
+            completed: Optional[float] = None,
+            total: Optional[float] = None,
+        ) -> None:
+            changes: dict[str, Any] = (
+                {"advance": n} if completed is None else {"completed": completed}
+            )
             if description is not None:
                 changes["description"] = description
             if total is not None:

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-__all__ = ["TINY_ARCHITECTURES", "reference_hook", "throwaway_plugin", "tiny_model", "tiny_tokenizer"]
+__all__ = [
+    "TINY_ARCHITECTURES",
+    "reference_hook",
+    "throwaway_plugin",
+    "tiny_model",
+    "tiny_tokenizer",
+]
 
 TINY_ARCHITECTURES = ("llama", "qwen2", "qwen3", "mistral")
 TINY_VOCAB = 128  # byte-level: token id = ASCII code; 0 pads, 1 begins, 2 ends
@@ -31,13 +37,27 @@ def tiny_model(arch: str = "llama", seed: int = 0) -> PreTrainedModel:
         Qwen3Config,
     )
 
-    configs = {"llama": LlamaConfig, "qwen2": Qwen2Config, "qwen3": Qwen3Config, "mistral": MistralConfig}
+    configs = {
+        "llama": LlamaConfig,
+        "qwen2": Qwen2Config,
+        "qwen3": Qwen3Config,
+        "mistral": MistralConfig,
+    }
     if arch not in configs:
         raise ValueError(f"unknown tiny architecture {arch!r}; choose one of {', '.join(configs)}")
     config = configs[arch](
-        vocab_size=TINY_VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=256,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+        vocab_size=TINY_VOCAB,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        tie_word_embeddings=False,
         initializer_range=0.2,  # large weights: decisive logits, so greedy ties are unlikely
     )
     torch.manual_seed(seed)
@@ -54,14 +74,22 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
 
     vocab = {chr(i): i for i in range(TINY_VOCAB)}
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="?"))
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=chr(0), bos_token=chr(1),
-                                   eos_token=chr(2), unk_token="?", padding_side="left")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token=chr(0),
+        bos_token=chr(1),
+        eos_token=chr(2),
+        unk_token="?",
+        padding_side="left",
+    )
 
 
 @contextlib.contextmanager
-def reference_hook(model: PreTrainedModel,
-                   heads_to_fn: Mapping[tuple[int, int], Callable[[torch.Tensor], torch.Tensor]],
-                   o_proj: str = "model.layers.{layer}.self_attn.o_proj") -> Iterator[None]:
+def reference_hook(
+    model: PreTrainedModel,
+    heads_to_fn: Mapping[tuple[int, int], Callable[[torch.Tensor], torch.Tensor]],
+    o_proj: str = "model.layers.{layer}.self_attn.o_proj",
+) -> Iterator[None]:
     """The ground truth for head interventions: a plain forward pre-hook on each ``o_proj``.
 
     ``heads_to_fn`` maps ``(layer, head)`` to a function from that head's output slice

@@ -17,8 +17,13 @@ NUMBER_TIERS: dict[str, tuple[tuple[int, int, str], ...]] = {
 }
 
 # MATH level -> tier
-MATH_LEVEL_TIERS: dict[int, str] = {1: "level 1", 2: "level 2", 3: "level 3", 4: "level 4",
-                                    5: "level 5"}
+MATH_LEVEL_TIERS: dict[int, str] = {
+    1: "level 1",
+    2: "level 2",
+    3: "level 3",
+    4: "level 4",
+    5: "level 5",
+}
 
 
 def tier_for_number(contest: str, number: int) -> str:
@@ -26,8 +31,9 @@ def tier_for_number(contest: str, number: int) -> str:
     for first, last, tier in NUMBER_TIERS[contest]:
         if first <= number <= last:
             return tier
-    raise ValueError(f"{contest} problem number {number} is outside the known tiers "
-                     f"{NUMBER_TIERS[contest]}")
+    raise ValueError(
+        f"{contest} problem number {number} is outside the known tiers {NUMBER_TIERS[contest]}"
+    )
 
 
 def tier_for_level(level: int) -> str:

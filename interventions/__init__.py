@@ -23,14 +23,30 @@ if TYPE_CHECKING:  # the real names for type checkers; at run time they load on 
     from .resolver import ResolvedIntervention, expand_controls, resolve
     from .runtime import Intervened, apply_interventions, choose_mode
 
-__all__ = ["HeadIntervention", "HeadSite", "Intervened", "ResolvedIntervention", "apply_interventions",
-           "calibrate", "choose_mode", "expand_controls", "fold_checkpoint", "resolve"]
+__all__ = [
+    "HeadIntervention",
+    "HeadSite",
+    "Intervened",
+    "ResolvedIntervention",
+    "apply_interventions",
+    "calibrate",
+    "choose_mode",
+    "expand_controls",
+    "fold_checkpoint",
+    "resolve",
+]
 
 _HOMES = {
-    "HeadIntervention": "base", "HeadSite": "base",
-    "Intervened": "runtime", "apply_interventions": "runtime", "choose_mode": "runtime",
-    "ResolvedIntervention": "resolver", "resolve": "resolver", "expand_controls": "resolver",
-    "calibrate": "reference", "fold_checkpoint": "fold",
+    "HeadIntervention": "base",
+    "HeadSite": "base",
+    "Intervened": "runtime",
+    "apply_interventions": "runtime",
+    "choose_mode": "runtime",
+    "ResolvedIntervention": "resolver",
+    "resolve": "resolver",
+    "expand_controls": "resolver",
+    "calibrate": "reference",
+    "fold_checkpoint": "fold",
 }
 
 

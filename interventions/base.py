@@ -28,7 +28,9 @@ def import_pyvene() -> ModuleType:
         return sys.modules["pyvene"]
     placeholder = None
     if "nnsight" not in sys.modules and importlib.util.find_spec("nnsight") is None:
-        placeholder = ModuleType("nnsight", "sparks' stand-in for the absent nnsight, while pyvene loads")
+        placeholder = ModuleType(
+            "nnsight", "sparks' stand-in for the absent nnsight, while pyvene loads"
+        )
         placeholder.LanguageModel = type("LanguageModel", (), {})  # type: ignore[attr-defined]
         sys.modules["nnsight"] = placeholder
     try:

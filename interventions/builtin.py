@@ -75,9 +75,11 @@ def random_control(seed: str = "0", kind: str = "zero", *args: str) -> HeadInter
     0) makes the draw reproducible; KIND (default zero) and its ARGS say what the drawn heads get,
     e.g. random:@heads.json#5:1:scale:1.3. The drawn heads avoid every head of the spec's other
     items; the run records them (config.sparks_random_control) and the concrete spec."""
-    raise ValueError("random is a control, not an intervention: sparks draws its heads and "
-                     "replaces it by KIND on them before anything runs (harness_ext.interventions."
-                     "controls); resolve the whole spec instead")
+    raise ValueError(
+        "random is a control, not an intervention: sparks draws its heads and "
+        "replaces it by KIND on them before anything runs (harness_ext.interventions."
+        "controls); resolve the whole spec instead"
+    )
 
 
 def _number(text: str, what: str) -> float:
@@ -90,8 +92,10 @@ def _number(text: str, what: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {text!r}")
     if abs(value) > MAX_MAGNITUDE:
-        raise ValueError(f"{what} {text} is too large: its magnitude must be at most {MAX_MAGNITUDE:g} "
-                         f"(float16's largest value); larger values overflow the model to inf/NaN")
+        raise ValueError(
+            f"{what} {text} is too large: its magnitude must be at most {MAX_MAGNITUDE:g} "
+            f"(float16's largest value); larger values overflow the model to inf/NaN"
+        )
     return value
 
 

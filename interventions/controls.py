@@ -41,10 +41,12 @@ from harness_ext.plugins import Registered, usage
 
 __all__ = ["ALGORITHM", "Expanded", "RandomControl", "draw", "expand"]
 
-ALGORITHM = ("sparks-random-1: candidates = the model's heads, sorted by (layer, head), minus the "
-             "reference set and the other items' heads; key each with random.Random(seed).random() "
-             "in that order; take heads by ascending (key, layer, head), the first K, or while "
-             "their layer still needs one to match the reference set")
+ALGORITHM = (
+    "sparks-random-1: candidates = the model's heads, sorted by (layer, head), minus the "
+    "reference set and the other items' heads; key each with random.Random(seed).random() "
+    "in that order; take heads by ascending (key, layer, head), the first K, or while "
+    "their layer still needs one to match the reference set"
+)
 Head = tuple[int, int]
 
 
@@ -63,11 +65,18 @@ class RandomControl:
 
     def record(self) -> dict[str, Any]:
         """The JSON form written into results (``config.sparks_random_control``)."""
-        return {"spec": self.spec, "source": self.source, "seed": self.seed, "kind": self.kind,
-                "args": list(self.args), "count": len(self.heads),
-                "matched_to": None if self.matched_to is None else list(self.matched_to),
-                "heads": list(self.heads), "intervention": self.intervention,
-                "algorithm": ALGORITHM}
+        return {
+            "spec": self.spec,
+            "source": self.source,
+            "seed": self.seed,
+            "kind": self.kind,
+            "args": list(self.args),
+            "count": len(self.heads),
+            "matched_to": None if self.matched_to is None else list(self.matched_to),
+            "heads": list(self.heads),
+            "intervention": self.intervention,
+            "algorithm": ALGORITHM,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,9 @@ class Expanded:
     control: RandomControl | None = None
 
 
-def expand(spec: InterventionSpec, shape: ModelShape, registry: Mapping[str, Registered]) -> Expanded:
+def expand(
+    spec: InterventionSpec, shape: ModelShape, registry: Mapping[str, Registered]
+) -> Expanded:
     """``spec`` with its ``random`` item drawn for a model of ``shape``; unchanged without one.
 
     The reference heads must already be checked against ``shape``. Raises :class:`SpecError`
@@ -100,18 +111,30 @@ def expand(spec: InterventionSpec, shape: ModelShape, registry: Mapping[str, Reg
         need = Counter(layer for layer, _ in reference)
         _check_layers(item, need, candidates, taken, reference, shape, spec.text)
         drawn = draw(candidates, seed, per_layer=need)
-    concrete = InterventionItem(kind, tuple(HeadRef(layer, head, item.pos) for layer, head in drawn),
-                                args, item.pos)
+    concrete = InterventionItem(
+        kind, tuple(HeadRef(layer, head, item.pos) for layer, head in drawn), args, item.pos
+    )
     items = tuple(sorted([*others, concrete], key=str))
     control = RandomControl(
-        spec=str(item), source=spec.text, seed=seed, kind=kind, args=args,
+        spec=str(item),
+        source=spec.text,
+        seed=seed,
+        kind=kind,
+        args=args,
         matched_to=None if item.count is not None else tuple(_names(sorted(reference))),
-        heads=tuple(_names(drawn)), intervention=str(concrete))
+        heads=tuple(_names(drawn)),
+        intervention=str(concrete),
+    )
     return Expanded(InterventionSpec(items, spec.text), control)
 
 
-def draw(candidates: Sequence[Head], seed: int, *, count: int | None = None,
-         per_layer: Mapping[int, int] | None = None) -> list[Head]:
+def draw(
+    candidates: Sequence[Head],
+    seed: int,
+    *,
+    count: int | None = None,
+    per_layer: Mapping[int, int] | None = None,
+) -> list[Head]:
     """Heads drawn from ``candidates`` with ``random.Random(seed)`` (see :data:`ALGORITHM`):
     ``count`` of them, or ``per_layer[layer]`` of each layer; sorted by (layer, head)."""
     pool = sorted(candidates)
@@ -149,41 +172,70 @@ def _names(heads: Sequence[Head]) -> list[str]:
     return [f"L{layer}H{head}" for layer, head in heads]
 
 
-def _check_kind(item: InterventionItem, kind: str, args: tuple[str, ...],
-                registry: Mapping[str, Registered], text: str) -> None:
+def _check_kind(
+    item: InterventionItem,
+    kind: str,
+    args: tuple[str, ...],
+    registry: Mapping[str, Registered],
+    text: str,
+) -> None:
     entry = registry.get(kind)
     if entry is None:
-        known = "; ".join(f"{name} (from {registry[name].plugin})" for name in sorted(registry)
-                          if name != RANDOM)
-        raise SpecError(caret_message(
-            f"unknown intervention kind {kind!r} for the random control; known: {known or 'none'}",
-            text, item.arg_position(1),
-            hint="write random:REF:SEED:KIND[:ARG...], e.g. random:5:0:zero or random:5:0:scale:1.3"))
+        known = "; ".join(
+            f"{name} (from {registry[name].plugin})" for name in sorted(registry) if name != RANDOM
+        )
+        raise SpecError(
+            caret_message(
+                f"unknown intervention kind {kind!r} for the random control; known: {known or 'none'}",
+                text,
+                item.arg_position(1),
+                hint="write random:REF:SEED:KIND[:ARG...], e.g. random:5:0:zero or random:5:0:scale:1.3",
+            )
+        )
     try:
         inspect.signature(entry.obj).bind(*args)
     except TypeError:
         form = usage(kind, entry.obj).replace(f"{kind}:HEADS", f"random:REF:SEED:{kind}", 1)
         count = f"{len(args)} argument{'s' if len(args) != 1 else ''}"
-        raise SpecError(caret_message(f"{kind!r} got {count} {list(args)}; expected {form}",
-                                      text, item.arg_position(1), hint="")) from None
+        raise SpecError(
+            caret_message(
+                f"{kind!r} got {count} {list(args)}; expected {form}",
+                text,
+                item.arg_position(1),
+                hint="",
+            )
+        ) from None
     except ValueError:  # no signature available: the factory checks its arguments
         pass
 
 
-def _check_count(item: InterventionItem, available: int, taken: int, shape: ModelShape,
-                 text: str) -> None:
+def _check_count(
+    item: InterventionItem, available: int, taken: int, shape: ModelShape, text: str
+) -> None:
     if item.count <= available:
         return
     total = shape.n_layers * shape.n_heads
     others = f", the spec's other items take {taken} of them" if taken else ""
-    raise SpecError(caret_message(
-        f"random:{item.count} asks for {item.count} heads, but this model has {total} heads "
-        f"({shape}){others}: at most {available} can be drawn; ask for fewer heads",
-        text, item.pos, hint=""))
+    raise SpecError(
+        caret_message(
+            f"random:{item.count} asks for {item.count} heads, but this model has {total} heads "
+            f"({shape}){others}: at most {available} can be drawn; ask for fewer heads",
+            text,
+            item.pos,
+            hint="",
+        )
+    )
 
 
-def _check_layers(item: InterventionItem, need: Mapping[int, int], candidates: Sequence[Head],
-                  taken: set[Head], reference: set[Head], shape: ModelShape, text: str) -> None:
+def _check_layers(
+    item: InterventionItem,
+    need: Mapping[int, int],
+    candidates: Sequence[Head],
+    taken: set[Head],
+    reference: set[Head],
+    shape: ModelShape,
+    text: str,
+) -> None:
     """Refuse a reference set that some layer cannot match: too few heads outside it there."""
     left = Counter(layer for layer, _ in candidates)
     problems = []
@@ -191,15 +243,28 @@ def _check_layers(item: InterventionItem, need: Mapping[int, int], candidates: S
         if left[layer] >= need[layer]:
             continue
         others = sorted(head for head in taken - reference if head[0] == layer)
-        also = (f" and the spec's other items {len(others)} more ({'+'.join(_names(others))})"
-                if others else "")
-        rest = ("no head left to match" if left[layer] == 0
-                else f"{left[layer]} left to match its {need[layer]}")
-        problems.append(f"layer {layer} has {shape.n_heads} heads, the reference set takes "
-                        f"{need[layer]} of them{also}: {rest}")
+        also = (
+            f" and the spec's other items {len(others)} more ({'+'.join(_names(others))})"
+            if others
+            else ""
+        )
+        rest = (
+            "no head left to match"
+            if left[layer] == 0
+            else f"{left[layer]} left to match its {need[layer]}"
+        )
+        problems.append(
+            f"layer {layer} has {shape.n_heads} heads, the reference set takes "
+            f"{need[layer]} of them{also}: {rest}"
+        )
     if problems:
-        raise SpecError(caret_message(
-            "; ".join(problems) + ". A matched control draws as many heads per layer as the "
-            "reference set has there, from the heads outside it: use a reference set with fewer "
-            "heads in that layer, or random:K to draw K heads from the whole model",
-            text, item.pos, hint=""))
+        raise SpecError(
+            caret_message(
+                "; ".join(problems) + ". A matched control draws as many heads per layer as the "
+                "reference set has there, from the heads outside it: use a reference set with fewer "
+                "heads in that layer, or random:K to draw K heads from the whole model",
+                text,
+                item.pos,
+                hint="",
+            )
+        )

@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from harness_ext.interventions.resolver import ResolvedIntervention
     from harness_ext.interventions.spec import InterventionSpec
 
-__all__ = ["FOLD_NOTE", "check_fold_range", "fold_checkpoint", "fold_in", "fold_problems", "folded_weights",
-           "restore"]
+__all__ = [
+    "FOLD_NOTE",
+    "check_fold_range",
+    "fold_checkpoint",
+    "fold_in",
+    "fold_problems",
+    "folded_weights",
+    "restore",
+]
 
 FOLD_NOTE = "sparks_interventions.json"
 
@@ -37,15 +44,23 @@ def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedInterventio
     problems = []
     for item in resolved:
         if item.fold_scale is None:
-            problems.append(f"{item.name} ({item.plugin}) is not a constant scale of the heads' output")
+            problems.append(
+                f"{item.name} ({item.plugin}) is not a constant scale of the heads' output"
+            )
             continue
         module = model.get_submodule(item.o_proj)
         weight = getattr(module, "weight", None)
         if getattr(module, "bias", None) is not None:
             problems.append(f"{item.o_proj} has a bias")
-        elif (type(weight) not in (torch.Tensor, torch.nn.Parameter) or weight.dim() != 2
-              or weight.is_meta or not weight.dtype.is_floating_point):
-            problems.append(f"{item.o_proj}.weight is not a plain dense matrix (quantized or offloaded?)")
+        elif (
+            type(weight) not in (torch.Tensor, torch.nn.Parameter)
+            or weight.dim() != 2
+            or weight.is_meta
+            or not weight.dtype.is_floating_point
+        ):
+            problems.append(
+                f"{item.o_proj}.weight is not a plain dense matrix (quantized or offloaded?)"
+            )
     return problems
 
 
@@ -67,7 +82,8 @@ def check_fold_range(model: PreTrainedModel, resolved: Sequence[ResolvedInterven
             raise SparksError(
                 f"{item} overflows {dtype}: {item.o_proj}.weight holds values up to {largest:.3g}, "
                 f"and {scale:g} times that exceeds {limit:.4g}, the largest {dtype} value; use a "
-                f"factor below {limit / largest:.4g}, or load the model in float32")
+                f"factor below {limit / largest:.4g}, or load the model in float32"
+            )
 
 
 def _columns(item: ResolvedIntervention) -> list[slice]:
@@ -83,8 +99,11 @@ def fold_in(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) ->
 
     problems = fold_problems(model, resolved)
     if problems:
-        raise SparksError("cannot fold these interventions into the weights: " + "; ".join(problems)
-                          + ". Use mode='pyvene' (or 'auto').")
+        raise SparksError(
+            "cannot fold these interventions into the weights: "
+            + "; ".join(problems)
+            + ". Use mode='pyvene' (or 'auto')."
+        )
     saved: Saved = []
     try:
         with torch.no_grad():
@@ -109,7 +128,9 @@ def restore(saved: Saved) -> None:
 
 
 @contextlib.contextmanager
-def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> Iterator[None]:
+def folded_weights(
+    model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]
+) -> Iterator[None]:
     """Scale the heads' ``o_proj`` weight columns in place; restore them exactly on exit."""
     saved = fold_in(model, resolved)
     try:
@@ -118,8 +139,13 @@ def folded_weights(model: PreTrainedModel, resolved: Sequence[ResolvedInterventi
         restore(saved)
 
 
-def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: InterventionSpec | str,
-                    out_dir: str | os.PathLike[str], *, dtype: str = "auto") -> Path:
+def fold_checkpoint(
+    model_name_or_path: str | os.PathLike[str],
+    spec: InterventionSpec | str,
+    out_dir: str | os.PathLike[str],
+    *,
+    dtype: str = "auto",
+) -> Path:
     """Write a copy of a model with ``spec`` folded into its weights, with its tokenizer and a
     ``sparks_interventions.json`` note (spec and versions). A random control is drawn for the
     model and its heads folded; the note gives the concrete spec and the control's record
@@ -134,8 +160,10 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     out = Path(out_dir)
     if out.exists() and not (out / FOLD_NOTE).is_file():
-        raise SparksError(f"{out} exists and is not a folded checkpoint written by sparks; "
-                          f"choose another output folder or remove it")
+        raise SparksError(
+            f"{out} exists and is not a folded checkpoint written by sparks; "
+            f"choose another output folder or remove it"
+        )
     check_writable(out, "the folded checkpoint", kind="folder")  # before the model loads
     model = AutoModelForCausalLM.from_pretrained(str(model_name_or_path), dtype=dtype)
     expanded = expand_controls(spec, model.config)
@@ -143,9 +171,12 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     resolved = resolve(spec, model.config)
     problems = fold_problems(model, resolved)
     if problems:
-        raise SparksError(f"cannot fold {spec.normalized()!r}: " + "; ".join(problems)
-                          + ". Only constant scalings (zero, scale) fold; evaluate others with "
-                          "the sparks model instead.")
+        raise SparksError(
+            f"cannot fold {spec.normalized()!r}: "
+            + "; ".join(problems)
+            + ". Only constant scalings (zero, scale) fold; evaluate others with "
+            "the sparks model instead."
+        )
     check_fold_range(model, resolved)
     tokenizer = AutoTokenizer.from_pretrained(str(model_name_or_path))
     with torch.no_grad():
@@ -157,8 +188,11 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
     with staged_folder(out, owned=lambda folder: (folder / FOLD_NOTE).is_file()) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        note = {"interventions": spec.normalized(), "source_model": str(model_name_or_path),
-                "versions": _versions(torch.__version__, transformers.__version__)}
+        note = {
+            "interventions": spec.normalized(),
+            "source_model": str(model_name_or_path),
+            "versions": _versions(torch.__version__, transformers.__version__),
+        }
         if expanded.control is not None:
             note["random_control"] = expanded.control.record()
         (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
@@ -168,5 +202,8 @@ def fold_checkpoint(model_name_or_path: str | os.PathLike[str], spec: Interventi
 def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:
     import harness_ext
 
-    return {"sparks-harness": harness_ext.__version__, "torch": torch_version,
-            "transformers": transformers_version}
+    return {
+        "sparks-harness": harness_ext.__version__,
+        "torch": torch_version,
+        "transformers": transformers_version,
+    }

@@ -14,7 +14,9 @@ class ZeroHeads(HeadIntervention):
 
     fold_scale = 0.0
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def forward(
+        self, base: torch.Tensor, source: object = None, subspaces: object = None
+    ) -> torch.Tensor:
         return base.zero_()  # in place: base is a view of the o_proj input, or a copy of its heads
 
 
@@ -26,7 +28,9 @@ class ScaleHeads(HeadIntervention):
         self.factor = factor
         self.fold_scale = factor
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def forward(
+        self, base: torch.Tensor, source: object = None, subspaces: object = None
+    ) -> torch.Tensor:
         return base.mul_(self.factor)
 
 
@@ -41,9 +45,13 @@ class MeanHeads(HeadIntervention):
         """``reference``: the heads' outputs at every reference token, ``[n_tokens, n_heads, head_dim]``."""
         self.mean = reference.float().mean(dim=0)
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def forward(
+        self, base: torch.Tensor, source: object = None, subspaces: object = None
+    ) -> torch.Tensor:
         if self.mean is None:
-            raise RuntimeError("mean ablation used before calibrate(); sparks calls it when given a tokenizer")
+            raise RuntimeError(
+                "mean ablation used before calibrate(); sparks calls it when given a tokenizer"
+            )
         return self.mean.to(device=base.device, dtype=base.dtype).expand(base.shape)
 
 
@@ -56,12 +64,16 @@ class NoiseHeads(HeadIntervention):
         self.seed = seed
         self._generator: torch.Generator | None = None
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def forward(
+        self, base: torch.Tensor, source: object = None, subspaces: object = None
+    ) -> torch.Tensor:
         if self._generator is None or self._generator.device != base.device:
             layer = self.site.layer if self.site is not None else 0
             self._generator = torch.Generator(device=base.device)
             self._generator.manual_seed(noise_seed(self.seed, layer))
-        noise = torch.randn(base.shape, generator=self._generator, device=base.device, dtype=base.dtype)
+        noise = torch.randn(
+            base.shape, generator=self._generator, device=base.device, dtype=base.dtype
+        )
         return base + self.std * noise
 
 

@@ -54,7 +54,8 @@ class LayerHeads:
                 raise SparksError(
                     f"intervention {item.name!r} from plugin {item.plugin!r} failed on "
                     f"{item.intervention.site} with heads of shape {tuple(selected.shape)}: "
-                    f"{type(error).__name__}: {error}") from error
+                    f"{type(error).__name__}: {error}"
+                ) from error
             if replaced is selected:
                 if isinstance(index, tuple):
                     continue
@@ -62,7 +63,8 @@ class LayerHeads:
                 raise SparksError(
                     f"intervention {item.name!r} from plugin {item.plugin!r} returned shape "
                     f"{tuple(getattr(replaced, 'shape', ()))} for heads of shape {tuple(selected.shape)}; "
-                    f"it must return [batch, seq, n_heads, head_dim] unchanged")
+                    f"it must return [batch, seq, n_heads, head_dim] unchanged"
+                )
             if isinstance(index, tuple):
                 selected.copy_(replaced)
             else:

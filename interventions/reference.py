@@ -49,8 +49,12 @@ _calibrated: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 def needs_calibration(resolved: Sequence[ResolvedIntervention]) -> list[ResolvedIntervention]:
     """The items whose intervention wants reference activations and has not had them yet."""
-    return [item for item in resolved
-            if callable(getattr(item.intervention, "calibrate", None)) and item.intervention not in _calibrated]
+    return [
+        item
+        for item in resolved
+        if callable(getattr(item.intervention, "calibrate", None))
+        and item.intervention not in _calibrated
+    ]
 
 
 def reference_cache_dir() -> Path:
@@ -60,9 +64,14 @@ def reference_cache_dir() -> Path:
     return cache_dir() / "reference"
 
 
-def calibrate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-              resolved: Sequence[ResolvedIntervention], *, prompts: Sequence[str] = REFERENCE_PROMPTS,
-              cache_dir: str | os.PathLike[str] | None = None) -> None:
+def calibrate(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    resolved: Sequence[ResolvedIntervention],
+    *,
+    prompts: Sequence[str] = REFERENCE_PROMPTS,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> None:
     """Give every intervention that has ``calibrate(reference)`` its reference activations.
 
     Must run on the clean model (outside ``apply_interventions``). Cached on disk; later calls
@@ -93,22 +102,35 @@ def _deliver(item: ResolvedIntervention, reference: torch.Tensor) -> None:
     try:
         item.intervention.calibrate(reference)
     except Exception as error:
-        raise SparksError(f"intervention {item.name!r} from plugin {item.plugin!r} failed in "
-                          f"calibrate(): {type(error).__name__}: {error}") from None
+        raise SparksError(
+            f"intervention {item.name!r} from plugin {item.plugin!r} failed in "
+            f"calibrate(): {type(error).__name__}: {error}"
+        ) from None
     _calibrated.add(item.intervention)
 
 
 def _cache_key(model: PreTrainedModel, item: ResolvedIntervention, prompts: Sequence[str]) -> str:
     weight = model.get_submodule(item.o_proj).weight.detach()
     fingerprint = hashlib.sha256(weight.float().cpu().numpy().tobytes()).hexdigest()
-    payload = {"format": CACHE_FORMAT, "model": str(getattr(model.config, "_name_or_path", "")),
-               "o_proj": fingerprint, "layer": item.layer, "heads": list(item.heads),
-               "head_dim": item.head_dim, "dtype": str(weight.dtype), "prompts": list(prompts)}
+    payload = {
+        "format": CACHE_FORMAT,
+        "model": str(getattr(model.config, "_name_or_path", "")),
+        "o_proj": fingerprint,
+        "layer": item.layer,
+        "heads": list(item.heads),
+        "head_dim": item.head_dim,
+        "dtype": str(weight.dtype),
+        "prompts": list(prompts),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _collect(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-             items: list[ResolvedIntervention], prompts: Sequence[str]) -> dict[int, torch.Tensor]:
+def _collect(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    items: list[ResolvedIntervention],
+    prompts: Sequence[str],
+) -> dict[int, torch.Tensor]:
     """Run each prompt alone (no padding) and keep the items' head slices at every token."""
     import torch
 
@@ -119,15 +141,20 @@ def _collect(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
             x = x.detach()
             for item in layer_items:
                 heads = x.view(*x.shape[:-1], item.n_heads, item.head_dim)[..., list(item.heads), :]
-                chunks[id(item)].append(heads.reshape(-1, len(item.heads), item.head_dim).float().cpu())
+                chunks[id(item)].append(
+                    heads.reshape(-1, len(item.heads), item.head_dim).float().cpu()
+                )
+
         return keep
 
     by_module: dict[str, list[ResolvedIntervention]] = {}
     for item in items:
         by_module.setdefault(item.o_proj, []).append(item)
     device = next(model.parameters()).device
-    with input_hooks(model, {path: capture(layer_items) for path, layer_items in by_module.items()}), \
-            torch.no_grad():
+    with (
+        input_hooks(model, {path: capture(layer_items) for path, layer_items in by_module.items()}),
+        torch.no_grad(),
+    ):
         for prompt in prompts:
             ids = tokenizer(prompt, return_tensors="pt").input_ids.to(device)
             model(input_ids=ids, use_cache=False)

@@ -41,7 +41,11 @@ class ResolvedIntervention:
     def fold_scale(self) -> float | None:
         """The constant each head's output is multiplied by, when the intervention declares one."""
         value = getattr(self.intervention, "fold_scale", None)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else None
+        )
 
     def __str__(self) -> str:
         return ":".join([self.name, "+".join(f"L{self.layer}H{h}" for h in self.heads), *self.args])
@@ -66,10 +70,19 @@ def resolve(spec: InterventionSpec | str, config: Any) -> list[ResolvedIntervent
         entry = registry[item.name]
         for layer, heads in _by_layer(item, shape).items():
             intervention = _create(entry, item, layer, heads, shape, spec.text)
-            resolved.append(ResolvedIntervention(
-                name=item.name, plugin=entry.plugin, args=item.args, layer=layer, heads=heads,
-                head_dim=shape.head_dim, n_heads=shape.n_heads, o_proj=arch.o_proj_path(layer),
-                intervention=intervention))
+            resolved.append(
+                ResolvedIntervention(
+                    name=item.name,
+                    plugin=entry.plugin,
+                    args=item.args,
+                    layer=layer,
+                    heads=heads,
+                    head_dim=shape.head_dim,
+                    n_heads=shape.n_heads,
+                    o_proj=arch.o_proj_path(layer),
+                    intervention=intervention,
+                )
+            )
     return resolved
 
 
@@ -101,16 +114,26 @@ def _check_args(item: InterventionItem, registry: dict[str, Registered], text: s
     entry = registry.get(item.name)
     if entry is None:
         known = "; ".join(f"{name} (from {registry[name].plugin})" for name in sorted(registry))
-        raise SpecError(caret_message(
-            f"unknown intervention {item.name!r}; known: {known or 'none'}", text, item.pos,
-            hint="`sparks plugins` lists them with their help; install a plugin for others"))
+        raise SpecError(
+            caret_message(
+                f"unknown intervention {item.name!r}; known: {known or 'none'}",
+                text,
+                item.pos,
+                hint="`sparks plugins` lists them with their help; install a plugin for others",
+            )
+        )
     try:
         inspect.signature(entry.obj).bind(*item.args)
     except TypeError:
         count = f"{len(item.args)} argument{'s' if len(item.args) != 1 else ''}"
-        raise SpecError(caret_message(
-            f"{item.name!r} got {count} {list(item.args)}; expected {usage(item.name, entry.obj)}",
-            text, item.pos, hint="")) from None
+        raise SpecError(
+            caret_message(
+                f"{item.name!r} got {count} {list(item.args)}; expected {usage(item.name, entry.obj)}",
+                text,
+                item.pos,
+                hint="",
+            )
+        ) from None
     except ValueError:  # no signature available (a builtin callable): the factory will check
         pass
 
@@ -123,22 +146,37 @@ def _by_layer(item: InterventionItem, shape: ModelShape) -> dict[int, tuple[int,
     return {layer: tuple(sorted(heads)) for layer, heads in sorted(layers.items())}
 
 
-def _create(entry: Registered, item: InterventionItem, layer: int, heads: tuple[int, ...],
-            shape: ModelShape, text: str) -> Intervention:
+def _create(
+    entry: Registered,
+    item: InterventionItem,
+    layer: int,
+    heads: tuple[int, ...],
+    shape: ModelShape,
+    text: str,
+) -> Intervention:
     from harness_ext.interventions.base import HeadSite, pyvene
 
     try:
         intervention = entry.obj(*item.args)
     except (ValueError, TypeError) as error:
-        raise SpecError(caret_message(
-            f"bad arguments for {item.name!r} (plugin {entry.plugin!r}): {error}; expected "
-            f"{usage(item.name, entry.obj)}", text, item.pos, hint="")) from None
+        raise SpecError(
+            caret_message(
+                f"bad arguments for {item.name!r} (plugin {entry.plugin!r}): {error}; expected "
+                f"{usage(item.name, entry.obj)}",
+                text,
+                item.pos,
+                hint="",
+            )
+        ) from None
     except Exception as error:
-        raise PluginError(f"intervention {item.name!r} from plugin {entry.plugin!r} failed to "
-                          f"start with arguments {list(item.args)}: {type(error).__name__}: {error}"
-                          ) from None
+        raise PluginError(
+            f"intervention {item.name!r} from plugin {entry.plugin!r} failed to "
+            f"start with arguments {list(item.args)}: {type(error).__name__}: {error}"
+        ) from None
     if not isinstance(intervention, pyvene.Intervention):
-        raise PluginError(f"intervention {item.name!r} from plugin {entry.plugin!r} returned "
-                          f"{type(intervention).__name__}, not a pyvene.Intervention")
+        raise PluginError(
+            f"intervention {item.name!r} from plugin {entry.plugin!r} returned "
+            f"{type(intervention).__name__}, not a pyvene.Intervention"
+        )
     intervention.site = HeadSite(layer, heads, shape.head_dim)
     return intervention

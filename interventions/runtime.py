@@ -37,7 +37,9 @@ __all__ = ["MODES", "Intervened", "apply_interventions", "choose_mode"]
 MODES = ("auto", "fold", "pyvene")
 
 
-def choose_mode(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention], mode: str = "auto") -> str:
+def choose_mode(
+    model: PreTrainedModel, resolved: Sequence[ResolvedIntervention], mode: str = "auto"
+) -> str:
     """The path that will be taken: ``"fold"``, ``"pyvene"``, or ``"none"`` for no interventions."""
     from harness_ext.interventions.fold import fold_problems
 
@@ -50,8 +52,11 @@ def choose_mode(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]
     if mode == "fold":
         problems = fold_problems(model, resolved)
         if problems:
-            raise SparksError("cannot fold these interventions into the weights: " + "; ".join(problems)
-                              + ". Use mode='pyvene' or 'auto'.")
+            raise SparksError(
+                "cannot fold these interventions into the weights: "
+                + "; ".join(problems)
+                + ". Use mode='pyvene' or 'auto'."
+            )
     return mode
 
 
@@ -61,8 +66,14 @@ class Intervened:
     Entering yields the mode in use (``"fold"``, ``"pyvene"`` or ``"none"``).
     """
 
-    def __init__(self, model: PreTrainedModel, resolved: Sequence[ResolvedIntervention], *,
-                 mode: str = "auto", tokenizer: PreTrainedTokenizerBase | None = None) -> None:
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        resolved: Sequence[ResolvedIntervention],
+        *,
+        mode: str = "auto",
+        tokenizer: PreTrainedTokenizerBase | None = None,
+    ) -> None:
         from harness_ext.interventions.reference import calibrate, needs_calibration
 
         self.model = model
@@ -81,8 +92,10 @@ class Intervened:
         if pending:
             if tokenizer is None:
                 names = ", ".join(sorted({item.name for item in pending}))
-                raise SparksError(f"intervention {names} needs reference activations: pass tokenizer= "
-                                  f"to apply_interventions() or call calibrate() first")
+                raise SparksError(
+                    f"intervention {names} needs reference activations: pass tokenizer= "
+                    f"to apply_interventions() or call calibrate() first"
+                )
             calibrate(model, tokenizer, self.resolved)
         if self.mode == "pyvene":
             from harness_ext.interventions.layer import layer_edits
@@ -123,8 +136,13 @@ class Intervened:
             self.model._sparks_active = None
 
 
-def apply_interventions(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention], *,
-                        mode: str = "auto", tokenizer: PreTrainedTokenizerBase | None = None) -> Intervened:
+def apply_interventions(
+    model: PreTrainedModel,
+    resolved: Sequence[ResolvedIntervention],
+    *,
+    mode: str = "auto",
+    tokenizer: PreTrainedTokenizerBase | None = None,
+) -> Intervened:
     """Prepare ``resolved`` on ``model``; use the result as ``with ...:`` around model calls.
 
     ``tokenizer`` is needed only the first time an intervention wants reference activations
@@ -138,9 +156,12 @@ def _check_model(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention
         try:
             module = model.get_submodule(item.o_proj)
         except AttributeError:
-            raise SparksError(f"{item} was resolved for another model: {item.o_proj} does not exist "
-                              f"here") from None
+            raise SparksError(
+                f"{item} was resolved for another model: {item.o_proj} does not exist here"
+            ) from None
         in_features = getattr(module, "in_features", None)
         if in_features is not None and in_features != item.n_heads * item.head_dim:
-            raise SparksError(f"{item.o_proj} takes {in_features} inputs, not {item.n_heads} heads x "
-                              f"{item.head_dim}: resolve the spec against this model's config")
+            raise SparksError(
+                f"{item.o_proj} takes {in_features} inputs, not {item.n_heads} heads x "
+                f"{item.head_dim}: resolve the spec against this model's config"
+            )

@@ -48,12 +48,16 @@ _INT = re.compile(r"[0-9]+")
 _STOP = ";:+#"  # characters that end a file path or an argument
 _WORD = re.compile(r"[^;:+#\s]*")  # a head or a count, up to the next separator
 RANDOM = "random"  # the built-in random control: expanded into another kind on drawn heads
-CONTROL_FORM = ("a random control is random:K[:SEED[:KIND[:ARG...]]] (K heads from the whole "
-                "model) or random:HEADS[:SEED[:KIND[:ARG...]]] (as many heads per layer as HEADS "
-                "has, e.g. @heads.json#5); SEED defaults to 0, KIND to zero; "
-                "e.g. random:@heads.json#5:1:scale:1.3")
-EMPTY_SPEC = ("the spec is empty; omit interventions= (and --interventions) to run the baseline "
-              "without interventions, or name heads, e.g. zero:L12H3")
+CONTROL_FORM = (
+    "a random control is random:K[:SEED[:KIND[:ARG...]]] (K heads from the whole "
+    "model) or random:HEADS[:SEED[:KIND[:ARG...]]] (as many heads per layer as HEADS "
+    "has, e.g. @heads.json#5); SEED defaults to 0, KIND to zero; "
+    "e.g. random:@heads.json#5:1:scale:1.3"
+)
+EMPTY_SPEC = (
+    "the spec is empty; omit interventions= (and --interventions) to run the baseline "
+    "without interventions, or name heads, e.g. zero:L12H3"
+)
 
 
 class SpecError(SparksError):
@@ -226,14 +230,21 @@ class _Parser:
         elif self.peek() in ("L", "l", "@"):
             heads = self.heads()
         else:
-            raise SpecError(caret_message("expected the number of heads K or the heads to match "
-                                          "after 'random:'", self.text, self.i, hint=CONTROL_FORM))
+            raise SpecError(
+                caret_message(
+                    "expected the number of heads K or the heads to match after 'random:'",
+                    self.text,
+                    self.i,
+                    hint=CONTROL_FORM,
+                )
+            )
         written, positions = self.args()
         try:
             args = normal_control_args(written)
         except BadControlArg as error:
-            raise SpecError(caret_message(error.problem, self.text, positions[error.index],
-                                          hint=CONTROL_FORM)) from None
+            raise SpecError(
+                caret_message(error.problem, self.text, positions[error.index], hint=CONTROL_FORM)
+            ) from None
         return InterventionItem(RANDOM, tuple(heads), args, start, count, positions)
 
     def count(self) -> int:
@@ -241,13 +252,25 @@ class _Parser:
         self.refuse_other_digits()
         match = _INT.match(self.text, self.i)
         if not match or int(match.group()) == 0:
-            raise SpecError(caret_message("random:K needs a positive number of heads K, e.g. random:5",
-                                          self.text, self.i, hint=CONTROL_FORM))
+            raise SpecError(
+                caret_message(
+                    "random:K needs a positive number of heads K, e.g. random:5",
+                    self.text,
+                    self.i,
+                    hint=CONTROL_FORM,
+                )
+            )
         self.i = match.end()
         if self.peek().isalnum():
-            raise SpecError(caret_message(f"unexpected {self.peek()!r} after {match.group()!r}; K "
-                                          f"is a whole number of heads, e.g. random:5", self.text,
-                                          self.i, hint=CONTROL_FORM))
+            raise SpecError(
+                caret_message(
+                    f"unexpected {self.peek()!r} after {match.group()!r}; K "
+                    f"is a whole number of heads, e.g. random:5",
+                    self.text,
+                    self.i,
+                    hint=CONTROL_FORM,
+                )
+            )
         return int(match.group())
 
     def heads(self) -> list[HeadRef]:
@@ -266,13 +289,21 @@ class _Parser:
         self.refuse_other_digits()
         match = _HEAD.match(self.text, self.i)
         if not match and self.text.startswith(RANDOM, self.i):
-            raise SpecError(caret_message("a random control is an item of its own, not a head list",
-                                          self.text, self.i, hint=CONTROL_FORM))
+            raise SpecError(
+                caret_message(
+                    "a random control is an item of its own, not a head list",
+                    self.text,
+                    self.i,
+                    hint=CONTROL_FORM,
+                )
+            )
         if not match:
             raise self.fail("expected a head such as L12H3 (layer 12, head 3) or L12 (whole layer)")
         start, self.i = self.i, match.end()
         if self.peek().isalnum():
-            raise self.fail(f"unexpected {self.peek()!r} after {match.group()!r}; heads look like L12H3")
+            raise self.fail(
+                f"unexpected {self.peek()!r} after {match.group()!r}; heads look like L12H3"
+            )
         head = None if match.group(2) is None else int(match.group(2))
         return [HeadRef(int(match.group(1)), head, start)]
 
@@ -282,7 +313,7 @@ class _Parser:
         start = self.i
         while self.i < len(self.text) and self.text[self.i] not in _STOP:
             self.i += 1
-        name = self.text[start:self.i].strip()
+        name = self.text[start : self.i].strip()
         if not name:
             raise self.fail("expected a file name after '@', e.g. @heads.json#10")
         top = None
@@ -291,7 +322,9 @@ class _Parser:
             self.refuse_other_digits()
             match = _INT.match(self.text, self.i)
             if not match or int(match.group()) == 0:
-                raise self.fail("expected a positive number of heads after '#', e.g. @heads.json#10")
+                raise self.fail(
+                    "expected a positive number of heads after '#', e.g. @heads.json#10"
+                )
             top, self.i = int(match.group()), match.end()
         try:
             pairs = read_heads_file(self.base / name, top)
@@ -308,15 +341,18 @@ class _Parser:
         for offset, char in enumerate(word):
             if char.isdigit() and not char.isascii():
                 name = unicodedata.name(char, "a non-ASCII digit")
-                raise self.fail(f"{char!r} ({name}) is not an ASCII digit; write numbers with "
-                                f"0-9, e.g. L1H3 or @heads.json#10", self.i + offset)
+                raise self.fail(
+                    f"{char!r} ({name}) is not an ASCII digit; write numbers with "
+                    f"0-9, e.g. L1H3 or @heads.json#10",
+                    self.i + offset,
+                )
 
     def arg(self) -> str:
         self.skip_spaces()
         start = self.i
         while self.i < len(self.text) and self.text[self.i] not in ";:":
             self.i += 1
-        value = self.text[start:self.i].strip()
+        value = self.text[start : self.i].strip()
         if not value:
             raise self.fail("expected an argument after ':' (or remove the ':')", start)
         return value
@@ -338,15 +374,20 @@ def normal_control_args(args: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     seed = args[0] if args else "0"
     kind = args[1] if len(args) > 1 else "zero"
     if not seed.isascii():
-        raise BadControlArg(0, f"SEED {seed!r} must be written with ASCII digits 0-9, e.g. random:5:1")
+        raise BadControlArg(
+            0, f"SEED {seed!r} must be written with ASCII digits 0-9, e.g. random:5:1"
+        )
     if not _INT.fullmatch(seed):
-        after = (f"; KIND comes after SEED: random:REF:0:{seed}" if _NAME.fullmatch(seed) else "")
+        after = f"; KIND comes after SEED: random:REF:0:{seed}" if _NAME.fullmatch(seed) else ""
         raise BadControlArg(0, f"SEED must be a non-negative integer, got {seed!r}{after}")
     if not _NAME.fullmatch(kind):
-        raise BadControlArg(1, f"KIND must be an intervention name such as zero or scale, got {kind!r}")
+        raise BadControlArg(
+            1, f"KIND must be an intervention name such as zero or scale, got {kind!r}"
+        )
     if kind == RANDOM:
-        raise BadControlArg(1, "KIND cannot be random itself; name the kind the drawn heads get, "
-                               "e.g. zero or scale")
+        raise BadControlArg(
+            1, "KIND cannot be random itself; name the kind the drawn heads get, e.g. zero or scale"
+        )
     return (str(int(seed)), kind, *args[2:])
 
 
@@ -374,18 +415,27 @@ def read_heads_file(path: Path, top: int | None = None) -> list[tuple[int, int]]
     except SparksError as error:
         raise SpecError(str(error)) from None
     if top is not None and top > len(pairs):
-        raise SpecError(f"heads file {path} has {len(pairs)} emergent heads, fewer than the {top} asked for")
+        raise SpecError(
+            f"heads file {path} has {len(pairs)} emergent heads, fewer than the {top} asked for"
+        )
     return pairs[:top]
 
 
 def _parse_spec_file(text: str, base: Path) -> InterventionSpec:
     path = base / text[1:].strip()
-    form = ("a list of {name: zero, heads: [L12H3, L14H7] or 'L12H3+L14H7', args: [1.3]} "
-            "(args optional); to use a heads file from `sparks discover` write zero:@heads.json#10")
+    form = (
+        "a list of {name: zero, heads: [L12H3, L14H7] or 'L12H3+L14H7', args: [1.3]} "
+        "(args optional); to use a heads file from `sparks discover` write zero:@heads.json#10"
+    )
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
-        raise SpecError(caret_message(
-            "a spec that starts with '@' names a spec file ending in .yaml, .yml or .json",
-            text, 0, hint="for a heads file, name the intervention first: zero:@heads.json#10"))
+        raise SpecError(
+            caret_message(
+                "a spec that starts with '@' names a spec file ending in .yaml, .yml or .json",
+                text,
+                0,
+                hint="for a heads file, name the intervention first: zero:@heads.json#10",
+            )
+        )
     if not path.is_file():
         raise SpecError(f"bad intervention spec: file not found: {path}")
     try:
@@ -403,9 +453,15 @@ def _parse_spec_file(text: str, base: Path) -> InterventionSpec:
     items = []
     for number, entry in enumerate(data, 1):
         where = f"{path}, item {number}"
-        if not isinstance(entry, dict) or set(entry) - {"name", "heads", "args"} or "name" not in entry \
-                or "heads" not in entry:
-            raise SpecError(f"bad intervention spec: {where} is {entry!r}; each item must be {form}")
+        if (
+            not isinstance(entry, dict)
+            or set(entry) - {"name", "heads", "args"}
+            or "name" not in entry
+            or "heads" not in entry
+        ):
+            raise SpecError(
+                f"bad intervention spec: {where} is {entry!r}; each item must be {form}"
+            )
         items.append(_file_item(entry, where, path.parent))
     return _finish(items, text, lambda item, pos: None)
 
@@ -413,7 +469,9 @@ def _parse_spec_file(text: str, base: Path) -> InterventionSpec:
 def _file_item(entry: dict[str, Any], where: str, base: Path) -> InterventionItem:
     name = str(entry["name"])
     if not _NAME.fullmatch(name):
-        raise SpecError(f"bad intervention spec: {where}: {name!r} is not a valid intervention name")
+        raise SpecError(
+            f"bad intervention spec: {where}: {name!r} is not a valid intervention name"
+        )
     if name == RANDOM:
         return _file_control(entry, where, base)
     refs = _file_heads(entry["heads"], where, base)
@@ -451,7 +509,9 @@ def _file_args(entry: dict[str, Any], where: str) -> tuple[str, ...]:
         args = [args]
     for arg in args:
         if isinstance(arg, (dict, list)) or any(c in str(arg) for c in ";:"):
-            raise SpecError(f"bad intervention spec: {where}: argument {arg!r} must be a plain value")
+            raise SpecError(
+                f"bad intervention spec: {where}: argument {arg!r} must be a plain value"
+            )
     return tuple(str(a) for a in args)
 
 
@@ -463,18 +523,23 @@ def _file_control(entry: dict[str, Any], where: str, base: Path) -> Intervention
         count = heads
     elif isinstance(heads, str) and heads.strip().isdigit():
         if not heads.strip().isascii():
-            raise SpecError(f"bad intervention spec: {where}: K {heads!r} must be written with "
-                            f"ASCII digits 0-9")
+            raise SpecError(
+                f"bad intervention spec: {where}: K {heads!r} must be written with ASCII digits 0-9"
+            )
         count = int(heads)
     else:
         refs = _file_heads(heads, where, base)
     if count is not None and count <= 0:
-        raise SpecError(f"bad intervention spec: {where}: random needs a positive number of heads "
-                        f"K, got {heads!r}; {CONTROL_FORM}")
+        raise SpecError(
+            f"bad intervention spec: {where}: random needs a positive number of heads "
+            f"K, got {heads!r}; {CONTROL_FORM}"
+        )
     try:
         args = normal_control_args(_file_args(entry, where))
     except BadControlArg as error:
-        raise SpecError(f"bad intervention spec: {where}: {error.problem}; {CONTROL_FORM}") from None
+        raise SpecError(
+            f"bad intervention spec: {where}: {error.problem}; {CONTROL_FORM}"
+        ) from None
     return InterventionItem(RANDOM, tuple(refs), args, count=count)
 
 
@@ -490,20 +555,26 @@ def _finish(items: list[InterventionItem], text: str, where: Any) -> Interventio
     for item in items:
         heads = _dedupe(item.heads)
         if item.name == RANDOM:  # the reference set is matched, not acted on: nothing claimed
-            finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos,
-                                             item.count, item.arg_pos))
+            finished.append(
+                InterventionItem(
+                    item.name, tuple(heads), item.args, item.pos, item.count, item.arg_pos
+                )
+            )
             continue
         for ref in heads:
             other = claims.overlap(ref)
             if other is not None:
                 other_ref, other_item = other
-                problem = (f"{ref} of {item.name!r} overlaps {other_ref} of {other_item.name!r}: "
-                           f"a head can take part in one intervention only")
+                problem = (
+                    f"{ref} of {item.name!r} overlaps {other_ref} of {other_item.name!r}: "
+                    f"a head can take part in one intervention only"
+                )
                 raise SpecError(caret_message(problem, text, where(item, ref.pos), hint=""))
         for ref in heads:
             claims.add(ref, item)
-        finished.append(InterventionItem(item.name, tuple(heads), item.args, item.pos,
-                                         arg_pos=item.arg_pos))
+        finished.append(
+            InterventionItem(item.name, tuple(heads), item.args, item.pos, arg_pos=item.arg_pos)
+        )
     finished.sort(key=str)  # items act on disjoint heads, so their order carries no meaning
     return InterventionSpec(tuple(finished), text)
 
@@ -512,15 +583,26 @@ def _check_controls(items: list[InterventionItem], text: str, where: Any) -> Non
     """At most one random control per spec, and a reference set that names some heads."""
     controls = [item for item in items if item.name == RANDOM]
     if len(controls) > 1:
-        raise SpecError(caret_message(
-            "a spec may hold one random control only; run each control as a run of its own "
-            "(each run records its drawn heads)", text, where(controls[1], controls[1].pos), hint=""))
+        raise SpecError(
+            caret_message(
+                "a spec may hold one random control only; run each control as a run of its own "
+                "(each run records its drawn heads)",
+                text,
+                where(controls[1], controls[1].pos),
+                hint="",
+            )
+        )
     for item in controls:
         if item.count is None and not item.heads:
-            raise SpecError(caret_message(
-                "the random control's reference set is empty (a heads file without emergent "
-                "heads?); name heads to match, or give a number: random:5", text,
-                where(item, item.pos), hint=""))
+            raise SpecError(
+                caret_message(
+                    "the random control's reference set is empty (a heads file without emergent "
+                    "heads?); name heads to match, or give a number: random:5",
+                    text,
+                    where(item, item.pos),
+                    hint="",
+                )
+            )
 
 
 def _dedupe(refs: tuple[HeadRef, ...]) -> list[HeadRef]:

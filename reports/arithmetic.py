@@ -73,9 +73,22 @@ _TOKEN = re.compile(
 _ARITH = {"num", "op", "lparen", "rparen", "frac", "lbrace", "rbrace", "caret", "fact"}
 _OPENERS = {"lparen": "rparen", "lbrace": "rbrace"}
 _STRONG_LEFT = {"brk", "delim", "eq", "bold"}
-_ARROWS = {r"\implies", r"\Rightarrow", r"\rightarrow", r"\Longrightarrow", r"\to",
-           r"\therefore", r"\because", r"\quad", r"\qquad", r"\iff", r"\text", r"\textbf",
-           r"\mathrm", r"\hence"}
+_ARROWS = {
+    r"\implies",
+    r"\Rightarrow",
+    r"\rightarrow",
+    r"\Longrightarrow",
+    r"\to",
+    r"\therefore",
+    r"\because",
+    r"\quad",
+    r"\qquad",
+    r"\iff",
+    r"\text",
+    r"\textbf",
+    r"\mathrm",
+    r"\hence",
+}
 _MOD = {"mod", "modulo", r"\pmod", r"\bmod", r"\mod"}
 
 
@@ -91,11 +104,11 @@ class _Tok:
 class Claim:
     """One stated ``lhs = rhs`` and what it is really."""
 
-    text: str          # the claim as written
-    start: int         # character offsets in the response
+    text: str  # the claim as written
+    start: int  # character offsets in the response
     end: int
-    stated: Fraction   # the right side
-    actual: Fraction   # the left side, computed exactly
+    stated: Fraction  # the right side
+    actual: Fraction  # the left side, computed exactly
     true: bool
     relation: str = "="  # "=" or a word of RELATION_WORDS, as written
     note: str = ""  # the one-line description, when it is not "lhs = actual, not stated"
@@ -124,8 +137,12 @@ def _tokens(text: str) -> list[_Tok]:
     tokens: list[_Tok] = []
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "other"
-        if (m.group() == "!" and tokens and tokens[-1].kind in ("num", "rparen")
-                and tokens[-1].end == m.start()):
+        if (
+            m.group() == "!"
+            and tokens
+            and tokens[-1].kind in ("num", "rparen")
+            and tokens[-1].end == m.start()
+        ):
             kind = "fact"  # 7! (glued to its number); "= 7 !" or "Wow!" stay punctuation
         tokens.append(_Tok(kind, m.group(), m.start(), m.end()))
     return tokens
@@ -172,8 +189,9 @@ def _left_side(tokens: list[_Tok], eq: int) -> Optional[tuple[int, int]]:
     return first, eq
 
 
-def _left_edge_ok(tokens: list[_Tok], before: Optional[int], first: int, *,
-                  strong_only: bool) -> bool:
+def _left_edge_ok(
+    tokens: list[_Tok], before: Optional[int], first: int, *, strong_only: bool
+) -> bool:
     if before is None:
         return True
     tok = tokens[before]
@@ -381,7 +399,7 @@ def _bounded(value: Fraction) -> None:
 
 def _rounds_to(value: Fraction, stated: Fraction, decimals: int) -> bool:
     """``stated`` is ``value`` rounded (either way at a tie) or cut to ``decimals`` places."""
-    unit = Fraction(1, 10 ** decimals)
+    unit = Fraction(1, 10**decimals)
     if abs(value - stated) <= unit / 2:
         return True
     truncated = Fraction(int(value / unit)) * unit  # int() cuts toward zero
@@ -422,14 +440,14 @@ def _arithmetic_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Cl
     """The claim of the relation at ``eq`` when both sides are plain arithmetic."""
     left = _left_side(tokens, eq)
     right = _right_side(tokens, eq) if left else None
-    if left is None or right is None or not _simple_value(tokens[right[0]:right[1]]):
+    if left is None or right is None or not _simple_value(tokens[right[0] : right[1]]):
         return None
     try:
-        lhs_parser = _Parser(tokens[left[0]:left[1]])
+        lhs_parser = _Parser(tokens[left[0] : left[1]])
         actual = lhs_parser.parse()
         if lhs_parser.ops == 0:
             return None  # "7 = 7" states nothing
-        rhs_parser = _Parser(tokens[right[0]:right[1]])
+        rhs_parser = _Parser(tokens[right[0] : right[1]])
         stated = rhs_parser.parse()
     except (_Skip, ValueError, ZeroDivisionError, OverflowError):
         return None
@@ -455,8 +473,11 @@ def _linear_side(tokens: list[_Tok], eq: int, step: int) -> Optional[list[_Tok]]
         tok = tokens[i]
         if tok.kind in ("delim", "brk", "eq") or (tok.kind == "punct" and tok.text in ".,;:?"):
             break
-        if tok.kind not in _LINEAR or (tok.kind == "word" and len(tok.text) > 1) or (
-                tok.kind == "op" and tok.text not in "+-\u2212"):
+        if (
+            tok.kind not in _LINEAR
+            or (tok.kind == "word" and len(tok.text) > 1)
+            or (tok.kind == "op" and tok.text not in "+-\u2212")
+        ):
             return None
         side.append(tok)
         if len(side) > MAX_TOKENS:

@@ -29,12 +29,49 @@ CLAIM_CHARS = 12_000
 _MAY_CLAIM = re.compile(r"=|\b(?:is|equals)\b", re.I)  # every claim has one (a cheap test)
 
 # no_answer: extractions that are no value (see no_answer's docstring)
-PLACEHOLDERS = frozenset({"answer", "the answer", "final answer", "the final answer", "solution",
-                          "the solution", "result", "the result", "?", "...", "\\dots",
-                          "\\ldots"})
-FUNCTION_WORDS = frozenset({"an", "the", "of", "to", "is", "are", "was", "be", "with",
-                            "and", "or", "for", "in", "on", "by", "that", "this", "it", "no",
-                            "not", "can", "from", "as"})
+PLACEHOLDERS = frozenset(
+    {
+        "answer",
+        "the answer",
+        "final answer",
+        "the final answer",
+        "solution",
+        "the solution",
+        "result",
+        "the result",
+        "?",
+        "...",
+        "\\dots",
+        "\\ldots",
+    }
+)
+FUNCTION_WORDS = frozenset(
+    {
+        "an",
+        "the",
+        "of",
+        "to",
+        "is",
+        "are",
+        "was",
+        "be",
+        "with",
+        "and",
+        "or",
+        "for",
+        "in",
+        "on",
+        "by",
+        "that",
+        "this",
+        "it",
+        "no",
+        "not",
+        "can",
+        "from",
+        "as",
+    }
+)
 MIN_PROSE_WORDS = 3
 DANGLING_CHARS = 200  # the end of a response where a dangling "3," is looked for
 FREE_TEXT_TASKS = ("triviaqa",)  # tasks whose answers are phrases (a TriviaQA span)
@@ -63,7 +100,7 @@ def _head(text: str, chars: int) -> str:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "\u2026"
+    return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "\u2026"
 
 
 def _short_or_none(text: Optional[str]) -> Optional[str]:
@@ -111,17 +148,27 @@ def no_answer(sample: Sample) -> Optional[Diagnosis]:
         return Diagnosis("no_answer", evidence, span, "no final answer could be extracted")
     why = not_a_value(answer, sample.get("response") or "", free_text=_free_text(sample))
     if why:
-        return Diagnosis("no_answer", _short(answer), _find(sample, answer),
-                         f"the answer {_short(answer)!r} is no value ({why})")
+        return Diagnosis(
+            "no_answer",
+            _short(answer),
+            _find(sample, answer),
+            f"the answer {_short(answer)!r} is no value ({why})",
+        )
     bounds = sample.get("integer_range")
     reason = sample.get("grade_reason")
-    wrong_form = (reason == "out_of_range" if reason is not None
-                  else bounds is not None and not _integer_in(answer, bounds))
+    wrong_form = (
+        reason == "out_of_range"
+        if reason is not None
+        else bounds is not None and not _integer_in(answer, bounds)
+    )
     if bounds is not None and wrong_form:
         low, high = bounds
-        return Diagnosis("no_answer", _short(answer), _find(sample, answer),
-                         f"the answer must be an integer from {low} to {high}; got "
-                         f"{_short(answer)!r}")
+        return Diagnosis(
+            "no_answer",
+            _short(answer),
+            _find(sample, answer),
+            f"the answer must be an integer from {low} to {high}; got {_short(answer)!r}",
+        )
     return None
 
 
@@ -154,7 +201,7 @@ def _dangles(response: str, answer: str) -> bool:
     if tail.endswith(core):
         return bool(_DANGLING.search(core, max(0, len(core) - DANGLING_CHARS))) or _unclosed(core)
     cut = _DANGLING.search(tail, max(0, len(tail) - DANGLING_CHARS))
-    return cut is not None and tail[:cut.start()].rstrip(strip).endswith(core)
+    return cut is not None and tail[: cut.start()].rstrip(strip).endswith(core)
 
 
 def _unclosed(text: str) -> bool:
@@ -191,14 +238,22 @@ def found_then_lost(sample: Sample) -> Optional[Diagnosis]:
         return None  # "then a different final answer": there must be one
     doc = sample.get("doc")
     problem = doc.get("problem") if isinstance(doc, Mapping) else None
-    reached = find_reached(sample.get("response") or "", str(gold), sample.get("answer"),
-                           problem=problem if isinstance(problem, str) else None)
+    reached = find_reached(
+        sample.get("response") or "",
+        str(gold),
+        sample.get("answer"),
+        problem=problem if isinstance(problem, str) else None,
+    )
     if reached is None:
         return None
     how = "stated" if reached.kind == "stated" else "reached in a step"
-    return Diagnosis("found_then_lost", reached.context, (reached.start, reached.end),
-                     f"{how} {reached.candidate!r} (= gold {gold!r}), "
-                     f"then answered {_short_or_none(sample.get('answer'))!r}")
+    return Diagnosis(
+        "found_then_lost",
+        reached.context,
+        (reached.start, reached.end),
+        f"{how} {reached.candidate!r} (= gold {gold!r}), "
+        f"then answered {_short_or_none(sample.get('answer'))!r}",
+    )
 
 
 @ordered(1000)
@@ -207,8 +262,12 @@ def reasoning_error(sample: Sample) -> Optional[Diagnosis]:
     if sample.get("correct"):
         return None
     answer = sample.get("answer") or ""
-    return Diagnosis("reasoning_error", _short(answer), _find(sample, answer),
-                     f"answered {_short(answer)!r}, gold {_short(str(sample.get('gold')))!r}")
+    return Diagnosis(
+        "reasoning_error",
+        _short(answer),
+        _find(sample, answer),
+        f"answered {_short(answer)!r}, gold {_short(str(sample.get('gold')))!r}",
+    )
 
 
 def _find(sample: Sample, text: str) -> Optional[tuple[int, int]]:
@@ -222,15 +281,21 @@ def _integer_in(answer: str, bounds: tuple[int, int]) -> bool:
     text = answer.strip().strip("$").replace("{,}", "").replace(",", "").replace(" ", "")
     for wrapper in ("\\text{", "\\mathrm{", "\\textbf{"):
         if text.startswith(wrapper) and text.endswith("}"):
-            text = text[len(wrapper):-1]
+            text = text[len(wrapper) : -1]
     if len(text) > 12 or not text.lstrip("-").isdigit():
         return False
     return bounds[0] <= int(text) <= bounds[1]
 
 
 BUILTIN_LABELERS: tuple[Callable[[Sample], Optional[Diagnosis]], ...] = (
-    correct, truncated, logical_loop, no_answer, calculation_error, found_then_lost,
-    reasoning_error)
+    correct,
+    truncated,
+    logical_loop,
+    no_answer,
+    calculation_error,
+    found_then_lost,
+    reasoning_error,
+)
 
 
 @hookimpl

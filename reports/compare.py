@@ -127,8 +127,12 @@ class Report:
         return sorted({task for run in self.runs for task in run.tasks})
 
     def tiers(self, task: str) -> list[str]:
-        found = {p.tier for run in self.runs if task in run.tasks
-                 for p in run.tasks[task].problems.values()} - {ALL_TIERS}
+        found = {
+            p.tier
+            for run in self.runs
+            if task in run.tasks
+            for p in run.tasks[task].problems.values()
+        } - {ALL_TIERS}
         return sorted(found, key=tier_sort_key)
 
     def label_names(self) -> list[str]:
@@ -143,9 +147,13 @@ class Report:
 
     def no_signal(self) -> list[Delta]:
         """Whole-task comparisons where both runs sit at 0% or both at 100%: nothing can move."""
-        return [d for d in self.deltas if d.tier == ALL_TIERS
-                and d.comparison.baseline == d.comparison.candidate
-                and d.comparison.baseline in (0.0, 1.0)]
+        return [
+            d
+            for d in self.deltas
+            if d.tier == ALL_TIERS
+            and d.comparison.baseline == d.comparison.candidate
+            and d.comparison.baseline in (0.0, 1.0)
+        ]
 
     def uncompared(self) -> list[str]:
         """Candidate runs that share no task and problem with the baseline (no test ran)."""
@@ -173,14 +181,22 @@ def _by_tier(problems: Sequence[Problem]) -> dict[str, list[Problem]]:
     return groups
 
 
-def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, seed: int = 0,
-                 warn: Optional[Warn] = None,
-                 controls: Optional[Mapping[str, Sequence[str]]] = None) -> Report:
+def build_report(
+    runs: Sequence[Run],
+    baseline: str,
+    *,
+    alpha: float = 0.05,
+    seed: int = 0,
+    warn: Optional[Warn] = None,
+    controls: Optional[Mapping[str, Sequence[str]]] = None,
+) -> Report:
     """Compare every run with the baseline run (named ``baseline``), and each run named in
     ``controls`` with its matched random control runs, pooled (:class:`ControlDelta`)."""
     if baseline not in {run.name for run in runs}:
-        raise SparksError(f"--baseline {baseline!r} is not one of the runs "
-                          f"({', '.join(run.name for run in runs)})")
+        raise SparksError(
+            f"--baseline {baseline!r} is not one of the runs "
+            f"({', '.join(run.name for run in runs)})"
+        )
     report = Report(runs=list(runs), baseline=baseline, alpha=alpha, seed=seed)
 
     def note(message: str) -> None:
@@ -193,16 +209,28 @@ def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, see
             for tier, problems in _by_tier(list(task_run.problems.values())).items():
                 scores = [p.score for p in problems]
                 low, high = bootstrap_mean_ci(scores, seed=seed)
-                report.cells.append(Cell(run.name, task, tier, len(problems),
-                                         sum(len(p.responses) for p in problems),
-                                         sum(scores) / len(scores), low, high,
-                                         sum(p.ungraded for p in problems)))
+                report.cells.append(
+                    Cell(
+                        run.name,
+                        task,
+                        tier,
+                        len(problems),
+                        sum(len(p.responses) for p in problems),
+                        sum(scores) / len(scores),
+                        low,
+                        high,
+                        sum(p.ungraded for p in problems),
+                    )
+                )
                 report.labels[(run.name, task, tier)] = Counter(
-                    r.label for p in problems for r in p.responses)
+                    r.label for p in problems for r in p.responses
+                )
         if task_run.ungraded:
-            note(f"{run.name} / {task}: {task_run.ungraded} answer(s) ungraded: their check ran "
-                 f"out of time; they count as wrong in the accuracy (see 'ungraded' in the "
-                 f"samples)")
+            note(
+                f"{run.name} / {task}: {task_run.ungraded} answer(s) ungraded: their check ran "
+                f"out of time; they count as wrong in the accuracy (see 'ungraded' in the "
+                f"samples)"
+            )
     base = next(run for run in runs if run.name == baseline)
     for candidate in report.candidates:
         _compare_runs(report, base, candidate, note)
@@ -213,8 +241,10 @@ def build_report(runs: Sequence[Run], baseline: str, *, alpha: float = 0.05, see
     for name, names in (controls or {}).items():
         missing = [n for n in (name, *names) if n not in by_name]
         if missing or not names:
-            raise SparksError(f"controls of {name!r}: {', '.join(missing) or 'no runs'} "
-                              f"not among the runs ({', '.join(by_name)})")
+            raise SparksError(
+                f"controls of {name!r}: {', '.join(missing) or 'no runs'} "
+                f"not among the runs ({', '.join(by_name)})"
+            )
         report.controls[name] = list(names)
         _compare_with_controls(report, by_name[name], [by_name[n] for n in names], note)
     return report
@@ -226,20 +256,29 @@ def _compare_with_controls(report: Report, run: Run, controls: Sequence[Run], no
             note(f"{task}: not in every control run of {run.name}; not compared with them")
             continue
         problems = run.tasks[task].problems
-        common = [pid for pid in problems
-                  if all(pid in c.tasks[task].problems for c in controls)]
+        common = [pid for pid in problems if all(pid in c.tasks[task].problems for c in controls)]
         groups: dict[str, list[str]] = {ALL_TIERS: list(common)}
         for pid in common:
             if problems[pid].tier != ALL_TIERS:
                 groups.setdefault(problems[pid].tier, []).append(pid)
         for tier, pids in sorted(groups.items(), key=lambda item: tier_sort_key(item[0])):
-            pooled = [sum(c.tasks[task].problems[pid].score for c in controls) / len(controls)
-                      for pid in pids]
-            comparison = compare_paired(pooled, [problems[pid].score for pid in pids],
-                                        seed=report.seed)
-            report.control_deltas.append(ControlDelta(
-                run.name, tuple(c.name for c in controls), task, tier, comparison,
-                comparison.significant(report.alpha)))
+            pooled = [
+                sum(c.tasks[task].problems[pid].score for c in controls) / len(controls)
+                for pid in pids
+            ]
+            comparison = compare_paired(
+                pooled, [problems[pid].score for pid in pids], seed=report.seed
+            )
+            report.control_deltas.append(
+                ControlDelta(
+                    run.name,
+                    tuple(c.name for c in controls),
+                    task,
+                    tier,
+                    comparison,
+                    comparison.significant(report.alpha),
+                )
+            )
 
 
 def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None:
@@ -252,8 +291,10 @@ def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None
         cand_problems = candidate.tasks[task].problems
         common = [pid for pid in base_problems if pid in cand_problems]
         if len(common) != len(base_problems) or len(common) != len(cand_problems):
-            note(f"{task}: {base.name} has {len(base_problems)} problems, {candidate.name} "
-                 f"{len(cand_problems)}; comparing the {len(common)} in both")
+            note(
+                f"{task}: {base.name} has {len(base_problems)} problems, {candidate.name} "
+                f"{len(cand_problems)}; comparing the {len(common)} in both"
+            )
         if not common:
             continue
         _settings_differ(task, base, candidate, note)
@@ -263,17 +304,34 @@ def _compare_runs(report: Report, base: Run, candidate: Run, note: Warn) -> None
             if pair[0].tier != ALL_TIERS:
                 groups.setdefault(pair[0].tier, []).append(pair)
         for tier, pairs in sorted(groups.items(), key=lambda item: tier_sort_key(item[0])):
-            comparison = compare_paired([b.score for b, _ in pairs], [c.score for _, c in pairs],
-                                        seed=report.seed)
-            report.deltas.append(Delta(candidate.name, task, tier, comparison,
-                                       comparison.regression(report.alpha),
-                                       comparison.significant(report.alpha)
-                                       and comparison.delta > 0))
+            comparison = compare_paired(
+                [b.score for b, _ in pairs], [c.score for _, c in pairs], seed=report.seed
+            )
+            report.deltas.append(
+                Delta(
+                    candidate.name,
+                    task,
+                    tier,
+                    comparison,
+                    comparison.regression(report.alpha),
+                    comparison.significant(report.alpha) and comparison.delta > 0,
+                )
+            )
         for b, c in paired:
             if abs(c.score - b.score) >= FLIP_THRESHOLD - 1e-9:
-                report.flips.append(Flip(
-                    candidate.name, task, b.tier, b.problem_id, b.doc_id, b.score, c.score,
-                    tuple(r.label for r in b.responses), tuple(r.label for r in c.responses)))
+                report.flips.append(
+                    Flip(
+                        candidate.name,
+                        task,
+                        b.tier,
+                        b.problem_id,
+                        b.doc_id,
+                        b.score,
+                        c.score,
+                        tuple(r.label for r in b.responses),
+                        tuple(r.label for r in c.responses),
+                    )
+                )
 
 
 def settings_differences(base: Run, candidate: Run) -> list[str]:
@@ -286,28 +344,37 @@ def settings_differences(base: Run, candidate: Run) -> list[str]:
     for task in sorted(set(base.tasks) & set(candidate.tasks)):
         b, c = base.tasks[task], candidate.tasks[task]
         if b.max_gen_toks != c.max_gen_toks:
-            said.append(f"max_gen_toks differs on {task}: {base.name} {b.max_gen_toks}, "
-                        f"{candidate.name} {c.max_gen_toks}")
+            said.append(
+                f"max_gen_toks differs on {task}: {base.name} {b.max_gen_toks}, "
+                f"{candidate.name} {c.max_gen_toks}"
+            )
     for setting, b_value, c_value in (
-            ("chat template", base.chat_template, candidate.chat_template),
-            ("enable_thinking", base.enable_thinking, candidate.enable_thinking)):
+        ("chat template", base.chat_template, candidate.chat_template),
+        ("enable_thinking", base.enable_thinking, candidate.enable_thinking),
+    ):
         if b_value != c_value:
             said.append(f"{setting} differs: {base.name} {b_value}, {candidate.name} {c_value}")
     b_args = {k: v for k, v in base.model_settings.items() if k != "enable_thinking"}
     c_args = {k: v for k, v in candidate.model_settings.items() if k != "enable_thinking"}
     for key in sorted(set(b_args) | set(c_args)):
         if b_args.get(key) != c_args.get(key):
-            said.append(f"model_args {key} differs: {base.name} {b_args.get(key, '(unset)')}, "
-                        f"{candidate.name} {c_args.get(key, '(unset)')}")
+            said.append(
+                f"model_args {key} differs: {base.name} {b_args.get(key, '(unset)')}, "
+                f"{candidate.name} {c_args.get(key, '(unset)')}"
+            )
     folded_here = candidate.folded_from and candidate.folded_from == base.pretrained
     if base.pretrained != candidate.pretrained and not folded_here:
-        said.append(f"pretrained differs: {base.name} {base.pretrained}, {candidate.name} "
-                    f"{candidate.pretrained}")
+        said.append(
+            f"pretrained differs: {base.name} {base.pretrained}, {candidate.name} "
+            f"{candidate.pretrained}"
+        )
     return said
 
 
 def _settings_differ(task: str, base: Run, candidate: Run, note: Warn) -> None:
     b, c = base.tasks[task], candidate.tasks[task]
     if b.metric != c.metric or b.repeats != c.repeats:
-        note(f"{task}: {base.name} scores {b.metric} over {b.repeats} sample(s), "
-             f"{candidate.name} {c.metric} over {c.repeats}; compared as per-problem means")
+        note(
+            f"{task}: {base.name} scores {b.metric} over {b.repeats} sample(s), "
+            f"{candidate.name} {c.metric} over {c.repeats}; compared as per-problem means"
+        )

@@ -40,35 +40,57 @@ def _boxed(response: str) -> str:
     return extract_answer(response) or ""
 
 
-def _sample(task: str, doc_id: int, problem: FakeProblem, metric: str,
-            max_gen_toks: int) -> dict[str, Any]:
+def _sample(
+    task: str, doc_id: int, problem: FakeProblem, metric: str, max_gen_toks: int
+) -> dict[str, Any]:
     from harness_ext.answers import check
 
     integer_range = (0, 999) if task.startswith("aime") else None
     verdicts = [check(r, problem.answer, integer_range=integer_range) for r in problem.responses]
-    correct = (list(problem.correct) if problem.correct is not None else
-               [v.correct for v in verdicts])
-    ungraded = (problem.ungraded if problem.ungraded is not None else
-                sum(v.ungraded for v in verdicts))
-    doc = {"problem_id": problem.problem_id, "problem": problem.problem,
-           "answer": problem.answer, "number": str(problem.number), "tier": problem.tier,
-           "source": "fixture", **problem.extra}
+    correct = (
+        list(problem.correct) if problem.correct is not None else [v.correct for v in verdicts]
+    )
+    ungraded = (
+        problem.ungraded if problem.ungraded is not None else sum(v.ungraded for v in verdicts)
+    )
+    doc = {
+        "problem_id": problem.problem_id,
+        "problem": problem.problem,
+        "answer": problem.answer,
+        "number": str(problem.number),
+        "tier": problem.tier,
+        "source": "fixture",
+        **problem.extra,
+    }
     return {
-        "doc_id": doc_id, "doc": doc, "target": problem.answer,
-        "arguments": {"gen_args_0": {"arg_0": problem.problem,
-                                     "arg_1": {"until": ["<|im_end|>"],
-                                               "max_gen_toks": max_gen_toks}}},
+        "doc_id": doc_id,
+        "doc": doc,
+        "target": problem.answer,
+        "arguments": {
+            "gen_args_0": {
+                "arg_0": problem.problem,
+                "arg_1": {"until": ["<|im_end|>"], "max_gen_toks": max_gen_toks},
+            }
+        },
         "resps": [list(problem.responses)],
         "filtered_resps": [[_boxed(r) for r in problem.responses]],
-        "filter": "extracted", "metrics": [metric, "ungraded"],
-        metric: sum(correct) / len(correct), "ungraded": ungraded,
+        "filter": "extracted",
+        "metrics": [metric, "ungraded"],
+        metric: sum(correct) / len(correct),
+        "ungraded": ungraded,
     }
 
 
-def write_run(folder: Path, tasks: Mapping[str, Sequence[FakeProblem]], *,
-              model_args: str = "", interventions: Optional[str] = None,
-              max_gen_toks: int = 4096, date_id: str = DATE_ID,
-              model_dir: str = "sparks") -> Path:
+def write_run(
+    folder: Path,
+    tasks: Mapping[str, Sequence[FakeProblem]],
+    *,
+    model_args: str = "",
+    interventions: Optional[str] = None,
+    max_gen_toks: int = 4096,
+    date_id: str = DATE_ID,
+    model_dir: str = "sparks",
+) -> Path:
     """Write a fake lm-eval run of ``tasks`` into ``folder``; returns the results file.
 
     A task whose name ends in ``_greedy`` is scored with ``exact_match``, others with
@@ -86,25 +108,45 @@ def write_run(folder: Path, tasks: Mapping[str, Sequence[FakeProblem]], *,
             for sample in samples:
                 stream.write(json.dumps(sample) + "\n")  # \\u escapes keep lone surrogates
         scores = [s[metric] for s in samples]
-        results[task] = {"alias": task, f"{metric},extracted": sum(scores) / max(1, len(scores)),
-                         f"{metric}_stderr,extracted": 0.0,
-                         "ungraded,extracted": float(sum(s["ungraded"] for s in samples)),
-                         "ungraded_stderr,extracted": "N/A"}
-        configs[task] = {"task": task, "repeats": len(problems[0].responses) if problems else 1,
-                         "generation_kwargs": {"max_gen_toks": max_gen_toks,
-                                               "do_sample": metric == "pass@1"}}
+        results[task] = {
+            "alias": task,
+            f"{metric},extracted": sum(scores) / max(1, len(scores)),
+            f"{metric}_stderr,extracted": 0.0,
+            "ungraded,extracted": float(sum(s["ungraded"] for s in samples)),
+            "ungraded_stderr,extracted": "N/A",
+        }
+        configs[task] = {
+            "task": task,
+            "repeats": len(problems[0].responses) if problems else 1,
+            "generation_kwargs": {"max_gen_toks": max_gen_toks, "do_sample": metric == "pass@1"},
+        }
         n_samples[task] = {"original": len(problems), "effective": len(problems)}
-    data = {"results": results, "configs": configs, "n-samples": n_samples,
-            "config": {"model": "sparks", "model_args": model_args,
-                       "sparks_version": "0.1.0", "sparks_interventions": interventions},
-            "date": 1767225600.0, "lm_eval_version": "0.4.13"}
+    data = {
+        "results": results,
+        "configs": configs,
+        "n-samples": n_samples,
+        "config": {
+            "model": "sparks",
+            "model_args": model_args,
+            "sparks_version": "0.1.0",
+            "sparks_interventions": interventions,
+        },
+        "date": 1767225600.0,
+        "lm_eval_version": "0.4.13",
+    }
     path = out / f"results_{date_id}.json"
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return path
 
 
-def derive_run(source: Path, target: Path, *, solve: Iterable[str] = (),
-               fail: Iterable[str] = (), interventions: Optional[str] = None) -> Path:
+def derive_run(
+    source: Path,
+    target: Path,
+    *,
+    solve: Iterable[str] = (),
+    fail: Iterable[str] = (),
+    interventions: Optional[str] = None,
+) -> Path:
     """Copy the run in ``source`` to ``target``, rewriting problems (by problem id) as solved
     (every response ends with the gold answer boxed) or failed (with a wrong one).
 
@@ -119,7 +161,7 @@ def derive_run(source: Path, target: Path, *, solve: Iterable[str] = (),
         shutil.rmtree(out)
     shutil.copytree(results_file.parent, out, ignore=shutil.ignore_patterns("results_*.json"))
     data = json.loads(results_file.read_text(encoding="utf-8"))
-    date_id = results_file.stem[len("results_"):]
+    date_id = results_file.stem[len("results_") :]
     for task, scores in data["results"].items():
         samples_file = out / f"samples_{task}_{date_id}.jsonl"
         if not samples_file.is_file():
@@ -133,8 +175,9 @@ def derive_run(source: Path, target: Path, *, solve: Iterable[str] = (),
             gold = str(sample["doc"]["answer"])
             if pid in solve or pid in fail:
                 answer = gold if pid in solve else _wrong(gold)
-                sample["resps"] = [[f"{r}\n\nSo the answer is \\boxed{{{answer}}}."
-                                    for r in sample["resps"][0]]]
+                sample["resps"] = [
+                    [f"{r}\n\nSo the answer is \\boxed{{{answer}}}." for r in sample["resps"][0]]
+                ]
                 sample["filtered_resps"] = [[answer for _ in sample["resps"][0]]]
                 sample[metric] = 1.0 if pid in solve else 0.0
             values.append(sample[metric])
@@ -206,8 +249,15 @@ def write_arithmetic_task(folder: Path, problems: int = 24, seed: int = 0) -> tu
     rows = []
     for i in range(problems):
         a, b = rng.randint(1, 9), rng.randint(1, 9)
-        rows.append({"id": f"arith/{i}", "problem": f"What is {a} + {b}?", "answer": str(a + b),
-                     "subject": "Arithmetic", "level": 1 if a + b < 10 else 2})
+        rows.append(
+            {
+                "id": f"arith/{i}",
+                "problem": f"What is {a} + {b}?",
+                "answer": str(a + b),
+                "subject": "Arithmetic",
+                "level": 1 if a + b < 10 else 2,
+            }
+        )
     with open(data / "math500.jsonl", "w", encoding="utf-8") as stream:
         stream.writelines(json.dumps(row) + "\n" for row in rows)
     return tasks, data

@@ -15,7 +15,15 @@ from typing import Any, Optional, Sequence
 
 from harness_ext.errors import SparksError
 
-__all__ = ["HeadsMap", "appearance_grid", "heads_heatmap", "heads_lines", "intervened_heads", "load_heads", "run_marks"]
+__all__ = [
+    "HeadsMap",
+    "appearance_grid",
+    "heads_heatmap",
+    "heads_lines",
+    "intervened_heads",
+    "load_heads",
+    "run_marks",
+]
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,9 @@ class HeadsMap:
     emergent: tuple[tuple[int, int], ...]
     settings: dict[str, Any] = field(default_factory=dict)
     checkpoints: tuple[str, ...] = ()  # with `sparks discover --checkpoints`: their names
-    appearance: tuple[tuple[int, int, tuple[bool, ...]], ...] = ()  # (layer, head, emergent per checkpoint)
+    appearance: tuple[
+        tuple[int, int, tuple[bool, ...]], ...
+    ] = ()  # (layer, head, emergent per checkpoint)
 
     def top(self, k: int = 10) -> str:
         """The first ``k`` emergent heads as ``L3H1, L5H2, ...`` (or ``none``)."""
@@ -46,13 +56,23 @@ def load_heads(path: Path) -> HeadsMap:
         heads = HeadsFile.read(path)
     except SparksError as error:
         raise SparksError(f"--heads: {error}") from None
-    as_grid = lambda key: tuple(tuple(0.0 if v is None else v for v in row)  # noqa: E731
-                                for row in heads.grid(key))  # 0 where a head has no entry
+
+    def as_grid(key: str) -> tuple[tuple[float, ...], ...]:
+        """The ``key`` grid, 0 where a head has no entry."""
+        return tuple(tuple(0.0 if v is None else v for v in row) for row in heads.grid(key))
+
     has_effect = any(entry.effect is not None for entry in heads.heads)
-    return HeadsMap(path, heads.n_layers, heads.n_heads, as_grid("importance_post"),
-                    as_grid("effect") if has_effect else None, tuple(heads.emergent_heads()),
-                    heads.settings.to_data(), tuple(c.model for c in heads.checkpoints or ()),
-                    tuple((a.layer, a.head, a.emergent) for a in heads.appearance or ()))
+    return HeadsMap(
+        path,
+        heads.n_layers,
+        heads.n_heads,
+        as_grid("importance_post"),
+        as_grid("effect") if has_effect else None,
+        tuple(heads.emergent_heads()),
+        heads.settings.to_data(),
+        tuple(c.model for c in heads.checkpoints or ()),
+        tuple((a.layer, a.head, a.emergent) for a in heads.appearance or ()),
+    )
 
 
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
@@ -68,8 +88,9 @@ def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]
         return set()
     # a random:REF item names the heads it is matched to, not the ones it touched (the sparks
     # model records the drawn, concrete spec; only un-recorded runs reach this with one)
-    return {(ref.layer, ref.head) for item in spec.items if item.name != "random"
-            for ref in item.heads}
+    return {
+        (ref.layer, ref.head) for item in spec.items if item.name != "random" for ref in item.heads
+    }
 
 
 def run_marks(runs: Sequence[Any]) -> list[tuple[str, set[tuple[int, int | None]]]]:
@@ -85,21 +106,29 @@ def heads_lines(heads: HeadsMap, runs: Sequence[Any]) -> list[str]:
     if settings.get("model_base"):
         models += f" vs base {settings['model_base']}"
     kind = "emergent" if heads.effect is not None else "in the circuit (no base model)"
-    lines = [f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
-             f"{len(heads.emergent)} {kind}, top: {heads.top()}"]
+    lines = [
+        f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
+        f"{len(heads.emergent)} {kind}, top: {heads.top()}"
+    ]
     for name, picked in run_marks(runs):
         hit = [e for e in heads.emergent if e in picked or (e[0], None) in picked]
-        lines.append(f"{name} intervened on {_refs(picked)}: {len(hit)} of the "
-                     f"{len(heads.emergent)} listed heads")
+        lines.append(
+            f"{name} intervened on {_refs(picked)}: {len(hit)} of the "
+            f"{len(heads.emergent)} listed heads"
+        )
     return lines
 
 
 def _refs(picked: set[tuple[int, int | None]]) -> str:
-    return "+".join(f"L{layer}" if head is None else f"L{layer}H{head}"
-                    for layer, head in sorted(picked, key=lambda h: (h[0], -1 if h[1] is None else h[1])))
+    return "+".join(
+        f"L{layer}" if head is None else f"L{layer}H{head}"
+        for layer, head in sorted(picked, key=lambda h: (h[0], -1 if h[1] is None else h[1]))
+    )
 
 
-def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, int | None]]]] = ()) -> str:
+def heads_heatmap(
+    heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, int | None]]]] = ()
+) -> str:
     """Inline SVG (:func:`harness_ext.charts.heads_figure`): one layer x head panel per
     quantity, each with its colour bar; red outlines are emergent heads, each run of ``marked``
     (run name, heads) that intervened gets a marker on its heads; a legend under the panels
@@ -109,8 +138,9 @@ def heads_heatmap(heads: HeadsMap, marked: Sequence[tuple[str, set[tuple[int, in
     roles = {"post": "post", "base": "base", **(heads.settings.get("roles") or {})}
     panels = [HeatPanel(f"importance ({roles['post']})", heads.importance)]
     if heads.effect is not None:
-        panels.append(HeatPanel(f"effect ({roles['post']} - {roles['base']})", heads.effect,
-                                diverging=True))
+        panels.append(
+            HeatPanel(f"effect ({roles['post']} - {roles['base']})", heads.effect, diverging=True)
+        )
     title = f"heads of {heads.path.name}: layer x head"
     figure = heads_figure(panels, title=title, emergent=heads.emergent, marked=marked)
     return to_svg(figure, title=title)
@@ -125,8 +155,11 @@ def appearance_grid(heads: HeadsMap) -> str | None:
     if not heads.checkpoints or not heads.appearance:
         return None
     title = "emergent heads over checkpoints"
-    figure = series_figure([f"L{layer}H{head}" for layer, head, _ in heads.appearance],
-                           [Path(name).name or name for name in heads.checkpoints],
-                           [[2 if on else 0 for on in flags] for _, _, flags in heads.appearance],
-                           title=title, state_labels=("not emergent", "", "emergent"))
+    figure = series_figure(
+        [f"L{layer}H{head}" for layer, head, _ in heads.appearance],
+        [Path(name).name or name for name in heads.checkpoints],
+        [[2 if on else 0 for on in flags] for _, _, flags in heads.appearance],
+        title=title,
+        state_labels=("not emergent", "", "emergent"),
+    )
     return to_svg(figure, title=title)

@@ -93,11 +93,18 @@ def _accuracy_plot(report: Report) -> list[str]:
                 cell = report.cell(run.name, task, tier)
                 if cell is None:
                     continue
-                bars.append(Bar(run.name, cell.accuracy, cell.ci_low, cell.ci_high,
-                                run_color(index),
-                                f"{run.name}, {task} / {tier}: {100 * cell.accuracy:.1f}% "
-                                f"(95% CI {100 * cell.ci_low:.1f}-{100 * cell.ci_high:.1f}%, "
-                                f"{cell.problems} problems)"))
+                bars.append(
+                    Bar(
+                        run.name,
+                        cell.accuracy,
+                        cell.ci_low,
+                        cell.ci_high,
+                        run_color(index),
+                        f"{run.name}, {task} / {tier}: {100 * cell.accuracy:.1f}% "
+                        f"(95% CI {100 * cell.ci_low:.1f}-{100 * cell.ci_high:.1f}%, "
+                        f"{cell.problems} problems)",
+                    )
+                )
             if bars:
                 groups.append((f"{_short(task)}\n{tier}", bars))
     chart = grouped_bars(groups, title="Accuracy by task and tier (95% bootstrap intervals)")
@@ -118,8 +125,9 @@ def _labels_plot(report: Report) -> list[str]:
                 counts = report.labels.get((run.name, task, tier))
                 if counts is None:
                     continue
-                segments = [Segment(name, counts.get(name, 0), label_color(name, names))
-                            for name in names]
+                segments = [
+                    Segment(name, counts.get(name, 0), label_color(name, names)) for name in names
+                ]
                 rows.append((f"{_short(task)} / {tier} / {run.name}", segments))
     chart = stacked_bars(rows, title="Failure-label mix by task, tier and run (all responses)")
     keys = legend([(name, label_color(name, names)) for name in names])
@@ -127,8 +135,13 @@ def _labels_plot(report: Report) -> list[str]:
 
 
 def _lengths_plot(report: Report) -> list[str]:
-    tokens = all(r.n_tokens is not None for run in report.runs for t in run.tasks.values()
-                 for p in t.problems.values() for r in p.responses)
+    tokens = all(
+        r.n_tokens is not None
+        for run in report.runs
+        for t in run.tasks.values()
+        for p in t.problems.values()
+        for r in p.responses
+    )
     unit = "tokens" if tokens else "characters"
     groups = []
     budgets = set()
@@ -141,18 +154,24 @@ def _lengths_plot(report: Report) -> list[str]:
                     continue
                 if task_run.max_gen_toks:
                     budgets.add(task_run.max_gen_toks)
-                values = [float(r.n_tokens if tokens else r.n_chars)
-                          for p in task_run.problems.values()
-                          if tier == ALL_TIERS or p.tier == tier for r in p.responses]
+                values = [
+                    float(r.n_tokens if tokens else r.n_chars)
+                    for p in task_run.problems.values()
+                    if tier == ALL_TIERS or p.tier == tier
+                    for r in p.responses
+                ]
                 if values:
                     series.append(BoxSeries(run.name, values, run_color(index)))
             if series:
                 groups.append((f"{_short(task)}\n{tier}", series))
     limit: Optional[float] = float(budgets.pop()) if tokens and len(budgets) == 1 else None
-    chart = box_plot(groups, title=f"Response length in {unit} by task and tier",
-                     y_label=unit, limit=limit)
-    keys = legend([(run.name, run_color(i)) for i, run in enumerate(report.runs)]
-                  + ([("token budget (max_gen_toks)", "#c00")] if limit else []))
+    chart = box_plot(
+        groups, title=f"Response length in {unit} by task and tier", y_label=unit, limit=limit
+    )
+    keys = legend(
+        [(run.name, run_color(i)) for i, run in enumerate(report.runs)]
+        + ([("token budget (max_gen_toks)", "#c00")] if limit else [])
+    )
     return [chart, keys]
 
 
@@ -162,15 +181,22 @@ def _heads(report: Report) -> Optional[dict[str, Any]]:
     if report.heads is None:
         return None
     settings = report.heads.settings
-    named = (("model_post", "model"), ("model_base", "base"), ("tasks", "tasks"),
-             ("limit", "limit"))
-    source = ", ".join(f"{label} {settings[key]}" for key, label in named
-                       if settings.get(key) not in (None, ""))
+    named = (
+        ("model_post", "model"),
+        ("model_base", "base"),
+        ("tasks", "tasks"),
+        ("limit", "limit"),
+    )
+    source = ", ".join(
+        f"{label} {settings[key]}" for key, label in named if settings.get(key) not in (None, "")
+    )
     series = appearance_grid(report.heads)
-    return {"lines": heads_lines(report.heads, report.runs),
-            "source": f"From {source}." if source else "",
-            "heatmap": Markup(heads_heatmap(report.heads, run_marks(report.runs))),
-            "series": Markup(series) if series else None}
+    return {
+        "lines": heads_lines(report.heads, report.runs),
+        "source": f"From {source}." if source else "",
+        "heatmap": Markup(heads_heatmap(report.heads, run_marks(report.runs))),
+        "series": Markup(series) if series else None,
+    }
 
 
 def _href(path: Path, folder: Optional[Path]) -> str:
@@ -181,60 +207,108 @@ def _href(path: Path, folder: Optional[Path]) -> str:
 
 
 def _runs(report: Report, folder: Optional[Path]) -> list[dict[str, Any]]:
-    return [{"name": run.name, "role": report.role(run.name),
-             "model": run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
-             "interventions": run.interventions_text, "date": run.date,
-             "lm_eval": run.lm_eval_version, "sparks": run.sparks_version,
-             "settings": run_settings(report, run.name), "chat_template": run.chat_template,
-             "enable_thinking": run.enable_thinking,
-             "model_args": ", ".join(f"{k}={v}" for k, v in run.model_settings.items()
-                                     if k != "enable_thinking"),
-             "results_href": _href(run.results_file, folder),
-             "samples": [(f"samples {task}", _href(t.samples_file, folder))
-                         for task, t in sorted(run.tasks.items())]} for run in report.runs]
+    return [
+        {
+            "name": run.name,
+            "role": report.role(run.name),
+            "model": run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
+            "interventions": run.interventions_text,
+            "date": run.date,
+            "lm_eval": run.lm_eval_version,
+            "sparks": run.sparks_version,
+            "settings": run_settings(report, run.name),
+            "chat_template": run.chat_template,
+            "enable_thinking": run.enable_thinking,
+            "model_args": ", ".join(
+                f"{k}={v}" for k, v in run.model_settings.items() if k != "enable_thinking"
+            ),
+            "results_href": _href(run.results_file, folder),
+            "samples": [
+                (f"samples {task}", _href(t.samples_file, folder))
+                for task, t in sorted(run.tasks.items())
+            ],
+        }
+        for run in report.runs
+    ]
 
 
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    return Environment(loader=PackageLoader("harness_ext.reports", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       undefined=StrictUndefined, trim_blocks=False)
+    return Environment(
+        loader=PackageLoader("harness_ext.reports", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+    )
 
 
-def render_html(report: Report, folder: Optional[Path] = None,
-                max_response_chars: int = RESPONSE_CHARS) -> str:
+def render_html(
+    report: Report, folder: Optional[Path] = None, max_response_chars: int = RESPONSE_CHARS
+) -> str:
     """The whole report as one HTML page; ``folder`` is where it will be written (for the
     relative links to the runs' files)."""
     word, lines = verdict(report)
     accuracy, accuracy_keys = _accuracy_plot(report)
     labels, labels_keys = _labels_plot(report)
     lengths, lengths_keys = _lengths_plot(report)
-    recorded = all(r.recorded for run in report.runs for t in run.tasks.values()
-                   for p in t.problems.values() for r in p.responses)
+    recorded = all(
+        r.recorded
+        for run in report.runs
+        for t in run.tasks.values()
+        for p in t.problems.values()
+        for r in p.responses
+    )
     failed = drills(report, max_response_chars)
     template = _environment().get_template("report.html.j2")
     return template.render(
-        css=Markup(_CSS), js=Markup(_JS), runs=_runs(report, folder),
-        setting_warnings=report.setting_warnings, verdict={"word": word, "lines": lines},
-        charts={"accuracy": Markup(accuracy), "accuracy_legend": Markup(accuracy_keys),
-                "labels": Markup(labels), "labels_legend": Markup(labels_keys),
-                "lengths": Markup(lengths), "lengths_legend": Markup(lengths_keys)},
-        lengths_note=("Token counts recorded during generation (sparks_generation)." if recorded
-                      else "Token counts estimated where generation did not record them: "
-                           + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs)),
+        css=Markup(_CSS),
+        js=Markup(_JS),
+        runs=_runs(report, folder),
+        setting_warnings=report.setting_warnings,
+        verdict={"word": word, "lines": lines},
+        charts={
+            "accuracy": Markup(accuracy),
+            "accuracy_legend": Markup(accuracy_keys),
+            "labels": Markup(labels),
+            "labels_legend": Markup(labels_keys),
+            "lengths": Markup(lengths),
+            "lengths_legend": Markup(lengths_keys),
+        },
+        lengths_note=(
+            "Token counts recorded during generation (sparks_generation)."
+            if recorded
+            else "Token counts estimated where generation did not record them: "
+            + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs)
+        ),
         accuracy=[{"task": task, "rows": accuracy_rows(report, task)} for task in report.tasks()],
         run_names=[run.name for run in report.runs],
-        candidate_names=[run.name for run in report.candidates], all_tiers=ALL_TIERS,
-        controls=control_rows(report), control_header=CONTROL_HEADER,
+        candidate_names=[run.name for run in report.candidates],
+        all_tiers=ALL_TIERS,
+        controls=control_rows(report),
+        control_header=CONTROL_HEADER,
         label_names=", ".join(report.label_names()),
-        flips=[{"flip": v.flip, "problem": v.problem, "baseline": v.baseline,
-                "candidate": v.candidate, "baseline_label": v.baseline_label,
+        flips=[
+            {
+                "flip": v.flip,
+                "problem": v.problem,
+                "baseline": v.baseline,
+                "candidate": v.candidate,
+                "baseline_label": v.baseline_label,
                 "candidate_label": v.candidate_label,
-                "labels": failure_labels(v.flip.candidate_labels if v.flip.direction == "broke"
-                                         else v.flip.baseline_labels)}
-               for v in flip_views(report, max_response_chars)],
-        baseline=report.baseline, heads=_heads(report), drills=failed[:MAX_SAMPLE_ROWS],
-        more_rows=max(0, len(failed) - MAX_SAMPLE_ROWS), warnings=report.warnings,
+                "labels": failure_labels(
+                    v.flip.candidate_labels
+                    if v.flip.direction == "broke"
+                    else v.flip.baseline_labels
+                ),
+            }
+            for v in flip_views(report, max_response_chars)
+        ],
+        baseline=report.baseline,
+        heads=_heads(report),
+        drills=failed[:MAX_SAMPLE_ROWS],
+        more_rows=max(0, len(failed) - MAX_SAMPLE_ROWS),
+        warnings=report.warnings,
         seed=report.seed,
-        truncation="; ".join(f"{run.name}: {run.truncation}" for run in report.runs))
+        truncation="; ".join(f"{run.name}: {run.truncation}" for run in report.runs),
+    )

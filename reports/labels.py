@@ -36,13 +36,31 @@ from typing import Any, Callable, Mapping, Optional, Sequence, TypedDict, TypeVa
 
 from harness_ext.errors import SparksError
 
-__all__ = ["BUILTIN_LABELS", "BUILTIN_PLUGIN", "DEFAULT_ORDER", "Diagnosis", "LabelSample", "NamedLabelers",
-           "diagnose", "diagnose_sample", "get_ordered_labelers", "label", "make_sample",
-           "ordered"]
+__all__ = [
+    "BUILTIN_LABELS",
+    "BUILTIN_PLUGIN",
+    "DEFAULT_ORDER",
+    "Diagnosis",
+    "LabelSample",
+    "NamedLabelers",
+    "diagnose",
+    "diagnose_sample",
+    "get_ordered_labelers",
+    "label",
+    "make_sample",
+    "ordered",
+]
 
 BUILTIN_PLUGIN = "harness_ext.reports.builtin_labelers"
-BUILTIN_LABELS = ("correct", "truncated", "logical_loop", "no_answer", "calculation_error",
-                  "found_then_lost", "reasoning_error")
+BUILTIN_LABELS = (
+    "correct",
+    "truncated",
+    "logical_loop",
+    "no_answer",
+    "calculation_error",
+    "found_then_lost",
+    "reasoning_error",
+)
 DEFAULT_ORDER = 900.0
 UNLABELED = "unlabeled"  # only when the chosen labelers leave a response without a label
 UNGRADED = "ungraded"  # the answer check ran out of time: no failure to explain, no labeler asked
@@ -51,26 +69,25 @@ LABEL_BUDGET_S = 0.6  # wall-clock budget of the answer checks of one label(); t
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-
 class LabelSample(TypedDict):
     """What a labeler receives for one response. Every key is always there (None when
     unknown), so a labeler never has to tell a missing key from an unknown value."""
 
-    doc: dict[str, Any]            # the task's doc (problem, answer, problem_id, tier, ...)
+    doc: dict[str, Any]  # the task's doc (problem, answer, problem_id, tier, ...)
     doc_id: Optional[int]
-    target: str                    # lm-eval's target for the problem
-    resps: list[list[str]]         # [[response]]: lm-eval's shape, narrowed to this response
-    filtered_resps: list[str]      # [answer or ""]
+    target: str  # lm-eval's target for the problem
+    resps: list[list[str]]  # [[response]]: lm-eval's shape, narrowed to this response
+    filtered_resps: list[str]  # [answer or ""]
     response: str
-    answer: Optional[str]          # the extracted final answer
+    answer: Optional[str]  # the extracted final answer
     gold: str
     correct: bool
-    truncated: bool                # generation stopped at its token budget
+    truncated: bool  # generation stopped at its token budget
     integer_range: Optional[tuple[int, int]]  # (0, 999) for AIME
     task: Optional[str]
     max_gen_toks: Optional[int]
     n_tokens: Optional[int]
-    grade_reason: Optional[str]    # harness_ext.answers reason ("out_of_range", "timeout", ...)
+    grade_reason: Optional[str]  # harness_ext.answers reason ("out_of_range", "timeout", ...)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,15 +105,21 @@ class Diagnosis:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "evidence": self.evidence,
-                "span": list(self.span) if self.span else None, "note": self.note}
+        return {
+            "label": self.label,
+            "evidence": self.evidence,
+            "span": list(self.span) if self.span else None,
+            "note": self.note,
+        }
 
 
 def ordered(order: float) -> Callable[[F], F]:
     """Decorator: the position of a labeler in the label order (see the module docstring)."""
+
     def mark(labeler: F) -> F:
         labeler.order = float(order)  # type: ignore[attr-defined]
         return labeler
+
     return mark
 
 
@@ -117,20 +140,32 @@ def get_ordered_labelers(names: Optional[Sequence[str]] = None) -> NamedLabelers
     if names:
         unknown = [name for name in names if name not in found]
         if unknown:
-            raise SparksError(f"unknown labeler(s) {', '.join(unknown)}; the registered ones are "
-                              f"{', '.join(sorted(found))}")
+            raise SparksError(
+                f"unknown labeler(s) {', '.join(unknown)}; the registered ones are "
+                f"{', '.join(sorted(found))}"
+            )
         return [(name, found[name]) for name in names]
-    return sorted(found.items(),
-                  key=lambda item: (float(getattr(item[1], "order", DEFAULT_ORDER)), item[0]))
+    return sorted(
+        found.items(), key=lambda item: (float(getattr(item[1], "order", DEFAULT_ORDER)), item[0])
+    )
 
 
-def make_sample(response: str, gold: str, *, truncated: bool = False,
-                integer_range: Optional[tuple[int, int]] = None, answer: Optional[str] = None,
-                correct: Optional[bool] = None, doc: Optional[Mapping[str, Any]] = None,
-                task: Optional[str] = None, max_gen_toks: Optional[int] = None,
-                n_tokens: Optional[int] = None, doc_id: Optional[int] = None,
-                target: Optional[str] = None, grade_reason: Optional[str] = None
-                ) -> LabelSample:
+def make_sample(
+    response: str,
+    gold: str,
+    *,
+    truncated: bool = False,
+    integer_range: Optional[tuple[int, int]] = None,
+    answer: Optional[str] = None,
+    correct: Optional[bool] = None,
+    doc: Optional[Mapping[str, Any]] = None,
+    task: Optional[str] = None,
+    max_gen_toks: Optional[int] = None,
+    n_tokens: Optional[int] = None,
+    doc_id: Optional[int] = None,
+    target: Optional[str] = None,
+    grade_reason: Optional[str] = None,
+) -> LabelSample:
     """The per-response sample that labelers receive (answer and correctness filled in)."""
     from harness_ext import answers
 
@@ -141,17 +176,25 @@ def make_sample(response: str, gold: str, *, truncated: bool = False,
         correct = verdict.correct if correct is None else correct
         reason = verdict.reason
     return {
-        "doc": dict(doc or {}), "doc_id": doc_id,
-        "target": gold if target is None else target, "resps": [[response]],
-        "filtered_resps": [answer or ""], "response": response, "answer": answer or None,
-        "gold": gold, "correct": bool(correct), "truncated": bool(truncated),
-        "integer_range": integer_range, "task": task, "max_gen_toks": max_gen_toks,
-        "n_tokens": n_tokens, "grade_reason": reason,
+        "doc": dict(doc or {}),
+        "doc_id": doc_id,
+        "target": gold if target is None else target,
+        "resps": [[response]],
+        "filtered_resps": [answer or ""],
+        "response": response,
+        "answer": answer or None,
+        "gold": gold,
+        "correct": bool(correct),
+        "truncated": bool(truncated),
+        "integer_range": integer_range,
+        "task": task,
+        "max_gen_toks": max_gen_toks,
+        "n_tokens": n_tokens,
+        "grade_reason": reason,
     }
 
 
-def diagnose_sample(sample: LabelSample,
-                    labelers: Optional[NamedLabelers] = None) -> Diagnosis:
+def diagnose_sample(sample: LabelSample, labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
     from harness_ext.answers import time_budget
 
@@ -162,30 +205,39 @@ def diagnose_sample(sample: LabelSample,
 
 def _first_label(sample: LabelSample, labelers: NamedLabelers) -> Diagnosis:
     if sample.get("grade_reason") == "timeout" and not sample.get("correct"):
-        return Diagnosis(UNGRADED, note="the answer check ran out of time: this response is "
-                                        "counted wrong but was not graded")
+        return Diagnosis(
+            UNGRADED,
+            note="the answer check ran out of time: this response is "
+            "counted wrong but was not graded",
+        )
     for name, labeler in labelers:
         try:
             result = labeler(sample)
         except Exception as error:
-            raise SparksError(f"labeler {name!r} failed: {type(error).__name__}: {error}; fix "
-                              f"or uninstall its plugin, or leave it out with --labels") from error
+            raise SparksError(
+                f"labeler {name!r} failed: {type(error).__name__}: {error}; fix "
+                f"or uninstall its plugin, or leave it out with --labels"
+            ) from error
         if result is None:
             continue
         if isinstance(result, Diagnosis):
             return result
         if isinstance(result, str) and result:
             return Diagnosis(result)
-        raise SparksError(f"labeler {name!r} returned {result!r}; a labeler returns None, a "
-                          f"label string or a harness_ext.reports.Diagnosis")
+        raise SparksError(
+            f"labeler {name!r} returned {result!r}; a labeler returns None, a "
+            f"label string or a harness_ext.reports.Diagnosis"
+        )
     return Diagnosis(UNLABELED, note="no labeler applied")
 
 
 def _printable(diagnosis: Diagnosis) -> Diagnosis:
     """``diagnosis`` with lone surrogates in its evidence and note replaced (they cannot be
     written as UTF-8 to a report or a terminal)."""
-    evidence, note = (_SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
-                      for text in (diagnosis.evidence, diagnosis.note))
+    evidence, note = (
+        _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+        for text in (diagnosis.evidence, diagnosis.note)
+    )
     if (evidence, note) == (diagnosis.evidence, diagnosis.note):
         return diagnosis
     return replace(diagnosis, evidence=evidence, note=note)
@@ -194,19 +246,25 @@ def _printable(diagnosis: Diagnosis) -> Diagnosis:
 def _check_inputs(response: Any, gold: Any, integer_range: Any) -> str:
     """``gold`` as text; a clear error for arguments of the wrong type."""
     if not isinstance(response, str):
-        raise SparksError(f"the response to label must be a str, got {type(response).__name__}; "
-                          f"pass '' for an empty response")
+        raise SparksError(
+            f"the response to label must be a str, got {type(response).__name__}; "
+            f"pass '' for an empty response"
+        )
     if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
-        raise SparksError(f"the gold answer must be a str (or a number), got "
-                          f"{type(gold).__name__}")
+        raise SparksError(f"the gold answer must be a str (or a number), got {type(gold).__name__}")
     from harness_ext.answers import validate_integer_range
 
     validate_integer_range(integer_range)
     return gold if isinstance(gold, str) else str(gold)
 
 
-def diagnose(response: str, gold: str, truncated: bool = False, *,
-             integer_range: Optional[tuple[int, int]] = None) -> Diagnosis:
+def diagnose(
+    response: str,
+    gold: str,
+    truncated: bool = False,
+    *,
+    integer_range: Optional[tuple[int, int]] = None,
+) -> Diagnosis:
     """The label of one response with its evidence (the span of the response that shows it)."""
     from harness_ext.answers import time_budget
 
@@ -216,8 +274,13 @@ def diagnose(response: str, gold: str, truncated: bool = False, *,
         return diagnose_sample(sample)
 
 
-def label(response: str, gold: str, truncated: bool = False, *,
-          integer_range: Optional[tuple[int, int]] = None) -> str:
+def label(
+    response: str,
+    gold: str,
+    truncated: bool = False,
+    *,
+    integer_range: Optional[tuple[int, int]] = None,
+) -> str:
     """The label of one response: ``correct``, ``truncated``, ``logical_loop``, ``no_answer``,
     ``calculation_error``, ``found_then_lost``, ``reasoning_error`` or a plugin's label.
 

@@ -57,16 +57,18 @@ _SPACE = re.compile(r"\s+")
 class Loop:
     """A repeated passage at the end of a response."""
 
-    text: str            # one copy of the passage (shortened)
-    start: int           # its character offsets in the response
+    text: str  # one copy of the passage (shortened)
+    start: int  # its character offsets in the response
     end: int
-    copies: float        # how many copies the looping tail holds (with the first)
-    period: int          # passage length in tokens
-    tokens: int          # tokens the repetition covers, first copy included
+    copies: float  # how many copies the looping tail holds (with the first)
+    period: int  # passage length in tokens
+    tokens: int  # tokens the repetition covers, first copy included
 
     def describe(self) -> str:
-        return (f"a {self.period}-token passage repeats {self.copies:.1f} times in a row "
-                f"({self.tokens} tokens)")
+        return (
+            f"a {self.period}-token passage repeats {self.copies:.1f} times in a row "
+            f"({self.tokens} tokens)"
+        )
 
 
 def looping_tail(response: str) -> tuple[int, int, int, list[re.Match]]:
@@ -150,17 +152,18 @@ def find_loop(response: str) -> Optional[Loop]:
     start, stop = tokens[first].start(), tokens[last].end()
     text = response[start:stop]
     if len(text) > MAX_EVIDENCE_CHARS:
-        text = text[:MAX_EVIDENCE_CHARS - 1] + "\u2026"
+        text = text[: MAX_EVIDENCE_CHARS - 1] + "\u2026"
     covered = min(len(tokens), length + NGRAM - 1 + period)
-    return Loop(text=text, start=start, end=stop, copies=round(copies, 1), period=period,
-                tokens=covered)
+    return Loop(
+        text=text, start=start, end=stop, copies=round(copies, 1), period=period, tokens=covered
+    )
 
 
 def _aligned(response: str, tokens: list[re.Match], first: int, period: int) -> int:
     """Move ``first`` forward to the first token of the copy that starts a line or sentence."""
     for i in range(first, min(len(tokens), first + period)):
         start = tokens[i].start()
-        before = response[max(0, start - 8):start].rstrip(" \t")
+        before = response[max(0, start - 8) : start].rstrip(" \t")
         if not before or before.endswith(("\n", ". ", ".", "?", "!")):
             return i
     return first

@@ -27,8 +27,10 @@ def _cell(text: str) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
 
@@ -44,12 +46,17 @@ def _flip_examples(report: Report) -> list[str]:
     out = ["", "### Examples", ""]
     for view in flip_views(report, EXAMPLE_CHARS)[:EXAMPLES]:
         f = view.flip
-        out += [f"<details><summary>{f.candidate} {f.direction} {f.task} {f.problem_id} "
-                f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>", ""]
+        out += [
+            f"<details><summary>{f.candidate} {f.direction} {f.task} {f.problem_id} "
+            f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>",
+            "",
+        ]
         if view.problem and not f.task.startswith(NO_TEXT_TASKS):
             out += ["Problem:", "", _fence(view.problem[:EXAMPLE_CHARS]), ""]
-        for name, label, pieces in ((report.baseline, view.baseline_label, view.baseline),
-                                    (f.candidate, view.candidate_label, view.candidate)):
+        for name, label, pieces in (
+            (report.baseline, view.baseline_label, view.baseline),
+            (f.candidate, view.candidate_label, view.candidate),
+        ):
             text = "".join(piece for kind, piece in pieces)
             out += [f"{name} ({label}):", "", _fence(text), ""]
         out += ["</details>", ""]
@@ -69,20 +76,37 @@ def render_markdown(report: Report) -> str:
     out = ["# sparks report", ""]
     out += _table(
         ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
-        [[run.name, report.role(run.name),
-          run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
-          run.interventions_text, run.date, run.lm_eval_version, run.sparks_version,
-          run_settings(report, run.name)] for run in report.runs])
+        [
+            [
+                run.name,
+                report.role(run.name),
+                run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
+                run.interventions_text,
+                run.date,
+                run.lm_eval_version,
+                run.sparks_version,
+                run_settings(report, run.name),
+            ]
+            for run in report.runs
+        ],
+    )
     out += ["", f"**{word}**: {lines[0]}"]
     out += [f"- {line}" for line in lines[1:]]
-    out += ["", "## Accuracy by task and tier", "",
-            "Accuracy is the mean per-problem score (pass@1 over n samples, or exact match); "
-            "deltas are candidate minus baseline on the problems both runs have, with a 95% "
-            "paired-bootstrap interval; p from McNemar's exact test (one sample per problem) or "
-            "the paired bootstrap. **bold**: significant, :red_circle: significantly worse."]
+    out += [
+        "",
+        "## Accuracy by task and tier",
+        "",
+        "Accuracy is the mean per-problem score (pass@1 over n samples, or exact match); "
+        "deltas are candidate minus baseline on the problems both runs have, with a 95% "
+        "paired-bootstrap interval; p from McNemar's exact test (one sample per problem) or "
+        "the paired bootstrap. **bold**: significant, :red_circle: significantly worse.",
+    ]
     for task in report.tasks():
-        header = ["tier", *[run.name for run in report.runs],
-                  *[f"Δ {run.name}" for run in report.candidates]]
+        header = [
+            "tier",
+            *[run.name for run in report.runs],
+            *[f"Δ {run.name}" for run in report.candidates],
+        ]
         rows = []
         for row in accuracy_rows(report, task):
             deltas = []
@@ -100,41 +124,81 @@ def render_markdown(report: Report) -> str:
         out += ["", f"### {task}", ""] + _table(header, rows)
     controls = control_rows(report)
     if controls:
-        out += ["", "## Against matched random controls", "",
-                "The same number of random heads in the same layers (one run per seed), pooled "
-                "per problem; the same paired test. **bold**: significant."]
-        out += [""] + _table(CONTROL_HEADER, [[*cells[:6], f"**{cells[6]}**" if significant
-                                               else cells[6]] for cells, significant in controls])
-    out += ["", "## Failure labels by tier", "",
-            "Responses per label (every response of every problem; `correct` included)."]
+        out += [
+            "",
+            "## Against matched random controls",
+            "",
+            "The same number of random heads in the same layers (one run per seed), pooled "
+            "per problem; the same paired test. **bold**: significant.",
+        ]
+        out += [""] + _table(
+            CONTROL_HEADER,
+            [
+                [*cells[:6], f"**{cells[6]}**" if significant else cells[6]]
+                for cells, significant in controls
+            ],
+        )
+    out += [
+        "",
+        "## Failure labels by tier",
+        "",
+        "Responses per label (every response of every problem; `correct` included).",
+    ]
     names = report.label_names()
     for task in report.tasks():
-        rows = [[tier, run, *[str(counts.get(name, 0)) for name in names]]
-                for tier, run, counts in label_rows(report, task)]
+        rows = [
+            [tier, run, *[str(counts.get(name, 0)) for name in names]]
+            for tier, run, counts in label_rows(report, task)
+        ]
         out += ["", f"### {task}", ""] + _table(["tier", "run", *names], rows)
     flips = flip_rows(report)
     out += ["", "## Flipped problems", ""]
     if not flips:
         out.append("None." if report.candidates else "No candidate run.")
     else:
-        rows = [[f.candidate, f.direction, f.task, f.tier, f.problem_id,
-                 f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
-                 failure_labels(f.candidate_labels if f.direction == "broke"
-                                else f.baseline_labels)] for f in flips[:MAX_FLIPS]]
-        out += _table(["candidate", "flip", "task", "tier", "problem", "score",
-                       "failure labels (failing run)"], rows)
+        rows = [
+            [
+                f.candidate,
+                f.direction,
+                f.task,
+                f.tier,
+                f.problem_id,
+                f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+                failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
+            ]
+            for f in flips[:MAX_FLIPS]
+        ]
+        out += _table(
+            [
+                "candidate",
+                "flip",
+                "task",
+                "tier",
+                "problem",
+                "score",
+                "failure labels (failing run)",
+            ],
+            rows,
+        )
         if len(flips) > MAX_FLIPS:
             out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
         out += _flip_examples(report)
     if report.heads is not None:
         from harness_ext.reports.heads import heads_lines
 
-        out += ["", "## Heads", ""] + [f"- {line}" for line in heads_lines(report.heads, report.runs)]
+        out += ["", "## Heads", ""] + [
+            f"- {line}" for line in heads_lines(report.heads, report.runs)
+        ]
         png = report.heads.path.with_suffix(".png")
         if png.is_file():
             out += ["", f"Heat map: `{png}` (and inline in report.html)."]
     if report.warnings:
         out += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
-    out += ["", f"<sub>seed {report.seed}; truncation: "
-                + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs) + "</sub>", ""]
+    out += [
+        "",
+        f"<sub>seed {report.seed}; truncation: "
+        + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs)
+        + "</sub>",
+        "",
+    ]
     return "\n".join(out)

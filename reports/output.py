@@ -25,8 +25,15 @@ from typing import Any, Callable, Mapping, Optional
 
 from harness_ext.atomic import file_mode, replace_folder, staged_folder, write_atomic
 
-__all__ = ["STAMP_KEY", "file_mode", "is_stamped", "leftovers", "replace_folder",
-           "write_folder_atomic", "write_text_atomic"]
+__all__ = [
+    "STAMP_KEY",
+    "file_mode",
+    "is_stamped",
+    "leftovers",
+    "replace_folder",
+    "write_folder_atomic",
+    "write_text_atomic",
+]
 
 STAMP_KEY = "made_by"
 _NEW, _OLD = "sparks-new", "sparks-old"
@@ -45,8 +52,9 @@ def is_stamped(folder: Path, stamp_name: str, maker: Optional[str] = None) -> bo
         data = json.loads((folder / stamp_name).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(data, dict) and STAMP_KEY in data and (
-        maker is None or data[STAMP_KEY] == maker)
+    return (
+        isinstance(data, dict) and STAMP_KEY in data and (maker is None or data[STAMP_KEY] == maker)
+    )
 
 
 def leftovers(target: Path, stamp_name: str) -> list[Path]:
@@ -61,8 +69,14 @@ def leftovers(target: Path, stamp_name: str) -> list[Path]:
     return sorted(found)
 
 
-def write_folder_atomic(target: Path, files: Mapping[str, str], *, stamp_name: str,
-                        stamp: Mapping[str, Any], owned: Callable[[Path], bool]) -> list[Path]:
+def write_folder_atomic(
+    target: Path,
+    files: Mapping[str, str],
+    *,
+    stamp_name: str,
+    stamp: Mapping[str, Any],
+    owned: Callable[[Path], bool],
+) -> list[Path]:
     """Write ``files`` (name -> text) as the whole content of ``target``, all or nothing.
 
     ``target`` must be absent, empty, or ``owned`` (a sparks folder); otherwise nothing is

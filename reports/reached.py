@@ -72,29 +72,52 @@ Span = tuple[str, int, int]
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _STATED = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:|\uff1a)\s*(?:\*\*)?\s*", re.I)
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:|\uff1a)\s*(?:\*\*)?\s*", re.I
+)
 _MATH_OPEN = {"$": "$", "\\(": "\\)", "\\[": "\\]"}
 _SENTENCE_END = re.compile(r"\n|\.(?:\s|$)|;|,\s|\*\*|$")
 
 _CONCLUSION = re.compile(
     r"\b(?:so|thus|therefore|hence|then|we\s+(?:get|find|obtain)|gives?|giving|yields?"
-    r"|results?\s+in|which\s+is|means)\b[^.\n]*$", re.I)
+    r"|results?\s+in|which\s+is|means)\b[^.\n]*$",
+    re.I,
+)
 _NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _VALUE = re.compile(
     r"-?\s?(?:\\[dt]?frac\{-?\d+(?:\.\d+)?\}\{-?\d+(?:\.\d+)?\}"
     rf"|(?:{_NUMBER})?\\sqrt\{{\d+\}}|{_NUMBER}(?:/\d+)?(?:\\pi)?|\\pi)"
-    r"(?:\s?\^\s?\{?\\circ\}?|\u00b0|\s?\\%|%)?")
+    r"(?:\s?\^\s?\{?\\circ\}?|\u00b0|\s?\\%|%)?"
+)
 _RESULT_MARK = re.compile(r"=|\b(?:is|are|was|equals)\b", re.I)
 _AFTER_VALUE = re.compile(  # what may follow a value that ends a formula or a sentence
     r"\s*(?:$|[.,;:!?\n)\]}]|\$|\\[)\]]|\\(?:quad|qquad|text|,|;)|=|\\approx"
-    r"|(?:and|or|since|because|which|as|so|when|for)\b)")
+    r"|(?:and|or|since|because|which|as|so|when|for)\b)"
+)
 _WORD_AFTER = re.compile(r"\s+([A-Za-z]+)(?=\s*(?:$|[.,;:!?\n)$]))")
-_NOT_A_UNIT = frozenset({"times", "more", "less", "plus", "minus", "than", "of", "divided",
-                         "over", "squared", "cubed", "to", "percent", "by"})
+_NOT_A_UNIT = frozenset(
+    {
+        "times",
+        "more",
+        "less",
+        "plus",
+        "minus",
+        "than",
+        "of",
+        "divided",
+        "over",
+        "squared",
+        "cubed",
+        "to",
+        "percent",
+        "by",
+    }
+)
 _FORMULA_EDGE = re.compile(r"[\n$:;]|\\[(\[]|,\s|[.!?]\s|=|(?<![\\A-Za-z])[A-Za-z]{2,}\s")
 _LEAD = re.compile(r"[ \t]*(?:\$|\\\(|\*\*)?[ \t]*")
-_COMPUTED = re.compile(r"[+*/^!\u00d7\u00f7\u00b7\u2212]|\\(?:times|cdot|div|frac|dfrac|sqrt|binom)"
-                       r"|\d\s*\(|\)\s*\(|(?<=[\w)])\s*-\s*[\w(\\]")
+_COMPUTED = re.compile(
+    r"[+*/^!\u00d7\u00f7\u00b7\u2212]|\\(?:times|cdot|div|frac|dfrac|sqrt|binom)"
+    r"|\d\s*\(|\)\s*\(|(?<=[\w)])\s*-\s*[\w(\\]"
+)
 _SUBJECT_IS = re.compile(r"\s+(?:is|has)\s+the\b", re.I)
 _TEXT_GOLD = re.compile(r"^\\(?:text|textbf|mathrm)\{([^{}]+)\}$")
 _UNITS = re.compile(r"(?:\s*\^\s*\{?\\circ\}?|\u00b0|\\?%|\\,|\\!|\\text\{[^{}]*\}|\s)+$")
@@ -113,6 +136,7 @@ class Reached:
 
 # ---------------------------------------------------------------- stated answers
 
+
 def _boxed(text: str) -> Iterator[Span]:
     for match in _BOX.finditer(text):
         depth, i = 1, match.end()
@@ -124,12 +148,12 @@ def _boxed(text: str) -> Iterator[Span]:
                 depth -= 1
             i += 1
         if depth == 0:
-            yield text[match.end():i - 1], match.start(), i
+            yield text[match.end() : i - 1], match.start(), i
 
 
 def _stated(text: str) -> Iterator[Span]:
     for match in _STATED.finditer(text):
-        rest = text[match.end():match.end() + MAX_CANDIDATE_CHARS]
+        rest = text[match.end() : match.end() + MAX_CANDIDATE_CHARS]
         if rest.startswith(("\\boxed", "\\fbox")):
             continue  # counted as a box
         opener = next((o for o in _MATH_OPEN if rest.startswith(o)), None)
@@ -137,7 +161,7 @@ def _stated(text: str) -> Iterator[Span]:
             close = rest.find(_MATH_OPEN[opener], len(opener))
             if close < 0:
                 continue
-            candidate, length = rest[len(opener):close], close + len(_MATH_OPEN[opener])
+            candidate, length = rest[len(opener) : close], close + len(_MATH_OPEN[opener])
         else:
             end = _SENTENCE_END.search(rest)
             length = end.start() if end else len(rest)
@@ -148,7 +172,7 @@ def _stated(text: str) -> Iterator[Span]:
 
 
 def _in_order(response: str) -> Iterator[Span]:
-    head = response[:MAX_SCAN_CHARS + MAX_CANDIDATE_CHARS]  # a candidate may end past the cut
+    head = response[: MAX_SCAN_CHARS + MAX_CANDIDATE_CHARS]  # a candidate may end past the cut
     found = heapq.merge(_boxed(head), _stated(head), key=lambda item: item[1])
     return (item for item in found if item[1] < MAX_SCAN_CHARS)
 
@@ -160,6 +184,7 @@ def answer_candidates(response: str) -> list[Span]:
 
 
 # ---------------------------------------------------------------- intermediate results
+
 
 def _value_at(text: str, at: int) -> Optional[tuple[str, int, int]]:
     """(value, start, end) of the value at ``at`` (after spacing and a ``$``), when one value
@@ -229,7 +254,7 @@ def chain_head(text: str, eq: int) -> str:
 
 
 def _is_result(text: str, match: re.Match) -> Optional[Result]:
-    """"the total is 156" at ``match`` (an "is"), when it is a result."""
+    """ "the total is 156" at ``match`` (an "is"), when it is a result."""
     found = _value_at(text, match.end())
     return (found[0].strip(), found[1], found[2], -1) if found is not None else None
 
@@ -240,12 +265,15 @@ def result_candidates(response: str) -> Iterator[Result]:
     ``=`` of an equation result (see :func:`chain_head`), -1 for an "is" result."""
     head = response[:MAX_SCAN_CHARS]
     marks = _RESULT_MARK.finditer(head)
-    found = (_equation_result(head, m.start()) if m.group() == "=" else _is_result(head, m)
-             for m in itertools.islice(marks, MAX_RESULTS))
+    found = (
+        _equation_result(head, m.start()) if m.group() == "=" else _is_result(head, m)
+        for m in itertools.islice(marks, MAX_RESULTS)
+    )
     return (item for item in found if item is not None)
 
 
 # ---------------------------------------------------------------- comparing with the gold
+
 
 def _plain(text: str) -> Optional[Fraction]:
     """The value of a numeric answer (units, degrees and ``$`` aside), else None."""
@@ -266,10 +294,11 @@ def _word_results(text: str, word: str) -> Iterator[Result]:
     """Where the gold word is concluded: "so Evelyn is the ...", "... is Evelyn."."""
     pattern = re.compile(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])")
     for match in itertools.islice(pattern.finditer(text, 0, MAX_SCAN_CHARS), MAX_RESULTS):
-        before = text[max(0, match.start() - 12):match.start()]
+        before = text[max(0, match.start() - 12) : match.start()]
         ends = _AFTER_VALUE.match(text, match.end())
         if (re.search(r"\b(?:is|are|was)\s+(?:\\text\{|\*\*)?$", before, re.I) and ends) or (
-                _SUBJECT_IS.match(text, match.end()) and _concluded(text, match.start())):
+            _SUBJECT_IS.match(text, match.end()) and _concluded(text, match.start())
+        ):
             yield word, match.start(), match.end(), -1
 
 
@@ -285,10 +314,16 @@ class _Gold:
         self.text = gold
         self.value = _plain(gold)
         self.word = _gold_word(gold) if self.value is None else None
-        self.small = self.value is not None and abs(self.value) <= SMALL_VALUE and (
-            self.value.denominator <= 2)
-        self.given = self.value is not None and problem is not None and any(
-            _plain(number) == self.value for number in re.findall(_NUMBER, problem))
+        self.small = (
+            self.value is not None
+            and abs(self.value) <= SMALL_VALUE
+            and (self.value.denominator <= 2)
+        )
+        self.given = (
+            self.value is not None
+            and problem is not None
+            and any(_plain(number) == self.value for number in re.findall(_NUMBER, problem))
+        )
         self.commands = _commands(gold)
         self._checked: dict[str, bool] = {}
         self._result_checks = 0
@@ -319,8 +354,10 @@ class _Gold:
 
 # ---------------------------------------------------------------- the search
 
-def find_reached(response: str, gold: str, final_answer: Optional[str] = None, *,
-                 problem: Optional[str] = None) -> Optional[Reached]:
+
+def find_reached(
+    response: str, gold: str, final_answer: Optional[str] = None, *, problem: Optional[str] = None
+) -> Optional[Reached]:
     """The first place before the final answer where ``response`` states or reaches ``gold``
     (see the module docstring), or None. ``problem``: the problem statement, when known."""
     target = _Gold(gold, problem)
@@ -357,8 +394,11 @@ def _places(response: str, target: _Gold) -> Iterator[Result]:
     stated = ((text, start, end, STATED) for text, start, end in answer_candidates(response))
     if target.given:  # a value the problem states: stated answers only
         return stated
-    results = (_word_results(response, target.word) if target.word is not None
-               else result_candidates(response))
+    results = (
+        _word_results(response, target.word)
+        if target.word is not None
+        else result_candidates(response)
+    )
     return heapq.merge(stated, results, key=lambda item: item[1])
 
 

@@ -56,8 +56,16 @@ from harness_ext.reports.regress_spec import RegressSpec, RunSpec, load_spec
 if TYPE_CHECKING:
     from harness_ext.progress import Phases
 
-__all__ = ["RegressSpec", "RunSpec", "check_names", "configure_regress", "execute_run",
-           "lm_eval_command", "load_spec", "run_regress"]
+__all__ = [
+    "RegressSpec",
+    "RunSpec",
+    "check_names",
+    "configure_regress",
+    "execute_run",
+    "lm_eval_command",
+    "load_spec",
+    "run_regress",
+]
 
 STAMP = "sparks-run.json"
 MAKER = "sparks regress"
@@ -104,6 +112,7 @@ def lm_eval_command(spec: RegressSpec, run: RunSpec, output_path: Path) -> list[
 
 # ---------------------------------------------------------------- ownership
 
+
 def _stamp(folder: Path) -> Optional[dict[str, Any]]:
     try:
         data = json.loads((folder / STAMP).read_text(encoding="utf-8"))
@@ -115,12 +124,14 @@ def _stamp(folder: Path) -> Optional[dict[str, Any]]:
 def _ours(folder: Path) -> bool:
     """A folder sparks regress made: stamped now, or by an older sparks (``argv`` and ``run``)."""
     stamp = _stamp(folder)
-    return stamp is not None and (stamp.get("made_by") == MAKER or
-                                  ("argv" in stamp and "run" in stamp))
+    return stamp is not None and (
+        stamp.get("made_by") == MAKER or ("argv" in stamp and "run" in stamp)
+    )
 
 
-def _write_stamp(folder: Path, run: RunSpec, state: str,
-                 identity: Optional[dict[str, Any]] = None) -> None:
+def _write_stamp(
+    folder: Path, run: RunSpec, state: str, identity: Optional[dict[str, Any]] = None
+) -> None:
     from harness_ext.reports.output import write_text_atomic
 
     stamp = {"made_by": MAKER, "run": run.name, "state": state, "identity": identity}
@@ -133,17 +144,21 @@ def claim_run_folders(spec: RegressSpec, *, force: bool) -> None:
         folder = spec.output / "runs" / run.name
         for path in (folder, folder.with_name(run.name + ".partial")):
             if path.is_symlink() or (path.exists() and not path.is_dir()):
-                raise SparksError(f"{path} exists and is not a folder; sparks regress will not "
-                                  f"replace it. Remove it, or set another 'output' in the spec")
+                raise SparksError(
+                    f"{path} exists and is not a folder; sparks regress will not "
+                    f"replace it. Remove it, or set another 'output' in the spec"
+                )
             if force or not path.is_dir() or _ours(path) or not any(path.iterdir()):
                 continue
             raise SparksError(
                 f"{path} exists but was not made by sparks regress (it has no {STAMP}); it "
                 f"would be replaced by run {run.name!r}. Set another 'output' in the spec, or "
-                f"pass --force to replace it")
+                f"pass --force to replace it"
+            )
 
 
 # ---------------------------------------------------------------- one run
+
 
 def _reuse_reason(folder: Path, identity: dict[str, Any]) -> Optional[str]:
     """None when ``folder`` holds this very run, finished; else why it must be made again."""
@@ -179,13 +194,22 @@ def check_run_output(folder: Path, run: RunSpec) -> None:
             for _ in read_samples(path):
                 pass
     except SparksError as error:
-        raise SparksError(f"run {run.name!r}: lm_eval exited 0, but its output is damaged: "
-                          f"{error}. Was the disk full? The run was not kept; free space and "
-                          f"run sparks regress again") from None
+        raise SparksError(
+            f"run {run.name!r}: lm_eval exited 0, but its output is damaged: "
+            f"{error}. Was the disk full? The run was not kept; free space and "
+            f"run sparks regress again"
+        ) from None
 
 
-def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
-                force: bool = False, progress: Optional["Phases"] = None) -> Path:
+def execute_run(
+    spec: RegressSpec,
+    run: RunSpec,
+    *,
+    rerun: bool,
+    log: Log,
+    force: bool = False,
+    progress: Optional["Phases"] = None,
+) -> Path:
     """Run (or reuse) one run; returns its output folder.
 
     ``force`` lets the finished run replace a folder that sparks did not make; ``progress``
@@ -210,14 +234,20 @@ def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
     with open(partial / "lm_eval.log", "w", encoding="utf-8") as stream:
         stream.write(" ".join(command) + "\n")
         stream.flush()
-        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            command,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         code = _follow(process, partial / "lm_eval.log", run.name, progress)
     if code != 0:
         tail = (partial / "lm_eval.log").read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
-        raise SparksError(f"run {run.name!r}: lm_eval failed (exit status {code}); the end of "
-                          f"its log ({partial / 'lm_eval.log'}):\n{tail}")
+        raise SparksError(
+            f"run {run.name!r}: lm_eval failed (exit status {code}); the end of "
+            f"its log ({partial / 'lm_eval.log'}):\n{tail}"
+        )
     check_run_output(partial, run)
     _write_stamp(partial, run, "finished", identity)
     replace_folder(partial, folder, owned=lambda path: force or _ours(path))
@@ -228,8 +258,9 @@ def execute_run(spec: RegressSpec, run: RunSpec, *, rerun: bool, log: Log,
 TQDM_LINE = re.compile(r"([A-Za-z][^:\r\n|]{2,80}):\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
 
 
-def _follow(process: subprocess.Popen, log_path: Path, name: str,
-            progress: Optional["Phases"]) -> int:
+def _follow(
+    process: subprocess.Popen, log_path: Path, name: str, progress: Optional["Phases"]
+) -> int:
     """Wait for lm-eval, showing the last progress line of its log; returns its exit status."""
     if progress is None:
         return process.wait()
@@ -261,6 +292,7 @@ def _last_progress(log_path: Path) -> Optional[tuple[str, int, int]]:
 
 # ---------------------------------------------------------------- names, before any run
 
+
 def check_names(spec: RegressSpec) -> None:
     """The model and every task exist, checked before the first run (with the nearest names)."""
     from lm_eval.api.registry import get_model, model_registry
@@ -270,16 +302,20 @@ def check_names(spec: RegressSpec) -> None:
         get_model(spec.model)
     except ValueError:
         known = sorted(model_registry.keys())
-        raise SparksError(f"{spec.path}: model {spec.model!r} is not an lm-eval model"
-                          + _nearest(spec.model, known) + f"; e.g. {', '.join(known[:8])}, ..."
-                          ) from None
+        raise SparksError(
+            f"{spec.path}: model {spec.model!r} is not an lm-eval model"
+            + _nearest(spec.model, known)
+            + f"; e.g. {', '.join(known[:8])}, ..."
+        ) from None
     manager = TaskManager(include_path=str(spec.include_path) if spec.include_path else None)
     known = manager.all_tasks
     missing = [task for task in spec.tasks if not manager.match_tasks([task])]
     if missing:
         hints = "; ".join(f"{task!r}" + _nearest(task, known) for task in missing)
-        raise SparksError(f"{spec.path}: unknown task(s): {hints}. `lm_eval ls tasks` lists "
-                          f"them (add include_path: for your own task folder)")
+        raise SparksError(
+            f"{spec.path}: unknown task(s): {hints}. `lm_eval ls tasks` lists "
+            f"them (add include_path: for your own task folder)"
+        )
 
 
 def _nearest(name: str, known: list[str]) -> str:
@@ -298,26 +334,45 @@ def _controls(spec: RegressSpec) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------- the command
 
+
 def configure_regress(parser: argparse.ArgumentParser) -> None:
     """Add the ``sparks regress`` arguments to ``parser``."""
     parser.description = (
         "Run a baseline and intervention sets through lm-eval as a YAML spec describes "
         "(model, tasks, limit, generation settings, runs), reusing finished runs, then write "
-        "the report of `sparks report` comparing every run with the baseline.")
+        "the report of `sparks report` comparing every run with the baseline."
+    )
     parser.add_argument("spec", type=Path, metavar="SPEC.yaml", help="the regress spec")
-    parser.add_argument("--rerun", action="store_true",
-                        help="run every run again, even when a finished one exists")
-    parser.add_argument("--force", action="store_true",
-                        help="replace run folders that sparks did not make (default: refuse)")
-    parser.add_argument("-o", "--output", type=Path, metavar="DIR",
-                        help="where the report goes (default: OUTPUT/report of the spec)")
-    parser.add_argument("--fail-on-regression", action="store_true",
-                        help="exit with status 1 when a run is significantly worse than the "
-                             "baseline on any task or tier, or when nothing was compared")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check the spec, print the lm_eval commands and stop")
-    parser.add_argument("--truncation", choices=("auto", "tokenizer", "estimate"),
-                        default="auto", help="as for `sparks report`")
+    parser.add_argument(
+        "--rerun", action="store_true", help="run every run again, even when a finished one exists"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace run folders that sparks did not make (default: refuse)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="where the report goes (default: OUTPUT/report of the spec)",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit with status 1 when a run is significantly worse than the "
+        "baseline on any task or tier, or when nothing was compared",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check the spec, print the lm_eval commands and stop"
+    )
+    parser.add_argument(
+        "--truncation",
+        choices=("auto", "tokenizer", "estimate"),
+        default="auto",
+        help="as for `sparks report`",
+    )
 
 
 def run_regress(args: argparse.Namespace) -> int:
@@ -349,12 +404,21 @@ def run_regress(args: argparse.Namespace) -> int:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
     with Phases() as progress:
-        folders = {run.name: execute_run(spec, run, rerun=args.rerun, log=log,
-                                         force=args.force, progress=progress)
-                   for run in spec.runs}
-        report = make_report([f"{name}={folder}" for name, folder in folders.items()],
-                             baseline=spec.baseline, alpha=spec.alpha, seed=spec.seed,
-                             truncation=args.truncation, heads=spec.heads, progress=progress,
-                             controls=_controls(spec))
+        folders = {
+            run.name: execute_run(
+                spec, run, rerun=args.rerun, log=log, force=args.force, progress=progress
+            )
+            for run in spec.runs
+        }
+        report = make_report(
+            [f"{name}={folder}" for name, folder in folders.items()],
+            baseline=spec.baseline,
+            alpha=spec.alpha,
+            seed=spec.seed,
+            truncation=args.truncation,
+            heads=spec.heads,
+            progress=progress,
+            controls=_controls(spec),
+        )
         written = write_report(report, report_folder, progress)
     return finish_report(report, written, args.fail_on_regression, console)

@@ -53,8 +53,10 @@ class _RunEntry(_Strict):
             return None
         seeds = list(range(value)) if isinstance(value, int) else value
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-            raise ValueError(f"'seeds' must be a count (3: seeds 0, 1, 2) or a list of distinct "
-                             f"non-negative seeds, not {value!r}")
+            raise ValueError(
+                f"'seeds' must be a count (3: seeds 0, 1, 2) or a list of distinct "
+                f"non-negative seeds, not {value!r}"
+            )
         return seeds
 
     @field_validator("name", mode="before")
@@ -63,8 +65,9 @@ class _RunEntry(_Strict):
         name = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
         if not name:
             raise ValueError("every run needs a 'name'")
-        if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name) \
-                or name.startswith("."):
+        if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name) or name.startswith(
+            "."
+        ):
             raise ValueError(f"run name {name!r} may only use letters, digits, '-', '_' and '.'")
         return name
 
@@ -196,15 +199,17 @@ def _explain(error: ValidationError, where: str, allowed: Sequence[str]) -> str:
     if unknown:
         hints = [difflib.get_close_matches(key, list(allowed), n=1) for key in unknown]
         guess = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
-        problems.append(f"unknown key(s) {', '.join(unknown)} in {where}; valid keys: "
-                        f"{', '.join(allowed)}" + (f" ({guess})" if guess else ""))
+        problems.append(
+            f"unknown key(s) {', '.join(unknown)} in {where}; valid keys: "
+            f"{', '.join(allowed)}" + (f" ({guess})" if guess else "")
+        )
     return "; ".join(problems)
 
 
 MISSING = {
     "tasks": "'tasks' must list task names, e.g. [aime24_sparks_greedy]",
     "runs": "'runs' must list at least one run, e.g. [{name: base}, {name: ablated, "
-            "interventions: 'zero:L3H1'}]",
+    "interventions: 'zero:L3H1'}]",
     "name": "every run needs a 'name'",
 }
 
@@ -219,22 +224,34 @@ def _build(path: Path, parsed: _SpecFile) -> RegressSpec:
     if include is not None and not include.is_dir():
         raise _fail(path, f"include_path {include} is not a folder (of task YAML files)")
     return RegressSpec(
-        path=path, model=parsed.model, model_args=_strings(_kv(parsed.model_args, "model_args", path)),
-        tasks=list(parsed.tasks), limit=parsed.limit,
+        path=path,
+        model=parsed.model,
+        model_args=_strings(_kv(parsed.model_args, "model_args", path)),
+        tasks=list(parsed.tasks),
+        limit=parsed.limit,
         gen_kwargs=_kv(parsed.gen_kwargs, "gen_kwargs", path),
         metadata=_metadata(parsed.metadata, path),
         batch_size=str(parsed.batch_size) if parsed.batch_size is not None else None,
-        apply_chat_template=parsed.apply_chat_template, device=parsed.device,
+        apply_chat_template=parsed.apply_chat_template,
+        device=parsed.device,
         output=_near(path, parsed.output) or path.parent / f"{path.stem}-out",
-        baseline=baseline, alpha=parsed.alpha, seed=parsed.seed, runs=runs,
-        heads=_near(path, parsed.heads), include_path=include)
+        baseline=baseline,
+        alpha=parsed.alpha,
+        seed=parsed.seed,
+        runs=runs,
+        heads=_near(path, parsed.heads),
+        include_path=include,
+    )
 
 
 def _runs(path: Path, value: Any) -> list[RunSpec]:
     if isinstance(value, Mapping):  # name: {settings}
-        value = [{"name": name, **(settings or {})}
-                 if settings is None or isinstance(settings, Mapping)
-                 else {"name": name, "settings": settings} for name, settings in value.items()]
+        value = [
+            {"name": name, **(settings or {})}
+            if settings is None or isinstance(settings, Mapping)
+            else {"name": name, "settings": settings}
+            for name, settings in value.items()
+        ]
     if not isinstance(value, list) or not value:
         raise _fail(path, MISSING["runs"])
     runs = [run for index, item in enumerate(value) for run in _run(path, index, item)]
@@ -246,9 +263,12 @@ def _runs(path: Path, value: Any) -> list[RunSpec]:
     for run in runs:
         target = controlled.get(run.control_for or "")
         if run.control_for and (target is None or target.control_for):
-            raise _fail(path, f"run {run.group or run.name!r}: control_for {run.control_for!r} "
-                              f"must name one of the other runs that is not a control itself "
-                              f"({', '.join(r.name for r in runs if not r.control_for)})")
+            raise _fail(
+                path,
+                f"run {run.group or run.name!r}: control_for {run.control_for!r} "
+                f"must name one of the other runs that is not a control itself "
+                f"({', '.join(r.name for r in runs if not r.control_for)})",
+            )
     return runs
 
 
@@ -263,17 +283,34 @@ def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
     model_args = _strings(_kv(entry.model_args, "model_args", path))
     gen_kwargs = _kv(entry.gen_kwargs, "gen_kwargs", path)
     if entry.seeds is None:
-        return [RunSpec(entry.name, _interventions(path, entry.name, entry.interventions),
-                        model_args, gen_kwargs, entry.control_for,
-                        entry.name if entry.control_for else None)]
+        return [
+            RunSpec(
+                entry.name,
+                _interventions(path, entry.name, entry.interventions),
+                model_args,
+                gen_kwargs,
+                entry.control_for,
+                entry.name if entry.control_for else None,
+            )
+        ]
     if not entry.control_for or not (entry.interventions or "").startswith("random:"):
-        raise _fail(path, f"run {entry.name!r}: 'seeds' makes one control run per seed; it "
-                          f"needs 'control_for: RUN' and interventions of the random kind, "
-                          f"e.g. random:@heads.json#5")
-    return [RunSpec(f"{entry.name}-s{seed}",
-                    _interventions(path, entry.name, with_seed(entry.interventions, seed)),
-                    model_args, gen_kwargs, entry.control_for, entry.name)
-            for seed in entry.seeds]
+        raise _fail(
+            path,
+            f"run {entry.name!r}: 'seeds' makes one control run per seed; it "
+            f"needs 'control_for: RUN' and interventions of the random kind, "
+            f"e.g. random:@heads.json#5",
+        )
+    return [
+        RunSpec(
+            f"{entry.name}-s{seed}",
+            _interventions(path, entry.name, with_seed(entry.interventions, seed)),
+            model_args,
+            gen_kwargs,
+            entry.control_for,
+            entry.name,
+        )
+        for seed in entry.seeds
+    ]
 
 
 def with_seed(spec: str, seed: int) -> str:
@@ -289,15 +326,21 @@ def _interventions(path: Path, name: str, text: Optional[str]) -> str:
     if text is None or not text.strip():
         return ""
     if "," in text or "=" in text:
-        raise _fail(path, f"run {name!r}: interventions {text!r} may not contain ',' or '=' "
-                          f"(join items with ';')")
+        raise _fail(
+            path,
+            f"run {name!r}: interventions {text!r} may not contain ',' or '=' "
+            f"(join items with ';')",
+        )
     try:
         normalized = parse_spec(text, base_dir=path.parent).normalized()
     except SpecError as error:
         raise _fail(path, f"run {name!r}: interventions: {error}") from None
     if "," in normalized or "=" in normalized:
-        raise _fail(path, f"run {name!r}: the interventions read from {text!r} contain ',' or "
-                          f"'=', which lm-eval's --model_args cannot carry")
+        raise _fail(
+            path,
+            f"run {name!r}: the interventions read from {text!r} contain ',' or "
+            f"'=', which lm-eval's --model_args cannot carry",
+        )
     return normalized
 
 
@@ -306,22 +349,29 @@ def _metadata(value: Union[str, dict[str, Any], None], path: Path) -> dict[str, 
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            raise _fail(path, f"'metadata' is not valid JSON ({error.msg} at character "
-                              f"{error.pos}); write it as a mapping, e.g. metadata: "
-                              f"{{repeats: 4}}") from None
+            raise _fail(
+                path,
+                f"'metadata' is not valid JSON ({error.msg} at character "
+                f"{error.pos}); write it as a mapping, e.g. metadata: "
+                f"{{repeats: 4}}",
+            ) from None
         if not isinstance(value, dict):
             raise _fail(path, f"'metadata' must be a mapping, e.g. {{repeats: 4}}, not {value!r}")
     metadata = dict(value or {})
     for key in metadata:
         if key not in METADATA_KEYS:
             hint = difflib.get_close_matches(key, METADATA_KEYS, n=1)
-            raise _fail(path, f"unknown metadata key {key!r}"
-                              + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                              + f"; the sparks tasks read {', '.join(METADATA_KEYS)}")
+            raise _fail(
+                path,
+                f"unknown metadata key {key!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; the sparks tasks read {', '.join(METADATA_KEYS)}",
+            )
     if "data_dir" in metadata:
         if not isinstance(metadata["data_dir"], str) or not metadata["data_dir"]:
-            raise _fail(path, f"metadata data_dir must be a folder name, not "
-                              f"{metadata['data_dir']!r}")
+            raise _fail(
+                path, f"metadata data_dir must be a folder name, not {metadata['data_dir']!r}"
+            )
         metadata["data_dir"] = str(_near(path, metadata["data_dir"]))
     return metadata
 

@@ -13,12 +13,21 @@ SCHEMA = "sparks-report/1"
 
 
 def _settings(report: Report) -> dict[str, Any]:
-    return {run.name: {task: {"metric": t.metric, "repeats": t.repeats,
-                              "max_gen_toks": t.max_gen_toks, "problems": len(t.problems),
-                              "lm_eval_score": t.aggregate, "ungraded": t.ungraded,
-                              "samples_file": str(t.samples_file)}
-                       for task, t in run.tasks.items()}
-            for run in report.runs}
+    return {
+        run.name: {
+            task: {
+                "metric": t.metric,
+                "repeats": t.repeats,
+                "max_gen_toks": t.max_gen_toks,
+                "problems": len(t.problems),
+                "lm_eval_score": t.aggregate,
+                "ungraded": t.ungraded,
+                "samples_file": str(t.samples_file),
+            }
+            for task, t in run.tasks.items()
+        }
+        for run in report.runs
+    }
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -32,49 +41,113 @@ def to_json(report: Report) -> dict[str, Any]:
         "regression": bool(report.regressions()),
         "uncompared": report.uncompared(),
         "controls": report.controls,
-        "control_deltas": [{"run": d.run, "controls": list(d.controls), "task": d.task,
-                            "tier": d.tier, "problems": d.comparison.n,
-                            "control_accuracy": d.comparison.baseline,
-                            "run_accuracy": d.comparison.candidate, "delta": d.comparison.delta,
-                            "ci95": [d.comparison.ci_low, d.comparison.ci_high],
-                            "p_value": d.comparison.p_value, "test": d.comparison.test,
-                            "significant": d.significant} for d in report.control_deltas],
-        "runs": [{**run.header(), "role": report.role(run.name), "tasks": settings[run.name]}
-                 for run in report.runs],
-        "accuracy": [{"run": c.run, "task": c.task, "tier": c.tier, "problems": c.problems,
-                      "responses": c.responses, "accuracy": c.accuracy,
-                      "ungraded": c.ungraded,
-                      "ci95": [c.ci_low, c.ci_high]} for c in report.cells],
-        "deltas": [{"baseline": report.baseline, "candidate": d.candidate, "task": d.task,
-                    "tier": d.tier, "problems": d.comparison.n,
-                    "baseline_accuracy": d.comparison.baseline,
-                    "candidate_accuracy": d.comparison.candidate, "delta": d.comparison.delta,
-                    "ci95": [d.comparison.ci_low, d.comparison.ci_high],
-                    "p_value": d.comparison.p_value, "test": d.comparison.test,
-                    "worse": d.comparison.worse, "better": d.comparison.better,
-                    "significant": d.comparison.significant(report.alpha),
-                    "regression": d.regression} for d in report.deltas],
-        "labels": [{"run": run, "task": task, "tier": tier, "counts": dict(counts)}
-                   for (run, task, tier), counts in report.labels.items()],
-        "flips": [{"candidate": f.candidate, "task": f.task, "tier": f.tier,
-                   "problem_id": f.problem_id, "doc_id": f.doc_id, "direction": f.direction,
-                   "baseline_score": f.baseline_score, "candidate_score": f.candidate_score,
-                   "baseline_labels": list(f.baseline_labels),
-                   "candidate_labels": list(f.candidate_labels)} for f in report.flips],
-        "samples": [{"run": run.name, "task": task, "doc_id": p.doc_id,
-                     "problem_id": p.problem_id, "tier": p.tier, "response_index": r.index,
-                     "correct": r.correct, "ungraded": r.ungraded, "label": r.label,
-                     "answer": r.answer, "gold": p.gold,
-                     "truncated": r.truncated, "n_tokens": r.n_tokens, "n_chars": r.n_chars,
-                     "tokens_recorded": r.recorded,
-                     "evidence": r.evidence, "span": list(r.span) if r.span else None,
-                     "note": r.note}
-                    for run in report.runs for task, t in run.tasks.items()
-                    for p in t.problems.values() for r in p.responses],
-        "heads": None if report.heads is None else {
-            "file": str(report.heads.path), "layers": report.heads.n_layers,
+        "control_deltas": [
+            {
+                "run": d.run,
+                "controls": list(d.controls),
+                "task": d.task,
+                "tier": d.tier,
+                "problems": d.comparison.n,
+                "control_accuracy": d.comparison.baseline,
+                "run_accuracy": d.comparison.candidate,
+                "delta": d.comparison.delta,
+                "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+                "p_value": d.comparison.p_value,
+                "test": d.comparison.test,
+                "significant": d.significant,
+            }
+            for d in report.control_deltas
+        ],
+        "runs": [
+            {**run.header(), "role": report.role(run.name), "tasks": settings[run.name]}
+            for run in report.runs
+        ],
+        "accuracy": [
+            {
+                "run": c.run,
+                "task": c.task,
+                "tier": c.tier,
+                "problems": c.problems,
+                "responses": c.responses,
+                "accuracy": c.accuracy,
+                "ungraded": c.ungraded,
+                "ci95": [c.ci_low, c.ci_high],
+            }
+            for c in report.cells
+        ],
+        "deltas": [
+            {
+                "baseline": report.baseline,
+                "candidate": d.candidate,
+                "task": d.task,
+                "tier": d.tier,
+                "problems": d.comparison.n,
+                "baseline_accuracy": d.comparison.baseline,
+                "candidate_accuracy": d.comparison.candidate,
+                "delta": d.comparison.delta,
+                "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+                "p_value": d.comparison.p_value,
+                "test": d.comparison.test,
+                "worse": d.comparison.worse,
+                "better": d.comparison.better,
+                "significant": d.comparison.significant(report.alpha),
+                "regression": d.regression,
+            }
+            for d in report.deltas
+        ],
+        "labels": [
+            {"run": run, "task": task, "tier": tier, "counts": dict(counts)}
+            for (run, task, tier), counts in report.labels.items()
+        ],
+        "flips": [
+            {
+                "candidate": f.candidate,
+                "task": f.task,
+                "tier": f.tier,
+                "problem_id": f.problem_id,
+                "doc_id": f.doc_id,
+                "direction": f.direction,
+                "baseline_score": f.baseline_score,
+                "candidate_score": f.candidate_score,
+                "baseline_labels": list(f.baseline_labels),
+                "candidate_labels": list(f.candidate_labels),
+            }
+            for f in report.flips
+        ],
+        "samples": [
+            {
+                "run": run.name,
+                "task": task,
+                "doc_id": p.doc_id,
+                "problem_id": p.problem_id,
+                "tier": p.tier,
+                "response_index": r.index,
+                "correct": r.correct,
+                "ungraded": r.ungraded,
+                "label": r.label,
+                "answer": r.answer,
+                "gold": p.gold,
+                "truncated": r.truncated,
+                "n_tokens": r.n_tokens,
+                "n_chars": r.n_chars,
+                "tokens_recorded": r.recorded,
+                "evidence": r.evidence,
+                "span": list(r.span) if r.span else None,
+                "note": r.note,
+            }
+            for run in report.runs
+            for task, t in run.tasks.items()
+            for p in t.problems.values()
+            for r in p.responses
+        ],
+        "heads": None
+        if report.heads is None
+        else {
+            "file": str(report.heads.path),
+            "layers": report.heads.n_layers,
             "heads_per_layer": report.heads.n_heads,
-            "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent]},
+            "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent],
+        },
         "warnings": list(report.warnings),
     }
 

@@ -44,10 +44,13 @@ def run_identity(spec: "RegressSpec", run: "RunSpec", command: list[str]) -> dic
     return {
         "command": command,
         "interventions": run.interventions,
-        "generation": {"gen_kwargs": {**spec.gen_kwargs, **run.gen_kwargs},
-                       "apply_chat_template": spec.apply_chat_template,
-                       "metadata": spec.metadata, "limit": spec.limit,
-                       "batch_size": spec.batch_size},
+        "generation": {
+            "gen_kwargs": {**spec.gen_kwargs, **run.gen_kwargs},
+            "apply_chat_template": spec.apply_chat_template,
+            "metadata": spec.metadata,
+            "limit": spec.limit,
+            "batch_size": spec.batch_size,
+        },
         "data": _data(spec.metadata.get("data_dir") or os.environ.get(DATA_ENV) or None),
         "task_files": _tree(spec.include_path) if spec.include_path is not None else None,
         "model": _model(spec.model, model_args),
@@ -86,8 +89,10 @@ def _data(folder: Optional[str]) -> Any:
     path = Path(folder).expanduser()
     if not path.is_dir():
         return {"folder": str(path), "missing": True}
-    return {"folder": str(path.resolve()),
-            **{file.name: _sha256(file) for file in sorted(path.glob("*.jsonl"))}}
+    return {
+        "folder": str(path.resolve()),
+        **{file.name: _sha256(file) for file in sorted(path.glob("*.jsonl"))},
+    }
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -101,18 +106,30 @@ def _model(model: str, model_args: Mapping[str, str]) -> dict[str, Any]:
         return {"model": model, **_embedded()} if model == "sparks" else {"model": model}
     path = Path(pretrained).expanduser()
     if path.is_dir():
-        return {"model": model, "path": str(path.resolve()), "files": _listing(path),
-                "chat_template": _chat_template(path)}
+        return {
+            "model": model,
+            "path": str(path.resolve()),
+            "files": _listing(path),
+            "chat_template": _chat_template(path),
+        }
     revision = model_args.get("revision") or "main"
     snapshot, commit = _hub_commit(pretrained, revision)
-    return {"model": model, "hub": pretrained, "revision": revision, "commit": commit,
-            "chat_template": _chat_template(snapshot) if snapshot else None}
+    return {
+        "model": model,
+        "hub": pretrained,
+        "revision": revision,
+        "commit": commit,
+        "chat_template": _chat_template(snapshot) if snapshot else None,
+    }
 
 
 def _listing(folder: Path) -> dict[str, list[int]]:
     """Name, size and modification time of each file: a rewritten checkpoint is a new model."""
-    return {p.name: [p.stat().st_size, p.stat().st_mtime_ns]
-            for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: [p.stat().st_size, p.stat().st_mtime_ns]
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 def _chat_template(folder: Path) -> Optional[str]:
@@ -193,12 +210,22 @@ def _versions() -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    plugins = sorted({f"{ep.dist.name}=={ep.dist.version}" for ep in
-                      entry_points(group="harness_ext") if ep.dist is not None})
-    return {"sparks": harness_ext.__version__, "lm_eval": installed("lm_eval"),
-            "transformers": installed("transformers"), "torch": installed("torch"),
-            "plugins": plugins, "grader": _grader_digest(),
-            "SPARKS_LOAD_PLUGINS": os.environ.get("SPARKS_LOAD_PLUGINS")}
+    plugins = sorted(
+        {
+            f"{ep.dist.name}=={ep.dist.version}"
+            for ep in entry_points(group="harness_ext")
+            if ep.dist is not None
+        }
+    )
+    return {
+        "sparks": harness_ext.__version__,
+        "lm_eval": installed("lm_eval"),
+        "transformers": installed("transformers"),
+        "torch": installed("torch"),
+        "plugins": plugins,
+        "grader": _grader_digest(),
+        "SPARKS_LOAD_PLUGINS": os.environ.get("SPARKS_LOAD_PLUGINS"),
+    }
 
 
 def _grader_digest() -> str:

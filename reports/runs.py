@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
     from harness_ext.reports.truncation import TokenCounter
 
-__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key",
-           "load_run"]
+__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key", "load_run"]
 
 METRICS = ("pass@1", "exact_match")
 FILTER = "extracted"
@@ -75,11 +74,11 @@ class Problem:
 @dataclass
 class TaskRun:
     task: str
-    metric: str                      # "pass@1" or "exact_match"
+    metric: str  # "pass@1" or "exact_match"
     repeats: int
     max_gen_toks: Optional[int]
     generation_kwargs: dict[str, Any]
-    aggregate: Optional[float]       # lm-eval's own number for the task
+    aggregate: Optional[float]  # lm-eval's own number for the task
     samples_file: Path
     problems: dict[str, Problem] = field(default_factory=dict)  # by problem_id
 
@@ -115,8 +114,11 @@ class Run:
         """The interventions as shown: ``none``, the spec, or the spec marked as folded."""
         if not self.interventions:
             return "none"
-        return f"{self.interventions} (folded into the checkpoint)" if self.folded \
+        return (
+            f"{self.interventions} (folded into the checkpoint)"
+            if self.folded
             else self.interventions
+        )
 
     @property
     def enable_thinking(self) -> str:
@@ -124,12 +126,20 @@ class Run:
         return self.model_settings.get("enable_thinking", "model default")
 
     def header(self) -> dict[str, str]:
-        return {"name": self.name, "model": self.model, "pretrained": self.pretrained,
-                "chat_template": self.chat_template, "enable_thinking": self.enable_thinking,
-                "model_args": self.model_args, "interventions": self.interventions_text,
-                "date": self.date, "lm_eval_version": self.lm_eval_version,
-                "sparks_version": self.sparks_version, "truncation": self.truncation,
-                "results_file": str(self.results_file)}
+        return {
+            "name": self.name,
+            "model": self.model,
+            "pretrained": self.pretrained,
+            "chat_template": self.chat_template,
+            "enable_thinking": self.enable_thinking,
+            "model_args": self.model_args,
+            "interventions": self.interventions_text,
+            "date": self.date,
+            "lm_eval_version": self.lm_eval_version,
+            "sparks_version": self.sparks_version,
+            "truncation": self.truncation,
+            "results_file": str(self.results_file),
+        }
 
 
 def id_sort_key(problem_id: str) -> tuple[tuple[int, int, str], ...]:
@@ -140,35 +150,45 @@ def id_sort_key(problem_id: str) -> tuple[tuple[int, int, str], ...]:
 
 # ------------------------------------------------------------------------------- finding files
 
+
 def find_results_file(path: Path, warn: Warn) -> Path:
     """The results file for ``path``: the file itself, or the newest one under a folder."""
     if not path.exists():
-        raise SparksError(f"{path} does not exist; pass an lm-eval output folder (--output_path "
-                          f"of a run with --log_samples) or its results_*.json file")
+        raise SparksError(
+            f"{path} does not exist; pass an lm-eval output folder (--output_path "
+            f"of a run with --log_samples) or its results_*.json file"
+        )
     if path.is_file():
         if path.suffix != ".json":
-            raise SparksError(f"{path} is not a results file (results_<date>.json); pass the "
-                              f"run's output folder or its results_*.json")
+            raise SparksError(
+                f"{path} is not a results file (results_<date>.json); pass the "
+                f"run's output folder or its results_*.json"
+            )
         return path
     found = sorted(path.rglob("results_*.json"))
     if not found:
-        raise SparksError(f"no lm-eval results file (results_*.json) under {path}; run lm_eval "
-                          f"with --output_path {path} --log_samples first")
+        raise SparksError(
+            f"no lm-eval results file (results_*.json) under {path}; run lm_eval "
+            f"with --output_path {path} --log_samples first"
+        )
     folders = sorted({file.parent for file in found})
     if len(folders) > 1:
         listing = ", ".join(str(folder) for folder in folders)
-        raise SparksError(f"{path} holds results of several models ({listing}); pass one of "
-                          f"these folders")
+        raise SparksError(
+            f"{path} holds results of several models ({listing}); pass one of these folders"
+        )
     newest = max(found, key=lambda file: file.name)
     if len(found) > 1:
-        warn(f"{path} holds {len(found)} results files; using the newest, {newest.name} (pass a "
-             f"results file to choose another)")
+        warn(
+            f"{path} holds {len(found)} results files; using the newest, {newest.name} (pass a "
+            f"results file to choose another)"
+        )
     return newest
 
 
 def _date_id(results_file: Path) -> str:
     stem = results_file.stem
-    return stem[len("results_"):] if stem.startswith("results_") else stem.rsplit("_", 1)[-1]
+    return stem[len("results_") :] if stem.startswith("results_") else stem.rsplit("_", 1)[-1]
 
 
 def _samples_file(results_file: Path, task: str) -> Path:
@@ -176,25 +196,35 @@ def _samples_file(results_file: Path, task: str) -> Path:
     if exact.is_file():
         return exact
     others = sorted(results_file.parent.glob(f"samples_{task}_*.jsonl"))
-    hint = (f" (found {', '.join(o.name for o in others)}, which belong to other runs)"
-            if others else "")
-    raise SparksError(f"no samples file {exact.name} for task {task} next to {results_file}"
-                      f"{hint}; rerun lm_eval with --log_samples")
+    hint = (
+        f" (found {', '.join(o.name for o in others)}, which belong to other runs)"
+        if others
+        else ""
+    )
+    raise SparksError(
+        f"no samples file {exact.name} for task {task} next to {results_file}"
+        f"{hint}; rerun lm_eval with --log_samples"
+    )
 
 
 # ------------------------------------------------------------------------------- parsing
+
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise SparksError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}); the "
-                          f"file is damaged or truncated: rerun the evaluation") from None
+        raise SparksError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno}); the "
+            f"file is damaged or truncated: rerun the evaluation"
+        ) from None
     except OSError as error:
         raise SparksError(f"cannot read {path}: {error.strerror}") from None
     if not isinstance(data, dict) or "results" not in data or "configs" not in data:
-        raise SparksError(f"{path} is not an lm-eval results file (it has no 'results' and "
-                          f"'configs'); pass the results_*.json that lm_eval wrote")
+        raise SparksError(
+            f"{path} is not an lm-eval results file (it has no 'results' and "
+            f"'configs'); pass the results_*.json that lm_eval wrote"
+        )
     return data
 
 
@@ -263,8 +293,9 @@ def fold_note(pretrained: str) -> Optional[dict[str, Any]]:
     return note if isinstance(note, dict) else None
 
 
-def _interventions(config: Mapping[str, Any], model_args: str,
-                   note: Optional[dict[str, Any]]) -> str:
+def _interventions(
+    config: Mapping[str, Any], model_args: str, note: Optional[dict[str, Any]]
+) -> str:
     """The run's interventions: recorded by the sparks model, in model_args, or folded into
     the checkpoint it ran (``note``: what ``sparks fold`` left in the folder), in that order."""
     recorded = config.get("sparks_interventions")
@@ -295,8 +326,9 @@ def _chat_template(data: Mapping[str, Any]) -> str:
     return "applied" if data.get("chat_template") else "not applied"
 
 
-def _random_control(config: Mapping[str, Any],
-                    note: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+def _random_control(
+    config: Mapping[str, Any], note: Optional[dict[str, Any]]
+) -> Optional[dict[str, Any]]:
     """What a ``random:`` control drew (``config.sparks_random_control``, or a folded
     checkpoint's note), so that the run can be repeated exactly; None for other runs."""
     record = config.get("sparks_random_control")
@@ -305,17 +337,27 @@ def _random_control(config: Mapping[str, Any],
     return record if isinstance(record, dict) else None
 
 
-def _is_folded(config: Mapping[str, Any], model_args: str,
-               note: Optional[dict[str, Any]]) -> bool:
-    return (not config.get("sparks_interventions") and "interventions=" not in model_args
-            and note is not None)
+def _is_folded(config: Mapping[str, Any], model_args: str, note: Optional[dict[str, Any]]) -> bool:
+    return (
+        not config.get("sparks_interventions")
+        and "interventions=" not in model_args
+        and note is not None
+    )
 
 
 # ------------------------------------------------------------------------------- loading
 
-def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence[str]] = None,
-             truncation: str = "auto", labelers: Optional[Sequence[str]] = None,
-             warn: Warn, progress: Optional["Phases"] = None) -> Run:
+
+def load_run(
+    path: Path,
+    *,
+    name: Optional[str] = None,
+    tasks: Optional[Sequence[str]] = None,
+    truncation: str = "auto",
+    labelers: Optional[Sequence[str]] = None,
+    warn: Warn,
+    progress: Optional["Phases"] = None,
+) -> Run:
     """Read one run (an output folder or a results file), grade and label every response.
 
     ``progress`` shows a bar per task (reading, grading and labelling each sample)."""
@@ -327,32 +369,42 @@ def load_run(path: Path, *, name: Optional[str] = None, tasks: Optional[Sequence
     config = data.get("config") or {}
     model = str(config.get("model") or "?")
     raw_args = config.get("model_args") or ""
-    model_args = raw_args if isinstance(raw_args, str) else ",".join(
-        f"{k}={v}" for k, v in dict(raw_args).items())
+    model_args = (
+        raw_args
+        if isinstance(raw_args, str)
+        else ",".join(f"{k}={v}" for k, v in dict(raw_args).items())
+    )
     args = model_args_dict(raw_args)
     pretrained = args.get("pretrained") or (
-        "SmolLM2-135M-Instruct (embedded)" if model == "sparks" else "?")
+        "SmolLM2-135M-Instruct (embedded)" if model == "sparks" else "?"
+    )
     sparks_tasks = _pick_tasks(data, results_file, tasks, warn)
     counter, truncation_note = load_token_counter(model, raw_args, truncation)
     note = fold_note(args.get("pretrained") or "")  # read once: a folded checkpoint's record
     ordered_labelers = get_ordered_labelers(labelers)
     run = Run(
         name=name or _default_name(path, results_file),
-        results_file=results_file, model=model, model_args=model_args, pretrained=pretrained,
+        results_file=results_file,
+        model=model,
+        model_args=model_args,
+        pretrained=pretrained,
         interventions=_interventions(config, model_args, note),
         folded=_is_folded(config, model_args, note),
         random_control=_random_control(config, note),
-        chat_template=_chat_template(data), model_settings=_model_settings(args),
+        chat_template=_chat_template(data),
+        model_settings=_model_settings(args),
         folded_from=str(note.get("source_model", "")) if note else "",
         date=_date(data, results_file),
         lm_eval_version=str(data.get("lm_eval_version") or "?"),
-        sparks_version=str(config.get("sparks_version") or "?"), truncation=truncation_note,
-        tasks={})
+        sparks_version=str(config.get("sparks_version") or "?"),
+        truncation=truncation_note,
+        tasks={},
+    )
     for task, metric in sparks_tasks:
-        advance = progress.phase(f"{run.name}: grading and labelling {task}") if progress \
-            else None
-        run.tasks[task] = _load_task(data, results_file, task, metric, counter,
-                                     ordered_labelers, warn, advance)
+        advance = progress.phase(f"{run.name}: grading and labelling {task}") if progress else None
+        run.tasks[task] = _load_task(
+            data, results_file, task, metric, counter, ordered_labelers, warn, advance
+        )
     run.truncation = _truncation_source(run, truncation_note)
     return run
 
@@ -365,12 +417,15 @@ def _truncation_source(run: Run, estimate_note: str) -> str:
         return "recorded (sparks_generation: tokens and stop reason logged by the sparks model)"
     if recorded == 0:
         return f"estimated: {estimate_note}"
-    return (f"recorded for {recorded} of {len(responses)} responses (sparks_generation), "
-            f"estimated for the rest: {estimate_note}")
+    return (
+        f"recorded for {recorded} of {len(responses)} responses (sparks_generation), "
+        f"estimated for the rest: {estimate_note}"
+    )
 
 
-def _pick_tasks(data: Mapping[str, Any], results_file: Path, wanted: Optional[Sequence[str]],
-                warn: Warn) -> list[tuple[str, str]]:
+def _pick_tasks(
+    data: Mapping[str, Any], results_file: Path, wanted: Optional[Sequence[str]], warn: Warn
+) -> list[tuple[str, str]]:
     configs = data.get("configs") or {}
     results = data.get("results") or {}
     found: list[tuple[str, str]] = []
@@ -385,16 +440,22 @@ def _pick_tasks(data: Mapping[str, Any], results_file: Path, wanted: Optional[Se
         known = {task for task, _ in found}
         unknown = [task for task in wanted if task not in known]
         if unknown:
-            raise SparksError(f"task(s) {', '.join(unknown)} are not in {results_file} (it has "
-                              f"{', '.join(sorted(known)) or 'no sparks tasks'}); check --tasks")
+            raise SparksError(
+                f"task(s) {', '.join(unknown)} are not in {results_file} (it has "
+                f"{', '.join(sorted(known)) or 'no sparks tasks'}); check --tasks"
+            )
         found = [(task, metric) for task, metric in found if task in wanted]
     elif foreign:
-        warn(f"{results_file.name}: skipping {', '.join(foreign)}: not sparks tasks (no "
-             f"pass@1 or exact_match with the 'extracted' filter)")
+        warn(
+            f"{results_file.name}: skipping {', '.join(foreign)}: not sparks tasks (no "
+            f"pass@1 or exact_match with the 'extracted' filter)"
+        )
     if not found:
-        raise SparksError(f"{results_file} has no sparks task (tasks: {', '.join(sorted(configs))}"
-                          f"); report on runs of amc_sparks, aime24_sparks, aime25_sparks or "
-                          f"math500_sparks (or their _greedy variants)")
+        raise SparksError(
+            f"{results_file} has no sparks task (tasks: {', '.join(sorted(configs))}"
+            f"); report on runs of amc_sparks, aime24_sparks, aime25_sparks or "
+            f"math500_sparks (or their _greedy variants)"
+        )
     return found
 
 
@@ -403,18 +464,29 @@ def _default_name(path: Path, results_file: Path) -> str:
     return path.resolve().name if path.is_dir() else results_file.resolve().parent.parent.name
 
 
-def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: str,
-               counter: Optional[TokenCounter], labelers: NamedLabelers,
-               warn: Warn, advance: Optional[Callable[..., None]] = None) -> TaskRun:
+def _load_task(
+    data: Mapping[str, Any],
+    results_file: Path,
+    task: str,
+    metric: str,
+    counter: Optional[TokenCounter],
+    labelers: NamedLabelers,
+    warn: Warn,
+    advance: Optional[Callable[..., None]] = None,
+) -> TaskRun:
     config = (data.get("configs") or {}).get(task) or {}
     samples_file = _samples_file(results_file, task)
     scores = (data.get("results") or {}).get(task) or {}
     aggregate = scores.get(f"{metric},{FILTER}")
-    task_run = TaskRun(task=task, metric=metric, repeats=int(config.get("repeats") or 1),
-                       max_gen_toks=None,
-                       generation_kwargs=dict(config.get("generation_kwargs") or {}),
-                       aggregate=float(aggregate) if isinstance(aggregate, (int, float)) else None,
-                       samples_file=samples_file)
+    task_run = TaskRun(
+        task=task,
+        metric=metric,
+        repeats=int(config.get("repeats") or 1),
+        max_gen_toks=None,
+        generation_kwargs=dict(config.get("generation_kwargs") or {}),
+        aggregate=float(aggregate) if isinstance(aggregate, (int, float)) else None,
+        samples_file=samples_file,
+    )
     integer_range = AIME_RANGE if task.startswith("aime") else None
     disagreements = 0
     expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
@@ -423,50 +495,66 @@ def _load_task(data: Mapping[str, Any], results_file: Path, task: str, metric: s
     for sample in read_samples(samples_file):
         if advance is not None:
             advance()
-        problem = _problem(sample, samples_file, task, metric, config, integer_range, counter,
-                           labelers)
+        problem = _problem(
+            sample, samples_file, task, metric, config, integer_range, counter, labelers
+        )
         if problem.problem_id in task_run.problems:
-            raise SparksError(f"samples file {samples_file}: problem {problem.problem_id} appears "
-                              f"twice; the file mixes runs: rerun the evaluation")
+            raise SparksError(
+                f"samples file {samples_file}: problem {problem.problem_id} appears "
+                f"twice; the file mixes runs: rerun the evaluation"
+            )
         task_run.problems[problem.problem_id] = problem
         task_run.max_gen_toks = task_run.max_gen_toks or _max_gen_toks(sample, config)
         rechecked = sum(r.correct for r in problem.responses) / max(1, len(problem.responses))
         if abs(rechecked - problem.score) > 1e-9:
             disagreements += 1
     if isinstance(expected, int) and len(task_run.problems) < expected:
-        raise SparksError(f"samples file {samples_file} has {len(task_run.problems)} of the "
-                          f"{expected} problems the run evaluated: it is truncated; rerun the "
-                          f"evaluation")
+        raise SparksError(
+            f"samples file {samples_file} has {len(task_run.problems)} of the "
+            f"{expected} problems the run evaluated: it is truncated; rerun the "
+            f"evaluation"
+        )
     if not task_run.problems:
         raise SparksError(f"samples file {samples_file} is empty; rerun the evaluation")
     task_run.problems = dict(sorted(task_run.problems.items(), key=lambda i: id_sort_key(i[0])))
     if disagreements:
-        warn(f"{task}: {disagreements} problem(s) grade differently now than in the run (the "
-             f"answer checker changed?); scores use the logged values, labels the new grading")
+        warn(
+            f"{task}: {disagreements} problem(s) grade differently now than in the run (the "
+            f"answer checker changed?); scores use the logged values, labels the new grading"
+        )
     return task_run
 
 
-def _grade_here(texts: Sequence[str], gold: str,
-                integer_range: Optional[tuple[int, int]]) -> float:
+def _grade_here(texts: Sequence[str], gold: str, integer_range: Optional[tuple[int, int]]) -> float:
     """The score of a ``--predict_only`` sample: lm-eval computed none, so grade it here."""
     from harness_ext import answers
 
     return sum(answers.is_correct(t, gold, integer_range=integer_range) for t in texts) / max(
-        1, len(texts))
+        1, len(texts)
+    )
 
 
-def _problem(sample: LoggedSample, path: Path, task: str, metric: str,
-             config: Mapping[str, Any], integer_range: Optional[tuple[int, int]],
-             counter: Optional[TokenCounter], labelers: NamedLabelers) -> Problem:
+def _problem(
+    sample: LoggedSample,
+    path: Path,
+    task: str,
+    metric: str,
+    config: Mapping[str, Any],
+    integer_range: Optional[tuple[int, int]],
+    counter: Optional[TokenCounter],
+    labelers: NamedLabelers,
+) -> Problem:
     from harness_ext import answers
     from harness_ext.reports.labels import diagnose_sample, make_sample
     from harness_ext.reports.truncation import is_truncated
 
     doc = sample.doc
     if not sample.has_doc or "problem_id" not in doc:
-        raise SparksError(f"samples file {path}: doc_id {sample.doc_id} has no "
-                          f"doc.problem_id; it was not written by a sparks task (rerun with "
-                          f"--tasks {task} from this version of sparks)")
+        raise SparksError(
+            f"samples file {path}: doc_id {sample.doc_id} has no "
+            f"doc.problem_id; it was not written by a sparks task (rerun with "
+            f"--tasks {task} from this version of sparks)"
+        )
     gold = str(doc.get("answer", sample.target))
     texts = sample.responses
     score = sample.score(metric)
@@ -474,8 +562,10 @@ def _problem(sample: LoggedSample, path: Path, task: str, metric: str,
     if predict_only:
         score = _grade_here(texts, gold, integer_range)
     if score is None:
-        raise SparksError(f"samples file {path}: doc_id {sample.doc_id} has no {metric!r} "
-                          f"value; is it the samples file of {task}?")
+        raise SparksError(
+            f"samples file {path}: doc_id {sample.doc_id} has no {metric!r} "
+            f"value; is it the samples file of {task}?"
+        )
     max_gen_toks = _max_gen_toks(sample, config)
     facts = sample.generation
     logged_ungraded = (sample.ungraded or 0) if not predict_only else 0
@@ -496,23 +586,48 @@ def _problem(sample: LoggedSample, path: Path, task: str, metric: str,
             truncated = facts[index].stop_reason == "length"
         else:
             n_tokens = counter(text) if counter is not None else None
-            truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer),
-                                     n_tokens=n_tokens)
-        response = Response(index, text, answer, correct, truncated, n_tokens,
-                            recorded=facts is not None, ungraded=reason == "timeout")
-        view = make_sample(text, gold, truncated=truncated, integer_range=integer_range,
-                           answer=answer or "", correct=correct, doc=doc, task=task,
-                           max_gen_toks=max_gen_toks, n_tokens=n_tokens,
-                           doc_id=sample.doc_id, target=str(sample.raw.get("target", gold)),
-                           grade_reason=reason)
+            truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer), n_tokens=n_tokens)
+        response = Response(
+            index,
+            text,
+            answer,
+            correct,
+            truncated,
+            n_tokens,
+            recorded=facts is not None,
+            ungraded=reason == "timeout",
+        )
+        view = make_sample(
+            text,
+            gold,
+            truncated=truncated,
+            integer_range=integer_range,
+            answer=answer or "",
+            correct=correct,
+            doc=doc,
+            task=task,
+            max_gen_toks=max_gen_toks,
+            n_tokens=n_tokens,
+            doc_id=sample.doc_id,
+            target=str(sample.raw.get("target", gold)),
+            grade_reason=reason,
+        )
         diagnosis = diagnose_sample(view, labelers)
         response.label, response.evidence = diagnosis.label, diagnosis.evidence
         response.span, response.note = diagnosis.span, diagnosis.note
         responses.append(response)
     number = str(doc.get("number", ""))
-    return Problem(task=task, doc_id=sample.doc_id if sample.doc_id is not None else -1,
-                   problem_id=str(doc["problem_id"]), tier=_tier(doc, task), gold=gold,
-                   number=int(number) if number.isdigit() else None, score=float(score),
-                   responses=responses, text=str(doc.get("problem") or ""),
-                   ungraded=logged_ungraded if sample.ungraded is not None
-                   else sum(r.ungraded for r in responses))
+    return Problem(
+        task=task,
+        doc_id=sample.doc_id if sample.doc_id is not None else -1,
+        problem_id=str(doc["problem_id"]),
+        tier=_tier(doc, task),
+        gold=gold,
+        number=int(number) if number.isdigit() else None,
+        score=float(score),
+        responses=responses,
+        text=str(doc.get("problem") or ""),
+        ungraded=logged_ungraded
+        if sample.ungraded is not None
+        else sum(r.ungraded for r in responses),
+    )

@@ -23,8 +23,14 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["BOOTSTRAP_SAMPLES", "Comparison", "bootstrap_mean_ci", "compare_paired",
-           "mcnemar_exact", "paired_bootstrap"]
+__all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "Comparison",
+    "bootstrap_mean_ci",
+    "compare_paired",
+    "mcnemar_exact",
+    "paired_bootstrap",
+]
 
 BOOTSTRAP_SAMPLES = 10_000
 CONFIDENCE = 0.95
@@ -34,15 +40,15 @@ CONFIDENCE = 0.95
 class Comparison:
     """Candidate minus baseline on paired problems."""
 
-    n: int                  # paired problems
-    baseline: float         # mean score
+    n: int  # paired problems
+    baseline: float  # mean score
     candidate: float
-    delta: float            # candidate - baseline
-    ci_low: float           # 95% interval of delta
+    delta: float  # candidate - baseline
+    ci_low: float  # 95% interval of delta
     ci_high: float
     p_value: float
-    test: str               # "mcnemar-exact", "paired-bootstrap" or "none"
-    worse: int              # problems whose score dropped
+    test: str  # "mcnemar-exact", "paired-bootstrap" or "none"
+    worse: int  # problems whose score dropped
     better: int
 
     def significant(self, alpha: float = 0.05) -> bool:
@@ -59,7 +65,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -69,8 +75,9 @@ def _rng(seed: int):
     return np.random.default_rng(seed)
 
 
-def paired_bootstrap(differences: Sequence[float], *, seed: int = 0,
-                     samples: int = BOOTSTRAP_SAMPLES) -> tuple[float, float, float]:
+def paired_bootstrap(
+    differences: Sequence[float], *, seed: int = 0, samples: int = BOOTSTRAP_SAMPLES
+) -> tuple[float, float, float]:
     """(ci_low, ci_high, p_value) of the mean of paired differences, by bootstrap over items."""
     import numpy as np
 
@@ -79,7 +86,7 @@ def paired_bootstrap(differences: Sequence[float], *, seed: int = 0,
         return 0.0, 0.0, 1.0
     observed = float(d.mean())
     informative = int(np.count_nonzero(d))
-    floor = min(1.0, 2 * 0.5 ** informative) if informative else 1.0
+    floor = min(1.0, 2 * 0.5**informative) if informative else 1.0
     if np.all(d == d[0]):
         return observed, observed, floor
     rng = _rng(seed)
@@ -93,15 +100,17 @@ def paired_bootstrap(differences: Sequence[float], *, seed: int = 0,
     return float(low), float(high), float(min(1.0, max(p_value, floor)))
 
 
-def bootstrap_mean_ci(values: Sequence[float], *, seed: int = 0,
-                      samples: int = BOOTSTRAP_SAMPLES) -> tuple[float, float]:
+def bootstrap_mean_ci(
+    values: Sequence[float], *, seed: int = 0, samples: int = BOOTSTRAP_SAMPLES
+) -> tuple[float, float]:
     """95% percentile interval of the mean of ``values`` (bootstrap over items)."""
     low, high, _ = paired_bootstrap(values, seed=seed, samples=samples)
     return low, high
 
 
-def compare_paired(baseline: Sequence[float], candidate: Sequence[float], *,
-                   seed: int = 0) -> Comparison:
+def compare_paired(
+    baseline: Sequence[float], candidate: Sequence[float], *, seed: int = 0
+) -> Comparison:
     """Compare paired per-problem scores (each in [0, 1]) of a baseline and a candidate."""
     if len(baseline) != len(candidate):
         raise ValueError("paired scores must have the same length")
@@ -118,5 +127,6 @@ def compare_paired(baseline: Sequence[float], candidate: Sequence[float], *,
     else:
         p_value, test = p_boot, "paired-bootstrap"
     base_mean, cand_mean = sum(baseline) / n, sum(candidate) / n
-    return Comparison(n, base_mean, cand_mean, cand_mean - base_mean, low, high, p_value, test,
-                      worse, better)
+    return Comparison(
+        n, base_mean, cand_mean, cand_mean - base_mean, low, high, p_value, test, worse, better
+    )

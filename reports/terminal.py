@@ -42,10 +42,15 @@ def print_summary(report: Report, console: "Console") -> None:
     for column in ("run", "role", "model", "interventions", "date", "lm-eval", "sparks"):
         runs.add_column(column, overflow="fold")
     for run in report.runs:
-        runs.add_row(run.name, report.role(run.name),
-                     run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
-                     run.interventions_text, run.date, run.lm_eval_version,
-                     run.sparks_version)
+        runs.add_row(
+            run.name,
+            report.role(run.name),
+            run.pretrained if run.model == "sparks" else f"{run.model}: {run.pretrained}",
+            run.interventions_text,
+            run.date,
+            run.lm_eval_version,
+            run.sparks_version,
+        )
     console.print(runs)
     for run in report.runs:
         console.print(f"  {run.name}: {run_settings(report, run.name)}", highlight=False)
@@ -92,10 +97,15 @@ def print_summary(report: Report, console: "Console") -> None:
             table.add_column(column)
         for f in flips[:MAX_FLIPS]:
             style = "red" if f.direction == "broke" else "green"
-            table.add_row(f.candidate, f"[{style}]{f.direction}[/]", f.task, f.tier,
-                          f.problem_id, f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
-                          failure_labels(f.candidate_labels if f.direction == "broke"
-                                         else f.baseline_labels))
+            table.add_row(
+                f.candidate,
+                f"[{style}]{f.direction}[/]",
+                f.task,
+                f.tier,
+                f.problem_id,
+                f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+                failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
+            )
         console.print(table)
         if len(flips) > MAX_FLIPS:
             console.print(f"... {len(flips) - MAX_FLIPS} more in report.md / report.json")
@@ -107,7 +117,8 @@ def print_summary(report: Report, console: "Console") -> None:
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     word, lines = verdict(report)
-    console.print(f"[bold {'green' if word == 'OK' else 'red'}]{word}[/]: "
-                  f"{lines[0]}", highlight=False)
+    console.print(
+        f"[bold {'green' if word == 'OK' else 'red'}]{word}[/]: {lines[0]}", highlight=False
+    )
     for line in lines[1:]:
         console.print(f"  {line}", highlight=False)

@@ -27,8 +27,14 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-__all__ = ["ESTIMATE_BYTES_PER_TOKEN", "TokenCounter", "is_truncated", "load_token_counter",
-           "model_args_dict", "slack"]
+__all__ = [
+    "ESTIMATE_BYTES_PER_TOKEN",
+    "TokenCounter",
+    "is_truncated",
+    "load_token_counter",
+    "model_args_dict",
+    "slack",
+]
 
 ESTIMATE_BYTES_PER_TOKEN = 2.5
 MODES = ("auto", "tokenizer", "estimate")
@@ -42,9 +48,14 @@ def slack(max_gen_toks: int) -> int:
     return max(2, math.ceil(0.01 * max_gen_toks))
 
 
-def is_truncated(response: str, max_gen_toks: Optional[int], *, has_answer: bool,
-                 count_tokens: Optional[TokenCounter] = None,
-                 n_tokens: Optional[int] = None) -> bool:
+def is_truncated(
+    response: str,
+    max_gen_toks: Optional[int],
+    *,
+    has_answer: bool,
+    count_tokens: Optional[TokenCounter] = None,
+    n_tokens: Optional[int] = None,
+) -> bool:
     """Whether ``response`` used its whole token budget (see the module docstring)."""
     if not max_gen_toks:
         return False
@@ -86,8 +97,9 @@ def tokenizer_source(model: str, model_args: Any) -> Optional[str]:
     return None
 
 
-def load_token_counter(model: str, model_args: Any, mode: str = "auto"
-                       ) -> tuple[Optional[TokenCounter], str]:
+def load_token_counter(
+    model: str, model_args: Any, mode: str = "auto"
+) -> tuple[Optional[TokenCounter], str]:
     """A token counter for a run's responses and a note on how truncation is decided.
 
     ``mode``: ``auto`` (tokenizer if it loads from local files, else estimate), ``tokenizer``
@@ -108,8 +120,10 @@ def load_token_counter(model: str, model_args: Any, mode: str = "auto"
         except Exception as exc:  # offline, gated, not cached: fall back or fail clearly
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     if mode == "tokenizer":
-        raise SparksError(f"cannot load the tokenizer {source!r} to count tokens ({error}); "
-                          f"make it available locally or use --truncation estimate")
+        raise SparksError(
+            f"cannot load the tokenizer {source!r} to count tokens ({error}); "
+            f"make it available locally or use --truncation estimate"
+        )
     return None, f"estimated (the tokenizer did not load: {error})"
 
 
@@ -117,8 +131,11 @@ def _load(source: str, args: Mapping[str, str]) -> TokenCounter:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(
-        source, local_files_only=True, revision=args.get("revision") or None,
-        trust_remote_code=args.get("trust_remote_code", "").lower() == "true")
+        source,
+        local_files_only=True,
+        revision=args.get("revision") or None,
+        trust_remote_code=args.get("trust_remote_code", "").lower() == "true",
+    )
 
     def count(text: str) -> int:
         text = _SURROGATE.sub("\ufffd", text)  # a lone surrogate is not text a tokenizer takes

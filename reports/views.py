@@ -12,8 +12,17 @@ from typing import Optional
 from harness_ext.reports.compare import ALL_TIERS, Cell, Delta, Flip, Report
 from harness_ext.reports.fmt import ci, p_value, pct, pp
 
-__all__ = ["CONTROL_HEADER", "AccuracyRow", "DeltaText", "accuracy_rows", "control_rows",
-           "flip_rows", "label_rows", "run_settings", "verdict"]
+__all__ = [
+    "CONTROL_HEADER",
+    "AccuracyRow",
+    "DeltaText",
+    "accuracy_rows",
+    "control_rows",
+    "flip_rows",
+    "label_rows",
+    "run_settings",
+    "verdict",
+]
 
 
 def run_settings(report: Report, name: str) -> str:
@@ -46,7 +55,7 @@ class DeltaText:
 @dataclass(frozen=True)
 class AccuracyRow:
     tier: str
-    cells: list[str]                  # per run: "45.0% (n=30)" or "-"
+    cells: list[str]  # per run: "45.0% (n=30)" or "-"
     deltas: list[Optional[DeltaText]]  # per candidate
 
 
@@ -54,8 +63,16 @@ def _delta_text(delta: Optional[Delta], alpha: float) -> Optional[DeltaText]:
     if delta is None:
         return None
     c = delta.comparison
-    return DeltaText(pp(c.delta), ci(c.ci_low, c.ci_high), p_value(c.p_value), c.test, c.n,
-                     c.significant(alpha), delta.regression, delta.improvement)
+    return DeltaText(
+        pp(c.delta),
+        ci(c.ci_low, c.ci_high),
+        p_value(c.p_value),
+        c.test,
+        c.n,
+        c.significant(alpha),
+        delta.regression,
+        delta.improvement,
+    )
 
 
 def _accuracy_text(cell: Cell) -> str:
@@ -74,8 +91,14 @@ def accuracy_rows(report: Report, task: str) -> list[AccuracyRow]:
             cells.append(_accuracy_text(cell) if cell else "-")
         deltas = []
         for run in report.candidates:
-            found = next((d for d in report.deltas
-                          if (d.candidate, d.task, d.tier) == (run.name, task, tier)), None)
+            found = next(
+                (
+                    d
+                    for d in report.deltas
+                    if (d.candidate, d.task, d.tier) == (run.name, task, tier)
+                ),
+                None,
+            )
             deltas.append(_delta_text(found, report.alpha))
         rows.append(AccuracyRow(tier, cells, deltas))
     return rows
@@ -92,8 +115,15 @@ def label_rows(report: Report, task: str) -> list[tuple[str, str, dict[str, int]
     return rows
 
 
-CONTROL_HEADER = ["run", "matched random controls", "task", "tier", "controls (pooled)", "run",
-                  "Δ run - controls [95% CI] p"]
+CONTROL_HEADER = [
+    "run",
+    "matched random controls",
+    "task",
+    "tier",
+    "controls (pooled)",
+    "run",
+    "Δ run - controls [95% CI] p",
+]
 
 
 def control_rows(report: Report) -> list[tuple[list[str], bool]]:
@@ -102,10 +132,21 @@ def control_rows(report: Report) -> list[tuple[list[str], bool]]:
     rows = []
     for d in report.control_deltas:
         c = d.comparison
-        rows.append(([d.run, f"{', '.join(d.controls)} ({len(d.controls)} seeds)", d.task,
-                      d.tier, pct(c.baseline), pct(c.candidate),
-                      f"{pp(c.delta)} {ci(c.ci_low, c.ci_high)} p={p_value(c.p_value)} "
-                      f"({c.n} problems)"], d.significant))
+        rows.append(
+            (
+                [
+                    d.run,
+                    f"{', '.join(d.controls)} ({len(d.controls)} seeds)",
+                    d.task,
+                    d.tier,
+                    pct(c.baseline),
+                    pct(c.candidate),
+                    f"{pp(c.delta)} {ci(c.ci_low, c.ci_high)} p={p_value(c.p_value)} "
+                    f"({c.n} problems)",
+                ],
+                d.significant,
+            )
+        )
     return rows
 
 
@@ -114,8 +155,16 @@ def flip_rows(report: Report) -> list[Flip]:
     from harness_ext.reports.compare import tier_sort_key
     from harness_ext.reports.runs import id_sort_key
 
-    return sorted(report.flips, key=lambda f: (f.candidate, f.direction != "broke", f.task,
-                                               tier_sort_key(f.tier), id_sort_key(f.problem_id)))
+    return sorted(
+        report.flips,
+        key=lambda f: (
+            f.candidate,
+            f.direction != "broke",
+            f.task,
+            tier_sort_key(f.tier),
+            id_sort_key(f.problem_id),
+        ),
+    )
 
 
 def failure_labels(labels: tuple[str, ...]) -> str:
@@ -129,35 +178,47 @@ def failure_labels(labels: tuple[str, ...]) -> str:
 def verdict(report: Report) -> tuple[str, list[str]]:
     """(``OK``, ``REGRESSION`` or ``NOTHING COMPARED``; lines saying what was found)."""
     if not report.candidates:
-        return "NOTHING COMPARED", ["One run: nothing to compare (pass a second run, or "
-                                    "--baseline)."]
+        return "NOTHING COMPARED", [
+            "One run: nothing to compare (pass a second run, or --baseline)."
+        ]
     regressions = report.regressions()
     nothing = report.uncompared()
     if nothing and not regressions:
-        return "NOTHING COMPARED", [f"Nothing was compared: {', '.join(nothing)} share(s) no task and no "
-                       f"problem with the baseline {report.baseline}, so no test ran. Compare "
-                       f"runs of the same tasks (and --limit)."]
-    flat = [f"No signal: {d.candidate} and {report.baseline} both score "
-            f"{d.comparison.baseline:.0%} on {d.task} ({d.comparison.n} problems), so this "
-            f"comparison cannot show an effect; use problems the model sometimes solves."
-            for d in report.no_signal()]
+        return "NOTHING COMPARED", [
+            f"Nothing was compared: {', '.join(nothing)} share(s) no task and no "
+            f"problem with the baseline {report.baseline}, so no test ran. Compare "
+            f"runs of the same tasks (and --limit)."
+        ]
+    flat = [
+        f"No signal: {d.candidate} and {report.baseline} both score "
+        f"{d.comparison.baseline:.0%} on {d.task} ({d.comparison.n} problems), so this "
+        f"comparison cannot show an effect; use problems the model sometimes solves."
+        for d in report.no_signal()
+    ]
     whole = [d for d in report.deltas if d.tier == ALL_TIERS]
     if not regressions and flat and len(flat) == len(whole):
         return "NO SIGNAL", flat
     if not regressions:
         better = [d for d in report.deltas if d.improvement]
-        line = (f"No significant regression against {report.baseline} "
-                f"(alpha {report.alpha:g}, {len(report.deltas)} tests).")
-        extra = [f"Significantly better: {d.candidate} on {d.task} / {d.tier}: "
-                 f"{pp(d.comparison.delta)} {ci(d.comparison.ci_low, d.comparison.ci_high)}, "
-                 f"p={p_value(d.comparison.p_value)}" for d in better]
+        line = (
+            f"No significant regression against {report.baseline} "
+            f"(alpha {report.alpha:g}, {len(report.deltas)} tests)."
+        )
+        extra = [
+            f"Significantly better: {d.candidate} on {d.task} / {d.tier}: "
+            f"{pp(d.comparison.delta)} {ci(d.comparison.ci_low, d.comparison.ci_high)}, "
+            f"p={p_value(d.comparison.p_value)}"
+            for d in better
+        ]
         return "OK", [line, *extra, *flat]
     lines = [f"Significant regression against {report.baseline} (alpha {report.alpha:g}):"]
     for d in regressions:
         c = d.comparison
-        lines.append(f"{d.candidate} on {d.task} / {d.tier}: {pp(c.delta)} "
-                     f"{ci(c.ci_low, c.ci_high)}, p={p_value(c.p_value)} ({c.test}, "
-                     f"{c.n} problems)")
+        lines.append(
+            f"{d.candidate} on {d.task} / {d.tier}: {pp(c.delta)} "
+            f"{ci(c.ci_low, c.ci_high)}, p={p_value(c.p_value)} ({c.test}, "
+            f"{c.n} problems)"
+        )
     return "REGRESSION", lines
 
 
@@ -173,10 +234,16 @@ def excerpt(text: str, span: Optional[tuple[int, int]], limit: int) -> list[Piec
     keeps the start, the evidence with some context and the end, and says what it cut."""
     start, end = span if span and 0 <= span[0] < span[1] <= len(text) else (len(text),) * 2
     if len(text) <= limit:
-        return [p for p in (("text", text[:start]), ("mark", text[start:end]),
-                            ("text", text[end:])) if p[1]]
-    keep = [(0, limit // 5), (max(0, start - limit // 5), min(len(text), end + limit // 5)),
-            (len(text) - 2 * limit // 5, len(text))]
+        return [
+            p
+            for p in (("text", text[:start]), ("mark", text[start:end]), ("text", text[end:]))
+            if p[1]
+        ]
+    keep = [
+        (0, limit // 5),
+        (max(0, start - limit // 5), min(len(text), end + limit // 5)),
+        (len(text) - 2 * limit // 5, len(text)),
+    ]
     merged: list[list[int]] = []
     for a, b in sorted(keep):
         if merged and a <= merged[-1][1]:
@@ -187,10 +254,18 @@ def excerpt(text: str, span: Optional[tuple[int, int]], limit: int) -> list[Piec
     shown_to = 0
     for a, b in merged:
         if a > shown_to:
-            pieces.append(("cut", f"[... {a - shown_to:,} characters cut; the full text is in "
-                                  f"the samples file ...]"))
-        for x, y, kind in ((a, min(b, start), "text"), (max(a, start), min(b, end), "mark"),
-                           (max(a, end), b, "text")):
+            pieces.append(
+                (
+                    "cut",
+                    f"[... {a - shown_to:,} characters cut; the full text is in "
+                    f"the samples file ...]",
+                )
+            )
+        for x, y, kind in (
+            (a, min(b, start), "text"),
+            (max(a, start), min(b, end), "mark"),
+            (max(a, end), b, "text"),
+        ):
             if y > x:
                 pieces.append((kind, text[x:y]))
         shown_to = b
@@ -214,8 +289,7 @@ class Drill:
     pieces: list[Piece]
 
 
-def drills(report: Report, limit: int = RESPONSE_CHARS,
-           total: int = TOTAL_CHARS) -> list[Drill]:
+def drills(report: Report, limit: int = RESPONSE_CHARS, total: int = TOTAL_CHARS) -> list[Drill]:
     """Every failed response with its problem and its full text (at most ``limit`` characters
     each; once ``total`` characters are shown, only the evidence), in numeric id order."""
     from harness_ext.reports.runs import id_sort_key
@@ -227,12 +301,30 @@ def drills(report: Report, limit: int = RESPONSE_CHARS,
                 for r in p.responses:
                     if r.correct:
                         continue
-                    pieces = excerpt(r.text, r.span, limit) if used < total else [
-                        ("mark", r.evidence), ("cut", "[the full text is in the samples file]")]
+                    pieces = (
+                        excerpt(r.text, r.span, limit)
+                        if used < total
+                        else [
+                            ("mark", r.evidence),
+                            ("cut", "[the full text is in the samples file]"),
+                        ]
+                    )
                     used += sum(len(text) for _, text in pieces)
-                    found.append(Drill(run.name, task, p.tier, p.problem_id, r.index, r.label,
-                                       r.answer or "", p.gold, r.note or r.label, p.text,
-                                       pieces))
+                    found.append(
+                        Drill(
+                            run.name,
+                            task,
+                            p.tier,
+                            p.problem_id,
+                            r.index,
+                            r.label,
+                            r.answer or "",
+                            p.gold,
+                            r.note or r.label,
+                            p.text,
+                            pieces,
+                        )
+                    )
     return found
 
 
@@ -256,6 +348,14 @@ def flip_views(report: Report, limit: int = RESPONSE_CHARS) -> list[FlipView]:
         base = runs[report.baseline].tasks[f.task].problems[f.problem_id]
         cand = runs[f.candidate].tasks[f.task].problems[f.problem_id]
         b, c = base.responses[0], cand.responses[0]
-        views.append(FlipView(f, base.text, excerpt(b.text, b.span, limit),
-                              excerpt(c.text, c.span, limit), b.label, c.label))
+        views.append(
+            FlipView(
+                f,
+                base.text,
+                excerpt(b.text, b.span, limit),
+                excerpt(c.text, c.span, limit),
+                b.label,
+                c.label,
+            )
+        )
     return views

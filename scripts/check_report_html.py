@@ -101,10 +101,23 @@ def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
     profile = tempfile.mkdtemp(prefix="sparks-chromium-")
     try:
         return subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
-             "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars",
-             f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args],
-            capture_output=True, text=True, timeout=TIMEOUT_S)
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-extensions",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -120,13 +133,18 @@ def probe(browser: str, html: Path) -> dict:
         done = _chromium(browser, f"--window-size={WIDTH},900", "--dump-dom", copy.as_uri())
     found = re.search(r'<pre id="__sparks_check">(.*?)</pre>', done.stdout, re.S)
     if not found:
-        raise RuntimeError(f"the page did not finish loading in Chromium (exit status "
-                           f"{done.returncode}); stderr: {done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"the page did not finish loading in Chromium (exit status "
+            f"{done.returncode}); stderr: {done.stderr[-2000:]}"
+        )
     import html as html_module
 
     result = json.loads(html_module.unescape(found.group(1)))
-    result["console"] = [line for line in done.stderr.splitlines()
-                         if "Uncaught" in line or "CONSOLE" in line and "error" in line.lower()]
+    result["console"] = [
+        line
+        for line in done.stderr.splitlines()
+        if "Uncaught" in line or "CONSOLE" in line and "error" in line.lower()
+    ]
     return result
 
 
@@ -139,8 +157,9 @@ def problems_of(result: dict) -> list[str]:
         problems.append("the page has no plot (svg.plot)")
     for plot in plots:
         if plot["visible"] == 0 or plot["width"] <= 0 or plot["height"] <= 0:
-            problems.append(f"empty plot: {plot['title']!r} ({plot['marks']} marks, "
-                            f"{plot['visible']} visible)")
+            problems.append(
+                f"empty plot: {plot['title']!r} ({plot['marks']} marks, {plot['visible']} visible)"
+            )
         for pair in plot.get("overlaps", []):
             problems.append(f"overlapping labels in {plot['title']!r}: {pair}")
     drill = result.get("drill")
@@ -155,26 +174,34 @@ def screenshot(browser: str, html: Path, target: Path, height: int) -> None:
     copy = html.with_name(f".{html.stem}.shot.html")  # beside it: relative links still work
     copy.write_text(text.replace("</body>", OPEN_DRILLS + "</body>"), encoding="utf-8")
     try:
-        done = _chromium(browser, f"--screenshot={target}",
-                         f"--window-size={WIDTH},{max(600, min(height + 800, MAX_HEIGHT))}",
-                         copy.as_uri())
+        done = _chromium(
+            browser,
+            f"--screenshot={target}",
+            f"--window-size={WIDTH},{max(600, min(height + 800, MAX_HEIGHT))}",
+            copy.as_uri(),
+        )
     finally:
         copy.unlink(missing_ok=True)
     if not target.is_file():
-        raise RuntimeError(f"Chromium wrote no screenshot (exit status {done.returncode}): "
-                           f"{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"Chromium wrote no screenshot (exit status {done.returncode}): {done.stderr[-2000:]}"
+        )
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", type=Path, help="the report.html to check")
-    parser.add_argument("--screenshot", type=Path,
-                        help="where to save the PNG (default: next to the HTML, .png)")
+    parser.add_argument(
+        "--screenshot", type=Path, help="where to save the PNG (default: next to the HTML, .png)"
+    )
     args = parser.parse_args(argv)
     browser = find_browser()
     if browser is None:
-        print("check_report_html: no Chromium found (apt-get install chromium, or set "
-              "CHROMIUM=/path/to/chrome)", file=sys.stderr)
+        print(
+            "check_report_html: no Chromium found (apt-get install chromium, or set "
+            "CHROMIUM=/path/to/chrome)",
+            file=sys.stderr,
+        )
         return 2
     html = args.html.resolve()
     if not html.is_file():
@@ -190,10 +217,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     problems = problems_of(result)
     plots = result.get("plots", [])
     drill = result.get("drill")
-    opened = (f"; drill-down opened ({drill['chars']} characters, {drill['marks']} marked)"
-              if drill else "; no drill-down")
-    print(f"{html}: {len(plots)} plots, "
-          f"{sum(p['visible'] for p in plots)} visible marks{opened}; screenshot {shot}")
+    opened = (
+        f"; drill-down opened ({drill['chars']} characters, {drill['marks']} marked)"
+        if drill
+        else "; no drill-down"
+    )
+    print(
+        f"{html}: {len(plots)} plots, "
+        f"{sum(p['visible'] for p in plots)} visible marks{opened}; screenshot {shot}"
+    )
     for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -9,6 +9,7 @@ cd "$ROOT"
 # The code's habits first (configuration in pyproject.toml and .importlinter): lint, the
 # layers of docs/architecture.md, and types of the public API. Each stops the run when it fails.
 ruff check .
+ruff format --check .
 lint-imports --no-cache
 mypy
 # pytest exits 5 when it ran no test: that is a failure here, as every non-zero status is

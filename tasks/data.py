@@ -75,12 +75,12 @@ MATH_FILES = "amc.jsonl, aime.jsonl and math500.jsonl"
 # the control tasks' local files and their line format, for messages
 CONTROL_FORMATS = {
     "gpqa_diamond.jsonl": '{"id", "question", "correct_answer", "incorrect_answers": '
-                          '[3 strings], "domain" (optional)}',
+    '[3 strings], "domain" (optional)}',
     "triviaqa.jsonl": '{"id", "question", "answer", "aliases" (optional list of strings)}',
 }
 HUB_ACCESS = {
     HUB_GPQA: f"{HUB_GPQA} is gated: accept its terms at https://huggingface.co/datasets/"
-              f"{HUB_GPQA} and log in (`huggingface-cli login` or HF_TOKEN)",
+    f"{HUB_GPQA} and log in (`huggingface-cli login` or HF_TOKEN)",
 }
 
 AMC_URL = re.compile(r"/(\d{4})_AMC_(\d+)([AB])_Problems/Problem_(\d+)$")
@@ -93,6 +93,7 @@ Row = dict[str, Any]
 # lm-eval calls `custom_dataset(**metadata, **dataset_kwargs)`; metadata carries unrelated keys
 # (version, config_source, ...) so these take **options and read only `data_dir`.
 
+
 def load_amc(**options: Any):
     """AMC 2022-2023 (the 83 problems of AI-MO/aimo-validation-amc)."""
     return _load("amc.jsonl", options, local=_local_amc, hub=_hub_amc, hub_name=HUB_AMC)
@@ -100,35 +101,47 @@ def load_amc(**options: Any):
 
 def load_aime24(**options: Any):
     """AIME 2024, exams I and II (30 problems)."""
-    return _load("aime.jsonl", options, local=lambda path: _local_aime(path, 2024),
-                 hub=_hub_aime24, hub_name=HUB_AIME24)
+    return _load(
+        "aime.jsonl",
+        options,
+        local=lambda path: _local_aime(path, 2024),
+        hub=_hub_aime24,
+        hub_name=HUB_AIME24,
+    )
 
 
 def load_aime25(**options: Any):
     """AIME 2025, exams I and II (30 problems)."""
-    return _load("aime.jsonl", options, local=lambda path: _local_aime(path, 2025),
-                 hub=_hub_aime25, hub_name=HUB_AIME25)
+    return _load(
+        "aime.jsonl",
+        options,
+        local=lambda path: _local_aime(path, 2025),
+        hub=_hub_aime25,
+        hub_name=HUB_AIME25,
+    )
 
 
 def load_math500(**options: Any):
     """MATH-500 (HuggingFaceH4/MATH-500)."""
-    return _load("math500.jsonl", options, local=_local_math500, hub=_hub_math500,
-                 hub_name=HUB_MATH500)
+    return _load(
+        "math500.jsonl", options, local=_local_math500, hub=_hub_math500, hub_name=HUB_MATH500
+    )
 
 
 def load_gpqa_diamond(**options: Any):
     """GPQA diamond (198 questions of Idavidrein/gpqa, gated), choices shuffled by a fixed seed."""
-    return _load("gpqa_diamond.jsonl", options, local=_local_gpqa, hub=_hub_gpqa,
-                 hub_name=HUB_GPQA)
+    return _load("gpqa_diamond.jsonl", options, local=_local_gpqa, hub=_hub_gpqa, hub_name=HUB_GPQA)
 
 
 def load_triviaqa(**options: Any):
     """TriviaQA, as lm-eval's triviaqa task reads it (rc.nocontext, validation split)."""
-    return _load("triviaqa.jsonl", options, local=_local_triviaqa, hub=_hub_triviaqa,
-                 hub_name=HUB_TRIVIAQA)
+    return _load(
+        "triviaqa.jsonl", options, local=_local_triviaqa, hub=_hub_triviaqa, hub_name=HUB_TRIVIAQA
+    )
 
 
 # ---------------------------------------------------------------- shared machinery
+
 
 class DataFolder(NamedTuple):
     """A local data folder and where it was named (``--metadata data_dir`` or the variable)."""
@@ -156,13 +169,17 @@ def data_dir(options: Mapping[str, Any]) -> Path | None:
 
 
 def _metadata_data_dir(value: Any) -> Path:
-    example = "--metadata '{\"data_dir\": \"/path/to/data\"}'"
+    example = '--metadata \'{"data_dir": "/path/to/data"}\''
     if not isinstance(value, (str, os.PathLike)):
-        raise SparksError(f"{METADATA_ORIGIN}={value!r} ({type(value).__name__}) is not a folder "
-                          f"path. Give the folder as a string, e.g. {example}.")
+        raise SparksError(
+            f"{METADATA_ORIGIN}={value!r} ({type(value).__name__}) is not a folder "
+            f"path. Give the folder as a string, e.g. {example}."
+        )
     if not str(value).strip():
-        raise SparksError(f"{METADATA_ORIGIN} is empty. Give a folder, e.g. {example}, or leave "
-                          f"data_dir out to use ${DATA_DIR_ENV} or the Hugging Face Hub.")
+        raise SparksError(
+            f"{METADATA_ORIGIN} is empty. Give a folder, e.g. {example}, or leave "
+            f"data_dir out to use ${DATA_DIR_ENV} or the Hugging Face Hub."
+        )
     return Path(value).expanduser()
 
 
@@ -191,17 +208,27 @@ def _local_file(folder: DataFolder, file_name: str, hub_name: str) -> Path:
     where, instead = f"{folder.origin} is {folder.path}", _instead(folder.origin, hub_name)
     if not folder.path.is_dir():
         state = "a file" if folder.path.exists() else "does not exist"
-        raise SparksError(f"{where}, which is not a folder ({state}). Point it at the folder "
-                          f"holding {_holding(file_name)}, {instead}.")
+        raise SparksError(
+            f"{where}, which is not a folder ({state}). Point it at the folder "
+            f"holding {_holding(file_name)}, {instead}."
+        )
     path = folder.path / file_name
     if not path.is_file():
-        raise SparksError(f"{where}, but {path} does not exist. Put {_holding(file_name)} "
-                          f"there ({_shape(file_name)}), {instead}.")
+        raise SparksError(
+            f"{where}, but {path} does not exist. Put {_holding(file_name)} "
+            f"there ({_shape(file_name)}), {instead}."
+        )
     return path
 
 
-def _load(file_name: str, options: Mapping[str, Any], *, local: Callable[[Path], list[Row]],
-          hub: Callable[[], list[Row]], hub_name: str):
+def _load(
+    file_name: str,
+    options: Mapping[str, Any],
+    *,
+    local: Callable[[Path], list[Row]],
+    hub: Callable[[], list[Row]],
+    hub_name: str,
+):
     import datasets
 
     folder = data_folder(options)
@@ -233,14 +260,17 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, Row
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
-                raise SparksError(f"{path}:{number}: not valid JSON ({error.msg}). Fix or "
-                                  f"remove that line.") from None
+                raise SparksError(
+                    f"{path}:{number}: not valid JSON ({error.msg}). Fix or remove that line."
+                ) from None
             if not isinstance(row, dict):
                 raise SparksError(f"{path}:{number}: expected a JSON object per line.")
             missing = [key for key in required if key not in row]
             if missing:
-                raise SparksError(f"{path}:{number}: missing field(s) {', '.join(missing)} "
-                                  f"(each line needs {', '.join(required)}).")
+                raise SparksError(
+                    f"{path}:{number}: missing field(s) {', '.join(missing)} "
+                    f"(each line needs {', '.join(required)})."
+                )
             yield number, row
 
 
@@ -248,9 +278,11 @@ def _decoded(path: Path, number: int, raw: bytes) -> str:
     try:  # utf-8-sig: a byte-order mark (some editors write one) is no part of the JSON
         return raw.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as error:
-        raise SparksError(f"{path}:{number}: not UTF-8 text (byte {raw[error.start]:#04x} at "
-                          f"offset {error.start} of the line); is it a binary file? The data "
-                          f"files are JSON Lines in UTF-8, one problem per line.") from None
+        raise SparksError(
+            f"{path}:{number}: not UTF-8 text (byte {raw[error.start]:#04x} at "
+            f"offset {error.start} of the line); is it a binary file? The data "
+            f"files are JSON Lines in UTF-8, one problem per line."
+        ) from None
 
 
 def read_problems(path: Path, required: tuple[str, ...]) -> list[tuple[int, Row]]:
@@ -258,8 +290,10 @@ def read_problems(path: Path, required: tuple[str, ...]) -> list[tuple[int, Row]
     lines = list(read_jsonl(path, required))
     if not lines:
         shape = _shape(path.name).removeprefix("one JSON object per line, ")
-        raise SparksError(f"{path} holds no problems (it is empty or only blank lines). Fill it "
-                          f"with one JSON object per line, {shape}.")
+        raise SparksError(
+            f"{path} holds no problems (it is empty or only blank lines). Fill it "
+            f"with one JSON object per line, {shape}."
+        )
     first_line: dict[str, int] = {}
     for number, row in lines:
         problem_id = _checked(path, number, lambda row=row: _problem_id(row["id"]))
@@ -267,22 +301,28 @@ def read_problems(path: Path, required: tuple[str, ...]) -> list[tuple[int, Row]
             raise SparksError(
                 f"{path}:{number}: problem id {problem_id!r} already appears on line "
                 f"{first_line[problem_id]}. Each problem needs its own id (runs are compared "
-                f"problem by problem, by id): remove the repeated line or give it its own id.")
+                f"problem by problem, by id): remove the repeated line or give it its own id."
+            )
         first_line[problem_id] = number
     return lines
 
 
-def _row(problem_id: Any, problem: Any, answer: Any, number: Any, tier: str,
-         source: str) -> Row:
-    return {"problem_id": _problem_id(problem_id), "problem": _text(problem, "problem"),
-            "answer": _answer(answer), "number": _integer(number, "number"), "tier": tier,
-            "source": source}
+def _row(problem_id: Any, problem: Any, answer: Any, number: Any, tier: str, source: str) -> Row:
+    return {
+        "problem_id": _problem_id(problem_id),
+        "problem": _text(problem, "problem"),
+        "answer": _answer(answer),
+        "number": _integer(number, "number"),
+        "tier": tier,
+        "source": source,
+    }
 
 
 def _problem_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-        raise ValueError(f'"id" {_json(value)} is not a problem id (a non-empty string such '
-                         f'as "2024-I-5")')
+        raise ValueError(
+            f'"id" {_json(value)} is not a problem id (a non-empty string such as "2024-I-5")'
+        )
     return str(value).strip()
 
 
@@ -313,8 +353,10 @@ def _answer(value: Any) -> str:
         return str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    raise ValueError(f'"answer" {_json(value)} is not a gold answer (a non-empty string such as '
-                     f'"142" or "\\\\frac{{14}}{{3}}", or a number)')
+    raise ValueError(
+        f'"answer" {_json(value)} is not a gold answer (a non-empty string such as '
+        f'"142" or "\\\\frac{{14}}{{3}}", or a number)'
+    )
 
 
 def _json(value: Any) -> str:
@@ -337,8 +379,10 @@ def _hub_checked(name: str, index: int, make: Callable[[], Row]) -> Row:
         return make()
     except (TypeError, ValueError, KeyError) as error:
         problem = f"no field {error}" if isinstance(error, KeyError) else str(error)
-        raise SparksError(f"{name}, row {index}: {problem}. The Hub data set changed shape; set "
-                          f"{DATA_DIR_ENV} to a folder of local files instead.") from None
+        raise SparksError(
+            f"{name}, row {index}: {problem}. The Hub data set changed shape; set "
+            f"{DATA_DIR_ENV} to a folder of local files instead."
+        ) from None
 
 
 def _unique_ids(name: str, rows: list[Row]) -> list[Row]:
@@ -346,47 +390,78 @@ def _unique_ids(name: str, rows: list[Row]) -> list[Row]:
     first: dict[str, int] = {}
     for index, row in enumerate(rows, start=1):
         if row["problem_id"] in first:
-            raise SparksError(f"{name}: problem id {row['problem_id']!r} appears in rows "
-                              f"{first[row['problem_id']]} and {index}; runs are compared by id. "
-                              f"Set {DATA_DIR_ENV} to a folder of local files instead.")
+            raise SparksError(
+                f"{name}: problem id {row['problem_id']!r} appears in rows "
+                f"{first[row['problem_id']]} and {index}; runs are compared by id. "
+                f"Set {DATA_DIR_ENV} to a folder of local files instead."
+            )
         first[row["problem_id"]] = index
     return rows
 
 
 # ---------------------------------------------------------------- local files
 
+
 def _local_amc(path: Path) -> list[Row]:
     return [
-        _checked(path, number, lambda row=row: _row(
-            row["id"], row["problem"], row["answer"], row["number"],
-            tier_for_number("amc", _integer(row["number"], "number")), str(path)))
+        _checked(
+            path,
+            number,
+            lambda row=row: _row(
+                row["id"],
+                row["problem"],
+                row["answer"],
+                row["number"],
+                tier_for_number("amc", _integer(row["number"], "number")),
+                str(path),
+            ),
+        )
         for number, row in read_problems(path, ("id", "number", "problem", "answer"))
     ]
 
 
 def _local_aime(path: Path, year: int) -> list[Row]:
     rows = [
-        _checked(path, number, lambda row=row: _row(
-            row["id"], row["problem"], row["answer"], row["number"],
-            tier_for_number("aime", _integer(row["number"], "number")), str(path)))
+        _checked(
+            path,
+            number,
+            lambda row=row: _row(
+                row["id"],
+                row["problem"],
+                row["answer"],
+                row["number"],
+                tier_for_number("aime", _integer(row["number"], "number")),
+                str(path),
+            ),
+        )
         for number, row in read_problems(path, ("id", "year", "number", "problem", "answer"))
         if _checked(path, number, lambda row=row: _integer(row["year"], "year")) == year
     ]
     if not rows:
-        raise SparksError(f"{path} has no AIME {year} problems (no line with \"year\": {year}).")
+        raise SparksError(f'{path} has no AIME {year} problems (no line with "year": {year}).')
     return rows
 
 
 def _local_math500(path: Path) -> list[Row]:
     return [
-        _checked(path, number, lambda row=row: _row(
-            row["id"], row["problem"], row["answer"], row["level"],
-            tier_for_level(_integer(row["level"], "level")), str(path)))
+        _checked(
+            path,
+            number,
+            lambda row=row: _row(
+                row["id"],
+                row["problem"],
+                row["answer"],
+                row["level"],
+                tier_for_level(_integer(row["level"], "level")),
+                str(path),
+            ),
+        )
         for number, row in read_problems(path, ("id", "problem", "answer", "level"))
     ]
 
 
 # ---------------------------------------------------------------- Hugging Face Hub
+
 
 def _hub_rows(name: str, split: str, config: str | None = None) -> list[Row]:
     import datasets
@@ -401,9 +476,20 @@ def _hub_amc() -> list[Row]:
         if match is None:
             raise SparksError(f"{HUB_AMC}: cannot read the problem number from url {row['url']}")
         year, level, exam, number = match.groups()
-        rows.append(_hub_checked(HUB_AMC, index, lambda: _row(
-            f"{year}-AMC{level}{exam}-{number}", row["problem"], row["answer"], int(number),
-            tier_for_number("amc", int(number)), f"hub:{HUB_AMC}")))
+        rows.append(
+            _hub_checked(
+                HUB_AMC,
+                index,
+                lambda: _row(
+                    f"{year}-AMC{level}{exam}-{number}",
+                    row["problem"],
+                    row["answer"],
+                    int(number),
+                    tier_for_number("amc", int(number)),
+                    f"hub:{HUB_AMC}",
+                ),
+            )
+        )
     return rows
 
 
@@ -414,9 +500,20 @@ def _hub_aime24() -> list[Row]:
         if match is None:
             raise SparksError(f"{HUB_AIME24}: cannot read the problem number from url {row['url']}")
         year, exam, number = match.groups()
-        rows.append(_hub_checked(HUB_AIME24, index, lambda: _row(
-            f"{year}-{exam}-{number}", row["problem"], row["answer"], int(number),
-            tier_for_number("aime", int(number)), f"hub:{HUB_AIME24}")))
+        rows.append(
+            _hub_checked(
+                HUB_AIME24,
+                index,
+                lambda: _row(
+                    f"{year}-{exam}-{number}",
+                    row["problem"],
+                    row["answer"],
+                    int(number),
+                    tier_for_number("aime", int(number)),
+                    f"hub:{HUB_AIME24}",
+                ),
+            )
+        )
     return rows
 
 
@@ -425,17 +522,37 @@ def _hub_aime25() -> list[Row]:
     rows = []
     for exam in ("I", "II"):
         for index, row in enumerate(_hub_rows(HUB_AIME25, "test", f"AIME2025-{exam}"), start=1):
-            rows.append(_hub_checked(HUB_AIME25, index, lambda: _row(
-                f"2025-{exam}-{index}", row["question"], row["answer"], index,
-                tier_for_number("aime", index), f"hub:{HUB_AIME25}")))
+            rows.append(
+                _hub_checked(
+                    HUB_AIME25,
+                    index,
+                    lambda: _row(
+                        f"2025-{exam}-{index}",
+                        row["question"],
+                        row["answer"],
+                        index,
+                        tier_for_number("aime", index),
+                        f"hub:{HUB_AIME25}",
+                    ),
+                )
+            )
     return rows
 
 
 def _hub_math500() -> list[Row]:
     return [
-        _hub_checked(HUB_MATH500, index, lambda: _row(
-            row["unique_id"], row["problem"], row["answer"], row["level"],
-            tier_for_level(_integer(row["level"], "level")), f"hub:{HUB_MATH500}"))
+        _hub_checked(
+            HUB_MATH500,
+            index,
+            lambda: _row(
+                row["unique_id"],
+                row["problem"],
+                row["answer"],
+                row["level"],
+                tier_for_level(_integer(row["level"], "level")),
+                f"hub:{HUB_MATH500}",
+            ),
+        )
         for index, row in enumerate(_hub_rows(HUB_MATH500, "test"))
     ]
 
@@ -448,24 +565,45 @@ TRIVIAQA_FIELDS = ("id", "question", "answer")
 
 def _local_gpqa(path: Path) -> list[Row]:
     return [
-        _checked(path, number, lambda row=row, index=index: _gpqa_row(
-            row["id"], row["question"], row["correct_answer"], row["incorrect_answers"],
-            row.get("domain", ""), index, str(path)))
+        _checked(
+            path,
+            number,
+            lambda row=row, index=index: _gpqa_row(
+                row["id"],
+                row["question"],
+                row["correct_answer"],
+                row["incorrect_answers"],
+                row.get("domain", ""),
+                index,
+                str(path),
+            ),
+        )
         for index, (number, row) in enumerate(read_problems(path, GPQA_FIELDS), start=1)
     ]
 
 
 def _local_triviaqa(path: Path) -> list[Row]:
     return [
-        _checked(path, number, lambda row=row, index=index: _triviaqa_row(
-            row["id"], row["question"], row["answer"], row.get("aliases", []), index,
-            str(path)))
+        _checked(
+            path,
+            number,
+            lambda row=row, index=index: _triviaqa_row(
+                row["id"], row["question"], row["answer"], row.get("aliases", []), index, str(path)
+            ),
+        )
         for index, (number, row) in enumerate(read_problems(path, TRIVIAQA_FIELDS), start=1)
     ]
 
 
-def _gpqa_row(problem_id: Any, question: Any, correct: Any, incorrect: Any, domain: Any,
-              number: int, source: str) -> Row:
+def _gpqa_row(
+    problem_id: Any,
+    question: Any,
+    correct: Any,
+    incorrect: Any,
+    domain: Any,
+    number: int,
+    source: str,
+) -> Row:
     """A GPQA question as a sparks row: ``problem`` lists the shuffled choices, ``answer`` is
     the letter of the correct one."""
     problem_id = _problem_id(problem_id)
@@ -473,8 +611,11 @@ def _gpqa_row(problem_id: Any, question: Any, correct: Any, incorrect: Any, doma
     given = _gpqa_choices(correct, incorrect)
     choices = shuffled_choices(problem_id, given)
     letter = CHOICE_LETTERS[choices.index(given[0])]
-    return {**_row(problem_id, gpqa_problem(question, choices), letter, number, NO_TIER, source),
-            "choices": choices, "domain": _optional_text(domain, "domain")}
+    return {
+        **_row(problem_id, gpqa_problem(question, choices), letter, number, NO_TIER, source),
+        "choices": choices,
+        "domain": _optional_text(domain, "domain"),
+    }
 
 
 def _gpqa_choices(correct: Any, incorrect: Any) -> list[str]:
@@ -482,10 +623,13 @@ def _gpqa_choices(correct: Any, incorrect: Any) -> list[str]:
     if not isinstance(incorrect, list) or len(incorrect) != 3:
         raise ValueError(f'"incorrect_answers" {_json(incorrect)} is not a list of 3 strings')
     choices = [_text(correct, "correct_answer").strip()] + [
-        _text(item, f"incorrect_answers[{index}]").strip() for index, item in enumerate(incorrect)]
+        _text(item, f"incorrect_answers[{index}]").strip() for index, item in enumerate(incorrect)
+    ]
     if len(set(choices)) != len(choices):
-        raise ValueError(f"the choices {_json(choices)} are not all different, so the correct "
-                         f"letter would be ambiguous")
+        raise ValueError(
+            f"the choices {_json(choices)} are not all different, so the correct "
+            f"letter would be ambiguous"
+        )
     return choices
 
 
@@ -509,8 +653,9 @@ def _optional_text(value: Any, field: str) -> str:
     return _text(value, field).strip()
 
 
-def _triviaqa_row(problem_id: Any, question: Any, answer: Any, aliases: Any, number: int,
-                  source: str) -> Row:
+def _triviaqa_row(
+    problem_id: Any, question: Any, answer: Any, aliases: Any, number: int, source: str
+) -> Row:
     """A TriviaQA question as a sparks row; ``aliases`` starts with the canonical answer."""
     row = _row(problem_id, question, answer, number, NO_TIER, source)
     return {**row, "aliases": _aliases(row["answer"], aliases)}
@@ -519,8 +664,9 @@ def _triviaqa_row(problem_id: Any, question: Any, answer: Any, aliases: Any, num
 def _aliases(answer: str, aliases: Any) -> list[str]:
     if not isinstance(aliases, list):
         raise ValueError(f'"aliases" {_json(aliases)} is not a list of strings')
-    names = [answer] + [_text(alias, f"aliases[{index}]").strip()
-                        for index, alias in enumerate(aliases)]
+    names = [answer] + [
+        _text(alias, f"aliases[{index}]").strip() for index, alias in enumerate(aliases)
+    ]
     return list(dict.fromkeys(names))
 
 
@@ -533,10 +679,19 @@ def _gpqa_clean(text: Any) -> Any:
 
 def _hub_gpqa() -> list[Row]:
     rows = [
-        _hub_checked(HUB_GPQA, index, lambda row=row, index=index: _gpqa_row(
-            row["Record ID"], _gpqa_clean(row["Question"]), _gpqa_clean(row["Correct Answer"]),
-            [_gpqa_clean(row[f"Incorrect Answer {n}"]) for n in (1, 2, 3)],
-            row.get("High-level domain") or "", index, f"hub:{HUB_GPQA}"))
+        _hub_checked(
+            HUB_GPQA,
+            index,
+            lambda row=row, index=index: _gpqa_row(
+                row["Record ID"],
+                _gpqa_clean(row["Question"]),
+                _gpqa_clean(row["Correct Answer"]),
+                [_gpqa_clean(row[f"Incorrect Answer {n}"]) for n in (1, 2, 3)],
+                row.get("High-level domain") or "",
+                index,
+                f"hub:{HUB_GPQA}",
+            ),
+        )
         for index, row in enumerate(_hub_rows(HUB_GPQA, "train", GPQA_CONFIG), start=1)
     ]
     return _unique_ids(HUB_GPQA, rows)
@@ -544,10 +699,18 @@ def _hub_gpqa() -> list[Row]:
 
 def _hub_triviaqa() -> list[Row]:
     rows = [
-        _hub_checked(HUB_TRIVIAQA, index, lambda row=row, index=index: _triviaqa_row(
-            row["question_id"], row["question"], row["answer"]["value"],
-            list(row["answer"]["aliases"]), index, f"hub:{HUB_TRIVIAQA}"))
-        for index, row in enumerate(_hub_rows(HUB_TRIVIAQA, "validation", TRIVIAQA_CONFIG),
-                                    start=1)
+        _hub_checked(
+            HUB_TRIVIAQA,
+            index,
+            lambda row=row, index=index: _triviaqa_row(
+                row["question_id"],
+                row["question"],
+                row["answer"]["value"],
+                list(row["answer"]["aliases"]),
+                index,
+                f"hub:{HUB_TRIVIAQA}",
+            ),
+        )
+        for index, row in enumerate(_hub_rows(HUB_TRIVIAQA, "validation", TRIVIAQA_CONFIG), start=1)
     ]
     return _unique_ids(HUB_TRIVIAQA, rows)

@@ -48,16 +48,22 @@ def doc_to_text(doc: dict[str, Any]) -> str:
 
 def extract_answers(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
     """Filter: every response of every doc becomes its final answer as written ("" if none)."""
-    return [[answers.extract_answer(response) or "" for response in responses]
-            for responses in resps]
+    return [
+        [answers.extract_answer(response) or "" for response in responses] for responses in resps
+    ]
 
 
-def _verdicts(results: list, gold: str,
-              integer_range: tuple[int, int] | None) -> list[answers.Verdict]:
+def _verdicts(
+    results: list, gold: str, integer_range: tuple[int, int] | None
+) -> list[answers.Verdict]:
     # lm-eval passes one entry per request; with `repeats` the entry is the list of n answers
     extracted = results[0] if results and isinstance(results[0], list) else results
-    return [answers.check_answer(answer, gold, integer_range=integer_range) if answer
-            else answers.Verdict(None, False, "no_answer") for answer in extracted]
+    return [
+        answers.check_answer(answer, gold, integer_range=integer_range)
+        if answer
+        else answers.Verdict(None, False, "no_answer")
+        for answer in extracted
+    ]
 
 
 def _scored(metric: str, verdicts: list[answers.Verdict]) -> dict[str, float]:
@@ -94,26 +100,37 @@ def total(items: list[float]) -> float:
 
 # ---------------------------------------------------------------- control tasks: GPQA
 
-GPQA_INSTRUCTION = ("Please reason step by step, and put the letter of the correct choice "
-                    "(A, B, C or D) within \\boxed{}.")
+GPQA_INSTRUCTION = (
+    "Please reason step by step, and put the letter of the correct choice "
+    "(A, B, C or D) within \\boxed{}."
+)
 THINK_END = "</think>"
 
 # A capital "A" followed on its line by a lowercase word is the article ("A metal compound"),
 # unless the word says something of the choice ("A is correct", "A because ...").
 _CHOICE_WORDS = r"is|was|because|since|as|and|fits|matches|seems|would|must"
-_LETTER = (r"(?:\(\s*(?P<paren>[A-Da-d])\s*\)"
-           rf"|(?<![A-Za-z0-9_-])(?P<bare>[B-D]|A(?![ \t]+(?!(?:{_CHOICE_WORDS})\b)[a-z]))"
-           r"(?![A-Za-z0-9_-]))")  # ASCII word edges: "答案是C" states C
+_LETTER = (
+    r"(?:\(\s*(?P<paren>[A-Da-d])\s*\)"
+    rf"|(?<![A-Za-z0-9_-])(?P<bare>[B-D]|A(?![ \t]+(?!(?:{_CHOICE_WORDS})\b)[a-z]))"
+    r"(?![A-Za-z0-9_-]))"
+)  # ASCII word edges: "答案是C" states C
 _SURELY = r"(?:(?i:for\s+sure|definitely|clearly|certainly|probably)\s+)?"
-_ANSWER_IS = re.compile(r"(?:(?i:\banswer)(?:\s+(?i:is))?|(?i:\br[ée]ponse)(?:\s+(?i:est))?"
-                        r"|(?i:\brespuesta)(?:\s+(?i:es))?|答案(?:是|为)?)\s*" + _SURELY
-                        + r"[:：=]?[\s*_$\"'\u201c\u201d]*(?:(?i:option|choice)\s+)?" + _LETTER)
-_I_THINK_ITS = re.compile(r"(?i:\b(?:I\s+think|I\s+believe|therefore|so)\b[^.\n]{0,20}?"
-                          r"\bit(?:'s|\s+is|\s+must\s+be))\s+" + _LETTER)
+_ANSWER_IS = re.compile(
+    r"(?:(?i:\banswer)(?:\s+(?i:is))?|(?i:\br[ée]ponse)(?:\s+(?i:est))?"
+    r"|(?i:\brespuesta)(?:\s+(?i:es))?|答案(?:是|为)?)\s*"
+    + _SURELY
+    + r"[:：=]?[\s*_$\"'\u201c\u201d]*(?:(?i:option|choice)\s+)?"
+    + _LETTER
+)
+_I_THINK_ITS = re.compile(
+    r"(?i:\b(?:I\s+think|I\s+believe|therefore|so)\b[^.\n]{0,20}?"
+    r"\bit(?:'s|\s+is|\s+must\s+be))\s+" + _LETTER
+)
 # a response that opens with its letter: "D. it can't be A or B", "B。不是 A"
 _OPENING_LETTER = re.compile(r"[\s*_]*\(?([A-D])\)?(?:[.。:：,，、]|\s*(?=[\u4e00-\u9fff]))")
-_OPTION_IS_RIGHT = re.compile(r"(?i:\b(?:option|choice))\s+" + _LETTER
-                              + r"\s+(?i:is\s+(?:the\s+)?(?:correct|right|best))")
+_OPTION_IS_RIGHT = re.compile(
+    r"(?i:\b(?:option|choice))\s+" + _LETTER + r"\s+(?i:is\s+(?:the\s+)?(?:correct|right|best))"
+)
 _BRACKETED = re.compile(r"\(\s*([A-D])\s*\)")
 _LETTER_LINE = re.compile(r"^[ \t*_]*\(?([A-D])\)?[.:]?[ \t*_]*$", re.M)
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf)\s*\{([^{}]*)\}")
@@ -144,8 +161,11 @@ def extract_letter(response: str) -> str | None:
         return None
     text = answers_extract.cut_response(response)
     for part in _final_part_first(text):
-        for finders in ((_boxed_letters, _stated_letters), (_bracketed_letters,),
-                        (_opening_letter,)):
+        for finders in (
+            (_boxed_letters, _stated_letters),
+            (_bracketed_letters,),
+            (_opening_letter,),
+        ):
             found = [hit for finder in finders for hit in finder(part)]
             if found:
                 return max(found)[1]
@@ -210,8 +230,30 @@ def _first_answer(results: list) -> str:
 
 _SPAN_MARKER = re.compile(r"\b(?:final\s+answer|answer)(?:\s+is\b|\s*[:：])", re.I)
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "mt", "ft", "vs", "no",
-                            "co", "inc", "ltd", "prof", "gen", "col", "capt", "lt", "sgt"})
+_ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "jr",
+        "sr",
+        "mt",
+        "ft",
+        "vs",
+        "no",
+        "co",
+        "inc",
+        "ltd",
+        "prof",
+        "gen",
+        "col",
+        "capt",
+        "lt",
+        "sgt",
+    }
+)
 _EDGE = " \t*_:\"'`"  # markdown and quotes around a span
 _PUNCTUATION = frozenset(string.punctuation + "‘’´`“”")  # TriviaQA's own evaluation's set
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
@@ -254,7 +296,7 @@ def _stated_span(text: str) -> str | None:
     box = answers_extract._last_boxed(text)  # (content, end), as the math tasks read boxes
     marker = next(reversed(list(_SPAN_MARKER.finditer(text))), None)  # the last marker
     if marker is not None and (box is None or marker.start() > box[1]):
-        span = _first_sentence(text[marker.end():].lstrip(_EDGE).split("\n", 1)[0])
+        span = _first_sentence(text[marker.end() :].lstrip(_EDGE).split("\n", 1)[0])
         if span:
             return span
     if box is None:
@@ -267,11 +309,11 @@ def _first_sentence(line: str) -> str:
     abbreviation ("Mt. Everest") ends none."""
     line = line.strip(_EDGE)
     for end in _SENTENCE_END.finditer(line):
-        words = line[max(0, end.start() - 40):end.start()].split()  # bounded: hostile text
+        words = line[max(0, end.start() - 40) : end.start()].split()  # bounded: hostile text
         last = words[-1].rsplit(".", 1)[-1].lower() if words else ""  # "D.C" -> "c"
         if end.group() == "." and (len(last) == 1 or last in _ABBREVIATIONS):
             continue
-        return line[:end.start()].strip(_EDGE)
+        return line[: end.start()].strip(_EDGE)
     return line.strip(_EDGE)
 
 

@@ -70,7 +70,12 @@ def _apply_repeats(config: dict[str, Any], repeats: int) -> None:
         logger.warning(
             "%s decodes greedily, so every response would be the same: --metadata repeats=%d "
             "does not apply to it, and it runs %d response%s per problem (repeats sets n for "
-            "the sampled tasks, such as amc_sparks).", task, repeats, kept, "s" * (kept != 1))
+            "the sampled tasks, such as amc_sparks).",
+            task,
+            repeats,
+            kept,
+            "s" * (kept != 1),
+        )
 
 
 def parse_repeats(value: Any) -> int:
@@ -84,15 +89,19 @@ def parse_repeats(value: Any) -> int:
         hint = f"write it as an integer ({int(value)}, not {value}): {example}"
     else:
         hint = f"e.g. {example}"
-    raise SparksError(f"--metadata repeats={value!r} ({type(value).__name__}) is not a positive "
-                      f"integer; repeats is n, the number of responses sampled per "
-                      f"problem: {hint}.")
+    raise SparksError(
+        f"--metadata repeats={value!r} ({type(value).__name__}) is not a positive "
+        f"integer; repeats is n, the number of responses sampled per "
+        f"problem: {hint}."
+    )
 
 
 # ---------------------------------------------------------------- unknown metadata keys
 
-def warn_unknown_metadata(metadata: Mapping[str, Any],
-                          argv: Sequence[str] | None = None) -> list[str]:
+
+def warn_unknown_metadata(
+    metadata: Mapping[str, Any], argv: Sequence[str] | None = None
+) -> list[str]:
     """Warn about metadata keys that neither sparks, lm-eval nor the model reads.
 
     Each such key is warned about once per process, with the nearest known key. Returns the
@@ -115,9 +124,11 @@ def unknown_key_message(key: str, known: set[str]) -> str:
     """The warning for one unknown metadata key, naming the nearest known key."""
     near = nearest_key(key, known)
     guess = f" (did you mean {near!r}?)" if near else ""
-    return (f"--metadata key {key!r} is not read by the sparks tasks, by lm-eval or by the "
-            f"model, so it has no effect{guess}. The sparks tasks read "
-            f"{', '.join(METADATA_KEYS)}.")
+    return (
+        f"--metadata key {key!r} is not read by the sparks tasks, by lm-eval or by the "
+        f"model, so it has no effect{guess}. The sparks tasks read "
+        f"{', '.join(METADATA_KEYS)}."
+    )
 
 
 def nearest_key(key: str, known: set[str] | Sequence[str]) -> str | None:
@@ -131,8 +142,12 @@ def nearest_key(key: str, known: set[str] | Sequence[str]) -> str | None:
 
 def known_metadata_keys(argv: Sequence[str]) -> set[str]:
     """Keys known without importing a model: sparks', lm-eval's and the --model_args given."""
-    return ({*METADATA_KEYS, *LM_EVAL_KEYS, *LM_EVAL_TASK_KEYS, *SPARKS_MODEL_ARGS}
-            | command_line_model_args(argv))
+    return {
+        *METADATA_KEYS,
+        *LM_EVAL_KEYS,
+        *LM_EVAL_TASK_KEYS,
+        *SPARKS_MODEL_ARGS,
+    } | command_line_model_args(argv)
 
 
 def command_line_model_args(argv: Sequence[str]) -> set[str]:

@@ -117,88 +117,257 @@ def test_extract_answer_rejects_non_strings() -> None:
 
 EQUAL = [
     # integers, leading zeros, separators
-    ("033", "33"), ("0", "000"), ("1,000", "1000"), ("10,\\!080", "10080"), ("1{,}000", "1000"),
-    ("11,\\! 111,\\! 111,\\! 100", "11111111100"), ("1\\,000", "1000"), ("42.0", "42"),
-    ("+7", "7"), ("x = 5", "5"), ("5", "x=5"), ("n = 12", "12"), ("10^3", "1000"),
+    ("033", "33"),
+    ("0", "000"),
+    ("1,000", "1000"),
+    ("10,\\!080", "10080"),
+    ("1{,}000", "1000"),
+    ("11,\\! 111,\\! 111,\\! 100", "11111111100"),
+    ("1\\,000", "1000"),
+    ("42.0", "42"),
+    ("+7", "7"),
+    ("x = 5", "5"),
+    ("5", "x=5"),
+    ("n = 12", "12"),
+    ("10^3", "1000"),
     # fractions, decimals, mixed numbers
-    ("\\frac{1}{2}", "0.5"), ("0.5", "\\frac12"), ("1/2", "\\frac{1}{2}"), ("\\dfrac{3}{4}", "0.75"),
-    ("\\tfrac34", "\\frac{3}{4}"), ("\\frac 34", "\\frac{3}{4}"), ("\\frac9{19}", "\\frac{9}{19}"),
-    ("3\\frac{1}{2}", "\\frac{7}{2}"), ("137 \\frac{1}{2}", "137.5"), ("1\\frac{4}{5}", "1.8"),
-    ("-3\\frac{1}{2}", "-3.5"), (".35625", "\\frac{57}{160}"), ("0.0000672", ".0000672"),
-    ("6.72 \\times 10^{-5}", ".0000672"), ("\\frac{-3}{8}", "-\\frac{3}{8}"),
-    ("\\frac{0.5}{2}", "\\frac14"), ("0.3333333333", "\\frac{1}{3}"),
+    ("\\frac{1}{2}", "0.5"),
+    ("0.5", "\\frac12"),
+    ("1/2", "\\frac{1}{2}"),
+    ("\\dfrac{3}{4}", "0.75"),
+    ("\\tfrac34", "\\frac{3}{4}"),
+    ("\\frac 34", "\\frac{3}{4}"),
+    ("\\frac9{19}", "\\frac{9}{19}"),
+    ("3\\frac{1}{2}", "\\frac{7}{2}"),
+    ("137 \\frac{1}{2}", "137.5"),
+    ("1\\frac{4}{5}", "1.8"),
+    ("-3\\frac{1}{2}", "-3.5"),
+    (".35625", "\\frac{57}{160}"),
+    ("0.0000672", ".0000672"),
+    ("6.72 \\times 10^{-5}", ".0000672"),
+    ("\\frac{-3}{8}", "-\\frac{3}{8}"),
+    ("\\frac{0.5}{2}", "\\frac14"),
+    ("0.3333333333", "\\frac{1}{3}"),
     # radicals, pi, complex
-    ("2\\sqrt3", "\\sqrt{12}"), ("\\sqrt{2}/2", "\\frac{\\sqrt2}{2}"), ("\\frac{1}{\\sqrt2}", "\\frac{\\sqrt{2}}{2}"),
-    ("\\frac{1}{1+\\sqrt2}", "\\sqrt2-1"), ("\\sqrt{117}", "3\\sqrt{13}"), ("\\sqrt{\\frac{1}{2}}", "\\frac{\\sqrt2}{2}"),
-    ("\\sqrt{8}\\sqrt{2}", "4"), ("(1+\\sqrt2)^2", "3+2\\sqrt2"), ("12\\pi", "12 \\pi"), ("\\pi 12", "12\\pi"),
-    ("\\frac{20000}{\\pi}", "20000\\pi^{-1}"), ("\\frac{\\pi}{2}", "0.5\\pi"), ("2\\pi", "6.283185307179586"),
-    ("-2+7i", "7i - 2"), ("\\frac{1}{i}", "-i"), ("\\sqrt{-4}", "2i"), ("i^2", "-1"), ("(1+i)^2", "2i"),
-    ("8^{1/3}", "2"), ("4^{3/2}", "8"), ("27^{-2/3}", "\\frac19"), ("\\sqrt[3]{27}", "3"), ("\\sqrt[3]{-8}", "-2"),
-    ("|-3|", "3"), ("\\left| -3 \\right|", "3"), ("\\lfloor 3.7 \\rfloor", "3"), ("5!", "120"),
-    ("\\binom{5}{2}", "10"), ("\\dbinom{6}{3}", "20"), ("\\frac{2006!}{2004!}", "4022030"),
+    ("2\\sqrt3", "\\sqrt{12}"),
+    ("\\sqrt{2}/2", "\\frac{\\sqrt2}{2}"),
+    ("\\frac{1}{\\sqrt2}", "\\frac{\\sqrt{2}}{2}"),
+    ("\\frac{1}{1+\\sqrt2}", "\\sqrt2-1"),
+    ("\\sqrt{117}", "3\\sqrt{13}"),
+    ("\\sqrt{\\frac{1}{2}}", "\\frac{\\sqrt2}{2}"),
+    ("\\sqrt{8}\\sqrt{2}", "4"),
+    ("(1+\\sqrt2)^2", "3+2\\sqrt2"),
+    ("12\\pi", "12 \\pi"),
+    ("\\pi 12", "12\\pi"),
+    ("\\frac{20000}{\\pi}", "20000\\pi^{-1}"),
+    ("\\frac{\\pi}{2}", "0.5\\pi"),
+    ("2\\pi", "6.283185307179586"),
+    ("-2+7i", "7i - 2"),
+    ("\\frac{1}{i}", "-i"),
+    ("\\sqrt{-4}", "2i"),
+    ("i^2", "-1"),
+    ("(1+i)^2", "2i"),
+    ("8^{1/3}", "2"),
+    ("4^{3/2}", "8"),
+    ("27^{-2/3}", "\\frac19"),
+    ("\\sqrt[3]{27}", "3"),
+    ("\\sqrt[3]{-8}", "-2"),
+    ("|-3|", "3"),
+    ("\\left| -3 \\right|", "3"),
+    ("\\lfloor 3.7 \\rfloor", "3"),
+    ("5!", "120"),
+    ("\\binom{5}{2}", "10"),
+    ("\\dbinom{6}{3}", "20"),
+    ("\\frac{2006!}{2004!}", "4022030"),
     # needs sympy (worker process)
-    ("\\sin\\frac{\\pi}{6}", "\\frac12"), ("\\cos^2 x + \\sin^2 x", "1"), ("\\log_2 8", "3"),
-    ("\\sqrt[3]{16}", "2\\sqrt[3]{2}"), ("e^{i\\pi}", "-1"), ("\\ln e^2", "2"), ("\\arctan 1", "\\frac{\\pi}{4}"),
-    ("\\sqrt{2+\\sqrt3}", "\\frac{\\sqrt6+\\sqrt2}{2}"), ("\\frac{\\cos x}{\\sin x}", "\\cot x"),
-    ("x^{1/2}", "\\sqrt{x}"), ("\\tan(\\pi/4)", "1"),
+    ("\\sin\\frac{\\pi}{6}", "\\frac12"),
+    ("\\cos^2 x + \\sin^2 x", "1"),
+    ("\\log_2 8", "3"),
+    ("\\sqrt[3]{16}", "2\\sqrt[3]{2}"),
+    ("e^{i\\pi}", "-1"),
+    ("\\ln e^2", "2"),
+    ("\\arctan 1", "\\frac{\\pi}{4}"),
+    ("\\sqrt{2+\\sqrt3}", "\\frac{\\sqrt6+\\sqrt2}{2}"),
+    ("\\frac{\\cos x}{\\sin x}", "\\cot x"),
+    ("x^{1/2}", "\\sqrt{x}"),
+    ("\\tan(\\pi/4)", "1"),
     # structures
-    ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3, \\pi/2)"), ("(1,2)", "\\left(1, 2\\right)"),
-    ("\\{2,1\\}", "\\{1,2\\}"), ("1, 2", "\\{1,2\\}"), ("7, 5, 3", "3, 5, 7"), ("(-2, 1)", "-2,1"),
-    ("[1,2)", "[1,2)"), ("(-\\infty, 3]", "(-\\infty,3]"), ("(1,2)", "(1,2)"),
-    ("(3,\\infty)\\cup(-\\infty,2)", "(-\\infty, 2) \\cup (3, \\infty)"), ("[-2,7]", "x \\in [-2,7]"),
-    ("x > 3", "(3,\\infty)"), ("x \\ge 3", "[3,\\infty)"), ("1 < x \\le 2", "(1,2]"),
-    ("1+\\sqrt{19}, 1-\\sqrt{19}", "1 \\pm \\sqrt{19}"), ("\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}", "\\{1\\pm\\sqrt{5},-2\\}"),
-    ("\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}", "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}"),
-    ("\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
-    ("(-1/3, 2/3, 5/3)", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"), ("\\emptyset", "\\{\\}"),
+    ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3, \\pi/2)"),
+    ("(1,2)", "\\left(1, 2\\right)"),
+    ("\\{2,1\\}", "\\{1,2\\}"),
+    ("1, 2", "\\{1,2\\}"),
+    ("7, 5, 3", "3, 5, 7"),
+    ("(-2, 1)", "-2,1"),
+    ("[1,2)", "[1,2)"),
+    ("(-\\infty, 3]", "(-\\infty,3]"),
+    ("(1,2)", "(1,2)"),
+    ("(3,\\infty)\\cup(-\\infty,2)", "(-\\infty, 2) \\cup (3, \\infty)"),
+    ("[-2,7]", "x \\in [-2,7]"),
+    ("x > 3", "(3,\\infty)"),
+    ("x \\ge 3", "[3,\\infty)"),
+    ("1 < x \\le 2", "(1,2]"),
+    ("1+\\sqrt{19}, 1-\\sqrt{19}", "1 \\pm \\sqrt{19}"),
+    ("\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}", "\\{1\\pm\\sqrt{5},-2\\}"),
+    (
+        "\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}",
+        "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+    ),
+    (
+        "\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}",
+        "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}",
+    ),
+    ("(-1/3, 2/3, 5/3)", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
+    ("\\emptyset", "\\{\\}"),
     # equations and expressions
-    ("y = 2x + 3", "y=3+2x"), ("2x+3", "y = 2x + 3"), ("-5x + 7y - 11z - 4 = 0", "5x - 7y + 11z + 4 = 0"),
-    ("2x+2y=2", "x+y=1"), ("2x+3 = y", "y = 2x+3"), ("(x+1)^2", "x^2+2x+1"), ("-q + p", "p - q"),
-    ("ab+2a+5b+10", "(a+5)(b+2)"), ("\\frac{9a+11}{20}", "\\frac{11+9a}{20}"), ("a_1 + a_2", "a_2 + a_1"),
-    ("\\frac{x^2-1}{x-1}", "x+1"), ("f(x) = 2x+1", "2x+1"), ("(p,q) = (3,2)", "(3,2)"),
-    ("\\frac{NO}{BO} = \\frac{1}{\\sqrt6}", "\\frac{1}{\\sqrt{6}}"), ("|AB| = 1", "1"), ("7:32", "14:64"),
-    ("x = 5+5+1 = 11", "x = 11"), ("x = \\frac13 \\approx 0.33", "x = 1/3"), ("5+5+1 = 11", "11"),
-    ("-x > -1", "x < 1"), ("2x \\le 4", "x <= 2"), ("x != 3", "x \\neq 3"), ("0 < f(x) < 1", "(0,1)"),
-    ("(3, 37), (3, 17), (3, 17)", "(3,17),(3,37)"), ("\\\\frac{1}{2}", "0.5"), ("\\theta + \\theta", "2\\theta"),
+    ("y = 2x + 3", "y=3+2x"),
+    ("2x+3", "y = 2x + 3"),
+    ("-5x + 7y - 11z - 4 = 0", "5x - 7y + 11z + 4 = 0"),
+    ("2x+2y=2", "x+y=1"),
+    ("2x+3 = y", "y = 2x+3"),
+    ("(x+1)^2", "x^2+2x+1"),
+    ("-q + p", "p - q"),
+    ("ab+2a+5b+10", "(a+5)(b+2)"),
+    ("\\frac{9a+11}{20}", "\\frac{11+9a}{20}"),
+    ("a_1 + a_2", "a_2 + a_1"),
+    ("\\frac{x^2-1}{x-1}", "x+1"),
+    ("f(x) = 2x+1", "2x+1"),
+    ("(p,q) = (3,2)", "(3,2)"),
+    ("\\frac{NO}{BO} = \\frac{1}{\\sqrt6}", "\\frac{1}{\\sqrt{6}}"),
+    ("|AB| = 1", "1"),
+    ("7:32", "14:64"),
+    ("x = 5+5+1 = 11", "x = 11"),
+    ("x = \\frac13 \\approx 0.33", "x = 1/3"),
+    ("5+5+1 = 11", "11"),
+    ("-x > -1", "x < 1"),
+    ("2x \\le 4", "x <= 2"),
+    ("x != 3", "x \\neq 3"),
+    ("0 < f(x) < 1", "(0,1)"),
+    ("(3, 37), (3, 17), (3, 17)", "(3,17),(3,37)"),
+    ("\\\\frac{1}{2}", "0.5"),
+    ("\\theta + \\theta", "2\\theta"),
     # an equation's value against a value (Math-Verify's rule): "a+b = 7" states that a+b is 7
-    ("2x+3 = 7", "7"), ("x + y = 5", "5"),
+    ("2x+3 = 7", "7"),
+    ("x + y = 5", "5"),
     # several solutions as groups of assignments; decimal commas; 0.1 + 0.2 as written
-    ("p=5,q=2;p=7,q=2", "p = 5, q = 2 \\text{ and } p = 7, q = 2"), ("(5,2),(7,2)", "p=5,q=2;p=7,q=2"),
-    ("2,74", "2.74"), ("0,111", "0.111"), ("1000,99", "1000.99"), ("0.1 + 0.2", "0.3"),
-    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
-     "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}"),
+    ("p=5,q=2;p=7,q=2", "p = 5, q = 2 \\text{ and } p = 7, q = 2"),
+    ("(5,2),(7,2)", "p=5,q=2;p=7,q=2"),
+    ("2,74", "2.74"),
+    ("0,111", "0.111"),
+    ("1000,99", "1000.99"),
+    ("0.1 + 0.2", "0.3"),
+    (
+        "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+        "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}",
+    ),
     # text, choices, units, percent, degrees, money, bases
-    ("\\text{Evelyn}", "Evelyn"), ("\\text{East}", "\\text{east}"), ("\\text{(C)}", "(C)"), ("C", "\\text{(C)}"),
-    ("\\textbf{(C)}", "\\text{(C)}"), ("\\textbf{(C)}\\ 42", "\\text{(C)}"), ("\\textbf{(C)}\\ 42", "42"),
-    ("\\textbf{5}", "5"), ("50\\%", "50"), ("50\\%", "0.5"), ("0.5", "50\\%"), ("50%", "50\\%"),
-    ("12.5 percent", "\\frac{1}{8}"), ("30^\\circ", "30"), ("30", "30^\\circ"), ("30^{\\circ}", "30°"),
-    ("30^\\circ", "\\frac{\\pi}{6}"), ("-\\frac{\\pi}{6}", "-30^\\circ"), ("\\frac{270}{7}", "\\frac{270}7\\text{ degrees}"),
-    ("15 \\text{ cm}^2", "15\\mbox{ cm}^2"), ("864", "864 \\mbox{ inches}^2"), ("5.4", "5.4 \\text{ cents}"),
-    ("10 dollars", "10"), ("\\$18.90", "18.9"), ("32,348", "\\$32,\\!348"), ("2516_8", "2516_{8}"),
-    ("2516", "2516_8"), ("1010_2", "12_8"),
+    ("\\text{Evelyn}", "Evelyn"),
+    ("\\text{East}", "\\text{east}"),
+    ("\\text{(C)}", "(C)"),
+    ("C", "\\text{(C)}"),
+    ("\\textbf{(C)}", "\\text{(C)}"),
+    ("\\textbf{(C)}\\ 42", "\\text{(C)}"),
+    ("\\textbf{(C)}\\ 42", "42"),
+    ("\\textbf{5}", "5"),
+    ("50\\%", "50"),
+    ("50\\%", "0.5"),
+    ("0.5", "50\\%"),
+    ("50%", "50\\%"),
+    ("12.5 percent", "\\frac{1}{8}"),
+    ("30^\\circ", "30"),
+    ("30", "30^\\circ"),
+    ("30^{\\circ}", "30°"),
+    ("30^\\circ", "\\frac{\\pi}{6}"),
+    ("-\\frac{\\pi}{6}", "-30^\\circ"),
+    ("\\frac{270}{7}", "\\frac{270}7\\text{ degrees}"),
+    ("15 \\text{ cm}^2", "15\\mbox{ cm}^2"),
+    ("864", "864 \\mbox{ inches}^2"),
+    ("5.4", "5.4 \\text{ cents}"),
+    ("10 dollars", "10"),
+    ("\\$18.90", "18.9"),
+    ("32,348", "\\$32,\\!348"),
+    ("2516_8", "2516_{8}"),
+    ("2516", "2516_8"),
+    ("1010_2", "12_8"),
     # unicode
-    ("\u22125", "-5"), ("\u00bd", "0.5"), ("\u221a2", "\\sqrt{2}"), ("2\u03c0", "2\\pi"), ("30\u00b0", "30"),
-    ("x\u00b2+1", "x^2+1"), ("\uff13\uff13", "33"), ("3\u00bd", "3.5"), ("\u221e", "\\infty"),
+    ("\u22125", "-5"),
+    ("\u00bd", "0.5"),
+    ("\u221a2", "\\sqrt{2}"),
+    ("2\u03c0", "2\\pi"),
+    ("30\u00b0", "30"),
+    ("x\u00b2+1", "x^2+1"),
+    ("\uff13\uff13", "33"),
+    ("3\u00bd", "3.5"),
+    ("\u221e", "\\infty"),
 ]
 
 NOT_EQUAL = [
-    ("34", "33"), ("-5", "5"), ("12", "1,2"), ("\\frac{1}{3}", "\\frac{1}{2}"), ("0.333", "\\frac{1}{3}"),
-    ("4.67", "\\frac{14}{3}"), ("3.14", "\\pi"), ("\\frac{355}{113}", "\\pi"), ("1.41421", "\\sqrt2"),
-    ("\\frac{1}{2004!}", "\\frac{1}{2006!}"), ("1/2004!", "1/2006!"), ("2004!", "2006!"), ("10^{-7}", "0"),
-    ("\\frac{1}{10^{10}}", "0"), ("0", "10^{-100}"), ("2^{100}", "2^{100}+1"), ("1.0000001", "1"),
-    ("100000000000000000001", "100000000000000000000"), ("0.1 + 0.2", "0.3000000001"),
-    ("e^{\\pi\\sqrt{163}}", "262537412640768744"), ("\\sqrt{5}", "\\sqrt{6}"), ("\\sqrt{2}+\\sqrt{3}", "\\sqrt{5}"),
-    ("2-7i", "-2+7i"), ("i", "-i"), ("(2,1)", "(1,2)"), ("[1,2]", "[1,2)"),
-    ("(1,2)", "[1,2)"), ("3, 5", "3, 5, 7"), ("1+\\sqrt{19}", "1 \\pm \\sqrt{19}"), ("y = 3x + 2", "y = 2x + 3"),
-    ("x = 5", "y = 5"), ("q - p", "p - q"), ("3r^2", "3R^2"), ("x^2+2x-1", "(x+1)^2"), ("\\sqrt{x^2}", "x"),
-    ("\\text{Navin}", "\\text{Evelyn}"), ("\\text{(D)}", "\\text{(C)}"), ("A", "\\text{(B)}"), ("25\\%", "30"),
-    ("60^\\circ", "\\frac{\\pi}{6}"), ("1358", "2516_8"), ("4211_5", "4210_5"),
-    ("\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}"),
-    ("\\begin{pmatrix} 1 & 2 & 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}"),
-    ("\\frac{1}{0}", "1"), ("0^{-1}", "1"), ("", "0"), ("x", "\\text{x-axis}"), ("\\infty", "-\\infty"),
-    ("\\sin x", "\\cos x"), ("\\log_2 8", "4"), ("-x > -1", "x > 1"), ("x < 1", "x \\le 1"),
-    ("a_{(x)}", "a"), ("\\theta", "\\phi"), ("1,5", "1.5"), ("1,234", "1.234"), ("32, 349", "32349"),
-    ("0.1 + 0.2", "0.3000000001"), ("x \\approx 11", "12"), ("\\frac{1}{2004!} + 1", "\\frac{1}{2006!} + 1"),
+    ("34", "33"),
+    ("-5", "5"),
+    ("12", "1,2"),
+    ("\\frac{1}{3}", "\\frac{1}{2}"),
+    ("0.333", "\\frac{1}{3}"),
+    ("4.67", "\\frac{14}{3}"),
+    ("3.14", "\\pi"),
+    ("\\frac{355}{113}", "\\pi"),
+    ("1.41421", "\\sqrt2"),
+    ("\\frac{1}{2004!}", "\\frac{1}{2006!}"),
+    ("1/2004!", "1/2006!"),
+    ("2004!", "2006!"),
+    ("10^{-7}", "0"),
+    ("\\frac{1}{10^{10}}", "0"),
+    ("0", "10^{-100}"),
+    ("2^{100}", "2^{100}+1"),
+    ("1.0000001", "1"),
+    ("100000000000000000001", "100000000000000000000"),
+    ("0.1 + 0.2", "0.3000000001"),
+    ("e^{\\pi\\sqrt{163}}", "262537412640768744"),
+    ("\\sqrt{5}", "\\sqrt{6}"),
+    ("\\sqrt{2}+\\sqrt{3}", "\\sqrt{5}"),
+    ("2-7i", "-2+7i"),
+    ("i", "-i"),
+    ("(2,1)", "(1,2)"),
+    ("[1,2]", "[1,2)"),
+    ("(1,2)", "[1,2)"),
+    ("3, 5", "3, 5, 7"),
+    ("1+\\sqrt{19}", "1 \\pm \\sqrt{19}"),
+    ("y = 3x + 2", "y = 2x + 3"),
+    ("x = 5", "y = 5"),
+    ("q - p", "p - q"),
+    ("3r^2", "3R^2"),
+    ("x^2+2x-1", "(x+1)^2"),
+    ("\\sqrt{x^2}", "x"),
+    ("\\text{Navin}", "\\text{Evelyn}"),
+    ("\\text{(D)}", "\\text{(C)}"),
+    ("A", "\\text{(B)}"),
+    ("25\\%", "30"),
+    ("60^\\circ", "\\frac{\\pi}{6}"),
+    ("1358", "2516_8"),
+    ("4211_5", "4210_5"),
+    (
+        "\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+        "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+    ),
+    (
+        "\\begin{pmatrix} 1 & 2 & 3 & 4 \\end{pmatrix}",
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+    ),
+    ("\\frac{1}{0}", "1"),
+    ("0^{-1}", "1"),
+    ("", "0"),
+    ("x", "\\text{x-axis}"),
+    ("\\infty", "-\\infty"),
+    ("\\sin x", "\\cos x"),
+    ("\\log_2 8", "4"),
+    ("-x > -1", "x > 1"),
+    ("x < 1", "x \\le 1"),
+    ("a_{(x)}", "a"),
+    ("\\theta", "\\phi"),
+    ("1,5", "1.5"),
+    ("1,234", "1.234"),
+    ("32, 349", "32349"),
+    ("0.1 + 0.2", "0.3000000001"),
+    ("x \\approx 11", "12"),
+    ("\\frac{1}{2004!} + 1", "\\frac{1}{2006!} + 1"),
 ]
 
 
@@ -234,14 +403,28 @@ def test_gold_with_a_box_is_extracted_too() -> None:
         (boxed("2\\sqrt3"), "\\sqrt{12}", "2\\sqrt3", True, "symbolic"),
         (boxed("\\sin\\frac{\\pi}{6}"), "\\frac{1}{2}", "\\sin\\frac{\\pi}{6}", True, "symbolic"),
         (boxed("3.14159265359"), "\\pi", "3.14159265359", True, "numeric"),
-        (boxed("\\sqrt{2+\\sqrt3}"), "\\frac{\\sqrt6+\\sqrt2}{2}", "\\sqrt{2+\\sqrt3}", True, "numeric"),
+        (
+            boxed("\\sqrt{2+\\sqrt3}"),
+            "\\frac{\\sqrt6+\\sqrt2}{2}",
+            "\\sqrt{2+\\sqrt3}",
+            True,
+            "numeric",
+        ),
         (boxed("34"), "33", "34", False, "mismatch"),
-        ("No idea, sorry, I tried many approaches and none of them worked out.", "33", None, False, "no_answer"),
+        (
+            "No idea, sorry, I tried many approaches and none of them worked out.",
+            "33",
+            None,
+            False,
+            "no_answer",
+        ),
         (boxed("9^{9^{9^9}}"), "5", "9^{9^{9^9}}", False, "refused"),
         (boxed("__import__('os')"), "0", "__import__('os')", False, "parse_error"),
     ],
 )
-def test_check_reasons(response: str, gold: str, extracted: str | None, correct: bool, reason: str) -> None:
+def test_check_reasons(
+    response: str, gold: str, extracted: str | None, correct: bool, reason: str
+) -> None:
     assert check(response, gold) == Verdict(extracted, correct, reason)
 
 
@@ -254,9 +437,16 @@ def test_verdict_is_frozen() -> None:
 @pytest.mark.parametrize(
     "answer, correct, reason",
     [
-        ("033", True, "exact"), ("33", True, "exact"), ("x = 33", True, "exact"), ("33.0", True, "exact"),
-        ("\\frac{66}{2}", True, "exact"), ("34", False, "mismatch"), ("1033", False, "out_of_range"),
-        ("-33", False, "out_of_range"), ("33.5", False, "out_of_range"), ("\\sqrt{2}", False, "out_of_range"),
+        ("033", True, "exact"),
+        ("33", True, "exact"),
+        ("x = 33", True, "exact"),
+        ("33.0", True, "exact"),
+        ("\\frac{66}{2}", True, "exact"),
+        ("34", False, "mismatch"),
+        ("1033", False, "out_of_range"),
+        ("-33", False, "out_of_range"),
+        ("33.5", False, "out_of_range"),
+        ("\\sqrt{2}", False, "out_of_range"),
         ("\\text{thirty-three}", False, "out_of_range"),
     ],
 )
@@ -303,7 +493,7 @@ def _payloads(marker: Path) -> list[str]:
     cmd = f"touch {marker}"
     return [
         f"__import__('os').system('{cmd}')",
-        f"\\boxed{{__import__(\"os\").system(\"{cmd}\")}}",
+        f'\\boxed{{__import__("os").system("{cmd}")}}',
         f"The answer is __import__('os').system('{cmd}')",
         f"\\boxed{{\\text{{__import__('os').system('{cmd}')}}}}",
         f"\\boxed{{eval(\"__import__('os').system('{cmd}')\")}}",
@@ -344,7 +534,9 @@ def test_model_text_is_never_executed(tmp_path: Path, monkeypatch) -> None:
     answers.shutdown()  # the next check starts a worker without the audit
     assert not marker.exists()
     assert calls == []
-    records = [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    records = (
+        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    )
     assert [r for r in records if r["call"] in ("parse_expr", "eval_expr")] == []
     assert {r["caller"] for r in records} <= {"sympy.polys.monomials"}
     assert not any("import" in r["source"] or "system" in r["source"] for r in records)
@@ -410,15 +602,25 @@ def test_slow_symbolic_checks_are_cut_off_and_the_worker_recovers() -> None:
         verdict = check(response, gold)
         assert time.perf_counter() - start < GENEROUS_S
         assert verdict.reason in ("timeout", "symbolic", "numeric")  # a fast machine may finish
-    assert check(boxed("\\sin\\frac{\\pi}{6}"), "\\frac{1}{2}").correct  # killed children are replaced
+    assert check(
+        boxed("\\sin\\frac{\\pi}{6}"), "\\frac{1}{2}"
+    ).correct  # killed children are replaced
 
 
 def test_hostile_and_normal_calls_from_threads_at_once() -> None:
     answers.warm_up()
     answers_equal("\\sin x", "\\sin(x) + 0")
     answers.clear_cache()
-    fast = [(boxed("033"), "33", True), (boxed("\\frac{1}{2}"), "0.5", True), (boxed("1/2004!"), "1/2006!", False)]
-    jobs = [(r, g, None) for r, g in SLOW_FOR_SYMPY] + [(r, g, None) for r in HOSTILE[:8] for g in ("5",)] + fast * 4
+    fast = [
+        (boxed("033"), "33", True),
+        (boxed("\\frac{1}{2}"), "0.5", True),
+        (boxed("1/2004!"), "1/2006!", False),
+    ]
+    jobs = (
+        [(r, g, None) for r, g in SLOW_FOR_SYMPY]
+        + [(r, g, None) for r in HOSTILE[:8] for g in ("5",)]
+        + fast * 4
+    )
 
     def run(job):
         start = time.perf_counter()
@@ -489,7 +691,11 @@ def test_import_is_cheap_and_fast_paths_never_load_sympy() -> None:
         "print(t, 'sympy' in sys.modules or 'math_verify' in sys.modules)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
         env={"PYTHONPATH": str(ROOT), "PATH": ""},
     ).stdout.split()
     assert out[1] == "False"
@@ -523,8 +729,11 @@ def test_math500_golds_parse_in_math_verify() -> None:
     same gold respaced are equal, so neither failed to parse)."""
     golds = _golds("math500")[::3]
     spaced = [(g, g.replace("{", "{ ")) for g in golds]
-    failures = [(g, check_answer(s, g).reason) for g, s in spaced
-                if s != g and not check_answer(s, g).correct]
+    failures = [
+        (g, check_answer(s, g).reason)
+        for g, s in spaced
+        if s != g and not check_answer(s, g).correct
+    ]
     assert failures == []
 
 

@@ -43,15 +43,37 @@ def _rows(path: Path, rows: list[dict]) -> None:
 def test_upstream_rows_load_with_their_options_and_our_labels(no_data: Path) -> None:
     options = {"extraction_config": [{"type": "LatexExtractionConfig"}]}
     letters = {"pred_extraction_target": [{"type": "IndicesExtractionConfig"}]}
-    _rows(no_data / "math_verify_cases.jsonl", [
-        {"id": "test_yujianll.py::test_string_extraction::9", "gold": "$1$", "prediction": "$2$",
-         "expected": True, "options": options},
-        {"id": "mine::1", "gold": "$1$", "prediction": "$1$", "expected": True, "options": options},
-    ])
-    _rows(no_data / "lighteval_cases.jsonl", [
-        {"id": "mine::2", "gold": "C", "prediction": "the answer is C", "expected": True,
-         "options": letters},
-    ])
+    _rows(
+        no_data / "math_verify_cases.jsonl",
+        [
+            {
+                "id": "test_yujianll.py::test_string_extraction::9",
+                "gold": "$1$",
+                "prediction": "$2$",
+                "expected": True,
+                "options": options,
+            },
+            {
+                "id": "mine::1",
+                "gold": "$1$",
+                "prediction": "$1$",
+                "expected": True,
+                "options": options,
+            },
+        ],
+    )
+    _rows(
+        no_data / "lighteval_cases.jsonl",
+        [
+            {
+                "id": "mine::2",
+                "gold": "C",
+                "prediction": "the answer is C",
+                "expected": True,
+                "options": letters,
+            },
+        ],
+    )
     cases, _ = bench.load(["a", "b"])
     relabelled, plain, letter = cases
     assert (relabelled.upstream, relabelled.label) == (True, False)  # in RELABELLED
@@ -60,11 +82,18 @@ def test_upstream_rows_load_with_their_options_and_our_labels(no_data: Path) -> 
 
 
 def test_published_solutions_get_a_pair_that_must_be_wrong(no_data: Path) -> None:
-    _rows(no_data / "published_solutions.jsonl", [
-        {"id": "math500::a", "solution": "so $\\boxed{5}$.", "gold": "5"},
-        {"id": "math500::b", "solution": "so $x=\\boxed{5}$.", "gold": "x=5"},  # the same answer
-        {"id": "math500::c", "solution": "so $\\boxed{\\frac12}$.", "gold": "\\frac{1}{2}"},
-    ])
+    _rows(
+        no_data / "published_solutions.jsonl",
+        [
+            {"id": "math500::a", "solution": "so $\\boxed{5}$.", "gold": "5"},
+            {
+                "id": "math500::b",
+                "solution": "so $x=\\boxed{5}$.",
+                "gold": "x=5",
+            },  # the same answer
+            {"id": "math500::c", "solution": "so $\\boxed{\\frac12}$.", "gold": "\\frac{1}{2}"},
+        ],
+    )
     cases, _ = bench.load(["c"])
     own = [c for c in cases if c.label]
     other = [c for c in cases if not c.label]
@@ -89,8 +118,17 @@ def test_relabelled_cases_give_a_reason() -> None:
 def test_the_report_prints_every_suite(no_data: Path, capsys) -> None:
     cases, _ = bench.load(["d"])
     cases = cases[:5]
-    results = [{"ours": c.label, "mv": not c.label, "reason": "exact", "extracted": "1",
-                "ours_s": 0.0001, "mv_s": 0.001} for c in cases]
+    results = [
+        {
+            "ours": c.label,
+            "mv": not c.label,
+            "reason": "exact",
+            "extracted": "1",
+            "ours_s": 0.0001,
+            "mv_s": 0.001,
+        }
+        for c in cases
+    ]
     assert bench.report(cases, results, show=2)  # no public suite: nothing to be behind on
     text = capsys.readouterr().out
     assert "(d) our own cases" in text and "ours FP" not in text and "all" in text

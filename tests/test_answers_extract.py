@@ -15,14 +15,20 @@ from harness_ext.answers import check, extract_answer, find_answer, is_correct
 # ------------------------------------------------------------------- AoPS-style boxes
 
 
-@pytest.mark.parametrize("response, gold", [
-    ("Therefore, the answer is $100 + 13 = \\boxed{\\textbf{(113) }}$.\n~A. Contributor", "113"),
-    ("so $d = \\boxed{\\textbf{(073)}}.$\n\n-B. Contributor", "73"),
-    ("$16 \\cdot 4 \\cdot 6 + 1 = \\boxed{\\textbf{(385) }}$.", "385"),
-    ("$\\boxed{\\textbf{(C)}}$", "C"),
-    ("$\\boxed{\\textbf{(C) }42}$", "42"),
-    ("$\\boxed{\\textbf{(C) }42}$", "C"),
-])
+@pytest.mark.parametrize(
+    "response, gold",
+    [
+        (
+            "Therefore, the answer is $100 + 13 = \\boxed{\\textbf{(113) }}$.\n~A. Contributor",
+            "113",
+        ),
+        ("so $d = \\boxed{\\textbf{(073)}}.$\n\n-B. Contributor", "73"),
+        ("$16 \\cdot 4 \\cdot 6 + 1 = \\boxed{\\textbf{(385) }}$.", "385"),
+        ("$\\boxed{\\textbf{(C)}}$", "C"),
+        ("$\\boxed{\\textbf{(C) }42}$", "42"),
+        ("$\\boxed{\\textbf{(C) }42}$", "C"),
+    ],
+)
 def test_aops_boxes(response: str, gold: str) -> None:
     assert is_correct(response, gold)
 
@@ -35,8 +41,10 @@ def test_aops_boxes_under_the_aime_rule() -> None:
 
 # ------------------------------------------------------------------- several boxes
 
-RESTATED = ("Expressed as a fraction, $d = 15\\frac{975}{1000} = \\boxed{15\\frac{39}{40}},$ or "
-            "$\\boxed{\\frac{639}{40}}$ inches.")
+RESTATED = (
+    "Expressed as a fraction, $d = 15\\frac{975}{1000} = \\boxed{15\\frac{39}{40}},$ or "
+    "$\\boxed{\\frac{639}{40}}$ inches."
+)
 
 
 def test_boxes_that_restate_one_answer() -> None:
@@ -52,11 +60,14 @@ def test_a_box_that_contradicts_the_others_is_wrong() -> None:
     assert not is_correct("so $x = \\boxed{3}$, or $\\boxed{4}$", "4")
 
 
-@pytest.mark.parametrize("response, gold", [
-    ("The solutions are $\\boxed{2}$ and $\\boxed{3}$.", "2, 3"),
-    ("$\\boxed{1}$ papers and $\\boxed{2}$ bins", "1, 2"),
-    ("$$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$$", "(3, 3), (1, 1)"),
-])
+@pytest.mark.parametrize(
+    "response, gold",
+    [
+        ("The solutions are $\\boxed{2}$ and $\\boxed{3}$.", "2, 3"),
+        ("$\\boxed{1}$ papers and $\\boxed{2}$ bins", "1, 2"),
+        ("$$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$$", "(3, 3), (1, 1)"),
+    ],
+)
 def test_joined_boxes_are_one_list(response: str, gold: str) -> None:
     assert is_correct(response, gold)
 
@@ -68,50 +79,60 @@ def test_boxes_with_other_text_between_are_not_joined() -> None:
 
 # ------------------------------------------------------------------- phrases after the box
 
-@pytest.mark.parametrize("response", [
-    "Therefore, $17^{-1}\\equiv \\boxed{44}\\pmod{83}$.\n\nWe may check our answer: "
-    "$17\\cdot 44 = 748 = 9\\cdot 83+1 \\equiv 1\\pmod{83}$, so our answer is correct.",
-    "So the result is $\\boxed{44}$. Please reason step by step, and put your final answer "
-    "within \\boxed{}.",
-    "The total is $\\boxed{44}$. Let us verify the answer: $4 \\cdot 11 = 44$.",
-    "The total is $\\boxed{44}$; the answer is as shown above.",
-])
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Therefore, $17^{-1}\\equiv \\boxed{44}\\pmod{83}$.\n\nWe may check our answer: "
+        "$17\\cdot 44 = 748 = 9\\cdot 83+1 \\equiv 1\\pmod{83}$, so our answer is correct.",
+        "So the result is $\\boxed{44}$. Please reason step by step, and put your final answer "
+        "within \\boxed{}.",
+        "The total is $\\boxed{44}$. Let us verify the answer: $4 \\cdot 11 = 44$.",
+        "The total is $\\boxed{44}$; the answer is as shown above.",
+    ],
+)
 def test_a_phrase_after_the_box_that_states_no_answer_keeps_the_box(response: str) -> None:
     assert extract_answer(response) == "44"
     assert is_correct(response, "44")
 
 
 def test_a_later_stated_answer_still_wins() -> None:
-    response = ("the interest is $\\boxed{255}$. Final Answer: The final answer is $10,455$. I "
-                "hope it is correct.")
+    response = (
+        "the interest is $\\boxed{255}$. Final Answer: The final answer is $10,455$. I "
+        "hope it is correct."
+    )
     assert extract_answer(response) == "10,455"
     assert is_correct(response, "10455")
 
 
 # ------------------------------------------------------------------- other languages
 
-@pytest.mark.parametrize("response, answer", [
-    # Chinese: "答案" phrases, and conclusions with 因此 / 所以 / 结论
-    ("先算每份的重量。答案：每份应该是 (\\frac{2}{5}) 吨。", "\\frac{2}{5}"),
-    ("每袋有33颗，共26袋。因此，弗兰克一共有**858颗**糖果。", "858"),
-    ("两个数相加：3 + 10 = 13。所以一共有 3 + 10 = 13 只鸟。", "13"),
-    ("她减掉了126公斤。因此，她开始前的体重是192公斤。", "192"),
-    ("每个男孩9颗。 2. **结论**：Haley总共有99颗弹珠。", "99"),
-    ("计划的比例为13/28", "13/28"),
-    ("地块面积 = 72000 / 18 = 4000千克", "4000"),
-    # French: "réponse", "donc", "en conclusion", a decimal comma
-    ("La réponse est (35 + 70 = 105).", "105"),
-    ("Réponse : il restera 220 $ à payer d'ici 12 mois.", "220"),
-    ("Il a acheté 353 g. Donc, il a déjà 79 g de cire.", "79"),
-    ("Le coût final est donc de 100 - 30 = 70", "70"),
-    ("En conclusion, la probabilité est de **25%**.", "25%"),
-    ("La réponse est 2,74.", "2,74"),
-    # Arabic and Hindi: answer words and conclusions
-    ("الإجابة: 92", "92"),
-    ("لذا، ناتج العملية الحسابية 79 * 2 - 66 هو **92**.", "92"),
-    ("उत्तर: 67", "67"),
-    ("इसलिए, दुकान में अब 67 कमीजें हैं।", "67"),
-])
+
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        # Chinese: "答案" phrases, and conclusions with 因此 / 所以 / 结论
+        ("先算每份的重量。答案：每份应该是 (\\frac{2}{5}) 吨。", "\\frac{2}{5}"),
+        ("每袋有33颗，共26袋。因此，弗兰克一共有**858颗**糖果。", "858"),
+        ("两个数相加：3 + 10 = 13。所以一共有 3 + 10 = 13 只鸟。", "13"),
+        ("她减掉了126公斤。因此，她开始前的体重是192公斤。", "192"),
+        ("每个男孩9颗。 2. **结论**：Haley总共有99颗弹珠。", "99"),
+        ("计划的比例为13/28", "13/28"),
+        ("地块面积 = 72000 / 18 = 4000千克", "4000"),
+        # French: "réponse", "donc", "en conclusion", a decimal comma
+        ("La réponse est (35 + 70 = 105).", "105"),
+        ("Réponse : il restera 220 $ à payer d'ici 12 mois.", "220"),
+        ("Il a acheté 353 g. Donc, il a déjà 79 g de cire.", "79"),
+        ("Le coût final est donc de 100 - 30 = 70", "70"),
+        ("En conclusion, la probabilité est de **25%**.", "25%"),
+        ("La réponse est 2,74.", "2,74"),
+        # Arabic and Hindi: answer words and conclusions
+        ("الإجابة: 92", "92"),
+        ("لذا، ناتج العملية الحسابية 79 * 2 - 66 هو **92**.", "92"),
+        ("उत्तर: 67", "67"),
+        ("इसलिए, दुकान में अब 67 कमीजें हैं।", "67"),
+    ],
+)
 def test_answer_phrases_and_conclusions_in_other_languages(response: str, answer: str) -> None:
     assert extract_answer(response) == answer
 
@@ -125,11 +146,15 @@ def test_answers_in_other_languages_grade() -> None:
 
 # ------------------------------------------------------------------- unboxed computations
 
-@pytest.mark.parametrize("response, gold", [
-    ("Then $s = 9/2.4 = 3.75$, so t = 24. $180 + 24 = 204$.", "204"),
-    ("Adding, the total is $12 \\cdot 3 + 4 = 40$.", "40"),
-    ("So the answer is $35 + 70 = 105$.", "105"),
-])
+
+@pytest.mark.parametrize(
+    "response, gold",
+    [
+        ("Then $s = 9/2.4 = 3.75$, so t = 24. $180 + 24 = 204$.", "204"),
+        ("Adding, the total is $12 \\cdot 3 + 4 = 40$.", "40"),
+        ("So the answer is $35 + 70 = 105$.", "105"),
+    ],
+)
 def test_an_unboxed_final_computation_is_its_result(response: str, gold: str) -> None:
     assert is_correct(response, gold)
 
@@ -141,14 +166,18 @@ def test_a_final_equation_with_a_variable_is_not_cut() -> None:
 
 # ------------------------------------------------------------------- no answer stays no answer
 
-@pytest.mark.parametrize("response", [
-    "There are 5 apples and 3 oranges.",
-    "Let me compute $17 \\times 3 = 51$. Now we still need to subtract the",
-    "The answer is x0",
-    "答案是 x0",
-    "See /tmp/pytest-of-u/pytest-0/case0 for the answer",
-    "AZYUK2A",
-])
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "There are 5 apples and 3 oranges.",
+        "Let me compute $17 \\times 3 = 51$. Now we still need to subtract the",
+        "The answer is x0",
+        "答案是 x0",
+        "See /tmp/pytest-of-u/pytest-0/case0 for the answer",
+        "AZYUK2A",
+    ],
+)
 def test_no_answer_where_none_is_stated(response: str) -> None:
     assert extract_answer(response) is None
 
@@ -162,20 +191,27 @@ def test_the_number_of_a_short_line_of_words() -> None:
 # ------------------------------------------------------------------- small models' closings
 # (from the real SmolLM2 responses in tests/data/responses.jsonl: arith/5, arith/12)
 
-@pytest.mark.parametrize("response, answer", [
-    ("We can do this by adding them together, which is 13. So, 4 + 9 = 13.", "13"),
-    ("9 + 2 is 11.", "11"),
-    ("4 + 9 = 13", "13"),
-    ("Therefore, 12 + 30 = 42.", "42"),
-])
+
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        ("We can do this by adding them together, which is 13. So, 4 + 9 = 13.", "13"),
+        ("9 + 2 is 11.", "11"),
+        ("4 + 9 = 13", "13"),
+        ("Therefore, 12 + 30 = 42.", "42"),
+    ],
+)
 def test_a_closing_computation_gives_its_result(response: str, answer: str) -> None:
     assert extract_answer(response) == answer
 
 
-@pytest.mark.parametrize("response", [
-    "So, the answer is the sum of the proper divisors of 284.",
-    "The answer is the number of divisors of 12.",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "So, the answer is the sum of the proper divisors of 284.",
+        "The answer is the number of divisors of 12.",
+    ],
+)
 def test_a_description_of_the_answer_is_no_answer(response: str) -> None:
     assert extract_answer(response) is None
     assert not is_correct(response, "284") and not is_correct(response, "12")

@@ -27,23 +27,33 @@ def _in_worker_process(code: str, tmp_path: Path) -> dict:
     """Run ``code`` in a fresh process prepared like the worker (with an audit file); the code
     sets ``out`` (a JSON-able dict), which is returned with the audit records."""
     audit = tmp_path / "audit.jsonl"
-    script = ("import json, sys\n"
-              "from harness_ext.answers import worker\n"
-              "worker.prepare_process()\n" + code + "\nprint(json.dumps(out))\n")
+    script = (
+        "import json, sys\n"
+        "from harness_ext.answers import worker\n"
+        "worker.prepare_process()\n" + code + "\nprint(json.dumps(out))\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_ANSWERS_AUDIT=str(audit))
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    out["audit"] = ([json.loads(line) for line in audit.read_text().splitlines()]
-                    if audit.exists() else [])
+    out["audit"] = (
+        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    )
     return out
 
 
 def test_the_worker_cannot_evaluate_text(tmp_path: Path) -> None:
     """After hardening, every way from text to ``eval`` through sympy and Math-Verify refuses:
     sympify of a string, parse_expr, Math-Verify's expression extraction, number tokens."""
-    out = _in_worker_process(r"""
+    out = _in_worker_process(
+        r"""
 import sympy
 from math_verify import parse, ExprExtractionConfig, LatexExtractionConfig
 out = {}
@@ -62,7 +72,9 @@ out["expr_config"] = [str(x) for x in parse("the answer is 1/2", [ExprExtraction
 out["latex_numbers"] = [float(x) for x in parse("$\\frac{3}{4} + 0.25 + 1000$",
                                                 [LatexExtractionConfig()],
                                                 parsing_timeout=None) if not isinstance(x, str)]
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert out["sympify"] == out["parse_expr"] == out["number"] == "refused"
     assert out["expr_config"] in ([], ["1/2"])  # only the raw string fallback, never evaluated
     assert out["latex_numbers"] == [1001.0]  # numbers are read without sympify
@@ -70,19 +82,32 @@ out["latex_numbers"] = [float(x) for x in parse("$\\frac{3}{4} + 0.25 + 1000$",
 
 
 CORPUS = [  # ordinary and hostile answers: none may reach eval/exec/compile except sympy's own
-    ("\\frac{1}{2}", "0.5"), ("\\sin(kx)^2+\\cos(kx)^2", "1"), ("(1,2)", "\\{1,2\\}"),
-    ("x \\in [-2,7]", "-2 \\le x \\le 7"), ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "(1,2)"),
-    ("2x+2y=2", "x+y=1"), ("\\text{Evelyn}", "\\text{Navin}"), ("e^{i\\pi}", "-1"),
-    ("__import__('os').system('echo pwned')", "0"), ("\\operatorname{__import__}('os')", "x"),
-    ("(lambda: 1)()", "1"), ("Symbol('x').__class__", "x"), ("1e5", "100000"),
-    ("exec('import os')", "\\sin(x)"), ("\\mathrm{eval}(1)", "1"), ("x**2", "x^2"),
+    ("\\frac{1}{2}", "0.5"),
+    ("\\sin(kx)^2+\\cos(kx)^2", "1"),
+    ("(1,2)", "\\{1,2\\}"),
+    ("x \\in [-2,7]", "-2 \\le x \\le 7"),
+    ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "(1,2)"),
+    ("2x+2y=2", "x+y=1"),
+    ("\\text{Evelyn}", "\\text{Navin}"),
+    ("e^{i\\pi}", "-1"),
+    ("__import__('os').system('echo pwned')", "0"),
+    ("\\operatorname{__import__}('os')", "x"),
+    ("(lambda: 1)()", "1"),
+    ("Symbol('x').__class__", "x"),
+    ("1e5", "100000"),
+    ("exec('import os')", "\\sin(x)"),
+    ("\\mathrm{eval}(1)", "1"),
+    ("x**2", "x^2"),
 ]
 
 
 def test_only_sympys_own_code_templates_are_executed(tmp_path: Path) -> None:
-    out = _in_worker_process(f"""
+    out = _in_worker_process(
+        f"""
 out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert not [r for r in out["results"] if r.startswith("error")]
     assert [r for r in out["audit"] if r["call"] in ("parse_expr", "eval_expr")] == []
     assert {r["caller"] for r in out["audit"]} <= {"sympy.polys.monomials"}
@@ -91,11 +116,22 @@ out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
 
 
 SLL_SAMPLE = [
-    "(3,4)", "x^2/16 + y^2/12 = 1/4", "[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} ]",
-    "\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}", "(1,-16,-4,43)", "\\{1,2\\}",
-    "x \\in [1,2)", "\\sqrt[3]{16}", "f(x) = 2x+1", "-2 \\le x \\le 7", "7:32",
-    "1 \\pm \\sqrt{19}", "\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{15+2\\sqrt{33}}",
-    "a_{37} = 19, a_3 = 2", "(-\\infty, 2) \\cup (3, \\infty)", "\\log_2 8 + \\ln e^2",
+    "(3,4)",
+    "x^2/16 + y^2/12 = 1/4",
+    "[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} ]",
+    "\\begin{pmatrix}0.33\\\\0.2 \\end{pmatrix}",
+    "(1,-16,-4,43)",
+    "\\{1,2\\}",
+    "x \\in [1,2)",
+    "\\sqrt[3]{16}",
+    "f(x) = 2x+1",
+    "-2 \\le x \\le 7",
+    "7:32",
+    "1 \\pm \\sqrt{19}",
+    "\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{15+2\\sqrt{33}}",
+    "a_{37} = 19, a_3 = 2",
+    "(-\\infty, 2) \\cup (3, \\infty)",
+    "\\log_2 8 + \\ln e^2",
 ]
 
 
@@ -126,8 +162,14 @@ for sll in (False, True):
     out[str(sll)] = results
 print(json.dumps(out))
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     pairs = list(zip(out["False"], out["True"]))
@@ -138,25 +180,43 @@ print(json.dumps(out))
 # ------------------------------------------------------------------- conventions
 
 
-@pytest.mark.parametrize("pred, gold, equal", [
-    ("\\frac{1}{2004!}", "\\frac{1}{2006!}", False),  # Math-Verify: equal (chop at 15 digits)
-    ("\\frac{1}{2004!} + 1", "\\frac{1}{2006!} + 1", False),  # differ in the 5700th digit
-    ("\\frac{2006!}{2004!}", "4022030", True),
-    ("e^{\\pi\\sqrt{163}}", "262537412640768744", False),  # a near-integer
-    ("1.0000001", "1", False), ("1.41421", "\\sqrt2", False), ("3.14", "\\pi", False),
-    ("3.14159265359", "\\pi", True), ("0.0833333333333333", "\\frac{1}{12}", True),
-    ("\\sqrt[3]{-8}", "-2", True), ("3R^2", "3r^2", False), ("i^2", "-1", True),
-    ("\\sqrt{-4}", "2i", True), ("2x \\le 4", "x \\le 2", True), ("x > 3", "(3, \\infty)", True),
-    ("(-1/3, 2/3, 5/3)", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}", True),
-    ("30^\\circ", "\\frac{\\pi}{6}", True), ("\\frac{\\sin x}{\\cos x}", "\\tan x", True),
-])
+@pytest.mark.parametrize(
+    "pred, gold, equal",
+    [
+        ("\\frac{1}{2004!}", "\\frac{1}{2006!}", False),  # Math-Verify: equal (chop at 15 digits)
+        ("\\frac{1}{2004!} + 1", "\\frac{1}{2006!} + 1", False),  # differ in the 5700th digit
+        ("\\frac{2006!}{2004!}", "4022030", True),
+        ("e^{\\pi\\sqrt{163}}", "262537412640768744", False),  # a near-integer
+        ("1.0000001", "1", False),
+        ("1.41421", "\\sqrt2", False),
+        ("3.14", "\\pi", False),
+        ("3.14159265359", "\\pi", True),
+        ("0.0833333333333333", "\\frac{1}{12}", True),
+        ("\\sqrt[3]{-8}", "-2", True),
+        ("3R^2", "3r^2", False),
+        ("i^2", "-1", True),
+        ("\\sqrt{-4}", "2i", True),
+        ("2x \\le 4", "x \\le 2", True),
+        ("x > 3", "(3, \\infty)", True),
+        ("(-1/3, 2/3, 5/3)", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}", True),
+        ("30^\\circ", "\\frac{\\pi}{6}", True),
+        ("\\frac{\\sin x}{\\cos x}", "\\tan x", True),
+    ],
+)
 def test_numeric_and_structural_conventions(pred: str, gold: str, equal: bool) -> None:
     assert answers.answers_equal(pred, gold) == equal
 
 
-@pytest.mark.parametrize("answer", [
-    "9^{9^{9^9}}", "10^{10^{10}}!", "2^{-2^{1000}}", "x^{100000}", "(10^{10^{10}})!",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "9^{9^{9^9}}",
+        "10^{10^{10}}!",
+        "2^{-2^{1000}}",
+        "x^{100000}",
+        "(10^{10^{10}})!",
+    ],
+)
 def test_runaway_answers_are_refused_before_evaluation(answer: str) -> None:
     verdict = check(f"\\boxed{{{answer}}}", "5")
     assert (verdict.correct, verdict.reason) == (False, "refused")
@@ -182,8 +242,10 @@ def test_the_worker_reports_the_cpu_time_it_used() -> None:
 
 
 SAME_VERDICT = [
-    ("\\boxed{\\sin(kx)^2+\\cos(kx)^2}", "1"), ("\\boxed{2\\sqrt3}", "\\sqrt{12}"),
-    ("\\boxed{x > 3}", "(3,\\infty)"), ("\\boxed{\\frac{1}{2004!}}", "\\frac{1}{2006!}"),
+    ("\\boxed{\\sin(kx)^2+\\cos(kx)^2}", "1"),
+    ("\\boxed{2\\sqrt3}", "\\sqrt{12}"),
+    ("\\boxed{x > 3}", "(3,\\infty)"),
+    ("\\boxed{\\frac{1}{2004!}}", "\\frac{1}{2006!}"),
 ]
 
 

@@ -12,15 +12,23 @@ import pytest
 
 from harness_ext import lm_eval_bridge
 
-TASKS = ["amc_sparks", "aime24_sparks", "aime25_sparks", "aime_sparks", "math500_sparks",
-         "sparks", "amc_sparks_greedy", "aime24_sparks_greedy", "aime25_sparks_greedy",
-         "math500_sparks_greedy"]
+TASKS = [
+    "amc_sparks",
+    "aime24_sparks",
+    "aime25_sparks",
+    "aime_sparks",
+    "math500_sparks",
+    "sparks",
+    "amc_sparks_greedy",
+    "aime24_sparks_greedy",
+    "aime25_sparks_greedy",
+    "math500_sparks_greedy",
+]
 
 
 def run_python(code: str) -> str:
     """Run code in a fresh interpreter of this venv (so the installed .pth file is active)."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -32,16 +40,21 @@ def test_pth_file_is_installed():
 
 
 def test_startup_imports_nothing_heavy():
-    loaded = json.loads(run_python(
-        "import json, sys; print(json.dumps([m for m in ('torch', 'transformers', 'lm_eval', "
-        "'sympy', 'pluggy', 'harness_ext.lm_eval_bridge') if m in sys.modules]))"))
+    loaded = json.loads(
+        run_python(
+            "import json, sys; print(json.dumps([m for m in ('torch', 'transformers', 'lm_eval', "
+            "'sympy', 'pluggy', 'harness_ext.lm_eval_bridge') if m in sys.modules]))"
+        )
+    )
     assert loaded == ["harness_ext.lm_eval_bridge"]
 
 
 def test_get_model_finds_sparks_without_import():
-    out = run_python("from lm_eval.api.registry import get_model; c = get_model('sparks'); "
-                     "print(c.__module__, c.__name__); "
-                     "import sys; print('harness_ext.model' in sys.modules)")
+    out = run_python(
+        "from lm_eval.api.registry import get_model; c = get_model('sparks'); "
+        "print(c.__module__, c.__name__); "
+        "import sys; print('harness_ext.model' in sys.modules)"
+    )
     assert out.split() == ["harness_ext.model", "SparksLM", "True"]
     # the built-in models are still all there
     out = run_python("from lm_eval.api.registry import get_model; print(get_model('hf').__name__)")
@@ -49,8 +62,10 @@ def test_get_model_finds_sparks_without_import():
 
 
 def test_task_manager_indexes_our_tasks():
-    out = run_python("from lm_eval.tasks import TaskManager; import json; "
-                     "print(json.dumps(TaskManager().all_tasks))")
+    out = run_python(
+        "from lm_eval.tasks import TaskManager; import json; "
+        "print(json.dumps(TaskManager().all_tasks))"
+    )
     names = set(json.loads(out))
     assert set(TASKS) <= names
     assert "gsm8k" in names  # lm-eval's own tasks stay
@@ -65,8 +80,12 @@ def test_users_include_path_still_wins(tmp_path):
 
 @pytest.mark.integration
 def test_lm_eval_ls_tasks_lists_every_task():
-    done = subprocess.run([str(Path(sys.executable).with_name("lm_eval")), "ls", "tasks"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lm_eval")), "ls", "tasks"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     listed = {cell.strip() for line in done.stdout.splitlines() for cell in line.split("|")}
     assert set(TASKS) <= listed
@@ -82,18 +101,22 @@ def test_a_plain_import_changes_nothing_outside_sparks():
         "from lm_eval.api.model import CachingLM\n"
         "print(sys.excepthook is hook, getattr(CachingLM.__init__, '_sparks', False))\n"
         "import lm_eval.evaluator\n"  # what simple_evaluate users import: still no excepthook
-        "print(sys.excepthook is hook)\n")
+        "print(sys.excepthook is hook)\n"
+    )
     assert out.split() == ["True", "False", "True"]
 
 
 def test_lm_eval_command_line_shows_a_sparks_error_as_one_line():
     """lm-eval's command line (``lm_eval.__main__`` imports ``lm_eval._cli``) gets the
     one-line display from the bridge; the model's own bad input then reads as one line."""
-    code = ("import lm_eval.__main__\n"
-            "from lm_eval.api.registry import get_model\n"
-            "get_model('sparks').create_from_arg_string('interventions=zero:L1X3')\n")
+    code = (
+        "import lm_eval.__main__\n"
+        "from lm_eval.api.registry import get_model\n"
+        "get_model('sparks').create_from_arg_string('interventions=zero:L1X3')\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines()[0] == (
-        "sparks: error: bad intervention spec: unexpected 'X' after 'L1'; heads look like L12H3")
+        "sparks: error: bad intervention spec: unexpected 'X' after 'L1'; heads look like L12H3"
+    )

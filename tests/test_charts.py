@@ -20,15 +20,25 @@ EFFECT = [[0.0, 0.9, -1.0], [1.0, -0.3, None]]
 
 def _heat(title: str = "heads of heads.json: layer x head") -> object:
     return charts.heads_figure(
-        [charts.HeatPanel("importance (post)", IMPORTANCE),
-         charts.HeatPanel("effect (post - base)", EFFECT, diverging=True)],
-        title=title, emergent=[(0, 1), (1, 0)], compensatory=[(0, 2)],
-        marked=[("cand", {(1, 1)}), ("whole", {(0, None)})])
+        [
+            charts.HeatPanel("importance (post)", IMPORTANCE),
+            charts.HeatPanel("effect (post - base)", EFFECT, diverging=True),
+        ],
+        title=title,
+        emergent=[(0, 1), (1, 0)],
+        compensatory=[(0, 2)],
+        marked=[("cand", {(1, 1)}), ("whole", {(0, None)})],
+    )
 
 
 def _series(**extra: object) -> object:
-    return charts.series_figure(["L0H1", "L1H0"], ["ckpt-100", "ckpt-200", "ckpt-300"],
-                                [[2, 1, 0], [0, 2, 2]], title="heads over checkpoints", **extra)
+    return charts.series_figure(
+        ["L0H1", "L1H0"],
+        ["ckpt-100", "ckpt-200", "ckpt-300"],
+        [[2, 1, 0], [0, 2, 2]],
+        title="heads over checkpoints",
+        **extra,
+    )
 
 
 def _texts(svg: str) -> list[str]:
@@ -43,9 +53,17 @@ def test_heat_map_svg_is_an_inline_plot_with_text() -> None:
     assert svg.startswith('<svg class="plot" id="chart-')
     assert "<?xml" not in svg and "<!DOCTYPE" not in svg and "<metadata" not in svg
     texts = _texts(svg)
-    for label in ("head", "layer", "importance (post)", "effect (post - base)",
-                  "heads of heads.json: layer x head", "emergent head (in the file's emergent list)",
-                  "compensatory head", "cand intervened on it", "whole intervened on it"):
+    for label in (
+        "head",
+        "layer",
+        "importance (post)",
+        "effect (post - base)",
+        "heads of heads.json: layer x head",
+        "emergent head (in the file's emergent list)",
+        "compensatory head",
+        "cand intervened on it",
+        "whole intervened on it",
+    ):
         assert label in texts, label
     assert re.findall(r'id="(mark-[^"]*)"', svg) == ["mark-heat-0", "mark-heat-1"]
     root = ET.fromstring(svg)  # one well-formed element (a doubled attribute would not parse)
@@ -67,8 +85,18 @@ def test_svg_is_deterministic_and_escaped() -> None:
 def test_series_svg_and_reward_panel() -> None:
     svg = charts.to_svg(_series(), title="heads over checkpoints")
     texts = _texts(svg)
-    for label in ("head", "checkpoint", "heads over checkpoints", "L0H1", "L1H0", "ckpt-100",
-                  "ckpt-300", "emergent", "in the post circuit only", "not in the post circuit"):
+    for label in (
+        "head",
+        "checkpoint",
+        "heads over checkpoints",
+        "L0H1",
+        "L1H0",
+        "ckpt-100",
+        "ckpt-300",
+        "emergent",
+        "in the post circuit only",
+        "not in the post circuit",
+    ):
         assert label in texts, label
     assert re.findall(r'id="(mark-[^"]*)"', svg) == ["mark-series"]
     fig = _series(steps=[10, 30, 70], rewards=[0.25, None, 0.75])
@@ -95,23 +123,40 @@ def _overlaps(fig: object) -> list[tuple[str, str]]:
             locs = list(axis.get_majorticklocs())
             for tick in axis.get_major_ticks(len(locs)) + axis.get_minor_ticks():
                 ticks |= {id(tick.label1), id(tick.label2)}
-            drawn += [tick.label1 for tick, loc in zip(axis.get_major_ticks(len(locs)), locs)
-                      if low - 1e-9 <= loc <= high + 1e-9]
+            drawn += [
+                tick.label1
+                for tick, loc in zip(axis.get_major_ticks(len(locs)), locs)
+                if low - 1e-9 <= loc <= high + 1e-9
+            ]
     drawn += [t for t in fig.findobj(Text) if id(t) not in ticks]
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn
-             if t.get_visible() and t.get_text()]
-    return [(a, b) for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
-            if min(p.x1, q.x1) - max(p.x0, q.x0) > 1 and min(p.y1, q.y1) - max(p.y0, q.y0) > 1]
+    boxes = [
+        (t.get_text(), t.get_window_extent(renderer))
+        for t in drawn
+        if t.get_visible() and t.get_text()
+    ]
+    return [
+        (a, b)
+        for i, (a, p) in enumerate(boxes)
+        for b, q in boxes[i + 1 :]
+        if min(p.x1, q.x1) - max(p.x0, q.x0) > 1 and min(p.y1, q.y1) - max(p.y0, q.y0) > 1
+    ]
 
 
 @pytest.mark.parametrize(("layers", "heads"), [(1, 1), (2, 3), (28, 12), (28, 28), (32, 32)])
 def test_heat_map_ticks_never_overlap(layers: int, heads: int) -> None:
-    grid = [[(layer * heads + head) / (layers * heads) for head in range(heads)]
-            for layer in range(layers)]
-    fig = charts.heads_figure([charts.HeatPanel("importance (post)", grid),
-                               charts.HeatPanel("importance (base)", grid),
-                               charts.HeatPanel("effect", grid, diverging=True)],
-                              title="heads", emergent=[(0, 0)])
+    grid = [
+        [(layer * heads + head) / (layers * heads) for head in range(heads)]
+        for layer in range(layers)
+    ]
+    fig = charts.heads_figure(
+        [
+            charts.HeatPanel("importance (post)", grid),
+            charts.HeatPanel("importance (base)", grid),
+            charts.HeatPanel("effect", grid, diverging=True),
+        ],
+        title="heads",
+        emergent=[(0, 0)],
+    )
     assert _overlaps(fig) == []
     ax = fig.axes[0]
     visible = [t for t in ax.get_xticks() if -0.5 <= t <= heads - 0.5]
@@ -123,8 +168,14 @@ def test_series_ticks_never_overlap(steps: list[int] | None) -> None:
     names = [f"checkpoint-{i}" for i in range(5 if steps else 40)]
     rows = [f"L{i}H{i % 7}" for i in range(60)]
     states = [[(i + j) % 3 for j in range(len(names))] for i in range(len(rows))]
-    fig = charts.series_figure(rows, names, states, title="heads over checkpoints", steps=steps,
-                               rewards=[0.1 * i for i in range(len(names))] if steps else None)
+    fig = charts.series_figure(
+        rows,
+        names,
+        states,
+        title="heads over checkpoints",
+        steps=steps,
+        rewards=[0.1 * i for i in range(len(names))] if steps else None,
+    )
     assert _overlaps(fig) == []
 
 
@@ -133,8 +184,11 @@ def test_png_is_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     target.write_bytes(b"old")
     replaced: list[tuple[str, str]] = []
     real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda src, dst: replaced.append((str(src), str(dst)))
-                        or real_replace(src, dst))
+    monkeypatch.setattr(
+        os,
+        "replace",
+        lambda src, dst: replaced.append((str(src), str(dst))) or real_replace(src, dst),
+    )
     previous = os.umask(0o027)
     try:
         assert charts.save_png(_heat(), target) == target
@@ -142,7 +196,7 @@ def test_png_is_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         os.umask(previous)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    (source, destination), = replaced
+    ((source, destination),) = replaced
     assert Path(source).parent == tmp_path and destination == str(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heads.png"]  # no temporary file left
 
@@ -160,8 +214,10 @@ def test_png_is_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_importing_charts_does_not_import_matplotlib() -> None:
-    code = ("import sys, harness_ext.charts; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numpy')))")
+    code = (
+        "import sys, harness_ext.charts; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numpy')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
@@ -182,8 +238,10 @@ def test_overlap_measure_finds_crowded_labels() -> None:
 def test_outputs_close_a_pyplot_figure(tmp_path: Path) -> None:
     from matplotlib import pyplot as plt
 
-    for write in (lambda fig: charts.to_svg(fig, title="p"),
-                  lambda fig: charts.save_png(fig, tmp_path / "p.png")):
+    for write in (
+        lambda fig: charts.to_svg(fig, title="p"),
+        lambda fig: charts.save_png(fig, tmp_path / "p.png"),
+    ):
         fig = plt.figure()
         fig.add_subplot().plot([0, 1])
         write(fig)

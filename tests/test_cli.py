@@ -43,10 +43,28 @@ def test_sparks_error_is_one_line_not_a_traceback(monkeypatch, capsys):
 
 def test_intervention_flags_become_one_model_arg():
     argv = cli.with_intervention_flags(
-        ["--tasks", "amc_sparks", "--ablate", "L12H3", "L14H7", "--boost", "L20H1=1.3",
-         "--model_args", "pretrained=x,dtype=float32", "--limit", "2"])
-    assert argv == ["--tasks", "amc_sparks", "--limit", "2", "--model_args",
-                    "pretrained=x,dtype=float32,interventions=zero:L12H3+L14H7;scale:L20H1:1.3"]
+        [
+            "--tasks",
+            "amc_sparks",
+            "--ablate",
+            "L12H3",
+            "L14H7",
+            "--boost",
+            "L20H1=1.3",
+            "--model_args",
+            "pretrained=x,dtype=float32",
+            "--limit",
+            "2",
+        ]
+    )
+    assert argv == [
+        "--tasks",
+        "amc_sparks",
+        "--limit",
+        "2",
+        "--model_args",
+        "pretrained=x,dtype=float32,interventions=zero:L12H3+L14H7;scale:L20H1:1.3",
+    ]
     assert cli.with_intervention_flags(["--tasks", "t"]) == ["--tasks", "t"]
 
 
@@ -62,8 +80,13 @@ def test_bad_boost_flag_is_clear():
 
 
 def test_plugins_command_lists_builtins_with_help():
-    done = subprocess.run([SPARKS, "plugins"], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "SPARKS_LOAD_PLUGINS": ""})
+    done = subprocess.run(
+        [SPARKS, "plugins"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "SPARKS_LOAD_PLUGINS": ""},
+    )
     assert done.returncode == 0, done.stderr
     for usage in ("zero:HEADS", "scale:HEADS:FACTOR", "mean:HEADS", "noise:HEADS:STD[:SEED]"):
         assert usage in done.stdout
@@ -72,11 +95,35 @@ def test_plugins_command_lists_builtins_with_help():
 
 def test_fold_command_writes_a_checkpoint(tiny_model_dirs, tmp_path, capsys):
     out = tmp_path / "folded"
-    assert cli.main(["fold", "--model", str(tiny_model_dirs["llama"]), "--interventions",
-                     "zero:L0H1", "-o", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "fold",
+                "--model",
+                str(tiny_model_dirs["llama"]),
+                "--interventions",
+                "zero:L0H1",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "sparks_interventions.json").is_file() and (out / "config.json").is_file()
-    assert cli.main(["fold", "--model", str(tiny_model_dirs["llama"]), "--interventions",
-                     "noise:L0H1:0.1", "-o", str(tmp_path / "no")]) == 2
+    assert (
+        cli.main(
+            [
+                "fold",
+                "--model",
+                str(tiny_model_dirs["llama"]),
+                "--interventions",
+                "noise:L0H1:0.1",
+                "-o",
+                str(tmp_path / "no"),
+            ]
+        )
+        == 2
+    )
     assert "cannot fold" in capsys.readouterr().err
 
 
@@ -99,8 +146,14 @@ def test_model_args_as_several_words_or_json_keep_working():
     expected = {"pretrained": "x", "dtype": "float32", "interventions": "zero:L1H1"}
     words = ["--model_args", "pretrained=x", "dtype=float32", "--ablate", "L1H1", "--tasks", "t"]
     assert lm_eval_model_args(words) == (None, expected)
-    as_json = ["--tasks", "t", "--model_args", '{"pretrained": "x", "dtype": "float32"}',
-               "--ablate", "L1H1"]
+    as_json = [
+        "--tasks",
+        "t",
+        "--model_args",
+        '{"pretrained": "x", "dtype": "float32"}',
+        "--ablate",
+        "L1H1",
+    ]
     assert lm_eval_model_args(as_json) == (None, expected)
     twice = ["-a", "pretrained=x", "--model_args", "dtype=float32", "--boost", "L1H1=2"]
     assert lm_eval_model_args(twice)[1]["interventions"] == "scale:L1H1:2"
@@ -108,7 +161,9 @@ def test_model_args_as_several_words_or_json_keep_working():
 
 def test_model_is_not_taken_for_model_args():
     assert lm_eval_model_args(["--model", "hf", "--ablate", "L1H1", "--tasks", "t"]) == (
-        "hf", {"interventions": "zero:L1H1"})
+        "hf",
+        {"interventions": "zero:L1H1"},
+    )
 
 
 def test_interventions_in_json_model_args_and_as_flags_are_refused():
@@ -117,16 +172,22 @@ def test_interventions_in_json_model_args_and_as_flags_are_refused():
     from harness_ext.errors import SparksError
 
     with pytest.raises(SparksError, match="both in --model_args and as flags"):
-        cli.with_intervention_flags(["--model_args", '{"interventions": "zero:L2H1"}',
-                                     "--ablate", "L1H1"])
+        cli.with_intervention_flags(
+            ["--model_args", '{"interventions": "zero:L2H1"}', "--ablate", "L1H1"]
+        )
 
 
 def test_eval_help_lists_the_intervention_flags(capsys):
     assert cli.main(["eval", "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: sparks eval")
-    for flag in ("--ablate HEAD", "--boost HEAD=FACTOR", "--interventions SPEC", "--model_args",
-                 "--apply_chat_template"):
+    for flag in (
+        "--ablate HEAD",
+        "--boost HEAD=FACTOR",
+        "--interventions SPEC",
+        "--model_args",
+        "--apply_chat_template",
+    ):
         assert flag in out
 
 

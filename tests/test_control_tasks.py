@@ -16,10 +16,20 @@ from harness_ext.tasks import data, scoring
 FIXTURES = Path(__file__).resolve().parent / "data" / "control"
 SCHEMA = {"problem_id", "problem", "answer", "number", "tier", "source"}
 # the letters the fixed seed gives the fixture questions: a changed seed or shuffle shows here
-FIXTURE_LETTERS = {"ctl-gpqa-1": "D", "ctl-gpqa-2": "A", "ctl-gpqa-3": "A", "ctl-gpqa-4": "B",
-                   "ctl-gpqa-5": "C", "ctl-gpqa-6": "B"}
-GPQA_ROW = {"id": "q1", "question": "Which is heaviest?", "correct_answer": "lead",
-            "incorrect_answers": ["tin", "zinc", "iron"]}
+FIXTURE_LETTERS = {
+    "ctl-gpqa-1": "D",
+    "ctl-gpqa-2": "A",
+    "ctl-gpqa-3": "A",
+    "ctl-gpqa-4": "B",
+    "ctl-gpqa-5": "C",
+    "ctl-gpqa-6": "B",
+}
+GPQA_ROW = {
+    "id": "q1",
+    "question": "Which is heaviest?",
+    "correct_answer": "lead",
+    "incorrect_answers": ["tin", "zinc", "iron"],
+}
 TRIVIA_ROW = {"id": "t1", "question": "Capital of Italy", "answer": "Rome"}
 
 
@@ -42,6 +52,7 @@ def _write(folder: Path, name: str, rows: list[dict[str, Any]]) -> None:
 
 # ---------------------------------------------------------------- GPQA loader
 
+
 def test_gpqa_rows_have_the_sparks_schema(control_data):
     rows = data.load_gpqa_diamond()["test"]
     assert SCHEMA | {"choices", "domain"} == set(rows.column_names)
@@ -57,8 +68,9 @@ def test_gpqa_letter_names_the_correct_choice(control_data):
         given = source[row["problem_id"]]
         letter = row["answer"]
         assert row["choices"][data.CHOICE_LETTERS.index(letter)] == given["correct_answer"]
-        assert sorted(row["choices"]) == sorted([given["correct_answer"],
-                                                 *given["incorrect_answers"]])
+        assert sorted(row["choices"]) == sorted(
+            [given["correct_answer"], *given["incorrect_answers"]]
+        )
         assert row["problem"].startswith(given["question"] + "\n\n(A) ")
         assert f"\n({letter}) {given['correct_answer']}" in "\n" + row["problem"]
 
@@ -67,24 +79,36 @@ def test_gpqa_shuffle_is_fixed_and_independent_of_file_order(control_data):
     first = {row["problem_id"]: row["answer"] for row in data.load_gpqa_diamond()["test"]}
     assert first == FIXTURE_LETTERS
     assert len(set(first.values())) > 1  # the choices really are shuffled
-    _write(control_data, "gpqa_diamond.jsonl",
-           list(reversed(_lines(control_data / "gpqa_diamond.jsonl")))[:3])
+    _write(
+        control_data,
+        "gpqa_diamond.jsonl",
+        list(reversed(_lines(control_data / "gpqa_diamond.jsonl")))[:3],
+    )
     again = {row["problem_id"]: row["answer"] for row in data.load_gpqa_diamond()["test"]}
     assert again == {key: FIXTURE_LETTERS[key] for key in again}
     assert data.shuffled_choices("x", "abcd") == data.shuffled_choices("x", "abcd")
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"incorrect_answers": ["tin", "zinc"]}, r'"incorrect_answers" \["tin", "zinc"\] is not a '
-                                             r"list of 3 strings"),
-    ({"incorrect_answers": "tin"}, r'"incorrect_answers" "tin" is not a list of 3 strings'),
-    ({"incorrect_answers": ["tin", None, "iron"]}, r'"incorrect_answers\[1\]" null is not'),
-    ({"incorrect_answers": ["tin", "lead ", "iron"]}, r'the choices \["lead", "tin", "lead", '
-                                                      r'"iron"\] are not all different.*ambiguous'),
-    ({"correct_answer": ""}, r'"correct_answer" "" is not a non-empty string'),
-    ({"question": 7}, r'"question" 7 is not a non-empty string'),
-    ({"domain": ["x"]}, r'"domain" \["x"\] is not a non-empty string'),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            {"incorrect_answers": ["tin", "zinc"]},
+            r'"incorrect_answers" \["tin", "zinc"\] is not a '
+            r"list of 3 strings",
+        ),
+        ({"incorrect_answers": "tin"}, r'"incorrect_answers" "tin" is not a list of 3 strings'),
+        ({"incorrect_answers": ["tin", None, "iron"]}, r'"incorrect_answers\[1\]" null is not'),
+        (
+            {"incorrect_answers": ["tin", "lead ", "iron"]},
+            r'the choices \["lead", "tin", "lead", '
+            r'"iron"\] are not all different.*ambiguous',
+        ),
+        ({"correct_answer": ""}, r'"correct_answer" "" is not a non-empty string'),
+        ({"question": 7}, r'"question" 7 is not a non-empty string'),
+        ({"domain": ["x"]}, r'"domain" \["x"\] is not a non-empty string'),
+    ],
+)
 def test_bad_gpqa_line_names_file_line_and_field(tmp_path, change, message):
     _write(tmp_path, "gpqa_diamond.jsonl", [{**GPQA_ROW, "id": "ok"}, {**GPQA_ROW, **change}])
     with pytest.raises(SparksError, match=r"gpqa_diamond\.jsonl:2: " + message + ".*Fix that"):
@@ -93,13 +117,17 @@ def test_bad_gpqa_line_names_file_line_and_field(tmp_path, change, message):
 
 def test_gpqa_line_without_incorrect_answers_lists_the_fields(tmp_path):
     _write(tmp_path, "gpqa_diamond.jsonl", [{"id": "q", "question": "?", "correct_answer": "x"}])
-    with pytest.raises(SparksError, match=r"gpqa_diamond\.jsonl:1: missing field\(s\) "
-                                          r"incorrect_answers \(each line needs id, question, "
-                                          r"correct_answer, incorrect_answers\)"):
+    with pytest.raises(
+        SparksError,
+        match=r"gpqa_diamond\.jsonl:1: missing field\(s\) "
+        r"incorrect_answers \(each line needs id, question, "
+        r"correct_answer, incorrect_answers\)",
+    ):
         data.load_gpqa_diamond(data_dir=str(tmp_path))
 
 
 # ---------------------------------------------------------------- TriviaQA loader
+
 
 def test_triviaqa_rows_keep_every_alias(control_data):
     rows = data.load_triviaqa()["test"]
@@ -111,18 +139,24 @@ def test_triviaqa_rows_keep_every_alias(control_data):
 
 
 def test_triviaqa_aliases_are_optional_and_deduplicated(tmp_path):
-    _write(tmp_path, "triviaqa.jsonl", [TRIVIA_ROW, {**TRIVIA_ROW, "id": "t2",
-                                                     "aliases": ["Rome", " Roma "]}])
+    _write(
+        tmp_path,
+        "triviaqa.jsonl",
+        [TRIVIA_ROW, {**TRIVIA_ROW, "id": "t2", "aliases": ["Rome", " Roma "]}],
+    )
     rows = data.load_triviaqa(data_dir=str(tmp_path))["test"]
     assert rows["aliases"] == [["Rome"], ["Rome", "Roma"]]
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"aliases": "Roma"}, r'"aliases" "Roma" is not a list of strings'),
-    ({"aliases": ["Roma", ""]}, r'"aliases\[1\]" "" is not a non-empty string'),
-    ({"answer": None}, r'"answer" null is not a gold answer'),
-    ({"id": None}, r'"id" null is not a problem id'),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"aliases": "Roma"}, r'"aliases" "Roma" is not a list of strings'),
+        ({"aliases": ["Roma", ""]}, r'"aliases\[1\]" "" is not a non-empty string'),
+        ({"answer": None}, r'"answer" null is not a gold answer'),
+        ({"id": None}, r'"id" null is not a problem id'),
+    ],
+)
 def test_bad_triviaqa_line_names_file_line_and_field(tmp_path, change, message):
     _write(tmp_path, "triviaqa.jsonl", [{**TRIVIA_ROW, **change}])
     with pytest.raises(SparksError, match=r"triviaqa\.jsonl:1: " + message):
@@ -137,27 +171,43 @@ def test_repeated_control_id_is_refused(tmp_path):
 
 # ---------------------------------------------------------------- missing data, the Hub
 
-@pytest.mark.parametrize("loader,file_name,field", [
-    (data.load_gpqa_diamond, "gpqa_diamond.jsonl", '"incorrect_answers": \\[3 strings\\]'),
-    (data.load_triviaqa, "triviaqa.jsonl", '"aliases" \\(optional list of strings\\)'),
-])
+
+@pytest.mark.parametrize(
+    "loader,file_name,field",
+    [
+        (data.load_gpqa_diamond, "gpqa_diamond.jsonl", '"incorrect_answers": \\[3 strings\\]'),
+        (data.load_triviaqa, "triviaqa.jsonl", '"aliases" \\(optional list of strings\\)'),
+    ],
+)
 def test_missing_control_file_gives_its_format(tmp_path, monkeypatch, loader, file_name, field):
     monkeypatch.setenv("SPARKS_DATA_DIR", str(tmp_path))
-    with pytest.raises(SparksError, match=rf"{file_name} does not exist\. Put {file_name} there "
-                                          rf"\(one JSON object per line, .*{field}.*Hub"):
+    with pytest.raises(
+        SparksError,
+        match=rf"{file_name} does not exist\. Put {file_name} there "
+        rf"\(one JSON object per line, .*{field}.*Hub",
+    ):
         loader()
     (tmp_path / file_name).write_text("\n")
     with pytest.raises(SparksError, match=rf"holds no problems.*{field}"):
         loader()
 
 
-@pytest.mark.parametrize("loader,message", [
-    (data.load_gpqa_diamond, r"Could not load Idavidrein/gpqa .*Idavidrein/gpqa is gated: accept "
-                             r"its terms at https://huggingface.co/datasets/Idavidrein/gpqa.*"
-                             r"SPARKS_DATA_DIR=/path/to/folder with gpqa_diamond\.jsonl"),
-    (data.load_triviaqa, r"Could not load mandarjoshi/trivia_qa .*SPARKS_DATA_DIR=/path/to/"
-                         r"folder with triviaqa\.jsonl"),
-])
+@pytest.mark.parametrize(
+    "loader,message",
+    [
+        (
+            data.load_gpqa_diamond,
+            r"Could not load Idavidrein/gpqa .*Idavidrein/gpqa is gated: accept "
+            r"its terms at https://huggingface.co/datasets/Idavidrein/gpqa.*"
+            r"SPARKS_DATA_DIR=/path/to/folder with gpqa_diamond\.jsonl",
+        ),
+        (
+            data.load_triviaqa,
+            r"Could not load mandarjoshi/trivia_qa .*SPARKS_DATA_DIR=/path/to/"
+            r"folder with triviaqa\.jsonl",
+        ),
+    ],
+)
 def test_unreachable_hub_names_both_ways(monkeypatch, loader, message):
     monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
@@ -180,10 +230,16 @@ def _fake_hub(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> li
 
 def test_gpqa_hub_rows_are_read_like_lm_eval(monkeypatch):
     """The Hub's field names, lm-eval's clean-up of " [title]"; invented text, not GPQA's."""
-    row = {"Record ID": "recX", "Question": "Pick the noble gas [title] of period 2.",
-           "Correct Answer": " neon ", "Incorrect Answer 1": "boron",
-           "Incorrect Answer 2": "carbon", "Incorrect Answer 3": "fluorine",
-           "High-level domain": "Chemistry", "Writer's Difficulty Estimate": "Easy"}
+    row = {
+        "Record ID": "recX",
+        "Question": "Pick the noble gas [title] of period 2.",
+        "Correct Answer": " neon ",
+        "Incorrect Answer 1": "boron",
+        "Incorrect Answer 2": "carbon",
+        "Incorrect Answer 3": "fluorine",
+        "High-level domain": "Chemistry",
+        "Writer's Difficulty Estimate": "Easy",
+    }
     asked = _fake_hub(monkeypatch, [row])
     [got] = data.load_gpqa_diamond()["test"]
     assert asked == [("Idavidrein/gpqa", "gpqa_diamond", "train")]
@@ -194,20 +250,32 @@ def test_gpqa_hub_rows_are_read_like_lm_eval(monkeypatch):
 
 
 def test_triviaqa_hub_rows_are_read_like_lm_eval(monkeypatch):
-    row = {"question_id": "tc_1", "question": "Which metal is liquid at room temperature?",
-           "answer": {"value": "Mercury", "aliases": ["Mercury", "Hg", "Quicksilver"],
-                      "normalized_aliases": ["mercury", "hg", "quicksilver"]}}
+    row = {
+        "question_id": "tc_1",
+        "question": "Which metal is liquid at room temperature?",
+        "answer": {
+            "value": "Mercury",
+            "aliases": ["Mercury", "Hg", "Quicksilver"],
+            "normalized_aliases": ["mercury", "hg", "quicksilver"],
+        },
+    }
     asked = _fake_hub(monkeypatch, [row])
     [got] = data.load_triviaqa()["test"]
     assert asked == [("mandarjoshi/trivia_qa", "rc.nocontext", "validation")]
     assert (got["problem_id"], got["answer"], got["aliases"]) == (
-        "tc_1", "Mercury", ["Mercury", "Hg", "Quicksilver"])
+        "tc_1",
+        "Mercury",
+        ["Mercury", "Hg", "Quicksilver"],
+    )
 
 
 def test_hub_rows_of_another_shape_or_repeated_ids_are_refused(monkeypatch):
     _fake_hub(monkeypatch, [{"question_id": "tc_1", "question": "q"}])
-    with pytest.raises(SparksError, match=r"mandarjoshi/trivia_qa, row 1: no field 'answer'\. "
-                                          r"The Hub data set changed shape"):
+    with pytest.raises(
+        SparksError,
+        match=r"mandarjoshi/trivia_qa, row 1: no field 'answer'\. "
+        r"The Hub data set changed shape",
+    ):
         data.load_triviaqa()
     row = {"question_id": "tc_1", "question": "q", "answer": {"value": "a", "aliases": []}}
     _fake_hub(monkeypatch, [row, row])
@@ -217,50 +285,54 @@ def test_hub_rows_of_another_shape_or_repeated_ids_are_refused(monkeypatch):
 
 # ---------------------------------------------------------------- GPQA extraction, scoring
 
-@pytest.mark.parametrize("response,letter", [
-    ("Answer: C", "C"),
-    ("so the right one is (C)", "C"),
-    ("$\\boxed{C}$", "C"),
-    ("Therefore, the answer is C.", "C"),
-    ("The answer is (b)", "B"),
-    ("The correct answer is: **B**", "B"),
-    ("**Answer: D**", "D"),
-    ("Answer: $C$", "C"),
-    ("Answer:\n\nC", "C"),
-    ("Option A is correct.", "A"),
-    ("the answer is A because the rate doubles", "A"),
-    ("Answer: A\nthis follows from the rate law", "A"),
-    ("\\boxed{\\text{(B)}}", "B"),
-    ("\\boxed{\\textbf{(C)} 42}", "C"),
-    ("\\boxed{a}", "A"),
-    ("After all that:\nD\n", "D"),
-    # styles of lighteval's extraction tests (test_extractive_match.py), in our words
-    ("It is not A, since the rate halves; therefore I think it's C", "C"),
-    ("The answer is for sure B, it can't be D", "B"),
-    ('So the answer is "D".', "D"),
-    ("réponse est B non C", "B"),
-    ("答案是C", "C"),
-    # a response that opens with its letter
-    ("C. it cannot be A", "C"),
-    ("D。不是 B", "D"),
-    ("A metal is formed. So it is hard.", None),
-    # the last one wins
-    ("Answer: C. On reflection, the answer is B.", "B"),
-    ("(A) is wrong and (B) is right", "B"),
-    # an explicit answer beats the options discussed after it
-    ("Checking (A). The answer is (C). Checking (A) again.", "C"),
-    # the text after the reasoning comes first
-    ("<think>so the answer is B</think>\nFinal choice: (C)", "C"),
-    ("<think>so the answer is B", "B"),
-    # never a letter inside a word, nor the article "A"
-    ("The product is Cl2, not D-glucose.", None),
-    ("Answer: A metal compound from period five", None),
-    ("the answer is a mixture of both", None),
-    ("\\boxed{a metal}", None),
-    ("Answer: ABC", None),
-    ("Vitamin C is needed", None),
-    ("", None),
-])
+
+@pytest.mark.parametrize(
+    "response,letter",
+    [
+        ("Answer: C", "C"),
+        ("so the right one is (C)", "C"),
+        ("$\\boxed{C}$", "C"),
+        ("Therefore, the answer is C.", "C"),
+        ("The answer is (b)", "B"),
+        ("The correct answer is: **B**", "B"),
+        ("**Answer: D**", "D"),
+        ("Answer: $C$", "C"),
+        ("Answer:\n\nC", "C"),
+        ("Option A is correct.", "A"),
+        ("the answer is A because the rate doubles", "A"),
+        ("Answer: A\nthis follows from the rate law", "A"),
+        ("\\boxed{\\text{(B)}}", "B"),
+        ("\\boxed{\\textbf{(C)} 42}", "C"),
+        ("\\boxed{a}", "A"),
+        ("After all that:\nD\n", "D"),
+        # styles of lighteval's extraction tests (test_extractive_match.py), in our words
+        ("It is not A, since the rate halves; therefore I think it's C", "C"),
+        ("The answer is for sure B, it can't be D", "B"),
+        ('So the answer is "D".', "D"),
+        ("réponse est B non C", "B"),
+        ("答案是C", "C"),
+        # a response that opens with its letter
+        ("C. it cannot be A", "C"),
+        ("D。不是 B", "D"),
+        ("A metal is formed. So it is hard.", None),
+        # the last one wins
+        ("Answer: C. On reflection, the answer is B.", "B"),
+        ("(A) is wrong and (B) is right", "B"),
+        # an explicit answer beats the options discussed after it
+        ("Checking (A). The answer is (C). Checking (A) again.", "C"),
+        # the text after the reasoning comes first
+        ("<think>so the answer is B</think>\nFinal choice: (C)", "C"),
+        ("<think>so the answer is B", "B"),
+        # never a letter inside a word, nor the article "A"
+        ("The product is Cl2, not D-glucose.", None),
+        ("Answer: A metal compound from period five", None),
+        ("the answer is a mixture of both", None),
+        ("\\boxed{a metal}", None),
+        ("Answer: ABC", None),
+        ("Vitamin C is needed", None),
+        ("", None),
+    ],
+)
 def test_letter_extraction(response, letter):
     assert scoring.extract_letter(response) == letter
 
@@ -284,42 +356,49 @@ def test_gpqa_prompt_lists_the_choices_and_asks_for_a_boxed_letter(control_data)
 
 # ---------------------------------------------------------------- TriviaQA extraction, scoring
 
-@pytest.mark.parametrize("response,span", [
-    (" Paris", "Paris"),
-    ("Paris, France.", "Paris, France"),
-    ("The answer is Paris.", "Paris"),
-    ("I think the answer is: Jane Austen! She wrote it in 1813.", "Jane Austen"),
-    ("Answer: **The Beatles**", "The Beatles"),
-    ("Mt. Everest is the tallest.", "Mt. Everest is the tallest"),
-    ("J. R. R. Tolkien\nHe also wrote more.", "J. R. R. Tolkien"),
-    ("Washington, D.C.", "Washington, D.C."),
-    ("\\boxed{\\text{Iron}}", "Iron"),
-    ("It is iron, so the answer is \\boxed{Iron}.", "Iron"),
-    ("\n\nsix. Because a hexagon...", "six"),
-    ("<think>Fe is iron.</think>\n\n**Iron**", "Iron"),
-    ("<think>Fe is", None),
-    ("", None),
-])
+
+@pytest.mark.parametrize(
+    "response,span",
+    [
+        (" Paris", "Paris"),
+        ("Paris, France.", "Paris, France"),
+        ("The answer is Paris.", "Paris"),
+        ("I think the answer is: Jane Austen! She wrote it in 1813.", "Jane Austen"),
+        ("Answer: **The Beatles**", "The Beatles"),
+        ("Mt. Everest is the tallest.", "Mt. Everest is the tallest"),
+        ("J. R. R. Tolkien\nHe also wrote more.", "J. R. R. Tolkien"),
+        ("Washington, D.C.", "Washington, D.C."),
+        ("\\boxed{\\text{Iron}}", "Iron"),
+        ("It is iron, so the answer is \\boxed{Iron}.", "Iron"),
+        ("\n\nsix. Because a hexagon...", "six"),
+        ("<think>Fe is iron.</think>\n\n**Iron**", "Iron"),
+        ("<think>Fe is", None),
+        ("", None),
+    ],
+)
 def test_span_extraction(response, span):
     assert scoring.extract_span(response) == span
 
 
-@pytest.mark.parametrize("span,aliases,correct", [
-    ("the beatles!", ["The Beatles"], True),
-    ("Beatles", ["The Beatles"], True),
-    ("Paris, France", ["Paris"], True),      # lm-eval's triviaqa stops at the comma
-    ("Paris France", ["Paris, France"], True),
-    ("AC-DC", ["AC/DC"], True),
-    ("Jane_Austen", ["Jane Austen"], True),
-    ("A", ["A"], True),                       # only an article: kept, not emptied
-    ("The The", ["The The"], True),
-    ("Rome", ["Paris", "City of Light"], False),
-    ("The Eiffel Tower stands in Paris, France", ["Paris"], True),  # a chat model's sentence
-    ("Iron is a chemical element with the symbol Fe", ["Iron", "Fe"], True),
-    ("Parisian cafes are famous", ["Paris"], False),  # whole phrases only
-    ("The band Abbey Road released Abbey Road", ["The Beatles", "Beatles"], False),
-    ("", ["The"], False),
-])
+@pytest.mark.parametrize(
+    "span,aliases,correct",
+    [
+        ("the beatles!", ["The Beatles"], True),
+        ("Beatles", ["The Beatles"], True),
+        ("Paris, France", ["Paris"], True),  # lm-eval's triviaqa stops at the comma
+        ("Paris France", ["Paris, France"], True),
+        ("AC-DC", ["AC/DC"], True),
+        ("Jane_Austen", ["Jane Austen"], True),
+        ("A", ["A"], True),  # only an article: kept, not emptied
+        ("The The", ["The The"], True),
+        ("Rome", ["Paris", "City of Light"], False),
+        ("The Eiffel Tower stands in Paris, France", ["Paris"], True),  # a chat model's sentence
+        ("Iron is a chemical element with the symbol Fe", ["Iron", "Fe"], True),
+        ("Parisian cafes are famous", ["Paris"], False),  # whole phrases only
+        ("The band Abbey Road released Abbey Road", ["The Beatles", "Beatles"], False),
+        ("", ["The"], False),
+    ],
+)
 def test_alias_matching(span, aliases, correct):
     assert scoring.matches_alias(span, aliases) is correct
 
@@ -339,8 +418,10 @@ def test_triviaqa_filter_metric_and_prompt():
     assert scoring.exact_match_alias(doc, [""]) == {"exact_match": 0.0}
 
 
-@pytest.mark.parametrize("hostile", ["\n" * 100_000, "a. " * 40_000, "( " * 50_000,
-                                     "\\boxed{" * 20_000, "answer is " * 10_000])
+@pytest.mark.parametrize(
+    "hostile",
+    ["\n" * 100_000, "a. " * 40_000, "( " * 50_000, "\\boxed{" * 20_000, "answer is " * 10_000],
+)
 def test_extraction_stays_fast_on_hostile_text(hostile):
     import time
 
@@ -350,6 +431,7 @@ def test_extraction_stays_fast_on_hostile_text(hostile):
 
 
 # ---------------------------------------------------------------- through lm-eval
+
 
 def _scripted_lm(answers: dict[str, str]):
     """An lm-eval model that answers each prompt with the response of the question in it."""
@@ -362,8 +444,9 @@ def _scripted_lm(answers: dict[str, str]):
 
         def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
             self.requests += [request.args for request in requests]
-            return [next(r for q, r in answers.items() if q in request.args[0])
-                    for request in requests]
+            return [
+                next(r for q, r in answers.items() if q in request.args[0]) for request in requests
+            ]
 
         def loglikelihood(self, requests, disable_tqdm: bool = False):
             raise NotImplementedError
@@ -387,25 +470,34 @@ def test_end_to_end_through_lm_eval(control_data, tmp_path):
     gpqa = data.load_gpqa_diamond()["test"]
     right = {row["problem_id"]: row["answer"] for row in gpqa}
     wrong = {"ctl-gpqa-2": "Answer: D", "ctl-gpqa-5": "I cannot tell."}
-    scripted = {row["problem"].split("\n")[0]: wrong.get(row["problem_id"],
-                f"Reasoning...\nThe answer is \\boxed{{{right[row['problem_id']]}}}.")
-                for row in gpqa}
-    scripted |= {"Fe?": "Iron.", "Eiffel": "Paris, France", "Pride": "Charles Dickens",
-                 "largest planet": "The answer is Jupiter.", "Abbey": "beatles",
-                 "hexagon": "Eight"}
+    scripted = {
+        row["problem"].split("\n")[0]: wrong.get(
+            row["problem_id"], f"Reasoning...\nThe answer is \\boxed{{{right[row['problem_id']]}}}."
+        )
+        for row in gpqa
+    }
+    scripted |= {
+        "Fe?": "Iron.",
+        "Eiffel": "Paris, France",
+        "Pride": "Charles Dickens",
+        "largest planet": "The answer is Jupiter.",
+        "Abbey": "beatles",
+        "hexagon": "Eight",
+    }
     model = _scripted_lm(scripted)
     manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
-    results = lm_eval.simple_evaluate(model=model, tasks=["sparks_control"],
-                                      task_manager=manager, log_samples=True)
+    results = lm_eval.simple_evaluate(
+        model=model, tasks=["sparks_control"], task_manager=manager, log_samples=True
+    )
 
     scores = results["results"]
     assert scores["gpqa_diamond_sparks"]["exact_match,extracted"] == pytest.approx(4 / 6)
     assert scores["triviaqa_sparks"]["exact_match,extracted"] == pytest.approx(4 / 6)
-    samples = {task: {s["doc"]["problem_id"]: s for s in rows}
-               for task, rows in results["samples"].items()}
+    samples = {
+        task: {s["doc"]["problem_id"]: s for s in rows} for task, rows in results["samples"].items()
+    }
     # filtered_resps: one list per request, of the answers extracted from its responses
-    letters = {pid: s["filtered_resps"][0][0]
-               for pid, s in samples["gpqa_diamond_sparks"].items()}
+    letters = {pid: s["filtered_resps"][0][0] for pid, s in samples["gpqa_diamond_sparks"].items()}
     assert letters == {**right, "ctl-gpqa-2": "D", "ctl-gpqa-5": ""}
     trivia = samples["triviaqa_sparks"]["ctl-tqa-2"]
     assert trivia["filtered_resps"] == [["Paris, France"]] and trivia["exact_match"] == 1.0
@@ -422,7 +514,9 @@ def test_end_to_end_through_lm_eval(control_data, tmp_path):
         tracker.save_results_samples(task_name=task, samples=rows)
     run = load_run(tmp_path / "out", truncation="estimate", warn=lambda message: None)
     assert {task: task_run.metric for task, task_run in run.tasks.items()} == {
-        "gpqa_diamond_sparks": "exact_match", "triviaqa_sparks": "exact_match"}
+        "gpqa_diamond_sparks": "exact_match",
+        "triviaqa_sparks": "exact_match",
+    }
     problems = run.tasks["gpqa_diamond_sparks"].problems
     assert {p.tier for p in problems.values()} == {"all"}
     assert [r.answer for r in problems["ctl-gpqa-5"].responses] == [None]

@@ -45,7 +45,7 @@ def _set_heads(model, heads, factor: float):  # noqa: ANN001, ANN202
     with torch.no_grad():
         for layer, head in heads:
             weight = model.model.layers[layer].self_attn.o_proj.weight
-            weight[:, head * d:(head + 1) * d] *= factor
+            weight[:, head * d : (head + 1) * d] *= factor
     return model
 
 
@@ -56,8 +56,12 @@ def _case(method: str, arch: str, seed: int, text: str, n_open: int):  # noqa: A
 
     model = tiny_model(arch, seed)
     prompt = list(text.encode())
-    return (model, prompt, greedy_opening(model, prompt, n_open),
-            attribute if method == "eap-ig" else fisher_attribute)
+    return (
+        model,
+        prompt,
+        greedy_opening(model, prompt, n_open),
+        attribute if method == "eap-ig" else fisher_attribute,
+    )
 
 
 def _save(folder: Path, models: dict) -> None:  # noqa: ANN001
@@ -75,9 +79,25 @@ def _discover_pair(folder: Path, *argv: str) -> dict:
     _save(folder, {"post": post, "base": base})
     parser = argparse.ArgumentParser()
     configure_discover(parser)
-    args = parser.parse_args(["--model", str(folder / "post"), "--base", str(folder / "base"),
-                              "--limit", "2", "--ig-steps", "2", "--circuit-size", "2",
-                              "--device", "cpu", "-o", str(folder / "heads.json"), *argv])
+    args = parser.parse_args(
+        [
+            "--model",
+            str(folder / "post"),
+            "--base",
+            str(folder / "base"),
+            "--limit",
+            "2",
+            "--ig-steps",
+            "2",
+            "--circuit-size",
+            "2",
+            "--device",
+            "cpu",
+            "-o",
+            str(folder / "heads.json"),
+            *argv,
+        ]
+    )
     assert run_discover(args) == 0
     return json.loads((folder / "heads.json").read_text())
 
@@ -85,20 +105,34 @@ def _discover_pair(folder: Path, *argv: str) -> dict:
 def _pair(arch: str = "llama", seed: int = 0):  # noqa: ANN202
     from harness_ext.testing import tiny_model
 
-    base = _set_heads(tiny_model(arch, seed), CHOSEN, 0.0)   # the heads are absent in the base
-    post = _set_heads(tiny_model(arch, seed), CHOSEN, 8.0)   # and carry the output after training
+    base = _set_heads(tiny_model(arch, seed), CHOSEN, 0.0)  # the heads are absent in the base
+    post = _set_heads(tiny_model(arch, seed), CHOSEN, 8.0)  # and carry the output after training
     return post, base
 
 
-@pytest.mark.parametrize("arch,corrupt,method", [
-    ("llama", "base", "eap-ig"), ("qwen2", "base", "eap-ig"), ("llama", "zeros", "eap-ig"),
-    ("qwen3", "next", "eap-ig"), ("llama", "base", "fisher"), ("qwen3", "next", "fisher"),
-    ("llama", "base", "edges"), ("qwen2", "next", "edges")])
+@pytest.mark.parametrize(
+    "arch,corrupt,method",
+    [
+        ("llama", "base", "eap-ig"),
+        ("qwen2", "base", "eap-ig"),
+        ("llama", "zeros", "eap-ig"),
+        ("qwen3", "next", "eap-ig"),
+        ("llama", "base", "fisher"),
+        ("qwen3", "next", "fisher"),
+        ("llama", "base", "edges"),
+        ("qwen2", "next", "edges"),
+    ],
+)
 def test_emergent_heads_are_exactly_the_chosen_ones(arch: str, corrupt: str, method: str) -> None:
     post, base = _pair(arch)
     edges = method == "edges"
-    how = Attribution(opening_tokens=8, ig_steps=3, corrupt=corrupt,
-                      method="eap-ig" if edges else method, edges=edges)
+    how = Attribution(
+        opening_tokens=8,
+        ig_steps=3,
+        corrupt=corrupt,
+        method="eap-ig" if edges else method,
+        edges=edges,
+    )
     found = discover_heads(post, _problems(), how, base=base)
     result = build_result(found["importance_post"], found["importance_base"], 2, {})
     assert sorted((h["layer"], h["head"]) for h in result["emergent"]) == CHOSEN
@@ -147,7 +181,9 @@ def test_attribution_tracks_zero_ablation(method: str) -> None:
 
 
 def test_circuit_rules() -> None:
-    assert circuit_size(0.1, 270) == 27 and circuit_size(5, 270) == 5 and circuit_size(0.001, 8) == 1
+    assert (
+        circuit_size(0.1, 270) == 27 and circuit_size(5, 270) == 5 and circuit_size(0.001, 8) == 1
+    )
     assert circuit([[0.0, 3.0], [3.0, 1.0]], 2) == [(0, 1), (1, 0)]
     assert circuit([[0.0, 0.0], [0.0, 1.0]], 3) == [(1, 1)]  # zero importance: never in a circuit
 
@@ -163,15 +199,21 @@ def test_heads_file_is_accepted_by_interventions(tmp_path) -> None:  # noqa: ANN
     assert str(parse_spec(f"zero:@{path}#2").normalized()) == "zero:L1H0+L1H2"
     assert write_heatmap(result, tmp_path / "heads.png")
     assert (tmp_path / "heads.png").read_bytes()[:4] == b"\x89PNG"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["heads.json", "heads.png"]  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "heads.json",
+        "heads.png",
+    ]  # no temp files
 
 
 def test_cli_errors_before_model_work(tmp_path) -> None:  # noqa: ANN001
     parser = argparse.ArgumentParser()
     configure_discover(parser)
-    for argv, message in [(["--ig-steps", "0"], "--ig-steps"), (["--tasks", "nope"], "unknown task"),
-                          (["--corrupt", "base"], "needs --base"),
-                          (["-o", str(tmp_path)], "is a folder")]:
+    for argv, message in [
+        (["--ig-steps", "0"], "--ig-steps"),
+        (["--tasks", "nope"], "unknown task"),
+        (["--corrupt", "base"], "needs --base"),
+        (["-o", str(tmp_path)], "is a folder"),
+    ]:
         with pytest.raises(SparksError, match=message):
             run_discover(parser.parse_args(argv))
 
@@ -187,16 +229,24 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
     assert (tmp_path / "heads.png").is_file()
     printed = capsys.readouterr()
     assert "emergent heads" in printed.out
-    for phase in ("loading the base model", "post: generating openings",
-                  "base: generating openings", "attributing (eap-ig, post and base)"):
+    for phase in (
+        "loading the base model",
+        "post: generating openings",
+        "base: generating openings",
+        "attributing (eap-ig, post and base)",
+    ):
         assert phase in printed.err  # progress with an ETA, per model and per problem
     assert "2/2" in printed.err
     assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
     assert str(parse_spec(f"zero:@{out}#2").normalized()) == "zero:L0H1+L1H2"
 
 
-def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data, capsys,  # noqa: ANN001
-                                                             monkeypatch) -> None:  # noqa: ANN001
+def test_checkpoints_track_heads_appearing_and_disappearing(
+    tmp_path,
+    local_data,
+    capsys,  # noqa: ANN001
+    monkeypatch,
+) -> None:  # noqa: ANN001
     """Three "training checkpoints" of one base, each with its own pair of planted heads: the
     series reports exactly those pairs as emergent, and what appeared and disappeared; the
     base's openings are generated once for the series."""
@@ -205,8 +255,9 @@ def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data
 
     generated = []
     original = discovery_attr.greedy_opening
-    monkeypatch.setattr(discovery_attr, "greedy_opening",
-                        lambda *a, **k: generated.append(1) or original(*a, **k))
+    monkeypatch.setattr(
+        discovery_attr, "greedy_opening", lambda *a, **k: generated.append(1) or original(*a, **k)
+    )
 
     a, b, c, d = (0, 1), (1, 2), (0, 3), (1, 0)
     planted = {"ckpt-100": [a, b], "ckpt-200": [a, c], "ckpt-300": [c, d]}
@@ -218,22 +269,49 @@ def test_checkpoints_track_heads_appearing_and_disappearing(tmp_path, local_data
     parser = argparse.ArgumentParser()
     configure_discover(parser)
     out = tmp_path / "heads.json"
-    args = parser.parse_args(["--checkpoints", *[str(tmp_path / n) for n in planted],
-                              "--base", str(tmp_path / "base"), "--limit", "3",
-                              "--opening-tokens", "6", "--ig-steps", "2", "--circuit-size", "2",
-                              "--device", "cpu", "-o", str(out)])
+    args = parser.parse_args(
+        [
+            "--checkpoints",
+            *[str(tmp_path / n) for n in planted],
+            "--base",
+            str(tmp_path / "base"),
+            "--limit",
+            "3",
+            "--opening-tokens",
+            "6",
+            "--ig-steps",
+            "2",
+            "--circuit-size",
+            "2",
+            "--device",
+            "cpu",
+            "-o",
+            str(out),
+        ]
+    )
     assert run_discover(args) == 0
     assert len(generated) == 3 * 3 + 3  # each checkpoint's openings, the base's once
     data = json.loads(out.read_text())
-    emergent = [sorted((h["layer"], h["head"]) for h in ckpt["emergent"]) for ckpt in data["checkpoints"]]
+    emergent = [
+        sorted((h["layer"], h["head"]) for h in ckpt["emergent"]) for ckpt in data["checkpoints"]
+    ]
     assert emergent == [sorted(heads) for heads in planted.values()]
     assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == sorted(planted["ckpt-300"])
-    steps = [([(h["layer"], h["head"]) for h in t["appeared"]],
-              [(h["layer"], h["head"]) for h in t["disappeared"]]) for t in data["transitions"]]
+    steps = [
+        (
+            [(h["layer"], h["head"]) for h in t["appeared"]],
+            [(h["layer"], h["head"]) for h in t["disappeared"]],
+        )
+        for t in data["transitions"]
+    ]
     assert steps == [([c], [b]), ([d], [a])]
     rows = {(r["layer"], r["head"]): r["emergent"] for r in data["appearance"]}
-    assert rows == {a: [True, True, False], b: [True, False, False], c: [False, True, True],
-                    d: [False, False, True]}
+    assert rows == {
+        a: [True, True, False],
+        b: [True, False, False],
+        c: [False, True, True],
+        d: [False, False, True],
+    }
     assert [Path(m).name for m in data["settings"]["checkpoints"]] == list(planted)
     assert (tmp_path / "heads.png").is_file()
     assert (tmp_path / "heads.checkpoints.png").read_bytes()[:4] == b"\x89PNG"
@@ -278,9 +356,17 @@ def test_edge_scores_sum_to_the_node_score(arch: str) -> None:
     clean = greedy_opening(model, prompt, 6)
     node = attribute(model, prompt, clean, None, 4)
     edges = edge_attribute(model, prompt, clean, None, 4, 3)
-    assert edges.shape == (2, 4, 5) and edge_targets(2) == ["attn L0", "attn L1", "mlp L0", "mlp L1", "logits"]
+    assert edges.shape == (2, 4, 5) and edge_targets(2) == [
+        "attn L0",
+        "attn L1",
+        "mlp L0",
+        "mlp L1",
+        "logits",
+    ]
     assert torch.allclose(edges.sum(dim=-1), node, rtol=1e-4, atol=1e-5)
-    assert (edges[1, :, :2] == 0).all() and (edges[1, :, 2] == 0).all()  # layer 1 -> attn L0/L1, mlp L0
+    assert (edges[1, :, :2] == 0).all() and (
+        edges[1, :, 2] == 0
+    ).all()  # layer 1 -> attn L0/L1, mlp L0
     assert (edges[0, :, 0] == 0).all() and edges[0, :, 1].abs().sum() > 0
 
 
@@ -289,17 +375,22 @@ def test_cli_edges(tmp_path, local_data) -> None:  # noqa: ANN001
 
     from harness_ext.discovery.heads_file import top_edges
 
-    data = _discover_pair(tmp_path, "--opening-tokens", "4", "--edges", "--top-edges", "6",
-                          "--edge-threshold", "0.01")
+    data = _discover_pair(
+        tmp_path, "--opening-tokens", "4", "--edges", "--top-edges", "6", "--edge-threshold", "0.01"
+    )
     assert data["settings"]["level"] == "edges"
     post_edges = data["edges"]["post"]
     assert 1 <= len(post_edges) <= 6 and data["edges"]["base"] is not None
-    assert [e["score"] for e in post_edges] == sorted((e["score"] for e in post_edges), reverse=True)
+    assert [e["score"] for e in post_edges] == sorted(
+        (e["score"] for e in post_edges), reverse=True
+    )
     assert {(e["layer"], e["head"]) for e in post_edges[:2]} <= set(CHOSEN)
     assert sorted((h["layer"], h["head"]) for h in data["emergent"]) == CHOSEN
     scores = torch.tensor([[[0.0, 4.0, 1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 0.3]]])
-    assert top_edges(scores, 5, 0.2) == [{"layer": 0, "head": 0, "to": "attn L1", "score": 4.0},
-                                         {"layer": 0, "head": 0, "to": "mlp L0", "score": 1.0}]
+    assert top_edges(scores, 5, 0.2) == [
+        {"layer": 0, "head": 0, "to": "attn L1", "score": 4.0},
+        {"layer": 0, "head": 0, "to": "mlp L0", "score": 1.0},
+    ]
     assert len(top_edges(scores, 1, 0.0)) == 1 and len(top_edges(scores, 9, 0.0)) == 3
     parser = argparse.ArgumentParser()
     configure_discover(parser)
@@ -311,19 +402,34 @@ def test_openings_from_an_lm_eval_samples_file(tmp_path) -> None:  # noqa: ANN00
     """--samples: POST's openings are its logged responses; the problems are the file's."""
     from harness_ext.reports.fixtures import FakeProblem, write_run
 
-    problems = [FakeProblem(f"2022-AMC12A-{i}", "7", [f"We add {i} and 3, giving {i + 3}. " * 3],
-                            problem=f"What is {i} + 3?", number=i) for i in (1, 2, 3)]
+    problems = [
+        FakeProblem(
+            f"2022-AMC12A-{i}",
+            "7",
+            [f"We add {i} and 3, giving {i + 3}. " * 3],
+            problem=f"What is {i} + 3?",
+            number=i,
+        )
+        for i in (1, 2, 3)
+    ]
     write_run(tmp_path / "run", {"amc_sparks_greedy": problems})
-    settings = _discover_pair(tmp_path, "--samples", str(tmp_path / "run"),
-                              "--opening-tokens", "5")["settings"]
+    settings = _discover_pair(
+        tmp_path, "--samples", str(tmp_path / "run"), "--opening-tokens", "5"
+    )["settings"]
     parser = argparse.ArgumentParser()
     configure_discover(parser)
     assert settings["problem_ids"] == ["2022-AMC12A-1", "2022-AMC12A-2"]
-    assert settings["openings"].startswith("post: read from") and settings["tasks"] == "amc_sparks_greedy"
+    assert (
+        settings["openings"].startswith("post: read from")
+        and settings["tasks"] == "amc_sparks_greedy"
+    )
     assert settings["opening_lengths"] == [5, 5]
     (tmp_path / "bad.jsonl").write_text('{"doc": {"problem": "x"}, "resps": []}\n')
-    for path, message in [(tmp_path / "none", "does not exist"), (tmp_path / "post", "no samples_"),
-                          (tmp_path / "bad.jsonl", "has no 'resps'")]:
+    for path, message in [
+        (tmp_path / "none", "does not exist"),
+        (tmp_path / "post", "no samples_"),
+        (tmp_path / "bad.jsonl", "has no 'resps'"),
+    ]:
         with pytest.raises(SparksError, match=message):
             run_discover(parser.parse_args(["--samples", str(path)]))
     with pytest.raises(SparksError, match="cannot serve --checkpoints"):

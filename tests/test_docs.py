@@ -17,8 +17,11 @@ INCLUDE = re.compile(r"<!-- include: (?P<path>\S+) -->\n```[a-z]*\n(?P<body>.*?)
 
 
 def hook_specs() -> dict[str, object]:
-    return {name: caller.spec.function for name, caller in vars(pm.hook).items()
-            if getattr(caller, "spec", None) is not None}
+    return {
+        name: caller.spec.function
+        for name, caller in vars(pm.hook).items()
+        if getattr(caller, "spec", None) is not None
+    }
 
 
 def test_there_are_hooks() -> None:
@@ -34,11 +37,15 @@ def test_hook_has_docstring(name: str) -> None:
 def test_hook_heading_with_exact_signature(name: str) -> None:
     parameters = inspect.signature(hook_specs()[name]).parameters
     heading = f"## {name}({', '.join(parameters)})"
-    assert heading in DOCS.read_text().splitlines(), f"docs/plugins.md lacks the heading {heading!r}"
+    assert heading in DOCS.read_text().splitlines(), (
+        f"docs/plugins.md lacks the heading {heading!r}"
+    )
 
 
 def test_quoted_files_are_verbatim() -> None:
     quoted = list(INCLUDE.finditer(DOCS.read_text()))
     assert len(quoted) >= 4
     for match in quoted:
-        assert match["body"] == (ROOT / match["path"]).read_text(), f"{match['path']} differs from its quote"
+        assert match["body"] == (ROOT / match["path"]).read_text(), (
+            f"{match['path']} differs from its quote"
+        )

@@ -37,8 +37,12 @@ def test_incomplete_folder_is_not_taken_as_converted(tmp_path):
 @pytest.mark.integration
 def test_converted_folder_is_a_plain_hf_checkpoint(embedded_model):
     config = json.loads((embedded_model / "config.json").read_text())
-    assert (config["model_type"], config["num_hidden_layers"], config["num_attention_heads"],
-            config["num_key_value_heads"]) == ("llama", 30, 9, 3)
+    assert (
+        config["model_type"],
+        config["num_hidden_layers"],
+        config["num_attention_heads"],
+        config["num_key_value_heads"],
+    ) == ("llama", 30, 9, 3)
     assert "quantization_config" not in config
     assert (embedded_model / "model.safetensors").stat().st_size > 500_000_000
     assert (embedded_model / "tokenizer.json").is_file()
@@ -48,10 +52,16 @@ def test_converted_folder_is_a_plain_hf_checkpoint(embedded_model):
 def test_conversion_from_the_wheel_in_a_fresh_cache(tmp_path):
     """The whole first-use path, in a subprocess with an empty cache (about 40 s)."""
     done = subprocess.run(
-        [sys.executable, "-c", "from harness_ext.embedded import embedded_model_path as p; "
-                               "print(p())"],
-        capture_output=True, text=True, timeout=600,
-        env={**__import__("os").environ, "SPARKS_CACHE_DIR": str(tmp_path)})
+        [
+            sys.executable,
+            "-c",
+            "from harness_ext.embedded import embedded_model_path as p; print(p())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "SPARKS_CACHE_DIR": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     folder = Path(done.stdout.strip())
     assert embedded.is_converted(folder) and folder.parent.parent == tmp_path

@@ -16,7 +16,6 @@ from harness_ext.testing import tiny_model, tiny_tokenizer
 GENERATE = dict(max_new_tokens=8, min_new_tokens=8, do_sample=False)
 
 
-
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Path:
     folder = tmp_path / "tiny"

@@ -11,13 +11,25 @@ from harness_ext.errors import SparksError
 from harness_ext.formats.samples import GenerationFact, LoggedSample, read_samples
 
 LINE = {
-    "doc_id": 3, "doc": {"problem_id": "p/3", "answer": "7"}, "target": "7",
-    "arguments": {"gen_args_0": {"arg_0": "prompt", "arg_1": {
-        "max_gen_toks": 96, "sparks_generation": [
-            {"generated_tokens": 96, "stop_reason": "length", "max_gen_toks": 96},
-            {"generated_tokens": 12, "stop_reason": "eos", "max_gen_toks": 96}]}}},
-    "resps": [["a \\boxed{7}", "b"]], "filtered_resps": [["7", ""]],
-    "pass@1": 0.5, "ungraded": 0,
+    "doc_id": 3,
+    "doc": {"problem_id": "p/3", "answer": "7"},
+    "target": "7",
+    "arguments": {
+        "gen_args_0": {
+            "arg_0": "prompt",
+            "arg_1": {
+                "max_gen_toks": 96,
+                "sparks_generation": [
+                    {"generated_tokens": 96, "stop_reason": "length", "max_gen_toks": 96},
+                    {"generated_tokens": 12, "stop_reason": "eos", "max_gen_toks": 96},
+                ],
+            },
+        }
+    },
+    "resps": [["a \\boxed{7}", "b"]],
+    "filtered_resps": [["7", ""]],
+    "pass@1": 0.5,
+    "ungraded": 0,
 }
 
 

@@ -16,14 +16,17 @@ def _decode(tokens) -> str:
     return " ".join(f"w{t}" for t in tokens)
 
 
-@pytest.mark.parametrize("row, stop, expected", [
-    ([9, 9, 5, 6, EOS, PAD, PAD], [], (3, "eos")),          # prompt of 2, the end token counted
-    ([9, 9, 5, 6, 7, 8, 4], [], (5, "length")),
-    ([9, 9, 5, 6, 7, 8, 4], ["w7"], (3, "stop_sequence")),  # what follows the stop is padding
-    ([9, 9, 5, EOS, 7, 8, 4], ["w7"], (2, "eos")),           # a stop string after the end: eos
-])
+@pytest.mark.parametrize(
+    "row, stop, expected",
+    [
+        ([9, 9, 5, 6, EOS, PAD, PAD], [], (3, "eos")),  # prompt of 2, the end token counted
+        ([9, 9, 5, 6, 7, 8, 4], [], (5, "length")),
+        ([9, 9, 5, 6, 7, 8, 4], ["w7"], (3, "stop_sequence")),  # what follows the stop is padding
+        ([9, 9, 5, EOS, 7, 8, 4], ["w7"], (2, "eos")),  # a stop string after the end: eos
+    ],
+)
 def test_facts_of_one_row(row, stop, expected) -> None:
-    fact, = generation_facts([row], 2, 5, {EOS}, stop, _decode)
+    (fact,) = generation_facts([row], 2, 5, {EOS}, stop, _decode)
     assert (fact["generated_tokens"], fact["stop_reason"], fact["max_gen_toks"]) == (*expected, 5)
 
 
@@ -36,8 +39,7 @@ def _word_tokenizer():
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="w0"))
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tokenizer.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<eos>",
-                                   pad_token="<eos>")
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<eos>", pad_token="<eos>")
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +49,18 @@ def word_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("words")
     tokenizer = _word_tokenizer()
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=256, eos_token_id=EOS, pad_token_id=EOS,
-                         bos_token_id=EOS)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        eos_token_id=EOS,
+        pad_token_id=EOS,
+        bos_token_id=EOS,
+    )
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config).eval()
     with torch.no_grad():  # ends early often enough that lengths differ between responses
@@ -63,8 +73,9 @@ def word_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _instance(prompt: str, gen_kwargs: dict, index: int):
     from lm_eval.api.instance import Instance
 
-    return Instance("generate_until", {"doc": index}, (prompt, gen_kwargs), index,
-                    metadata=("t", index, 1))
+    return Instance(
+        "generate_until", {"doc": index}, (prompt, gen_kwargs), index, metadata=("t", index, 1)
+    )
 
 
 def test_each_fact_belongs_to_its_response(word_model: Path) -> None:
@@ -78,8 +89,9 @@ def test_each_fact_belongs_to_its_response(word_model: Path) -> None:
     sampled = {"until": ["w7"], "max_gen_toks": 12, "do_sample": True, "temperature": 1.0}
     prompts = ["w3 w4", "w5 w6 w8 w9 w10 w11", "w12", "w13 w14 w15"]
     instances = [_instance(p, {**sampled}, i) for i, p in enumerate(prompts)]
-    greedy = _instance("w20 w21 w22 w23 w24", {"until": [], "max_gen_toks": 6,
-                                                 "do_sample": False}, 9)
+    greedy = _instance(
+        "w20 w21 w22 w23 w24", {"until": [], "max_gen_toks": 6, "do_sample": False}, 9
+    )
     requests = [r for r in instances for _ in range(3)] + [greedy]  # lm-eval's clones
     torch.manual_seed(1)
     outputs = lm.generate_until(requests)
@@ -96,8 +108,9 @@ def test_each_fact_belongs_to_its_response(word_model: Path) -> None:
             extra = 0 if fact["stop_reason"] == "length" else 1  # the end token or "w7"
             assert fact["generated_tokens"] == words + extra, (fact, text)
             assert fact["max_gen_toks"] == request.args[1]["max_gen_toks"]
-            assert (fact["stop_reason"] == "length") == (fact["generated_tokens"] ==
-                                                         fact["max_gen_toks"])
+            assert (fact["stop_reason"] == "length") == (
+                fact["generated_tokens"] == fact["max_gen_toks"]
+            )
             reasons.add(fact["stop_reason"])
     assert reasons == {"eos", "stop_sequence", "length"}  # the test saw every kind
     assert len({len(t.split()) for texts in by_request.values() for t in texts}) > 3

@@ -39,7 +39,9 @@ def test_hook_register_interventions() -> None:
     with throwaway_plugin("shift-plugin", ShiftPlugin()):
         resolved = resolve("shift:L1H1+L0H3:0.25", model.config)
     assert [(item.plugin, item.layer, item.heads) for item in resolved] == [
-        ("shift-plugin", 0, (3,)), ("shift-plugin", 1, (1,))]
+        ("shift-plugin", 0, (3,)),
+        ("shift-plugin", 1, (1,)),
+    ]
     assert resolved[0].intervention.site.heads == (3,)
     with torch.no_grad():
         with reference_hook(model, {(1, 1): lambda x: x + 0.25, (0, 3): lambda x: x + 0.25}):

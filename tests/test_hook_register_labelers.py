@@ -29,6 +29,9 @@ def test_hook_register_labelers() -> None:
         assert labelers["looping"]({"resps": [["a\nb"]]}) is None
         info = next(info for info in describe_plugins() if info.name == "loops")
         assert info.labelers[0].doc.startswith("Label answers that repeat")
-        with throwaway_plugin("loops-again", LoopPlugin()), pytest.raises(PluginError, match="twice"):
+        with (
+            throwaway_plugin("loops-again", LoopPlugin()),
+            pytest.raises(PluginError, match="twice"),
+        ):
             get_labelers()
     assert "looping" not in get_labelers()

@@ -56,13 +56,20 @@ def test_none_keeps_the_input_and_captures_see_every_call(ids: torch.Tensor) -> 
     model = tiny_model()
     plain = logits(model, ids)
     seen: dict[str, list[tuple[int, ...]]] = {"o_proj": [], "norm": []}
-    fns = {O_PROJ.format(layer=0): lambda x: seen["o_proj"].append(tuple(x.shape)),
-           "model.norm": lambda x: seen["norm"].append(tuple(x.shape))}
+    fns = {
+        O_PROJ.format(layer=0): lambda x: seen["o_proj"].append(tuple(x.shape)),
+        "model.norm": lambda x: seen["norm"].append(tuple(x.shape)),
+    }
     with input_hooks(model, fns):
         assert torch.equal(logits(model, ids), plain)
         with torch.no_grad():
-            model.generate(ids, attention_mask=(ids != 0).long(), max_new_tokens=3,
-                           min_new_tokens=3, do_sample=False)
+            model.generate(
+                ids,
+                attention_mask=(ids != 0).long(),
+                max_new_tokens=3,
+                min_new_tokens=3,
+                do_sample=False,
+            )
     length = ids.shape[1]
     assert seen["o_proj"] == [(2, length, 64), (2, length, 64), (2, 1, 64), (2, 1, 64)]
     assert seen["norm"] == [(2, length, 64), (2, length, 64), (2, 1, 64), (2, 1, 64)]
@@ -87,8 +94,10 @@ def test_a_wrong_path_is_refused_before_any_hook(ids: torch.Tensor) -> None:
     model = tiny_model()
     plain = logits(model, ids)
     called = []
-    fns = {O_PROJ.format(layer=0): lambda x: called.append(1),
-           "model.layers.9.self_attn.o_proj": lambda x: None}
+    fns = {
+        O_PROJ.format(layer=0): lambda x: called.append(1),
+        "model.layers.9.self_attn.o_proj": lambda x: None,
+    }
     with pytest.raises(SparksError, match=r"no module 'model.layers.9.self_attn.o_proj'"):
         with input_hooks(model, fns):
             pass
@@ -110,18 +119,25 @@ def test_gradients_flow_through_a_replacement(ids: torch.Tensor) -> None:
 
 
 def python_sources() -> list[Path]:
-    folders = [ROOT / name for name in SOURCES] + [ROOT / "examples" / "sparks-negate" / "sparks_negate"]
+    folders = [ROOT / name for name in SOURCES] + [
+        ROOT / "examples" / "sparks-negate" / "sparks_negate"
+    ]
     return sorted(path for folder in folders for path in folder.rglob("*.py"))
 
 
 # spelt in pieces, so that this file is not itself a place where the names appear
 PRE_HOOK = "register_forward" + "_pre_hook"
-OTHER_HOOKS = re.compile(r"register_(forward|full_backward|full_backward_pre|backward)" + "_hook\\b")
+OTHER_HOOKS = re.compile(
+    r"register_(forward|full_backward|full_backward_pre|backward)" + "_hook\\b"
+)
 
 
 def test_forward_pre_hooks_are_registered_in_the_mechanism_and_the_reference_hook_only() -> None:
-    users = {path.relative_to(ROOT).as_posix() for path in python_sources()
-             if PRE_HOOK in path.read_text(encoding="utf-8")}
+    users = {
+        path.relative_to(ROOT).as_posix()
+        for path in python_sources()
+        if PRE_HOOK in path.read_text(encoding="utf-8")
+    }
     assert users == {"harness_ext/hooks.py", "harness_ext/testing.py"}
     for path in python_sources():  # nor any other kind of module hook
         assert not OTHER_HOOKS.search(path.read_text(encoding="utf-8")), path
@@ -136,15 +152,17 @@ def test_no_private_pyvene_attribute_is_used() -> None:
 
 
 def test_pyvene_imports_silently_without_redirecting_stdout() -> None:
-    code = ("import contextlib, sys\n"
-            "def refuse(*args):\n"
-            "    raise AssertionError('stdout redirected')\n"
-            "contextlib.redirect_stdout = refuse\n"
-            "stdout = sys.stdout\n"
-            "from harness_ext.interventions.base import pyvene\n"
-            "assert sys.stdout is stdout and 'nnsight' not in sys.modules\n"
-            "assert hasattr(pyvene, 'SourcelessIntervention')\n"
-            "print('imported')\n")
+    code = (
+        "import contextlib, sys\n"
+        "def refuse(*args):\n"
+        "    raise AssertionError('stdout redirected')\n"
+        "contextlib.redirect_stdout = refuse\n"
+        "stdout = sys.stdout\n"
+        "from harness_ext.interventions.base import pyvene\n"
+        "assert sys.stdout is stdout and 'nnsight' not in sys.modules\n"
+        "assert hasattr(pyvene, 'SourcelessIntervention')\n"
+        "print('imported')\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "imported\n"

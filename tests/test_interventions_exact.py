@@ -63,19 +63,37 @@ def noise_fn(std: float, seed: int, layer: int) -> Callable[[torch.Tensor], torc
 
 # name -> (spec, reference functions by (layer, head), modes that apply)
 CASES: dict[str, tuple[str, Callable[[], dict[tuple[int, int], Any]], tuple[str, ...]]] = {
-    "zero": ("zero:L0H1+L1H3", lambda: {(0, 1): torch.zeros_like, (1, 3): torch.zeros_like},
-             ("fold", "pyvene")),
-    "scale": ("scale:L0H2+L1H0+L1H1:1.7", lambda: {(0, 2): scaled(1.7), (1, 0): scaled(1.7), (1, 1): scaled(1.7)},
-              ("fold", "pyvene")),
-    "zero+scale": ("zero:L1H2;scale:L0H0+L0H3+L1H1:0.5",
-                   lambda: {(1, 2): torch.zeros_like, (0, 0): scaled(0.5), (0, 3): scaled(0.5), (1, 1): scaled(0.5)},
-                   ("fold", "pyvene")),
-    "noise": ("noise:L0H3+L1H1:0.5:7", lambda: {(0, 3): noise_fn(0.5, 7, 0), (1, 1): noise_fn(0.5, 7, 1)},
-              ("pyvene",)),
-    "plugin": ("reverse:L0H0+L0H2+L1H3", lambda: {(0, 0): flip_last, (0, 2): flip_last,
-                                                  (1, 3): flip_last}, ("pyvene",)),
+    "zero": (
+        "zero:L0H1+L1H3",
+        lambda: {(0, 1): torch.zeros_like, (1, 3): torch.zeros_like},
+        ("fold", "pyvene"),
+    ),
+    "scale": (
+        "scale:L0H2+L1H0+L1H1:1.7",
+        lambda: {(0, 2): scaled(1.7), (1, 0): scaled(1.7), (1, 1): scaled(1.7)},
+        ("fold", "pyvene"),
+    ),
+    "zero+scale": (
+        "zero:L1H2;scale:L0H0+L0H3+L1H1:0.5",
+        lambda: {
+            (1, 2): torch.zeros_like,
+            (0, 0): scaled(0.5),
+            (0, 3): scaled(0.5),
+            (1, 1): scaled(0.5),
+        },
+        ("fold", "pyvene"),
+    ),
+    "noise": (
+        "noise:L0H3+L1H1:0.5:7",
+        lambda: {(0, 3): noise_fn(0.5, 7, 0), (1, 1): noise_fn(0.5, 7, 1)},
+        ("pyvene",),
+    ),
+    "plugin": (
+        "reverse:L0H0+L0H2+L1H3",
+        lambda: {(0, 0): flip_last, (0, 2): flip_last, (1, 3): flip_last},
+        ("pyvene",),
+    ),
 }
-
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +123,24 @@ def test_matches_reference_hook(arch: str, case: str, batch: dict[str, torch.Ten
     plain_tokens, plain_logits = run(model, batch)
     with reference_hook(model, reference()):
         expected_tokens, expected_logits = run(model, batch)
-    assert not torch.allclose(expected_logits, plain_logits, atol=1e-3), "the intervention has no effect"
+    assert not torch.allclose(expected_logits, plain_logits, atol=1e-3), (
+        "the intervention has no effect"
+    )
     for mode in modes:
         with throwaway_plugin("reverse-plugin", ReversePlugin()):
             resolved = resolve(spec, model.config)
         with apply_interventions(model, resolved, mode=mode) as used:
             assert used == mode
             tokens, logits = run(model, batch)
-        assert torch.equal(tokens, expected_tokens), f"{mode}: tokens differ from the reference hook"
+        assert torch.equal(tokens, expected_tokens), (
+            f"{mode}: tokens differ from the reference hook"
+        )
         torch.testing.assert_close(logits, expected_logits, rtol=1e-5, atol=1e-5)
         assert not torch.equal(tokens, plain_tokens) or not torch.allclose(logits, plain_logits)
         after = weights(model)
-        assert all(torch.equal(before[name], after[name]) for name in before), f"{mode}: weights changed"
+        assert all(torch.equal(before[name], after[name]) for name in before), (
+            f"{mode}: weights changed"
+        )
     assert run(model, batch)[0].equal(plain_tokens)  # and the model is plain again
 
 
@@ -196,7 +220,10 @@ def test_wrong_shape_from_a_plugin_is_named(batch: dict[str, torch.Tensor]) -> N
     model = tiny_model()
     with throwaway_plugin("bad-plugin", BadPlugin()):
         resolved = resolve("bad:L0H1+L0H3", model.config)
-    with apply_interventions(model, resolved), pytest.raises(SparksError, match="'bad' from plugin 'bad-plugin'"):
+    with (
+        apply_interventions(model, resolved),
+        pytest.raises(SparksError, match="'bad' from plugin 'bad-plugin'"),
+    ):
         run(model, batch)
 
 
@@ -214,8 +241,13 @@ def test_failing_plugin_forward_is_named(batch: dict[str, torch.Tensor]) -> None
     model = tiny_model()
     with throwaway_plugin("failing-plugin", FailsPlugin()):
         resolved = resolve("fails:L1H1", model.config)
-    with apply_interventions(model, resolved), pytest.raises(
-            SparksError, match=r"'fails' from plugin 'failing-plugin' failed on L1H1 .*ValueError: cannot today"):
+    with (
+        apply_interventions(model, resolved),
+        pytest.raises(
+            SparksError,
+            match=r"'fails' from plugin 'failing-plugin' failed on L1H1 .*ValueError: cannot today",
+        ),
+    ):
         run(model, batch)
 
 

@@ -16,7 +16,6 @@ from harness_ext.testing import reference_hook, tiny_model, tiny_tokenizer
 GENERATE = dict(max_new_tokens=8, min_new_tokens=8, do_sample=False)
 
 
-
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SPARKS_CACHE_DIR", str(tmp_path))
@@ -42,9 +41,13 @@ def head_means(model: Any, layer: int, heads: list[int]) -> dict[int, torch.Tens
 def test_mean_matches_reference_hook(arch: str) -> None:
     model = tiny_model(arch)
     tokenizer = tiny_tokenizer()
-    batch = dict(tokenizer(["What is 2+3? Think.", "1+1=", "Find x."], padding=True, return_tensors="pt"))
-    means = {**{(0, h): m for h, m in head_means(model, 0, [1, 2]).items()},
-             **{(1, h): m for h, m in head_means(model, 1, [3]).items()}}
+    batch = dict(
+        tokenizer(["What is 2+3? Think.", "1+1=", "Find x."], padding=True, return_tensors="pt")
+    )
+    means = {
+        **{(0, h): m for h, m in head_means(model, 0, [1, 2]).items()},
+        **{(1, h): m for h, m in head_means(model, 1, [3]).items()},
+    }
     functions = {key: (lambda x, m=mean: m.expand_as(x).clone()) for key, mean in means.items()}
     with torch.no_grad():
         plain = model.generate(**batch, **GENERATE)

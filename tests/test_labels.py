@@ -13,12 +13,15 @@ from harness_ext.reports.loops import find_loop
 from harness_ext.reports.reached import find_reached
 from harness_ext.testing import throwaway_plugin
 
-LOOP = ("We need the sum. " + "Let me check the sum again: 3 + 4 = 7, so the total is 7. " * 12)
-REASONED = ("First, 12 \\times 13 = 156. Then 156 + 4 = 160. Dividing, 160 / 8 = 20. "
-            "So the answer is \\boxed{20}.")
+LOOP = "We need the sum. " + "Let me check the sum again: 3 + 4 = 7, so the total is 7. " * 12
+REASONED = (
+    "First, 12 \\times 13 = 156. Then 156 + 4 = 160. Dividing, 160 / 8 = 20. "
+    "So the answer is \\boxed{20}."
+)
 
 
 # ---------------------------------------------------------------- one test per label
+
 
 def test_correct() -> None:
     assert label(REASONED, "20") == "correct"
@@ -55,20 +58,32 @@ def test_no_answer_for_wrong_aime_form() -> None:
     assert label(response, "500") == "reasoning_error"  # no AIME rule: a wrong value
 
 
-@pytest.mark.parametrize("response, claim, note", [
-    ("We get 12 \\times 13 = 198, so the answer is \\boxed{198}.", "12 \\times 13 = 198",
-     "12 \\times 13 = 156, not 198"),
-    ("Adding, $3/4 + 1/8 = 5/8$. The answer is \\boxed{5/8}.", "3/4 + 1/8 = 5/8",
-     "3/4 + 1/8 = 7/8 (~0.875), not 5/8"),
-    ("Then \\frac{1}{2} + \\frac{1}{3} = \\frac{2}{5}, so \\boxed{2/5}.",
-     "\\frac{1}{2} + \\frac{1}{3} = \\frac{2}{5}", "= 5/6"),
-])
+@pytest.mark.parametrize(
+    "response, claim, note",
+    [
+        (
+            "We get 12 \\times 13 = 198, so the answer is \\boxed{198}.",
+            "12 \\times 13 = 198",
+            "12 \\times 13 = 156, not 198",
+        ),
+        (
+            "Adding, $3/4 + 1/8 = 5/8$. The answer is \\boxed{5/8}.",
+            "3/4 + 1/8 = 5/8",
+            "3/4 + 1/8 = 7/8 (~0.875), not 5/8",
+        ),
+        (
+            "Then \\frac{1}{2} + \\frac{1}{3} = \\frac{2}{5}, so \\boxed{2/5}.",
+            "\\frac{1}{2} + \\frac{1}{3} = \\frac{2}{5}",
+            "= 5/6",
+        ),
+    ],
+)
 def test_calculation_error(response: str, claim: str, note: str) -> None:
     found = diagnose(response, "7")
     assert found.label == "calculation_error"
     assert found.evidence == claim
     assert note in found.note
-    assert response[found.span[0]:found.span[1]] == claim
+    assert response[found.span[0] : found.span[1]] == claim
 
 
 def test_calculation_error_records_the_first_false_claim() -> None:
@@ -77,8 +92,10 @@ def test_calculation_error_records_the_first_false_claim() -> None:
 
 
 def test_found_then_lost() -> None:
-    response = ("Solving, x = 204, so the answer is \\boxed{204}. Wait, we double counted; "
-                "subtracting gives \\boxed{203}.")
+    response = (
+        "Solving, x = 204, so the answer is \\boxed{204}. Wait, we double counted; "
+        "subtracting gives \\boxed{203}."
+    )
     found = diagnose(response, "204")
     assert found.label == "found_then_lost"
     assert "\\boxed{204}" in found.evidence
@@ -98,6 +115,7 @@ def test_reasoning_error() -> None:
 
 # ---------------------------------------------------------------- order and API
 
+
 def test_builtin_order_is_documented_order() -> None:
     names = [name for name, _ in get_ordered_labelers()]
     assert [n for n in names if n in BUILTIN_LABELS] == list(BUILTIN_LABELS)
@@ -112,9 +130,22 @@ def test_order_decides_between_labels() -> None:
 
 def test_make_sample_has_the_documented_keys() -> None:
     sample = make_sample(REASONED, "20", truncated=False)
-    for key in ("doc", "target", "resps", "filtered_resps", "response", "answer", "gold",
-                "correct", "truncated", "integer_range", "task", "max_gen_toks", "n_tokens",
-                "grade_reason"):
+    for key in (
+        "doc",
+        "target",
+        "resps",
+        "filtered_resps",
+        "response",
+        "answer",
+        "gold",
+        "correct",
+        "truncated",
+        "integer_range",
+        "task",
+        "max_gen_toks",
+        "n_tokens",
+        "grade_reason",
+    ):
         assert key in sample
     assert sample["resps"] == [[REASONED]] and sample["filtered_resps"] == ["20"]
     assert sample["correct"] is True
@@ -144,8 +175,11 @@ def test_plugin_labelers_join_the_order() -> None:
         names = [name for name, _ in get_ordered_labelers()]
         assert names.index("truncated") < names.index("too_short") < names.index("logical_loop")
         # no order attribute: after the specific built-ins, before the catch-all
-        assert names.index("found_then_lost") < names.index("shouting") < names.index(
-            "reasoning_error")
+        assert (
+            names.index("found_then_lost")
+            < names.index("shouting")
+            < names.index("reasoning_error")
+        )
         assert diagnose("\\boxed{3}", "4").label == "too_short"
         assert label("THE ANSWER IS CLEARLY 3, NOTHING ELSE.", "4") == "shouting"
     assert "too_short" not in [name for name, _ in get_ordered_labelers()]
@@ -178,23 +212,50 @@ def test_failing_labeler_is_named() -> None:
 
 # ---------------------------------------------------------------- the detectors
 
-@pytest.mark.parametrize("text", [
-    "x + 2 = 5", "2x + 3 = 7", "x^2 + 3 = 12", "\\sqrt{16} + 1 = 5", "a_1 + 3 = 5",
-    "7 + 8 = 3 \\pmod{12}", "7 + 8 = 3 (mod 12)", "y - 3 + 5 = 9", "5! = 120",
-    "3 \\cdot 4 = 12x", "2^{10} = 1024", "1,000 + 24 = 1,024", "1/3 = 0.333",
-    "2 \\times 3 = 6 + 1 = 7", "\\pi \\times 2 = 6.28", "50\\% \\times 20 = 11",
-    "101_2 + 11_2 = 1000_2", "f(3) + 2 = 9", "x_{1} + 4 = 10",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x + 2 = 5",
+        "2x + 3 = 7",
+        "x^2 + 3 = 12",
+        "\\sqrt{16} + 1 = 5",
+        "a_1 + 3 = 5",
+        "7 + 8 = 3 \\pmod{12}",
+        "7 + 8 = 3 (mod 12)",
+        "y - 3 + 5 = 9",
+        "5! = 120",
+        "3 \\cdot 4 = 12x",
+        "2^{10} = 1024",
+        "1,000 + 24 = 1,024",
+        "1/3 = 0.333",
+        "2 \\times 3 = 6 + 1 = 7",
+        "\\pi \\times 2 = 6.28",
+        "50\\% \\times 20 = 11",
+        "101_2 + 11_2 = 1000_2",
+        "f(3) + 2 = 9",
+        "x_{1} + 4 = 10",
+    ],
+)
 def test_no_false_calculation_alarm(text: str) -> None:
     assert find_false_claim(text) is None
 
 
-@pytest.mark.parametrize("text, value", [
-    ("so 3 + 4 = 8", "7"), ("$-3 + 5 = 3$", "2"), ("(2 + 3) \\times 4 = 24", "20"),
-    ("2^{10} = 1000", "1024"), ("\\boxed{3 + 4 = 8}", "7"), ("**3 + 4 = 8**", "7"),
-    ("1/3 = 0.34", "1/3"), ("\\dfrac{6}{8} = \\dfrac{2}{3}", "3/4"),
-    ("3 \u00d7 4 = 13", "12"), ("9 \u2212 4 = 6", "5"),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("so 3 + 4 = 8", "7"),
+        ("$-3 + 5 = 3$", "2"),
+        ("(2 + 3) \\times 4 = 24", "20"),
+        ("2^{10} = 1000", "1024"),
+        ("\\boxed{3 + 4 = 8}", "7"),
+        ("**3 + 4 = 8**", "7"),
+        ("1/3 = 0.34", "1/3"),
+        ("\\dfrac{6}{8} = \\dfrac{2}{3}", "3/4"),
+        ("3 \u00d7 4 = 13", "12"),
+        ("9 \u2212 4 = 6", "5"),
+    ],
+)
 def test_false_claims_are_found(text: str, value: str) -> None:
     claim = find_false_claim(text)
     assert claim is not None and str(claim.actual) == value
@@ -208,8 +269,9 @@ def test_claims_are_bounded_and_never_evaluated() -> None:
 
 
 def test_no_loop_in_ordinary_or_enumerating_text() -> None:
-    enumeration = " ".join(f"For n = {n}: n^2 + 1 = {n * n + 1}, which is not prime." for n in
-                           range(2, 40))
+    enumeration = " ".join(
+        f"For n = {n}: n^2 + 1 = {n * n + 1}, which is not prime." for n in range(2, 40)
+    )
     assert find_loop(enumeration) is None
     assert find_loop(REASONED * 2) is None  # a recap (two copies) is not a loop
     assert find_loop("short " * 10) is None
@@ -226,6 +288,7 @@ def test_found_then_lost_ignores_intermediate_values() -> None:
 
 # ---------------------------------------------------------------- found_then_lost: results
 
+
 def _label_of(response: str, gold: str, answer: str, **view: object) -> Diagnosis:
     """The label of a response whose grading is given (independent of the extractor)."""
     from harness_ext.reports.labels import diagnose_sample
@@ -233,46 +296,74 @@ def _label_of(response: str, gold: str, answer: str, **view: object) -> Diagnosi
     return diagnose_sample(make_sample(response, gold, answer=answer, correct=False, **view))
 
 
-CORNERS = ("The grid has 12 rows and 13 columns, so there are $12 \\times 13 = 156$ squares. "
-           "But the corners were counted twice, so we subtract them: $156 - 12 = 144$.\n\n"
-           "The final answer is \\boxed{144}.")
+CORNERS = (
+    "The grid has 12 rows and 13 columns, so there are $12 \\times 13 = 156$ squares. "
+    "But the corners were counted twice, so we subtract them: $156 - 12 = 144$.\n\n"
+    "The final answer is \\boxed{144}."
+)
 
 
 def test_found_then_lost_from_an_intermediate_result() -> None:
     found = _label_of(CORNERS, "156", "144")
     assert found.label == "found_then_lost"
-    assert CORNERS[found.span[0]:found.span[1]] == "156"
+    assert CORNERS[found.span[0] : found.span[1]] == "156"
     assert "reached in a step '156'" in found.note and "'144'" in found.note
 
 
-@pytest.mark.parametrize("response, gold, answer", [
-    ("Then $a + b = -1 + 5 = 4$, so $x = 4$. Since $a = 3$, $a + b = 8$. \\boxed{8}", "4", "8"),
-    ("Adding the parts, the total is 156. Subtracting the corners: \\boxed{144}", "156", "144"),
-    ("The dot product is 0, so the angle is $90^\\circ$. Halving it, \\boxed{45^\\circ}",
-     "90^\\circ", "45^\\circ"),
-    ("We get $2 + \\frac{5}{3} + 1 = \\frac{14}{3}$. Dividing by 3: $\\frac{14}{9}$.",
-     "\\frac{14}{3}", "\\frac{14}{9}"),
-    ("So Evelyn is the student with the greatest speed. Or Carla: \\boxed{\\text{Carla}}",
-     "\\text{Evelyn}", "\\text{Carla}"),
-    ("$\\tan A = \\frac{2\\cos A}{\\cos A} = 2$. Taking the reciprocal, $\\tan A = \\frac{1}{2}$."
-     " \\boxed{\\frac{1}{2}}", "2", "\\frac{1}{2}"),  # a small gold, for the final quantity
-])
+@pytest.mark.parametrize(
+    "response, gold, answer",
+    [
+        ("Then $a + b = -1 + 5 = 4$, so $x = 4$. Since $a = 3$, $a + b = 8$. \\boxed{8}", "4", "8"),
+        ("Adding the parts, the total is 156. Subtracting the corners: \\boxed{144}", "156", "144"),
+        (
+            "The dot product is 0, so the angle is $90^\\circ$. Halving it, \\boxed{45^\\circ}",
+            "90^\\circ",
+            "45^\\circ",
+        ),
+        (
+            "We get $2 + \\frac{5}{3} + 1 = \\frac{14}{3}$. Dividing by 3: $\\frac{14}{9}$.",
+            "\\frac{14}{3}",
+            "\\frac{14}{9}",
+        ),
+        (
+            "So Evelyn is the student with the greatest speed. Or Carla: \\boxed{\\text{Carla}}",
+            "\\text{Evelyn}",
+            "\\text{Carla}",
+        ),
+        (
+            "$\\tan A = \\frac{2\\cos A}{\\cos A} = 2$. Taking the reciprocal, $\\tan A = \\frac{1}{2}$."
+            " \\boxed{\\frac{1}{2}}",
+            "2",
+            "\\frac{1}{2}",
+        ),  # a small gold, for the final quantity
+    ],
+)
 def test_found_then_lost_reads_results_of_steps(response: str, gold: str, answer: str) -> None:
     assert _label_of(response, gold, answer).label == "found_then_lost"
 
 
-@pytest.mark.parametrize("response, gold, answer", [
-    ("Let $x = 5$ and $y = 2$. Then the answer is \\boxed{7}.", "5", "7"),  # a given
-    ("Its area is 2 times larger, so \\boxed{8}.", "2", "8"),  # no value ends the sentence
-    ("We have $1 + 1 = 2$ and $3 + 4 = 7$, so \\boxed{7}.", "2", "7"),  # a small gold
-    ("Evelyn runs a short distance, so the answer is \\boxed{\\text{Carla}}.",
-     "\\text{Evelyn}", "\\text{Carla}"),  # named, not concluded
-    ("So \\boxed{8}. Check: $2 + 2 = 4$ is not it.", "4", "8"),  # after the final answer
-    ("$\\sin A = 2x$, so $\\tan A = \\frac{x}{2x} = \\frac{1}{2}$. \\boxed{\\frac{1}{2}}", "2",
-     "\\frac{1}{2}"),  # 2x is a term, not the value 2
-])
-def test_found_then_lost_ignores_values_that_are_no_results(response: str, gold: str,
-                                                           answer: str) -> None:
+@pytest.mark.parametrize(
+    "response, gold, answer",
+    [
+        ("Let $x = 5$ and $y = 2$. Then the answer is \\boxed{7}.", "5", "7"),  # a given
+        ("Its area is 2 times larger, so \\boxed{8}.", "2", "8"),  # no value ends the sentence
+        ("We have $1 + 1 = 2$ and $3 + 4 = 7$, so \\boxed{7}.", "2", "7"),  # a small gold
+        (
+            "Evelyn runs a short distance, so the answer is \\boxed{\\text{Carla}}.",
+            "\\text{Evelyn}",
+            "\\text{Carla}",
+        ),  # named, not concluded
+        ("So \\boxed{8}. Check: $2 + 2 = 4$ is not it.", "4", "8"),  # after the final answer
+        (
+            "$\\sin A = 2x$, so $\\tan A = \\frac{x}{2x} = \\frac{1}{2}$. \\boxed{\\frac{1}{2}}",
+            "2",
+            "\\frac{1}{2}",
+        ),  # 2x is a term, not the value 2
+    ],
+)
+def test_found_then_lost_ignores_values_that_are_no_results(
+    response: str, gold: str, answer: str
+) -> None:
     assert _label_of(response, gold, answer).label == "reasoning_error"
 
 
@@ -295,14 +386,17 @@ def test_found_then_lost_needs_a_final_answer() -> None:
 def test_found_then_lost_the_paper_cases_end_to_end() -> None:
     assert label(CORNERS, "156") == "found_then_lost"
     assert label("Dividing, we get $x - 1 = 3$, so $x = 4$. Doubling, \\boxed{8}.", "4") == (
-        "found_then_lost")
+        "found_then_lost"
+    )
 
 
 # ---------------------------------------------------------------- logical_loop: before an answer
 
-SHORT_LOOP = ("To find the remainder, we use $n \\equiv 2 \\pmod{7}$.\n"
-              + "So, the remainder is 1 when $n$ is divided by 7.\n" * 3
-              + "\nTherefore, the answer is \\boxed{1}.")
+SHORT_LOOP = (
+    "To find the remainder, we use $n \\equiv 2 \\pmod{7}$.\n"
+    + "So, the remainder is 1 when $n$ is divided by 7.\n" * 3
+    + "\nTherefore, the answer is \\boxed{1}."
+)
 
 
 def test_logical_loop_of_three_short_copies_before_the_answer() -> None:
@@ -312,9 +406,12 @@ def test_logical_loop_of_three_short_copies_before_the_answer() -> None:
 
 
 def test_logical_loop_early_then_reasoning_on() -> None:
-    early = ("We need Pierre and Rosa apart at the table.\n" * 4
-             + "Now we count. " + " ".join(f"Seat {n} has {n + 2} neighbours." for n in range(30))
-             + " So \\boxed{720}.")
+    early = (
+        "We need Pierre and Rosa apart at the table.\n" * 4
+        + "Now we count. "
+        + " ".join(f"Seat {n} has {n + 2} neighbours." for n in range(30))
+        + " So \\boxed{720}."
+    )
     assert _label_of(early, "144", "720").label == "logical_loop"
 
 
@@ -326,28 +423,41 @@ def test_two_copies_and_tiny_passages_are_no_loop() -> None:
 
 # ---------------------------------------------------------------- no_answer: no value
 
-@pytest.mark.parametrize("response, answer, why", [
-    ("So, the final answer is: The answer.", "The answer", "a placeholder"),
-    ("Therefore, the number of divisors is 3,", "3", "a dangling end"),
-    ("Therefore, the number of divisors is 3,", "3,", "a dangling end"),
-    ("So, the answer is $12 +$", "12 +", "a dangling end"),
-    ("So, the answer is no longer possible to provide.", "no longer possible to provide",
-     "prose"),
-    ("The final answer is \\boxed{\\text{the number of ways}}.", "\\text{the number of ways}",
-     "prose"),
-])
+
+@pytest.mark.parametrize(
+    "response, answer, why",
+    [
+        ("So, the final answer is: The answer.", "The answer", "a placeholder"),
+        ("Therefore, the number of divisors is 3,", "3", "a dangling end"),
+        ("Therefore, the number of divisors is 3,", "3,", "a dangling end"),
+        ("So, the answer is $12 +$", "12 +", "a dangling end"),
+        (
+            "So, the answer is no longer possible to provide.",
+            "no longer possible to provide",
+            "prose",
+        ),
+        (
+            "The final answer is \\boxed{\\text{the number of ways}}.",
+            "\\text{the number of ways}",
+            "prose",
+        ),
+    ],
+)
 def test_no_answer_for_answers_that_are_no_value(response: str, answer: str, why: str) -> None:
     found = _label_of(response, "42", answer)
     assert found.label == "no_answer"
     assert f"({why})" in found.note
 
 
-@pytest.mark.parametrize("response, answer", [
-    ("THE ANSWER IS CLEARLY 3, NOTHING ELSE.", "3,"),  # the comma does not end the response
-    ("So $x \\in (0, 3]$.", "(0, 3]"),
-    ("It is 3 \\text{ feet and } 4 \\text{ inches}.", "3 \\text{ feet and } 4 \\text{ inches}"),
-    ("So the answer is \\boxed{\\text{Evelyn}}.", "\\text{Evelyn}"),
-])
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        ("THE ANSWER IS CLEARLY 3, NOTHING ELSE.", "3,"),  # the comma does not end the response
+        ("So $x \\in (0, 3]$.", "(0, 3]"),
+        ("It is 3 \\text{ feet and } 4 \\text{ inches}.", "3 \\text{ feet and } 4 \\text{ inches}"),
+        ("So the answer is \\boxed{\\text{Evelyn}}.", "\\text{Evelyn}"),
+    ],
+)
 def test_values_are_not_no_answer(response: str, answer: str) -> None:
     assert _label_of(response, "42", answer).label == "reasoning_error"
 
@@ -361,19 +471,30 @@ def test_a_sentence_is_a_value_for_triviaqa() -> None:
 
 # ---------------------------------------------------------------- calculation_error: more claims
 
-@pytest.mark.parametrize("text, claim, note", [
-    ("9 + 8 is 610.", "9 + 8 is 610", "9 + 8 = 17, not 610"),
-    ("5 + 9 equals 16, so", "5 + 9 equals 16", "5 + 9 = 14, not 16"),
-    ("The final answer is $3x-2+1=3x+1$.", "3x-2+1=3x+1", "3x-2+1 = 3x - 1, not 3x + 1"),
-])
+
+@pytest.mark.parametrize(
+    "text, claim, note",
+    [
+        ("9 + 8 is 610.", "9 + 8 is 610", "9 + 8 = 17, not 610"),
+        ("5 + 9 equals 16, so", "5 + 9 equals 16", "5 + 9 = 14, not 16"),
+        ("The final answer is $3x-2+1=3x+1$.", "3x-2+1=3x+1", "3x-2+1 = 3x - 1, not 3x + 1"),
+    ],
+)
 def test_claims_in_words_and_simplifications(text: str, claim: str, note: str) -> None:
     found = find_false_claim(text)
     assert found is not None and found.text == claim and found.describe() == note
 
 
-@pytest.mark.parametrize("text", [
-    "2 + 7 is a classic example", "8 + 9 is an arithmetic operation", "2x + 3 = 2x + 5",
-    "3x - 2 + 1 = 3x - 1", "x + x = 2x", "so 3x - 2 + 1 = 3x + 1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2 + 7 is a classic example",
+        "8 + 9 is an arithmetic operation",
+        "2x + 3 = 2x + 5",
+        "3x - 2 + 1 = 3x - 1",
+        "x + x = 2x",
+        "so 3x - 2 + 1 = 3x + 1",
+    ],
+)
 def test_no_false_alarm_in_words_or_equations(text: str) -> None:
     assert find_false_claim(text) is None

@@ -38,16 +38,22 @@ def test_fixture_covers_both_kinds() -> None:
     assert sum(not row["ended"] for row in RESPONSES) >= 5
 
 
-@pytest.mark.parametrize("row", [r for r in RESPONSES if r["loop"] is True],
-                         ids=_ids([r for r in RESPONSES if r["loop"] is True]))
+@pytest.mark.parametrize(
+    "row",
+    [r for r in RESPONSES if r["loop"] is True],
+    ids=_ids([r for r in RESPONSES if r["loop"] is True]),
+)
 def test_real_loops_are_found(row: dict[str, Any]) -> None:
     loop = find_loop(row["response"])
     assert loop is not None and loop.copies >= 3
-    assert row["response"][loop.start:loop.end].startswith(loop.text.rstrip("\u2026"))
+    assert row["response"][loop.start : loop.end].startswith(loop.text.rstrip("\u2026"))
 
 
-@pytest.mark.parametrize("row", [r for r in RESPONSES if r["loop"] is False],
-                         ids=_ids([r for r in RESPONSES if r["loop"] is False]))
+@pytest.mark.parametrize(
+    "row",
+    [r for r in RESPONSES if r["loop"] is False],
+    ids=_ids([r for r in RESPONSES if r["loop"] is False]),
+)
 def test_no_loop_where_there_is_none(row: dict[str, Any]) -> None:
     assert find_loop(row["response"]) is None
 
@@ -62,22 +68,36 @@ def test_false_claims_in_real_text(row: dict[str, Any]) -> None:
 
 
 def test_labels_follow_the_order_on_real_output() -> None:
-    labels = {row["id"]: diagnose(row["response"], row["gold"], truncated=not row["ended"],
-                                  integer_range=(0, 999) if "-I-" in row["id"] else None).label
-              for row in RESPONSES}
+    labels = {
+        row["id"]: diagnose(
+            row["response"],
+            row["gold"],
+            truncated=not row["ended"],
+            integer_range=(0, 999) if "-I-" in row["id"] else None,
+        ).label
+        for row in RESPONSES
+    }
     assert {pid for pid, label in labels.items() if label == "truncated"} == {
-        row["id"] for row in RESPONSES if not row["ended"]}
+        row["id"] for row in RESPONSES if not row["ended"]
+    }
     assert {pid for pid, label in labels.items() if label == "logical_loop"} == {
-        "2024-I-10", "2022-AMC12A-1", "2022-AMC12A-12"}  # the loops that still ended
+        "2024-I-10",
+        "2022-AMC12A-1",
+        "2022-AMC12A-12",
+    }  # the loops that still ended
     assert labels["2024-I-2"] == "no_answer"  # "y=10x+10" is no AIME answer
     assert labels["2024-I-3"] == "reasoning_error"
     assert "correct" not in labels.values()
 
 
 def test_estimated_truncation_has_no_false_positives() -> None:
-    flagged = {row["id"] for row in RESPONSES
-               if is_truncated(row["response"], row["max_gen_toks"],
-                               has_answer=bool(extract_answer(row["response"])))}
+    flagged = {
+        row["id"]
+        for row in RESPONSES
+        if is_truncated(
+            row["response"], row["max_gen_toks"], has_answer=bool(extract_answer(row["response"]))
+        )
+    }
     cut = {row["id"] for row in RESPONSES if not row["ended"]}
     assert flagged <= cut and len(flagged) >= len(cut) - 1
 
@@ -90,6 +110,10 @@ def test_tokenizer_truncation_matches_generation(embedded_model: Path) -> None:
     assert counter is not None and "SmolLM2" in note
     for row in RESPONSES:  # 2022-AMC12A-1 ended at 510 of 512 tokens, with an answer
         assert counter(row["response"]) == row["n_tokens"], row["id"]
-        truncated = is_truncated(row["response"], row["max_gen_toks"], count_tokens=counter,
-                                 has_answer=bool(extract_answer(row["response"])))
+        truncated = is_truncated(
+            row["response"],
+            row["max_gen_toks"],
+            count_tokens=counter,
+            has_answer=bool(extract_answer(row["response"])),
+        )
         assert truncated == (not row["ended"]), row["id"]

@@ -16,13 +16,23 @@ import pytest
 from harness_ext.reports import BUILTIN_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
-HAND_FIELDS = ("id", "label", "reason", "gold", "response", "task", "stop_reason",
-               "generated_tokens", "max_gen_toks")
+HAND_FIELDS = (
+    "id",
+    "label",
+    "reason",
+    "gold",
+    "response",
+    "task",
+    "stop_reason",
+    "generated_tokens",
+    "max_gen_toks",
+)
 
 
 def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sparks_labels_benchmark",
-                                                  ROOT / "benchmarks" / "labels.py")
+    spec = importlib.util.spec_from_file_location(
+        "sparks_labels_benchmark", ROOT / "benchmarks" / "labels.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
@@ -78,8 +88,14 @@ def test_every_response_that_hit_its_budget_is_truncated_or_correct(results: lis
 
 
 def test_the_benchmark_reports_a_missed_goal() -> None:
-    row = {"id": "x", "label": "truncated", "stop_reason": "length", "response": "So",
-           "gold": "1", "task": "arith_sparks_greedy"}
+    row = {
+        "id": "x",
+        "label": "truncated",
+        "stop_reason": "length",
+        "response": "So",
+        "gold": "1",
+        "task": "arith_sparks_greedy",
+    }
     wrong = [BENCH.Result(row, "reasoning_error", "")]
     failed = BENCH.goal_failures(BENCH.score(wrong), BENCH.budget_misses(wrong))
     assert any("accuracy" in line for line in failed)

@@ -17,24 +17,43 @@ LM_EVAL = str(Path(sys.executable).with_name("lm_eval"))
 
 def lm_eval(args: list[str], data: Path, out: Path) -> tuple[dict, dict[str, list[dict]]]:
     """Run lm_eval, return its results file and its per-task sample logs."""
-    env = {**os.environ, "SPARKS_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
-           "HF_DATASETS_OFFLINE": "1"}
-    done = subprocess.run([LM_EVAL, "--model", "sparks", *args, "--log_samples",
-                           "--output_path", str(out)],
-                          capture_output=True, text=True, timeout=900, env=env)
+    env = {
+        **os.environ,
+        "SPARKS_DATA_DIR": str(data),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
+    done = subprocess.run(
+        [LM_EVAL, "--model", "sparks", *args, "--log_samples", "--output_path", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     [results_file] = out.rglob("results_*.json")
     samples = {}
     for path in out.rglob("samples_*.jsonl"):
-        task = path.name[len("samples_"):].rsplit("_", 1)[0]
+        task = path.name[len("samples_") :].rsplit("_", 1)[0]
         samples[task] = [json.loads(line) for line in path.read_text().splitlines()]
     return json.loads(results_file.read_text()), samples
 
 
 def test_aime24_offline_with_tiers_and_extracted_answers(shared_data, embedded_model, tmp_path):
-    results, samples = lm_eval(["--tasks", "aime24_sparks", "--limit", "2", "--gen_kwargs",
-                                "max_gen_toks=48", "--metadata", '{"repeats": 2}'],
-                               shared_data, tmp_path)
+    results, samples = lm_eval(
+        [
+            "--tasks",
+            "aime24_sparks",
+            "--limit",
+            "2",
+            "--gen_kwargs",
+            "max_gen_toks=48",
+            "--metadata",
+            '{"repeats": 2}',
+        ],
+        shared_data,
+        tmp_path,
+    )
     assert 0.0 <= results["results"]["aime24_sparks"]["pass@1,extracted"] <= 1.0
     assert results["config"]["sparks_interventions"] is None
     logged = samples["aime24_sparks"]
@@ -50,14 +69,16 @@ def test_batch_size_4_gives_the_same_greedy_outputs_as_1(shared_data, embedded_m
     args = ["--tasks", "amc_sparks_greedy", "--limit", "4", "--gen_kwargs", "max_gen_toks=32"]
     _, one = lm_eval([*args, "--batch_size", "1"], shared_data, tmp_path / "b1")
     _, four = lm_eval([*args, "--batch_size", "4"], shared_data, tmp_path / "b4")
+
     def responses(logged):
         return [s["resps"] for s in sorted(logged, key=lambda s: s["doc_id"])]
 
     assert responses(one["amc_sparks_greedy"]) == responses(four["amc_sparks_greedy"])
 
 
-def test_interventions_from_the_command_line_match_the_reference_hook(shared_data,
-                                                                      embedded_model, tmp_path):
+def test_interventions_from_the_command_line_match_the_reference_hook(
+    shared_data, embedded_model, tmp_path
+):
     """Zeroing L3H1 and L5H2 through lm_eval gives exactly the reference hook's tokens."""
     import torch
 
@@ -66,24 +87,38 @@ def test_interventions_from_the_command_line_match_the_reference_hook(shared_dat
 
     args = ["--tasks", "aime24_sparks_greedy", "--limit", "2", "--gen_kwargs", "max_gen_toks=32"]
     spec = "zero:L3H1+L5H2"
-    results, samples = lm_eval([*args, "--model_args", f"interventions={spec}"], shared_data,
-                               tmp_path / "ablated")
+    results, samples = lm_eval(
+        [*args, "--model_args", f"interventions={spec}"], shared_data, tmp_path / "ablated"
+    )
     assert results["config"]["sparks_interventions"] == spec
     logged = sorted(samples["aime24_sparks_greedy"], key=lambda s: s["doc_id"])
-    assert all(s["arguments"]["gen_args_0"]["arg_1"]["sparks_interventions"] == spec
-               for s in logged)
+    assert all(
+        s["arguments"]["gen_args_0"]["arg_1"]["sparks_interventions"] == spec for s in logged
+    )
 
     lm = SparksLM(pretrained=str(embedded_model), device="cpu")
+
     def zero(x):
         return torch.zeros_like(x)
 
     from lm_eval.api.instance import Instance
 
-    requests = [Instance(request_type="generate_until", doc={}, idx=0,
-                         arguments=(s["arguments"]["gen_args_0"]["arg_0"],
-                                    {k: v for k, v in s["arguments"]["gen_args_0"]["arg_1"].items()
-                                     if k != "sparks_interventions"}))
-                for s in logged]
+    requests = [
+        Instance(
+            request_type="generate_until",
+            doc={},
+            idx=0,
+            arguments=(
+                s["arguments"]["gen_args_0"]["arg_0"],
+                {
+                    k: v
+                    for k, v in s["arguments"]["gen_args_0"]["arg_1"].items()
+                    if k != "sparks_interventions"
+                },
+            ),
+        )
+        for s in logged
+    ]
     with reference_hook(lm.model, {(3, 1): zero, (5, 2): zero}):
         reference = lm.generate_until(requests, disable_tqdm=True)
     assert [s["resps"][0][0] for s in logged] == reference
@@ -93,13 +128,27 @@ def test_interventions_from_the_command_line_match_the_reference_hook(shared_dat
 def test_a_missing_pretrained_folder_is_one_line(tmp_path):
     """lm_eval's own command line: the bad input reads as one line, no traceback."""
     missing = tmp_path / "no-such-model"
-    done = subprocess.run([LM_EVAL, "--model", "sparks", "--model_args", f"pretrained={missing}",
-                           "--tasks", "amc_sparks_greedy", "--limit", "1"],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    done = subprocess.run(
+        [
+            LM_EVAL,
+            "--model",
+            "sparks",
+            "--model_args",
+            f"pretrained={missing}",
+            "--tasks",
+            "amc_sparks_greedy",
+            "--limit",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1] == (
         f"sparks: error: pretrained={missing}: the folder {missing} does not exist. Pass a local "
         f"model folder (with config.json) or a Hub id such as HuggingFaceTB/SmolLM2-135M-Instruct, "
-        f"or leave pretrained out for the embedded model.")
+        f"or leave pretrained out for the embedded model."
+    )

@@ -8,15 +8,28 @@ from lm_eval.api.instance import Instance
 from harness_ext.errors import SparksError
 from harness_ext.model import SparksLM
 
-PROMPTS = ["What is 12 times 13?", "Let x be a real number such that x^2 = 4. Find x.",
-           "Find x.", "The answer is", "What is 12 times 13? Let x be a real number."]
+PROMPTS = [
+    "What is 12 times 13?",
+    "Let x be a real number such that x^2 = 4. Find x.",
+    "Find x.",
+    "The answer is",
+    "What is 12 times 13? Let x be a real number.",
+]
 
 
 def generate(lm: SparksLM, prompts: list[str], max_gen_toks: int = 8) -> list[str]:
-    requests = [Instance(request_type="generate_until", doc={}, idx=i,
-                         arguments=(prompt, {"until": ["<|im_end|>"], "do_sample": False,
-                                             "max_gen_toks": max_gen_toks}))
-                for i, prompt in enumerate(prompts)]
+    requests = [
+        Instance(
+            request_type="generate_until",
+            doc={},
+            idx=i,
+            arguments=(
+                prompt,
+                {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": max_gen_toks},
+            ),
+        )
+        for i, prompt in enumerate(prompts)
+    ]
     return lm.generate_until(requests, disable_tqdm=True)
 
 
@@ -32,7 +45,8 @@ def test_batch_size_does_not_change_greedy_outputs(tiny_model_dirs, arch):
 def test_hflm_model_args_pass_through(tiny_model_dirs):
     lm = SparksLM.create_from_arg_string(
         f"pretrained={tiny_model_dirs['llama']},dtype=bfloat16,max_length=96,device=cpu",
-        {"batch_size": 2})
+        {"batch_size": 2},
+    )
     assert lm.max_length == 96
     assert str(lm.model.dtype) == "torch.bfloat16"
     assert lm.batch_size == 2
@@ -42,8 +56,12 @@ def test_hflm_model_args_pass_through(tiny_model_dirs):
 
 def test_loglikelihood_works(tiny_model_dirs):
     lm = SparksLM(pretrained=str(tiny_model_dirs["qwen2"]), device="cpu")
-    request = Instance(request_type="loglikelihood", doc={}, idx=0,
-                       arguments=("What is 12 times 13?", " The answer is 156."))
+    request = Instance(
+        request_type="loglikelihood",
+        doc={},
+        idx=0,
+        arguments=("What is 12 times 13?", " The answer is 156."),
+    )
     [(logprob, greedy)] = lm.loglikelihood([request], disable_tqdm=True)
     assert logprob < 0 and isinstance(greedy, bool)
 
@@ -63,9 +81,15 @@ def test_no_pretrained_means_the_embedded_model(monkeypatch, tmp_path, tiny_mode
 
 def test_generation_budget_is_fitted_to_the_context(tiny_model_dirs, caplog):
     lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu", max_length=64)
-    request = Instance(request_type="generate_until", doc={}, idx=0,
-                       arguments=(PROMPTS[1], {"until": ["<|im_end|>"], "do_sample": False,
-                                               "max_gen_toks": 32768}))
+    request = Instance(
+        request_type="generate_until",
+        doc={},
+        idx=0,
+        arguments=(
+            PROMPTS[1],
+            {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": 32768},
+        ),
+    )
     [output] = lm.generate_until([request], disable_tqdm=True)
     prompt_tokens = len(lm.tok_encode(PROMPTS[1]))
     assert request.args[1]["max_gen_toks"] == 64 - prompt_tokens - 1

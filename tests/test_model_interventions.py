@@ -16,11 +16,13 @@ SPEC = "zero:L0H1+L1H3;scale:L1H0:1.5"
 REFERENCE = {(0, 1): lambda x: x * 0, (1, 3): lambda x: x * 0, (1, 0): lambda x: x * 1.5}
 
 
-
 def loglikelihoods(lm: SparksLM) -> list[float]:
-    requests = [Instance(request_type="loglikelihood", doc={}, idx=i,
-                         arguments=(prompt, " The answer is 156."))
-                for i, prompt in enumerate(PROMPTS)]
+    requests = [
+        Instance(
+            request_type="loglikelihood", doc={}, idx=i, arguments=(prompt, " The answer is 156.")
+        )
+        for i, prompt in enumerate(PROMPTS)
+    ]
     return [logprob for logprob, _ in lm.loglikelihood(requests, disable_tqdm=True)]
 
 
@@ -28,8 +30,9 @@ def loglikelihoods(lm: SparksLM) -> list[float]:
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 def test_interventions_match_the_reference_hook(tiny_model_dirs, arch, mode):
     path = str(tiny_model_dirs[arch])
-    intervened = SparksLM(pretrained=path, device="cpu", batch_size=3, interventions=SPEC,
-                          intervention_mode=mode)
+    intervened = SparksLM(
+        pretrained=path, device="cpu", batch_size=3, interventions=SPEC, intervention_mode=mode
+    )
     plain = SparksLM(pretrained=path, device="cpu", batch_size=3)
     with reference_hook(plain.model, REFERENCE):
         expected_text = generate(plain, PROMPTS, max_gen_toks=12)
@@ -40,8 +43,11 @@ def test_interventions_match_the_reference_hook(tiny_model_dirs, arch, mode):
 
 
 def test_info_records_the_normalized_spec(tiny_model_dirs):
-    lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu",
-                  interventions="scale:L1H0:1.5;zero:L1H3+L0H1")
+    lm = SparksLM(
+        pretrained=str(tiny_model_dirs["llama"]),
+        device="cpu",
+        interventions="scale:L1H0:1.5;zero:L1H3+L0H1",
+    )
     info = lm.get_model_info()
     assert info["sparks_interventions"] == lm.interventions
     assert info["sparks_intervention_mode"] == "fold"
@@ -75,9 +81,12 @@ def test_bad_heads_fail_before_the_model_loads(tiny_model_dirs, monkeypatch):
 
 def test_logged_generation_arguments_carry_the_spec(tiny_model_dirs):
     lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu", interventions=SPEC)
-    request = Instance(request_type="generate_until", doc={}, idx=0,
-                       arguments=(PROMPTS[0], {"until": ["<|im_end|>"], "do_sample": False,
-                                               "max_gen_toks": 4}))
+    request = Instance(
+        request_type="generate_until",
+        doc={},
+        idx=0,
+        arguments=(PROMPTS[0], {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": 4}),
+    )
     lm.generate_until([request], disable_tqdm=True)
     assert request.args[1]["sparks_interventions"] == lm.interventions
     lm.generate_until([request], disable_tqdm=True)  # the key never reaches generate()

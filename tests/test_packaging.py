@@ -16,9 +16,23 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                           "--no-build-isolation", "-w", str(out), str(ROOT)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     [built] = out.glob("sparks_harness-*.whl")
     return built
@@ -27,11 +41,17 @@ def wheel(tmp_path_factory) -> Path:
 def test_everything_lands_under_one_namespace(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
-    assert {t for t in top if not t.endswith(".dist-info")} == {"harness_ext",
-                                                                "harness_ext_lm_eval.pth"}
-    for member in ("harness_ext/tasks/_sparks_template_yaml", "harness_ext/tasks/sparks.yaml",
-                   "harness_ext/tasks/amc/amc_sparks.yaml", "harness_ext/interventions/__init__.py",
-                   "harness_ext/reports/__init__.py"):
+    assert {t for t in top if not t.endswith(".dist-info")} == {
+        "harness_ext",
+        "harness_ext_lm_eval.pth",
+    }
+    for member in (
+        "harness_ext/tasks/_sparks_template_yaml",
+        "harness_ext/tasks/sparks.yaml",
+        "harness_ext/tasks/amc/amc_sparks.yaml",
+        "harness_ext/interventions/__init__.py",
+        "harness_ext/reports/__init__.py",
+    ):
         assert member in names
 
 
@@ -47,18 +67,38 @@ def test_entry_points_declared(wheel):
 def test_installed_wheel_registers_with_lm_eval(wheel, tmp_path):
     """A regular (non-editable) install: the .pth file alone makes lm-eval find `sparks`."""
     target = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                           "--target", str(target), str(wheel)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     # -S: no .pth file of this (editable) venv runs; the venv's packages are put on the path
     # as plain folders, and only the wheel's own .pth file is processed, by addsitedir
-    code = ("import site, sys; sys.path.append(sys.argv[2]); site.addsitedir(sys.argv[1]); "
-            "from lm_eval.api.registry import get_model; import harness_ext; "
-            "print(get_model('sparks').__name__, harness_ext.__file__)")
+    code = (
+        "import site, sys; sys.path.append(sys.argv[2]); site.addsitedir(sys.argv[1]); "
+        "from lm_eval.api.registry import get_model; import harness_ext; "
+        "print(get_model('sparks').__name__, harness_ext.__file__)"
+    )
     purelib = sysconfig.get_paths()["purelib"]
-    done = subprocess.run([sys.executable, "-S", "-c", code, str(target), purelib], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(target), purelib],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     name, location = done.stdout.split()
     assert name == "SparksLM" and location.startswith(str(target))

@@ -45,6 +45,7 @@ def test_describe_plugins_lists_versions_hooks_and_help() -> None:
 def test_usage_from_signature() -> None:
     def factory(alpha: str, *rest: str) -> None:
         """Help."""
+
     assert usage("x", factory) == "x:HEADS:ALPHA[:REST...]"
 
 
@@ -55,6 +56,7 @@ def test_inline_plugin_is_listed_and_removed() -> None:
         def register_interventions(register):
             def wobble(amount: str):
                 """Wobble the heads by AMOUNT."""
+
             register("wobble", wobble)
 
     with throwaway_plugin("wobbler", Plugin()):
@@ -89,8 +91,11 @@ def test_plugin_that_raises_is_named() -> None:
             raise RuntimeError("boom")
 
     with throwaway_plugin("broken-plugin", Broken()):
-        with pytest.raises(PluginError, match=r"plugin 'broken-plugin' failed in register_interventions: "
-                                              r"RuntimeError: boom"):
+        with pytest.raises(
+            PluginError,
+            match=r"plugin 'broken-plugin' failed in register_interventions: "
+            r"RuntimeError: boom",
+        ):
             get_interventions()
 
 
@@ -120,26 +125,33 @@ def test_misspelt_hook_is_refused() -> None:
 
 def test_every_hook_has_a_test() -> None:
     sources = "\n".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
-    names = [name for name, caller in vars(pm.hook).items() if getattr(caller, "spec", None) is not None]
+    names = [
+        name for name, caller in vars(pm.hook).items() if getattr(caller, "spec", None) is not None
+    ]
     assert names
     for name in names:
         assert f"def test_hook_{name}(" in sources, f"hook {name} has no test_hook_{name}"
 
 
-def run_python(code: str, env: dict[str, str], path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, env: dict[str, str], path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter, outside pytest (so no test-mode flag unless set)."""
     full = dict(os.environ)
     full.pop("SPARKS_LOAD_PLUGINS", None)
     full.update(env)
     if path is not None:
         full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), full.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120
+    )
 
 
-LIST_INTERVENTIONS = ("import json, sys\n{setup}\n"
-                      "from harness_ext.plugins import get_registered_interventions\n"
-                      "print(json.dumps({{n: r.plugin for n, r in get_registered_interventions().items()}}))")
+LIST_INTERVENTIONS = (
+    "import json, sys\n{setup}\n"
+    "from harness_ext.plugins import get_registered_interventions\n"
+    "print(json.dumps({{n: r.plugin for n, r in get_registered_interventions().items()}}))"
+)
 
 
 def test_allow_list_empty_loads_no_outside_plugin() -> None:
@@ -149,7 +161,9 @@ def test_allow_list_empty_loads_no_outside_plugin() -> None:
 
 
 def test_allow_list_names_a_missing_distribution() -> None:
-    result = run_python(LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": "no-such-dist-xyz"})
+    result = run_python(
+        LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": "no-such-dist-xyz"}
+    )
     assert result.returncode != 0
     assert "SPARKS_LOAD_PLUGINS names 'no-such-dist-xyz', which is not installed" in result.stderr
 
@@ -161,10 +175,14 @@ def test_plugin_failing_to_import_is_named(tmp_path: Path) -> None:
     (info / "entry_points.txt").write_text("[harness_ext]\nbroken = no_such_module_xyz\n")
     result = run_python(LIST_INTERVENTIONS.format(setup=""), {}, tmp_path)
     assert result.returncode != 0
-    assert ("plugin 'broken' from broken-plugin 0.1 failed to import: ModuleNotFoundError"
-            in result.stderr)
+    assert (
+        "plugin 'broken' from broken-plugin 0.1 failed to import: ModuleNotFoundError"
+        in result.stderr
+    )
     assert "SPARKS_LOAD_PLUGINS" in result.stderr
-    allowed_out = run_python(LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": ""}, tmp_path)
+    allowed_out = run_python(
+        LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": ""}, tmp_path
+    )
     assert allowed_out.returncode == 0, allowed_out.stderr
 
 
@@ -172,8 +190,20 @@ def test_plugin_failing_to_import_is_named(tmp_path: Path) -> None:
 def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """examples/sparks-negate installed with pip into a throwaway folder (not this environment)."""
     target = tmp_path_factory.mktemp("site")
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-               "--disable-pip-version-check", "--no-index", "--target", str(target), str(EXAMPLE)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--target",
+        str(target),
+        str(EXAMPLE),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return target
@@ -187,8 +217,11 @@ def test_example_plugin_found_by_entry_point(installed_example: Path) -> None:
 
 def test_example_plugin_allowed_by_name_even_in_test_mode(installed_example: Path) -> None:
     setup = "sys._sparks_test_mode = True"
-    allowed = run_python(LIST_INTERVENTIONS.format(setup=setup), {"SPARKS_LOAD_PLUGINS": "sparks-negate"},
-                         installed_example)
+    allowed = run_python(
+        LIST_INTERVENTIONS.format(setup=setup),
+        {"SPARKS_LOAD_PLUGINS": "sparks-negate"},
+        installed_example,
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert "negate" in json.loads(allowed.stdout)
     test_mode = run_python(LIST_INTERVENTIONS.format(setup=setup), {}, installed_example)
@@ -198,12 +231,25 @@ def test_example_plugin_allowed_by_name_even_in_test_mode(installed_example: Pat
 @pytest.mark.slow  # a second pytest in a subprocess: 13-30 s depending on load
 def test_example_plugin_own_tests_pass(installed_example: Path) -> None:
     """The example's tests (the recipe docs/plugins.md gives plugin authors) pass when installed."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")]
-    full = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(installed_example),
-                                                                    os.environ.get("PYTHONPATH")])))
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(EXAMPLE / "tests"),
+    ]
+    full = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [str(installed_example), os.environ.get("PYTHONPATH")])
+        ),
+    )
     full.pop("SPARKS_LOAD_PLUGINS", None)
     full["OMP_NUM_THREADS"] = "1"  # tiny models: threads only thrash on a busy machine
-    result = subprocess.run(command, capture_output=True, text=True, env=full, timeout=300, cwd=EXAMPLE)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=full, timeout=300, cwd=EXAMPLE
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "9 passed" in result.stdout
-

@@ -26,9 +26,15 @@ def config(n_layers: int = 6, n_heads: int = 8) -> Any:
     """A config only (no weights) with ``n_layers`` x ``n_heads`` heads."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=32, hidden_size=n_heads * 8, intermediate_size=32,
-                       num_hidden_layers=n_layers, num_attention_heads=n_heads,
-                       num_key_value_heads=n_heads, head_dim=8)
+    return LlamaConfig(
+        vocab_size=32,
+        hidden_size=n_heads * 8,
+        intermediate_size=32,
+        num_hidden_layers=n_layers,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_heads,
+        head_dim=8,
+    )
 
 
 def drawn(text: str, cfg: Any = None, **kwargs: Any) -> list[tuple[int, int]]:
@@ -51,12 +57,15 @@ def heads_file(folder: Path, heads: list[tuple[int, int]]) -> Path:
 # ---------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize(("text", "normalized"), [
-    ("random:5", "random:5:0:zero"),
-    (" random : 5 : 007 ", "random:5:7:zero"),
-    ("random:L3H1+L1H0+L3H1:2:scale:1.3", "random:L1H0+L3H1:2:scale:1.3"),
-    ("zero:L3H1;random:L3H1+L4H0", "random:L3H1+L4H0:0:zero;zero:L3H1"),  # may share the set
-])
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("random:5", "random:5:0:zero"),
+        (" random : 5 : 007 ", "random:5:7:zero"),
+        ("random:L3H1+L1H0+L3H1:2:scale:1.3", "random:L1H0+L3H1:2:scale:1.3"),
+        ("zero:L3H1;random:L3H1+L4H0", "random:L3H1+L4H0:0:zero;zero:L3H1"),  # may share the set
+    ],
+)
 def test_parse_fills_defaults_and_round_trips(text: str, normalized: str) -> None:
     spec = parse_spec(text)
     assert spec.normalized() == normalized
@@ -65,28 +74,39 @@ def test_parse_fills_defaults_and_round_trips(text: str, normalized: str) -> Non
 
 def test_heads_file_reference_and_spec_file(tmp_path: Path) -> None:
     heads_file(tmp_path, [(4, 2), (1, 0), (4, 5)])
-    assert parse_spec("random:@heads.json#2:1", base_dir=tmp_path).normalized() == "random:L1H0+L4H2:1:zero"
-    (tmp_path / "spec.yaml").write_text("- {name: random, heads: 3, args: [4, scale, 0.5]}\n"
-                                        "- {name: zero, heads: [L0H0]}\n")
-    assert parse_spec("@spec.yaml", base_dir=tmp_path).normalized() == "random:3:4:scale:0.5;zero:L0H0"
-    (tmp_path / "m.yaml").write_text("- {name: random, heads: [{layer: 0, head: 3}, '@heads.json#1']}\n")
+    assert (
+        parse_spec("random:@heads.json#2:1", base_dir=tmp_path).normalized()
+        == "random:L1H0+L4H2:1:zero"
+    )
+    (tmp_path / "spec.yaml").write_text(
+        "- {name: random, heads: 3, args: [4, scale, 0.5]}\n- {name: zero, heads: [L0H0]}\n"
+    )
+    assert (
+        parse_spec("@spec.yaml", base_dir=tmp_path).normalized() == "random:3:4:scale:0.5;zero:L0H0"
+    )
+    (tmp_path / "m.yaml").write_text(
+        "- {name: random, heads: [{layer: 0, head: 3}, '@heads.json#1']}\n"
+    )
     assert parse_spec("@m.yaml", base_dir=tmp_path).normalized() == "random:L0H3+L4H2:0:zero"
 
 
-@pytest.mark.parametrize(("text", "column", "phrase"), [
-    ("random:0", 7, "positive number of heads K"),
-    ("random:5x", 8, "unexpected 'x'"),
-    ("random:5:x1", 9, "SEED must be a non-negative integer, got 'x1'"),
-    ("random:5:-1", 9, "SEED must be a non-negative integer"),
-    ("random:5:scale:1.3", 9, "KIND comes after SEED: random:REF:0:scale"),
-    ("random:5:\u0663", 9, "SEED '\u0663' must be written with ASCII digits 0-9"),
-    ("random:\u0665", 7, "not an ASCII digit"),
-    ("random:5:1:random", 11, "KIND cannot be random itself"),
-    ("random:5:1:1.3", 11, "KIND must be an intervention name"),
-    ("random:x", 7, "expected the number of heads K or the heads to match"),
-    ("zero:random:5", 5, "a random control is an item of its own"),
-    ("random:3;random:L1H1:1", 9, "one random control only"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "phrase"),
+    [
+        ("random:0", 7, "positive number of heads K"),
+        ("random:5x", 8, "unexpected 'x'"),
+        ("random:5:x1", 9, "SEED must be a non-negative integer, got 'x1'"),
+        ("random:5:-1", 9, "SEED must be a non-negative integer"),
+        ("random:5:scale:1.3", 9, "KIND comes after SEED: random:REF:0:scale"),
+        ("random:5:\u0663", 9, "SEED '\u0663' must be written with ASCII digits 0-9"),
+        ("random:\u0665", 7, "not an ASCII digit"),
+        ("random:5:1:random", 11, "KIND cannot be random itself"),
+        ("random:5:1:1.3", 11, "KIND must be an intervention name"),
+        ("random:x", 7, "expected the number of heads K or the heads to match"),
+        ("zero:random:5", 5, "a random control is an item of its own"),
+        ("random:3;random:L1H1:1", 9, "one random control only"),
+    ],
+)
 def test_malformed_control_points_at_the_character(text: str, column: int, phrase: str) -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(text)
@@ -112,8 +132,14 @@ def test_bad_control_in_a_spec_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the draw
 
 
-def documented_draw(n_layers: int, n_heads: int, seed: int, excluded: set, k: int | None = None,
-                    per_layer: dict | None = None) -> list[tuple[int, int]]:
+def documented_draw(
+    n_layers: int,
+    n_heads: int,
+    seed: int,
+    excluded: set,
+    k: int | None = None,
+    per_layer: dict | None = None,
+) -> list[tuple[int, int]]:
     """The algorithm as docs/plugins.md states it, written without sparks."""
     rng = random.Random(seed)
     candidates = [(l, h) for l in range(n_layers) for h in range(n_heads) if (l, h) not in excluded]
@@ -134,8 +160,9 @@ def test_draw_is_reproducible_and_follows_the_documented_algorithm() -> None:
     assert first == drawn("random:7:3") == drawn("random:7:003")
     assert first == documented_draw(6, 8, 3, set(), k=7)
     matched = drawn("zero:L2H2;random:L1H0+L4H1+L4H6:11")
-    assert matched == documented_draw(6, 8, 11, {(2, 2), (1, 0), (4, 1), (4, 6)},
-                                      per_layer={1: 1, 4: 2})
+    assert matched == documented_draw(
+        6, 8, 11, {(2, 2), (1, 0), (4, 1), (4, 6)}, per_layer={1: 1, 4: 2}
+    )
     assert len(first) == 7 and first == sorted(set(first))
 
 
@@ -169,12 +196,20 @@ def test_expanded_spec_is_concrete_and_resolves_like_it() -> None:
     assert expanded.spec.normalized() == f"scale:{heads}:1.3;zero:L0H0"
     assert expanded.spec.control is None
     assert expanded.control.record() | {"algorithm": None} == {
-        "spec": "random:L3H1+L5H2:1:scale:1.3", "source": "zero:L0H0;random:L3H1+L5H2:1:scale:1.3",
-        "seed": 1, "kind": "scale", "args": ["1.3"], "count": 2, "matched_to": ["L3H1", "L5H2"],
-        "heads": list(expanded.control.heads), "intervention": f"scale:{heads}:1.3",
-        "algorithm": None}
-    assert [str(r) for r in resolve("zero:L0H0;random:L3H1+L5H2:1:scale:1.3", cfg)] == \
-        [str(r) for r in resolve(expanded.spec.normalized(), cfg)]
+        "spec": "random:L3H1+L5H2:1:scale:1.3",
+        "source": "zero:L0H0;random:L3H1+L5H2:1:scale:1.3",
+        "seed": 1,
+        "kind": "scale",
+        "args": ["1.3"],
+        "count": 2,
+        "matched_to": ["L3H1", "L5H2"],
+        "heads": list(expanded.control.heads),
+        "intervention": f"scale:{heads}:1.3",
+        "algorithm": None,
+    }
+    assert [str(r) for r in resolve("zero:L0H0;random:L3H1+L5H2:1:scale:1.3", cfg)] == [
+        str(r) for r in resolve(expanded.spec.normalized(), cfg)
+    ]
     assert expand_controls("random:4:2", cfg).control.matched_to is None
     plain = parse_spec("zero:L1H1")
     assert expand_controls(plain, cfg).spec is plain  # no control: the spec is untouched
@@ -183,20 +218,33 @@ def test_expanded_spec_is_concrete_and_resolves_like_it() -> None:
 # ---------------------------------------------------------------- errors that need the shape
 
 
-@pytest.mark.parametrize(("text", "phrase"), [
-    ("random:49", "random:49 asks for 49 heads, but this model has 48 heads (6 layers (0-5) x 8 heads "
-                  "(0-7)): at most 48 can be drawn"),
-    ("zero:L0;random:41", "the spec's other items take 8 of them: at most 40 can be drawn"),
-    ("random:L3:0", "layer 3 has 8 heads, the reference set takes 8 of them: no head left to match"),
-    ("random:L2H0+L2H1+L2H2+L2H3+L2H4;zero:L1H0", "layer 2 has 8 heads, the reference set takes 5 "
-                                                   "of them: 3 left to match its 5"),
-    ("zero:L2H7+L2H6;random:L2H0+L2H1+L2H2+L2H3",
-     "the reference set takes 4 of them and the spec's other items 2 more (L2H6+L2H7): 2 left"),
-    ("random:L9H0", "layer 9 out of range in L9H0"),
-    ("random:3:0:zer0", "unknown intervention kind 'zer0' for the random control; known: mean"),
-    ("random:3:0:scale", "'scale' got 0 arguments []; expected random:REF:SEED:scale:FACTOR"),
-    ("random:3:0:zero:1", "'zero' got 1 argument ['1']; expected random:REF:SEED:zero"),
-])
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        (
+            "random:49",
+            "random:49 asks for 49 heads, but this model has 48 heads (6 layers (0-5) x 8 heads "
+            "(0-7)): at most 48 can be drawn",
+        ),
+        ("zero:L0;random:41", "the spec's other items take 8 of them: at most 40 can be drawn"),
+        (
+            "random:L3:0",
+            "layer 3 has 8 heads, the reference set takes 8 of them: no head left to match",
+        ),
+        (
+            "random:L2H0+L2H1+L2H2+L2H3+L2H4;zero:L1H0",
+            "layer 2 has 8 heads, the reference set takes 5 of them: 3 left to match its 5",
+        ),
+        (
+            "zero:L2H7+L2H6;random:L2H0+L2H1+L2H2+L2H3",
+            "the reference set takes 4 of them and the spec's other items 2 more (L2H6+L2H7): 2 left",
+        ),
+        ("random:L9H0", "layer 9 out of range in L9H0"),
+        ("random:3:0:zer0", "unknown intervention kind 'zer0' for the random control; known: mean"),
+        ("random:3:0:scale", "'scale' got 0 arguments []; expected random:REF:SEED:scale:FACTOR"),
+        ("random:3:0:zero:1", "'zero' got 1 argument ['1']; expected random:REF:SEED:zero"),
+    ],
+)
 def test_impossible_controls_are_refused(text: str, phrase: str) -> None:
     with pytest.raises(SpecError) as caught:
         resolve(text, config())
@@ -229,7 +277,9 @@ def test_model_runs_and_records_the_concrete_spec(tiny_model_dirs: dict[str, Pat
     path = str(tiny_model_dirs["llama"])
     control = SparksLM(pretrained=path, device="cpu", batch_size=5, interventions=SPEC)
     assert control.interventions == "zero:L0H0;zero:L1H0+L1H3"
-    explicit = SparksLM(pretrained=path, device="cpu", batch_size=5, interventions=control.interventions)
+    explicit = SparksLM(
+        pretrained=path, device="cpu", batch_size=5, interventions=control.interventions
+    )
     plain = SparksLM(pretrained=path, device="cpu", batch_size=5)
     tokens = generate(control, PROMPTS, max_gen_toks=12)
     assert tokens == generate(explicit, PROMPTS, max_gen_toks=12)
@@ -245,18 +295,27 @@ def test_model_runs_and_records_the_concrete_spec(tiny_model_dirs: dict[str, Pat
 
 def test_scale_control_and_logged_arguments(tiny_model_dirs: dict[str, Path]) -> None:
     path = str(tiny_model_dirs["qwen2"])
-    lm = SparksLM(pretrained=path, device="cpu", interventions="random:3:2:scale:1.5",
-                  intervention_mode="pyvene")
+    lm = SparksLM(
+        pretrained=path,
+        device="cpu",
+        interventions="random:3:2:scale:1.5",
+        intervention_mode="pyvene",
+    )
     heads = "+".join(lm.random_control["heads"])
     assert lm.interventions == f"scale:{heads}:1.5"
-    request = Instance(request_type="generate_until", doc={}, idx=0,
-                       arguments=(PROMPTS[0], {"until": ["<|im_end|>"], "do_sample": False,
-                                               "max_gen_toks": 4}))
+    request = Instance(
+        request_type="generate_until",
+        doc={},
+        idx=0,
+        arguments=(PROMPTS[0], {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": 4}),
+    )
     lm.generate_until([request], disable_tqdm=True)
     assert request.args[1]["sparks_interventions"] == lm.interventions
 
 
-def test_results_folder_digest_is_that_of_the_concrete_spec(tiny_model_dirs: dict[str, Path]) -> None:
+def test_results_folder_digest_is_that_of_the_concrete_spec(
+    tiny_model_dirs: dict[str, Path],
+) -> None:
     path = str(tiny_model_dirs["llama"])
     _, folder = results_names(f"pretrained={path},interventions={SPEC}", path)
     assert folder.endswith(f"__sparks-{spec_digest('zero:L0H0;zero:L1H0+L1H3')}")
@@ -298,4 +357,6 @@ def test_fold_folds_the_drawn_heads(tmp_path: Path) -> None:
         for head in range(4):
             cols = slice(head * 16, (head + 1) * 16)
             zeroed = f"L{layer}H{head}" in heads
-            assert torch.equal(after[:, cols], torch.zeros_like(after[:, cols]) if zeroed else before[:, cols])
+            assert torch.equal(
+                after[:, cols], torch.zeros_like(after[:, cols]) if zeroed else before[:, cols]
+            )

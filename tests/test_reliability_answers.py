@@ -58,11 +58,20 @@ def test_a_digit_glued_to_a_word_or_path_is_not_the_answer(response: str) -> Non
     assert check(response, "0") == Verdict(None, False, "no_answer")
 
 
-@pytest.mark.parametrize("response, answer", [
-    ("x = 0", "x = 0"), ("\\boxed{0}", "0"), ("The answer is 0.", "0"), ("The answer is (0).", "(0)"),
-    ("The answer is $0$.", "0"), ("The answer is -0", "-0"), ("Answer: 0", "0"),
-    ("The answer is the value 0", "0"), ("So $a_0 = 0$.", "a_0 = 0"),
-])
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        ("x = 0", "x = 0"),
+        ("\\boxed{0}", "0"),
+        ("The answer is 0.", "0"),
+        ("The answer is (0).", "(0)"),
+        ("The answer is $0$.", "0"),
+        ("The answer is -0", "-0"),
+        ("Answer: 0", "0"),
+        ("The answer is the value 0", "0"),
+        ("So $a_0 = 0$.", "a_0 = 0"),
+    ],
+)
 def test_plain_zero_answers_still_count(response: str, answer: str) -> None:
     assert extract_answer(response) == answer
     assert is_correct(response, "0")
@@ -77,8 +86,10 @@ def test_commands_and_products_before_digits_are_kept() -> None:
 def test_a_fresh_machines_first_temp_folder_is_not_an_answer() -> None:
     """pytest's first folder is ``pytest-0/..._execu0``: neither 0 may grade as gold 0."""
     marker = "/tmp/pytest-of-root/pytest-0/test_model_text_is_never_execu0/pwned"
-    payloads = [f"The answer is __import__('os').system('touch {marker}')",
-                f"__import__('os').system('touch {marker}')"]
+    payloads = [
+        f"The answer is __import__('os').system('touch {marker}')",
+        f"__import__('os').system('touch {marker}')",
+    ]
     for payload in payloads:
         assert not is_correct(payload, "0")
         assert not answers_equal(payload, "0")
@@ -160,19 +171,23 @@ def test_a_loop_at_the_end_of_a_megabyte_is_found_with_spans_in_the_whole_respon
     response = "{" * MB + "\n" + LOOP
     found = loops.find_loop(response)
     assert found is not None
-    assert response[found.start:found.end] == found.text
+    assert response[found.start : found.end] == found.text
     assert found.start > MB
 
 
 def test_a_loop_far_before_the_examined_tail_is_not_seen() -> None:
-    reasoning = "".join(f"Step {n}: we add {n} and {n + 1} to get {2 * n + 1}.\n"
-                        for n in range(loops.MAX_CHARS // 20))
+    reasoning = "".join(
+        f"Step {n}: we add {n} and {n + 1} to get {2 * n + 1}.\n"
+        for n in range(loops.MAX_CHARS // 20)
+    )
     assert loops.find_loop(LOOP + reasoning) is None
 
 
 def test_false_claims_are_looked_for_in_the_head_only() -> None:
-    filler = "".join(f"Step {n}: adding {n} and {n + 1} gives {2 * n + 1}.\n"
-                     for n in range(builtin_labelers.CLAIM_CHARS // 30))
+    filler = "".join(
+        f"Step {n}: adding {n} and {n + 1} gives {2 * n + 1}.\n"
+        for n in range(builtin_labelers.CLAIM_CHARS // 30)
+    )
     assert label("So 12 + 13 = 26.\n" + filler + "\\boxed{5}", "4") == "calculation_error"
     assert label(filler + "So 12 + 13 = 26.\n\\boxed{5}", "4") == "reasoning_error"
 
@@ -180,7 +195,7 @@ def test_false_claims_are_looked_for_in_the_head_only() -> None:
 def test_the_head_cut_never_splits_a_claim() -> None:
     head = builtin_labelers.CLAIM_CHARS
     text = "a" * (head - 12) + " 12 + 13 = 25 is right.\n\\boxed{5}"
-    assert text[head - 12:head] == " 12 + 13 = 2"  # a cut right here would make a false claim
+    assert text[head - 12 : head] == " 12 + 13 = 2"  # a cut right here would make a false claim
     assert label(text, "4") == "reasoning_error"
 
 
@@ -257,8 +272,15 @@ def test_labels_from_eight_threads_equal_labels_from_one() -> None:
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         assert list(pool.map(run, MIXED)) == expected
-    assert expected[:7] == ["correct", "reasoning_error", "logical_loop", "no_answer",
-                            "calculation_error", "found_then_lost", "no_answer"]
+    assert expected[:7] == [
+        "correct",
+        "reasoning_error",
+        "logical_loop",
+        "no_answer",
+        "calculation_error",
+        "found_then_lost",
+        "no_answer",
+    ]
 
 
 FIRST_USE = r"""
@@ -280,8 +302,14 @@ with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
 def _first_use(jobs: list[tuple[str, str]], **env: str) -> list[str]:
     environ = {k: v for k, v in os.environ.items() if k != "SPARKS_LOAD_PLUGINS"}
     environ.update(env, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", FIRST_USE, json.dumps(jobs)], cwd=ROOT,
-                         env=environ, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_USE, json.dumps(jobs)],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -316,12 +344,20 @@ print(json.dumps({"first": first, "again": run(0), "registered": registered,
 
 def test_a_failed_load_leaves_no_half_registry_and_fails_again() -> None:
     environ = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_LOAD_PLUGINS="no-such-sparks-plugin")
-    out = subprocess.run([sys.executable, "-c", FAILED_LOAD], cwd=ROOT, env=environ,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", FAILED_LOAD],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    message = ("PluginError: SPARKS_LOAD_PLUGINS names 'no-such-sparks-plugin', which is not "
-               "installed; install it or remove it from the list")
+    message = (
+        "PluginError: SPARKS_LOAD_PLUGINS names 'no-such-sparks-plugin', which is not "
+        "installed; install it or remove it from the list"
+    )
     assert result["first"] == [message] * 8
     assert result["again"] == message
     assert result["registered"] == [] and result["loaded"] is False
@@ -332,12 +368,15 @@ def test_a_failed_load_leaves_no_half_registry_and_fails_again() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("response, gold, match", [
-    (None, "1", "response to label must be a str, got NoneType"),
-    (b"\\boxed{1}", "1", "response to label must be a str, got bytes"),
-    ("\\boxed{1}", None, "gold answer must be a str"),
-    ("\\boxed{1}", ["1"], "gold answer must be a str"),
-])
+@pytest.mark.parametrize(
+    "response, gold, match",
+    [
+        (None, "1", "response to label must be a str, got NoneType"),
+        (b"\\boxed{1}", "1", "response to label must be a str, got bytes"),
+        ("\\boxed{1}", None, "gold answer must be a str"),
+        ("\\boxed{1}", ["1"], "gold answer must be a str"),
+    ],
+)
 def test_label_refuses_arguments_of_the_wrong_type(response, gold, match) -> None:
     with pytest.raises(SparksError, match=match):
         label(response, gold)
@@ -349,8 +388,10 @@ def test_a_number_gold_is_fine_for_label() -> None:
 
 @pytest.mark.parametrize("bad", [(5, 1), (0, "999"), (0,), "0-999", (0.0, 999.0), (True, 5)])
 def test_a_malformed_integer_range_is_a_clear_error(bad) -> None:
-    for call in (lambda: is_correct("\\boxed{5}", "5", integer_range=bad),
-                 lambda: answers_equal("5", "5", integer_range=bad),
-                 lambda: label("\\boxed{5}", "5", integer_range=bad)):
+    for call in (
+        lambda: is_correct("\\boxed{5}", "5", integer_range=bad),
+        lambda: answers_equal("5", "5", integer_range=bad),
+        lambda: label("\\boxed{5}", "5", integer_range=bad),
+    ):
         with pytest.raises(SparksError, match="integer_range must be None or a pair of integers"):
             call()

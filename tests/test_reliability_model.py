@@ -43,8 +43,18 @@ def embedded_is_tiny(monkeypatch, tiny_model_dirs):
 
 # ------------------------------------------------------------------ pretrained that is a path
 
-@pytest.mark.parametrize("path", ["/missing/folder", "./missing", "../missing", "~/sparks-missing",
-                                  "models/org/missing", "C:\\models\\missing"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/missing/folder",
+        "./missing",
+        "../missing",
+        "~/sparks-missing",
+        "models/org/missing",
+        "C:\\models\\missing",
+    ],
+)
 def test_a_missing_local_folder_is_named_before_loading(path, no_loading):
     with pytest.raises(SparksError, match=r"does not exist\. Pass a local model folder"):
         SparksLM(pretrained=path)
@@ -71,13 +81,15 @@ def test_a_home_folder_is_expanded(tiny_model_dirs, tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------- the device
 
+
 def test_without_a_device_lm_eval_entry_points_choose_the_cpu(embedded_is_tiny, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     sparks = get_model("sparks")
     assert sparks.create_from_arg_string("").device == torch.device("cpu")
     # simple_evaluate(model="sparks") passes device=None, which lm-eval drops: HFLM's "cuda"
-    lm = sparks.create_from_arg_string("", {"batch_size": 1, "max_batch_size": None,
-                                            "device": None})
+    lm = sparks.create_from_arg_string(
+        "", {"batch_size": 1, "max_batch_size": None, "device": None}
+    )
     assert lm.device == torch.device("cpu")
 
 
@@ -96,6 +108,7 @@ def test_explicit_cuda_without_cuda_is_clear(tiny_model_dirs, monkeypatch, no_lo
 
 
 # ------------------------------------------------------------------ non-finite model output
+
 
 class Overflow(HeadIntervention):
     """Multiply the heads' outputs by infinity: what a far too large factor does in float32."""
@@ -118,8 +131,9 @@ class OverflowPlugin:
 @pytest.mark.parametrize("do_sample", [False, True], ids=["greedy", "sampling"])
 def test_overflowing_interventions_name_the_spec_and_the_fix(tiny_model_dirs, do_sample):
     with throwaway_plugin("overflow-plugin", OverflowPlugin()):
-        lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu",
-                      interventions="overflow:L0H1")
+        lm = SparksLM(
+            pretrained=str(tiny_model_dirs["llama"]), device="cpu", interventions="overflow:L0H1"
+        )
         with pytest.raises(SparksError) as caught:
             lm.generate_until([request(do_sample=do_sample, temperature=1.0)], disable_tqdm=True)
     message = str(caught.value)
@@ -131,21 +145,29 @@ def test_non_finite_sampling_without_interventions_names_the_dtype(tiny_model_di
     lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu")
     with torch.no_grad():
         lm.model.lm_head.weight.fill_(float("inf"))  # a model that overflows by itself
-    with pytest.raises(SparksError, match="dtype float32, no interventions.*dtype=bfloat16") as caught:
+    with pytest.raises(
+        SparksError, match="dtype float32, no interventions.*dtype=bfloat16"
+    ) as caught:
         lm.generate_until([request(do_sample=True, temperature=1.0)], disable_tqdm=True)
     assert "probability tensor contains" in str(caught.value.__cause__)  # torch's, translated
 
 
 def test_masked_tokens_are_not_taken_for_an_overflow(tiny_model_dirs):
     """top-k sets the other scores to -inf: finite rows, no error."""
-    lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu",
-                  interventions="scale:L0H1:1.3", intervention_mode="pyvene")
-    [output] = lm.generate_until([request(do_sample=True, temperature=1.0, top_k=3)],
-                                 disable_tqdm=True)
+    lm = SparksLM(
+        pretrained=str(tiny_model_dirs["llama"]),
+        device="cpu",
+        interventions="scale:L0H1:1.3",
+        intervention_mode="pyvene",
+    )
+    [output] = lm.generate_until(
+        [request(do_sample=True, temperature=1.0, top_k=3)], disable_tqdm=True
+    )
     assert isinstance(output, str)
 
 
 # ------------------------------------------------------------------- chat template warning
+
 
 def instruct_copy(tiny_model_dirs, tmp_path) -> str:
     folder = tmp_path / "Tiny-Instruct"
@@ -188,13 +210,18 @@ def test_no_warning_for_a_model_not_named_instruct(tiny_model_dirs, caplog):
 
 # -------------------------------------------------------------------- results folder names
 
+
 def folder_for(model_source: str, model_args) -> tuple[str, str]:
     from lm_eval.loggers import EvaluationTracker
 
     tracker = EvaluationTracker().general_config_tracker
-    tracker.log_experiment_args(model_source=model_source, model_args=model_args,
-                                system_instruction=None, chat_template=None,
-                                fewshot_as_multiturn=False)
+    tracker.log_experiment_args(
+        model_source=model_source,
+        model_args=model_args,
+        system_instruction=None,
+        chat_template=None,
+        fewshot_as_multiturn=False,
+    )
     return tracker.model_name, tracker.model_name_sanitized
 
 
@@ -205,19 +232,27 @@ def test_folder_names_say_the_model_and_the_interventions():
     same = folder_for("sparks", {"interventions": "zero:L0H1+L1H3", "dtype": "float32"})
     assert (name, folder) == same and folder.startswith(f"{MODEL_NAME}__sparks-")
     assert folder_for("sparks", "pretrained=org/model,interventions=zero:L0H1+L1H3") == (
-        "org/model", f"org__model__sparks-{folder.rsplit('-', 1)[1]}")
+        "org/model",
+        f"org__model__sparks-{folder.rsplit('-', 1)[1]}",
+    )
     assert folder_for("hf", "pretrained=org/model") == ("org/model", "org__model")
 
 
 def test_the_digest_is_the_models_cache_tag(tiny_model_dirs):
-    lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu",
-                  interventions="zero:L1H1;scale:L0H2:1.5")
-    _, folder = folder_for("sparks", {"pretrained": "x", "interventions": "scale:L0H2:1.5;zero:L1H1"})
+    lm = SparksLM(
+        pretrained=str(tiny_model_dirs["llama"]),
+        device="cpu",
+        interventions="zero:L1H1;scale:L0H2:1.5",
+    )
+    _, folder = folder_for(
+        "sparks", {"pretrained": "x", "interventions": "scale:L0H2:1.5;zero:L1H1"}
+    )
     assert folder == f"x__sparks-{lm.cache_tag}"
 
 
-def test_a_baseline_and_an_ablated_run_get_their_own_folders(embedded_is_tiny, local_data,
-                                                             tmp_path, caplog):
+def test_a_baseline_and_an_ablated_run_get_their_own_folders(
+    embedded_is_tiny, local_data, tmp_path, caplog
+):
     """simple_evaluate in-process, on the CPU without device=, both runs to one output path;
     the chat-template warning follows lm-eval's own apply_chat_template signal."""
     import lm_eval
@@ -229,15 +264,23 @@ def test_a_baseline_and_an_ablated_run_get_their_own_folders(embedded_is_tiny, l
     manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
     folders, warned = [], []
     # the tiny tokenizer spells an AIME problem in ~530 tokens: beyond its 512, harmless here
-    for model_args, chat in (("max_length=2048", False),
-                             ("max_length=2048,interventions=zero:L0H1", True)):
+    for model_args, chat in (
+        ("max_length=2048", False),
+        ("max_length=2048,interventions=zero:L0H1", True),
+    ):
         tracker = EvaluationTracker(output_path=str(tmp_path))
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="harness_ext.model"):
             results = lm_eval.simple_evaluate(
-                model="sparks", model_args=model_args, tasks=["aime24_sparks_greedy"], limit=1,
-                gen_kwargs="max_gen_toks=4", task_manager=manager, evaluation_tracker=tracker,
-                apply_chat_template=chat)
+                model="sparks",
+                model_args=model_args,
+                tasks=["aime24_sparks_greedy"],
+                limit=1,
+                gen_kwargs="max_gen_toks=4",
+                task_manager=manager,
+                evaluation_tracker=tracker,
+                apply_chat_template=chat,
+            )
         warned.append("--apply_chat_template" in caplog.text)
         tracker.save_results_aggregated(results=results, samples=None)
         folders.append(tracker.general_config_tracker.model_name_sanitized)
@@ -260,8 +303,10 @@ def test_ctrl_c_under_lm_eval_is_one_line() -> None:
     import subprocess
     import sys
 
-    code = ("from harness_ext.errors import install_excepthook\n"
-            "install_excepthook()\n"
-            "raise KeyboardInterrupt\n")
+    code = (
+        "from harness_ext.errors import install_excepthook\n"
+        "install_excepthook()\n"
+        "raise KeyboardInterrupt\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stderr.strip() == "sparks: interrupted" and done.returncode != 0

@@ -85,6 +85,7 @@ def _calls(log: Path) -> int:
 
 # ---------------------------------------------------------------- data loss
 
+
 def test_regress_refuses_a_folder_it_did_not_make(tmp_path: Path, fake_lm_eval: Path) -> None:
     spec = _spec(tmp_path)
     victim = tmp_path / "spec" / "out" / "runs" / "base"
@@ -107,8 +108,9 @@ def test_an_unstamped_partial_folder_is_refused_too(tmp_path: Path, fake_lm_eval
     assert (partial / "data.csv").is_file()
 
 
-def test_a_run_folder_is_stamped_from_the_start(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_folder_is_stamped_from_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = load_spec(_spec(tmp_path))
     monkeypatch.setattr(regress, "_lm_eval", lambda: ["sh", "-c", "exit 9", "x"])
     with pytest.raises(SparksError, match="exit status 9"):
@@ -118,21 +120,24 @@ def test_a_run_folder_is_stamped_from_the_start(tmp_path: Path,
     assert not (spec.output / "runs" / "base").exists()
 
 
-def test_a_cut_samples_file_fails_the_run(tmp_path: Path, fake_lm_eval: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cut_samples_file_fails_the_run(
+    tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = load_spec(_spec(tmp_path))
     monkeypatch.setenv("FAKE_CUT", "1")
-    with pytest.raises(SparksError, match="(?s)lm_eval exited 0, but its output is damaged.*"
-                                          "cut off.*disk full"):
+    with pytest.raises(
+        SparksError, match="(?s)lm_eval exited 0, but its output is damaged.*cut off.*disk full"
+    ):
         execute_run(spec, spec.runs[0], rerun=False, log=lambda message: None)
     assert not (spec.output / "runs" / "base").exists()
 
 
 # ---------------------------------------------------------------- stale reuse
 
-def test_reuse_follows_the_heads_file_and_the_data(tmp_path: Path, fake_lm_eval: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   shared_data: Path) -> None:
+
+def test_reuse_follows_the_heads_file_and_the_data(
+    tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
     monkeypatch.setenv("SPARKS_DATA_DIR", str(shared_data))
     path = _spec(tmp_path)
     said: list[str] = []
@@ -162,8 +167,9 @@ def test_reuse_follows_the_heads_file_and_the_data(tmp_path: Path, fake_lm_eval:
     assert _calls(fake_lm_eval) == 4 and "data changed" in said[-1]
 
 
-def test_reuse_follows_the_task_files_and_versions(tmp_path: Path, fake_lm_eval: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reuse_follows_the_task_files_and_versions(
+    tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "spec" / "mine").mkdir(parents=True)
     task_yaml = tmp_path / "spec" / "mine" / "t.yaml"
     task_yaml.write_text("task: t\n")
@@ -192,13 +198,16 @@ def test_a_local_model_folder_is_part_of_the_identity(tmp_path: Path, fake_lm_ev
 
 # ---------------------------------------------------------------- report folders
 
+
 def _report(tmp_path: Path, answer: str = "1"):
     from harness_ext.reports.command import make_report
 
     runs = []
     for name, response in (("a", "\\boxed{1}"), ("b", f"\\boxed{{{answer}}}")):
-        write_run(tmp_path / "runs" / name, {"amc_sparks_greedy": [
-            FakeProblem(f"p{i}", "1", [response]) for i in range(4)]})
+        write_run(
+            tmp_path / "runs" / name,
+            {"amc_sparks_greedy": [FakeProblem(f"p{i}", "1", [response]) for i in range(4)]},
+        )
         runs.append(f"{name}={tmp_path / 'runs' / name}")
     return make_report(runs, truncation="estimate")
 
@@ -225,8 +234,9 @@ def test_report_folder_must_be_empty_absent_or_a_sparks_report(tmp_path: Path) -
     assert _delta(empty) == -1.0
 
 
-def test_report_cwd_with_user_files_is_refused(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_cwd_with_user_files_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness_ext.cli import main
 
     (tmp_path / "thesis.tex").write_text("x")
@@ -271,8 +281,12 @@ def _write_in_child(tmp_path: Path, folder: Path, **env: str) -> subprocess.Comp
     script.write_text(KILLED_WRITE)
     runs = [f"{name}={tmp_path / 'runs' / name}" for name in ("a", "b")]
     _report(tmp_path, "2")  # the new runs differ from the old report's
-    return subprocess.run([sys.executable, str(script), str(folder), *runs],
-                          capture_output=True, text=True, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, str(script), str(folder), *runs],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def test_a_killed_report_write_leaves_the_old_set(tmp_path: Path) -> None:
@@ -297,17 +311,22 @@ def test_a_full_disk_leaves_the_old_set(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_report_folder_is_refused_before_the_work(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "ro" / "report"
     real = os.access
-    monkeypatch.setattr(os, "access",
-                        lambda path, mode, **kw: Path(path) != tmp_path and real(path, mode))
-    with pytest.raises(SparksError, match=f"cannot write the report folder {target}: its "
-                                          f"folder {tmp_path} is not writable"):
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, **kw: Path(path) != tmp_path and real(path, mode)
+    )
+    with pytest.raises(
+        SparksError,
+        match=f"cannot write the report folder {target}: its folder {tmp_path} is not writable",
+    ):
         check_report_folder(target)
 
 
 # ---------------------------------------------------------------- gates
+
 
 def test_a_gate_that_compares_nothing_fails(tmp_path: Path, capsys) -> None:
     from harness_ext.cli import main
@@ -316,23 +335,42 @@ def test_a_gate_that_compares_nothing_fails(tmp_path: Path, capsys) -> None:
     write_run(tmp_path / "b", {"aime24_sparks_greedy": [FakeProblem("p1", "1", ["\\boxed{1}"])]})
     write_run(tmp_path / "c", {"amc_sparks_greedy": [FakeProblem("q1", "1", ["\\boxed{1}"])]})
     for other in ("b", "c"):
-        code = main(["report", str(tmp_path / "a"), str(tmp_path / other),
-                     "--fail-on-regression", "--truncation", "estimate"])
+        code = main(
+            [
+                "report",
+                str(tmp_path / "a"),
+                str(tmp_path / other),
+                "--fail-on-regression",
+                "--truncation",
+                "estimate",
+            ]
+        )
         out = capsys.readouterr().out
         assert code == 1 and "NOTHING COMPARED" in out and "no test ran" in out
-    assert main(["report", str(tmp_path / "a"), str(tmp_path / "c"),
-                 "--truncation", "estimate"]) == 0  # no gate: a report, not a failure
+    assert (
+        main(["report", str(tmp_path / "a"), str(tmp_path / "c"), "--truncation", "estimate"]) == 0
+    )  # no gate: a report, not a failure
 
 
 # ---------------------------------------------------------------- the spec
 
-@pytest.mark.parametrize("extra, message", [
-    ("alpha: abc\n", "'alpha': Input should be a valid number"),
-    ("seed: abc\n", "'seed': Input should be a valid integer"),
-    ("metadata: '{repeats: 1'\n", "'metadata' is not valid JSON"),
-    ("metadata: {repeat: 1}\n", "unknown metadata key 'repeat' \\(did you mean 'repeats'\\?\\)"),
-    ("limits: 3\n", "unknown key\\(s\\) limits in the spec; valid keys: .*did you mean 'limit'"),
-])
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("alpha: abc\n", "'alpha': Input should be a valid number"),
+        ("seed: abc\n", "'seed': Input should be a valid integer"),
+        ("metadata: '{repeats: 1'\n", "'metadata' is not valid JSON"),
+        (
+            "metadata: {repeat: 1}\n",
+            "unknown metadata key 'repeat' \\(did you mean 'repeats'\\?\\)",
+        ),
+        (
+            "limits: 3\n",
+            "unknown key\\(s\\) limits in the spec; valid keys: .*did you mean 'limit'",
+        ),
+    ],
+)
 def test_spec_values_are_checked(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(SparksError, match=message):
         load_spec(_spec(tmp_path, SPEC + extra))
@@ -345,51 +383,72 @@ def test_spec_paths_resolve_against_the_spec(tmp_path: Path, monkeypatch) -> Non
     assert spec.runs[1].interventions == "zero:L1H1"
     assert spec.metadata["data_dir"] == str(tmp_path / "spec" / "data")
     (tmp_path / "spec" / "h.json").unlink()
-    with pytest.raises(SparksError, match="run 'ablate': interventions: .*heads file not found: "
-                                          f"{tmp_path / 'spec' / 'h.json'}"):
+    with pytest.raises(
+        SparksError,
+        match="run 'ablate': interventions: .*heads file not found: "
+        f"{tmp_path / 'spec' / 'h.json'}",
+    ):
         load_spec(path)
 
 
 def test_unknown_model_and_task_are_named_before_any_run(tmp_path: Path) -> None:
     spec = load_spec(_spec(tmp_path, SPEC.replace("amc_sparks_greedy", "amc_sparks_gredy")))
-    with pytest.raises(SparksError, match="unknown task\\(s\\): 'amc_sparks_gredy' "
-                                          "\\(did you mean amc_sparks_greedy"):
+    with pytest.raises(
+        SparksError,
+        match="unknown task\\(s\\): 'amc_sparks_gredy' \\(did you mean amc_sparks_greedy",
+    ):
         regress.check_names(spec)
     spec = load_spec(_spec(tmp_path, SPEC + "model: sparx\n"))
-    with pytest.raises(SparksError, match="model 'sparx' is not an lm-eval model "
-                                          "\\(did you mean sparks"):
+    with pytest.raises(
+        SparksError, match="model 'sparx' is not an lm-eval model \\(did you mean sparks"
+    ):
         regress.check_names(spec)
 
 
 def test_regress_checks_its_output_folder_before_any_run(
-        tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = _spec(tmp_path)
     real = os.access
-    monkeypatch.setattr(os, "access",
-                        lambda path, mode, **kw: Path(path) != spec.parent and real(path, mode))
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, **kw: Path(path) != spec.parent and real(path, mode)
+    )
     with pytest.raises(SparksError, match="cannot write the report folder .* is not writable"):
         regress.run_regress(_args(str(spec)))
     assert _calls(fake_lm_eval) == 0
 
 
-@pytest.mark.parametrize("run, message", [
-    ("{name: c, interventions: 'zero:L1H1', seeds: 3, control_for: base}",
-     "needs 'control_for: RUN' and interventions of the random kind"),
-    ("{name: c, interventions: 'random:@h.json#1', seeds: 3}", "needs 'control_for: RUN'"),
-    ("{name: c, interventions: 'random:@h.json#1', seeds: [1, 1], control_for: base}",
-     "'seeds' must be a count"),
-])
+@pytest.mark.parametrize(
+    "run, message",
+    [
+        (
+            "{name: c, interventions: 'zero:L1H1', seeds: 3, control_for: base}",
+            "needs 'control_for: RUN' and interventions of the random kind",
+        ),
+        ("{name: c, interventions: 'random:@h.json#1', seeds: 3}", "needs 'control_for: RUN'"),
+        (
+            "{name: c, interventions: 'random:@h.json#1', seeds: [1, 1], control_for: base}",
+            "'seeds' must be a count",
+        ),
+    ],
+)
 def test_control_runs_are_checked(tmp_path: Path, run: str, message: str) -> None:
     with pytest.raises(SparksError, match=message):
         load_spec(_spec(tmp_path, SPEC + f"  - {run}\n"))
 
 
 def test_control_runs_expand_one_per_seed(tmp_path: Path) -> None:
-    spec = load_spec(_spec(tmp_path, SPEC + "  - {name: ctl, interventions: 'random:@h.json#1', "
-                                           "seeds: 3, control_for: ablate}\n"))
+    spec = load_spec(
+        _spec(
+            tmp_path,
+            SPEC + "  - {name: ctl, interventions: 'random:@h.json#1', "
+            "seeds: 3, control_for: ablate}\n",
+        )
+    )
     controls = [run for run in spec.runs if run.control_for]
     assert [run.name for run in controls] == ["ctl-s0", "ctl-s1", "ctl-s2"]
     assert [run.interventions for run in controls] == [
-        f"random:L1H1:{seed}:zero" for seed in range(3)]
+        f"random:L1H1:{seed}:zero" for seed in range(3)
+    ]
     assert {run.group for run in controls} == {"ctl"}
     assert regress._controls(spec) == {"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]}

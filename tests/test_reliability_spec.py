@@ -31,9 +31,15 @@ def big_config(n_layers: int = 64, n_heads: int = 64) -> Any:
     """A config only (nothing allocated) with many heads."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=32, hidden_size=n_heads * 8, intermediate_size=32,
-                       num_hidden_layers=n_layers, num_attention_heads=n_heads,
-                       num_key_value_heads=n_heads, head_dim=8)
+    return LlamaConfig(
+        vocab_size=32,
+        hidden_size=n_heads * 8,
+        intermediate_size=32,
+        num_hidden_layers=n_layers,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_heads,
+        head_dim=8,
+    )
 
 
 def tiny_config() -> Any:
@@ -57,6 +63,7 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         def called(*args: Any, **kwargs: Any) -> Any:
             calls.append(name)
             raise AssertionError(f"{name} ran although the input was bad")
+
         return called
 
     monkeypatch.setattr(discovery, "load_task_rows", refuse("load_task_rows"))
@@ -81,15 +88,20 @@ def test_empty_spec_is_an_error_everywhere_a_spec_is_read(text: str, tmp_path: P
 # ---------------------------------------------------------------- ASCII digits only
 
 
-@pytest.mark.parametrize(("text", "column", "name"), [
-    ("zero:L١H٣", 6, "ARABIC-INDIC DIGIT ONE"),
-    ("zero:L1H٣", 8, "ARABIC-INDIC DIGIT THREE"),
-    ("zero:L1٣", 7, "ARABIC-INDIC DIGIT THREE"),
-    ("scale:L0H0:2;zero:L１H3", 19, "FULLWIDTH DIGIT ONE"),
-    ("zero:L²", 6, "SUPERSCRIPT TWO"),
-    ("zero:@heads.json#١", 17, "ARABIC-INDIC DIGIT ONE"),
-])
-def test_non_ascii_digits_in_heads_are_refused_with_a_caret(text: str, column: int, name: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "column", "name"),
+    [
+        ("zero:L١H٣", 6, "ARABIC-INDIC DIGIT ONE"),
+        ("zero:L1H٣", 8, "ARABIC-INDIC DIGIT THREE"),
+        ("zero:L1٣", 7, "ARABIC-INDIC DIGIT THREE"),
+        ("scale:L0H0:2;zero:L１H3", 19, "FULLWIDTH DIGIT ONE"),
+        ("zero:L²", 6, "SUPERSCRIPT TWO"),
+        ("zero:@heads.json#١", 17, "ARABIC-INDIC DIGIT ONE"),
+    ],
+)
+def test_non_ascii_digits_in_heads_are_refused_with_a_caret(
+    text: str, column: int, name: str
+) -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(text)
     message = str(caught.value)
@@ -101,8 +113,11 @@ def test_non_ascii_digits_in_a_spec_file_and_in_arguments(tmp_path: Path) -> Non
     (tmp_path / "spec.yaml").write_text("- {name: zero, heads: [L١H٣]}\n", encoding="utf-8")
     with pytest.raises(SpecError, match="item 1, heads: .*ARABIC-INDIC DIGIT ONE"):
         parse_spec("@spec.yaml", base_dir=tmp_path)
-    for text, what in [("scale:L0H1:١.٣", "FACTOR"), ("noise:L0H1:0.1:٣", "SEED"),
-                       ("noise:L0H1:٠.١", "STD")]:
+    for text, what in [
+        ("scale:L0H1:١.٣", "FACTOR"),
+        ("noise:L0H1:0.1:٣", "SEED"),
+        ("noise:L0H1:٠.١", "STD"),
+    ]:
         with pytest.raises(SpecError, match=f"{what} must be written with ASCII digits 0-9"):
             resolve(text, tiny_config())
 
@@ -114,13 +129,16 @@ def test_ascii_heads_still_parse() -> None:
 # ---------------------------------------------------------------- factors
 
 
-@pytest.mark.parametrize(("text", "phrase"), [
-    ("scale:L0H1:1e308", "FACTOR 1e308 is too large: its magnitude must be at most 65504"),
-    ("scale:L0H1:-1e5", "FACTOR -1e5 is too large"),
-    ("scale:L0H1:inf", "FACTOR must be a finite number"),
-    ("scale:L0H1:1e309", "FACTOR must be a finite number"),  # float() reads it as inf
-    ("noise:L0H1:1e300", "STD 1e300 is too large"),
-])
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("scale:L0H1:1e308", "FACTOR 1e308 is too large: its magnitude must be at most 65504"),
+        ("scale:L0H1:-1e5", "FACTOR -1e5 is too large"),
+        ("scale:L0H1:inf", "FACTOR must be a finite number"),
+        ("scale:L0H1:1e309", "FACTOR must be a finite number"),  # float() reads it as inf
+        ("noise:L0H1:1e300", "STD 1e300 is too large"),
+    ],
+)
 def test_factors_that_overflow_are_refused_before_model_work(text: str, phrase: str) -> None:
     with pytest.raises(SpecError, match=phrase):
         resolve(text, tiny_config())
@@ -141,8 +159,11 @@ def test_fold_that_overflows_the_weights_dtype_is_refused() -> None:
     with torch.no_grad():
         weight[0, 16] = 4.0  # head 1's columns are 16..31 (head_dim 16)
     original = weight.clone()
-    with pytest.raises(SparksError, match=r"scale:L0H1:30000 overflows float16: .*values up to 4"
-                                          r".*use a factor below 1\.6\d*e\+04"):
+    with pytest.raises(
+        SparksError,
+        match=r"scale:L0H1:30000 overflows float16: .*values up to 4"
+        r".*use a factor below 1\.6\d*e\+04",
+    ):
         apply_interventions(model, resolve("scale:L0H1:30000", model.config))
     assert torch.equal(weight, original)  # refused before anything was folded
     with apply_interventions(model, resolve("scale:L0H1:1.3", model.config)) as mode:
@@ -192,7 +213,9 @@ def test_parse_and_resolve_grow_linearly_with_the_heads(monkeypatch: pytest.Monk
     resolve(spec_text(8), config)  # imports and plugin loading, outside the count
     covers = []
     original = HeadRef.covers
-    monkeypatch.setattr(HeadRef, "covers", lambda self, other: covers.append(1) or original(self, other))
+    monkeypatch.setattr(
+        HeadRef, "covers", lambda self, other: covers.append(1) or original(self, other)
+    )
     small = traced_lines(lambda: resolve(parse_spec(spec_text(500)), config))
     large = traced_lines(lambda: resolve(parse_spec(spec_text(2000)), config))
     assert large / small < 4.5
@@ -202,10 +225,12 @@ def test_parse_and_resolve_grow_linearly_with_the_heads(monkeypatch: pytest.Monk
 def test_linear_checks_keep_the_semantics() -> None:
     spec = parse_spec("zero:L3H1+L3+L3H1+L2H0+L2H0;scale:L4H1+L5:2")
     assert spec.normalized() == "scale:L4H1+L5:2;zero:L2H0+L3"
-    for text, column, phrase in [("zero:L1H2;scale:L1:2", 16, "L1 of 'scale' overlaps L1H2 of 'zero'"),
-                                 ("zero:L1;scale:L0H0+L1H2:2", 19, "L1H2 of 'scale' overlaps L1 of 'zero'"),
-                                 ("zero:L1H2;scale:L1H2:2", 16, "L1H2 of 'scale' overlaps L1H2"),
-                                 ("zero:L1H2+L1H3;noise:L1H3+L1:2", 26, "L1 of 'noise' overlaps L1H2 of 'zero'")]:
+    for text, column, phrase in [
+        ("zero:L1H2;scale:L1:2", 16, "L1 of 'scale' overlaps L1H2 of 'zero'"),
+        ("zero:L1;scale:L0H0+L1H2:2", 19, "L1H2 of 'scale' overlaps L1 of 'zero'"),
+        ("zero:L1H2;scale:L1H2:2", 16, "L1H2 of 'scale' overlaps L1H2"),
+        ("zero:L1H2+L1H3;noise:L1H3+L1:2", 26, "L1 of 'noise' overlaps L1H2 of 'zero'"),
+    ]:
         with pytest.raises(SpecError) as caught:
             parse_spec(text)
         assert phrase in str(caught.value) and caret_column(str(caught.value)) == column
@@ -235,8 +260,9 @@ def mode_of(path: Path) -> int:
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
-def test_heads_file_and_heat_map_follow_the_umask(tmp_path: Path, umask: Callable[[int], None],
-                                                  mask: int, mode: int) -> None:
+def test_heads_file_and_heat_map_follow_the_umask(
+    tmp_path: Path, umask: Callable[[int], None], mask: int, mode: int
+) -> None:
     umask(mask)
     result = build_result([[1.0, 0.0], [0.5, 2.0]], [[1.0, 0.0], [0.0, 0.1]], 2, {})
     write_json(result, tmp_path / "heads.json")
@@ -246,7 +272,9 @@ def test_heads_file_and_heat_map_follow_the_umask(tmp_path: Path, umask: Callabl
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heads.json", "heads.png"]
 
 
-def test_folded_checkpoint_folder_follows_the_umask(tmp_path: Path, umask: Callable[[int], None]) -> None:
+def test_folded_checkpoint_folder_follows_the_umask(
+    tmp_path: Path, umask: Callable[[int], None]
+) -> None:
     from harness_ext.interventions import fold_checkpoint
     from harness_ext.testing import tiny_model, tiny_tokenizer
 
@@ -281,7 +309,10 @@ def test_unwritable_folder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         with pytest.raises(SparksError) as caught:
             check_writable(target, "the heads file (-o)")
         message = str(caught.value)
-        assert f"cannot write the heads file (-o) {target}: its folder {locked} is not writable" in message
+        assert (
+            f"cannot write the heads file (-o) {target}: its folder {locked} is not writable"
+            in message
+        )
         assert "pick another -o" in message
     with pytest.raises(SparksError, match=f"{locked}: it is not writable"):
         check_writable(locked, "the report folder", kind="folder")
@@ -290,8 +321,10 @@ def test_unwritable_folder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert list(locked.iterdir()) == []  # the check leaves nothing behind
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root writes anywhere: permissions cannot be tested as root")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root writes anywhere: permissions cannot be tested as root",
+)
 def test_chmod_500_folder_is_refused(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -323,60 +356,80 @@ def test_wrong_kind_and_files_in_the_way(tmp_path: Path, monkeypatch: pytest.Mon
 def test_writable_paths_pass_and_nothing_is_created(tmp_path: Path) -> None:
     existing = tmp_path / "old.json"
     existing.write_text("{}")
-    for path, kind in [(tmp_path / "new" / "deep" / "heads.json", "file"), (existing, "file"),
-                       (tmp_path / "report", "folder"), (tmp_path, "folder")]:
+    for path, kind in [
+        (tmp_path / "new" / "deep" / "heads.json", "file"),
+        (existing, "file"),
+        (tmp_path / "report", "folder"),
+        (tmp_path, "folder"),
+    ]:
         check_writable(path, "the output", kind=kind)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]
 
 
-def test_relative_path_checks_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_path_checks_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     deny_writes_in(monkeypatch, tmp_path)
     with pytest.raises(SparksError, match=f"its folder {tmp_path} is not writable"):
         check_writable(Path("heads.json"), "the heads file (-o)")
 
 
-def test_fold_refuses_an_unwritable_output_before_loading_the_model(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fold_refuses_an_unwritable_output_before_loading_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness_ext.interventions import fold_checkpoint
 
     locked = tmp_path / "locked"
     locked.mkdir()
     deny_writes_in(monkeypatch, locked)
-    with pytest.raises(SparksError, match="cannot write the folded checkpoint .*locked is not writable"):
+    with pytest.raises(
+        SparksError, match="cannot write the folded checkpoint .*locked is not writable"
+    ):
         fold_checkpoint(tmp_path / "no-such-model", "zero:L0H0", locked / "folded")
 
 
 # ---------------------------------------------------------------- sparks discover inputs
 
 
-def test_discover_refuses_an_unwritable_output_before_any_work(tmp_path: Path, no_work: list[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discover_refuses_an_unwritable_output_before_any_work(
+    tmp_path: Path, no_work: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     deny_writes_in(monkeypatch, locked)
-    with pytest.raises(SparksError, match=r"its folder .*locked is not writable \(permission denied\); "
-                                          r"pick another -o"):
+    with pytest.raises(
+        SparksError,
+        match=r"its folder .*locked is not writable \(permission denied\); "
+        r"pick another -o",
+    ):
         run_discover(discover_args("-o", str(locked / "heads.json"), "--device", "cpu"))
     (tmp_path / "heads.png").mkdir()  # the heat map's place is taken by a folder
-    with pytest.raises(SparksError, match="the heat map beside the heads file .*heads.png is a folder"):
+    with pytest.raises(
+        SparksError, match="the heat map beside the heads file .*heads.png is a folder"
+    ):
         run_discover(discover_args("-o", str(tmp_path / "heads.json"), "--device", "cpu"))
     with pytest.raises(SparksError, match="give a .json name"):
         run_discover(discover_args("-o", str(tmp_path / "out.png")))
     assert no_work == []
 
 
-def test_discover_without_cuda_refuses_device_cuda(monkeypatch: pytest.MonkeyPatch, no_work: list[str],
-                                                   tmp_path: Path) -> None:
+def test_discover_without_cuda_refuses_device_cuda(
+    monkeypatch: pytest.MonkeyPatch, no_work: list[str], tmp_path: Path
+) -> None:
     import torch
 
     out = str(tmp_path / "heads.json")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(SparksError, match="CUDA is not available on this machine; use --device cpu"):
+    with pytest.raises(
+        SparksError, match="CUDA is not available on this machine; use --device cpu"
+    ):
         run_discover(discover_args("--device", "cuda", "-o", out))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    with pytest.raises(SparksError, match=r"cuda:2: this machine has 1 CUDA device \(cuda:0 to cuda:0\)"):
+    with pytest.raises(
+        SparksError, match=r"cuda:2: this machine has 1 CUDA device \(cuda:0 to cuda:0\)"
+    ):
         run_discover(discover_args("--device", "cuda:2", "-o", out))
     with pytest.raises(SparksError, match="'banana' is not a torch device"):
         run_discover(discover_args("--device", "banana", "-o", out))
@@ -397,21 +450,42 @@ def test_circuit_size_is_never_clamped() -> None:
         circuit_size(9, 8)
 
 
-def test_discover_refuses_a_circuit_larger_than_the_model(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discover_refuses_a_circuit_larger_than_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--circuit-size 100000 on a model of 8 heads: an error naming the 8, before attribution."""
     from harness_ext.testing import tiny_model, tiny_tokenizer
 
     for name in ("post", "base"):
         tiny_model().save_pretrained(tmp_path / name)
         tiny_tokenizer().save_pretrained(tmp_path / name)
-    monkeypatch.setattr(discovery, "load_task_rows",
-                        lambda tasks, limit: [("amc_sparks", {"problem_id": "p1", "problem": "1+1?"})])
-    monkeypatch.setattr(discovery, "discover_heads",
-                        lambda *a, **k: pytest.fail("attribution ran with a bad --circuit-size"))
-    with pytest.raises(SparksError, match=r"--circuit-size 100000 is more than the 8 heads of .*post "
-                                          r"\(2 layers \(0-1\) x 4 heads \(0-3\)\); give at most 8"):
-        run_discover(discover_args("--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"),
-                                   "--circuit-size", "100000", "--device", "cpu",
-                                   "-o", str(tmp_path / "heads.json")))
+    monkeypatch.setattr(
+        discovery,
+        "load_task_rows",
+        lambda tasks, limit: [("amc_sparks", {"problem_id": "p1", "problem": "1+1?"})],
+    )
+    monkeypatch.setattr(
+        discovery,
+        "discover_heads",
+        lambda *a, **k: pytest.fail("attribution ran with a bad --circuit-size"),
+    )
+    with pytest.raises(
+        SparksError,
+        match=r"--circuit-size 100000 is more than the 8 heads of .*post "
+        r"\(2 layers \(0-1\) x 4 heads \(0-3\)\); give at most 8",
+    ):
+        run_discover(
+            discover_args(
+                "--model",
+                str(tmp_path / "post"),
+                "--base",
+                str(tmp_path / "base"),
+                "--circuit-size",
+                "100000",
+                "--device",
+                "cpu",
+                "-o",
+                str(tmp_path / "heads.json"),
+            )
+        )
     assert not (tmp_path / "heads.json").exists()

@@ -42,17 +42,21 @@ def _amc(tmp_path: Path, **changes: Any) -> list[dict]:
 
 # ---------------------------------------------------------------- data files
 
-@pytest.mark.parametrize("field,value,message", [
-    ("answer", None, r'amc\.jsonl:1: "answer" null is not a gold answer'),
-    ("answer", "  ", r'amc\.jsonl:1: "answer" "  " is not a gold answer'),
-    ("answer", True, r'amc\.jsonl:1: "answer" true is not a gold answer'),
-    ("answer", [1], r'amc\.jsonl:1: "answer" \[1\] is not a gold answer'),
-    ("number", 1.7, r'amc\.jsonl:1: "number" 1\.7 is not a whole number'),
-    ("number", True, r'amc\.jsonl:1: "number" true is not a whole number'),
-    ("number", "one", r'amc\.jsonl:1: "number" "one" is not a whole number'),
-    ("problem", None, r'amc\.jsonl:1: "problem" null is not a non-empty string'),
-    ("id", None, r'amc\.jsonl:1: "id" null is not a problem id'),
-])
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("answer", None, r'amc\.jsonl:1: "answer" null is not a gold answer'),
+        ("answer", "  ", r'amc\.jsonl:1: "answer" "  " is not a gold answer'),
+        ("answer", True, r'amc\.jsonl:1: "answer" true is not a gold answer'),
+        ("answer", [1], r'amc\.jsonl:1: "answer" \[1\] is not a gold answer'),
+        ("number", 1.7, r'amc\.jsonl:1: "number" 1\.7 is not a whole number'),
+        ("number", True, r'amc\.jsonl:1: "number" true is not a whole number'),
+        ("number", "one", r'amc\.jsonl:1: "number" "one" is not a whole number'),
+        ("problem", None, r'amc\.jsonl:1: "problem" null is not a non-empty string'),
+        ("id", None, r'amc\.jsonl:1: "id" null is not a problem id'),
+    ],
+)
 def test_bad_field_names_file_line_and_value(tmp_path, field, value, message):
     with pytest.raises(SparksError, match=message + r".*Fix that line"):
         _amc(tmp_path, **{field: value})
@@ -65,10 +69,13 @@ def test_numbers_that_are_whole_are_kept(tmp_path):
     assert _amc(tmp_path, answer=7)[0]["answer"] == "7"
 
 
-@pytest.mark.parametrize("literal,message", [
-    ("1e999", r'"number" inf \(too large for a number\) is not a whole number'),
-    ("NaN", r'"number" NaN is not a whole number'),
-])
+@pytest.mark.parametrize(
+    "literal,message",
+    [
+        ("1e999", r'"number" inf \(too large for a number\) is not a whole number'),
+        ("NaN", r'"number" NaN is not a whole number'),
+    ],
+)
 def test_overflowing_number_is_a_clear_error(tmp_path, literal, message):
     line = json.dumps(AMC_ROW).replace('"number": 1', f'"number": {literal}')
     _write(tmp_path, "amc.jsonl", [line])
@@ -96,8 +103,11 @@ def test_aime_year_and_math_level_must_be_whole(tmp_path):
 def test_repeated_problem_id_names_both_lines(tmp_path):
     other = {**AMC_ROW, "id": "2022-AMC12A-2", "number": 2}
     _write(tmp_path, "amc.jsonl", [AMC_ROW, other, {**AMC_ROW, "answer": "3"}])
-    with pytest.raises(SparksError, match=r"amc\.jsonl:3: problem id '2022-AMC12A-1' already "
-                                          r"appears on line 1.*own id"):
+    with pytest.raises(
+        SparksError,
+        match=r"amc\.jsonl:3: problem id '2022-AMC12A-1' already "
+        r"appears on line 1.*own id",
+    ):
         data.load_amc(data_dir=str(tmp_path))
 
 
@@ -121,8 +131,11 @@ def test_empty_file_is_a_clear_error(tmp_path, text):
 def test_binary_file_names_file_and_line(tmp_path):
     good = json.dumps(AMC_ROW).encode()
     (tmp_path / "amc.jsonl").write_bytes(good + b"\n\x89PNG\r\n\x1a\n\xff\xfe\x00\n")
-    with pytest.raises(SparksError, match=r"amc\.jsonl:2: not UTF-8 text \(byte 0x89 at "
-                                          r"offset 0 of the line\).*binary"):
+    with pytest.raises(
+        SparksError,
+        match=r"amc\.jsonl:2: not UTF-8 text \(byte 0x89 at "
+        r"offset 0 of the line\).*binary",
+    ):
         data.load_amc(data_dir=str(tmp_path))
 
 
@@ -132,6 +145,7 @@ def test_byte_order_mark_is_accepted(tmp_path):
 
 
 # ---------------------------------------------------------------- the data folder
+
 
 @pytest.mark.parametrize("value", [5, 1.5, True, ["/data"], None])
 def test_data_dir_of_the_wrong_type_names_the_metadata_key(value):
@@ -149,15 +163,24 @@ def test_bad_metadata_data_dir_is_not_blamed_on_the_variable(tmp_path, monkeypat
     _write(tmp_path, "amc.jsonl", [AMC_ROW])
     monkeypatch.setenv("SPARKS_DATA_DIR", str(tmp_path))  # a good folder: not the problem
     missing = tmp_path / "nope"
-    with pytest.raises(SparksError, match=r"^--metadata data_dir is .*nope, which is not a "
-                                          r"folder \(does not exist\)"):
+    with pytest.raises(
+        SparksError,
+        match=r"^--metadata data_dir is .*nope, which is not a "
+        r"folder \(does not exist\)",
+    ):
         data.load_amc(data_dir=str(missing))
-    with pytest.raises(SparksError, match=r"^--metadata data_dir is .*amc\.jsonl, which is not "
-                                          r"a folder \(a file\)"):
+    with pytest.raises(
+        SparksError,
+        match=r"^--metadata data_dir is .*amc\.jsonl, which is not "
+        r"a folder \(a file\)",
+    ):
         data.load_amc(data_dir=str(tmp_path / "amc.jsonl"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SparksError, match=r"^--metadata data_dir is .*empty, but .*amc\.jsonl "
-                                          r"does not exist.*leave data_dir out of --metadata"):
+    with pytest.raises(
+        SparksError,
+        match=r"^--metadata data_dir is .*empty, but .*amc\.jsonl "
+        r"does not exist.*leave data_dir out of --metadata",
+    ):
         data.load_amc(data_dir=str(tmp_path / "empty"))
 
 
@@ -170,8 +193,9 @@ def test_bad_variable_is_named_as_the_variable(tmp_path, monkeypatch):
 def test_data_folder_reports_its_origin(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKS_DATA_DIR", str(tmp_path))
     assert data.data_folder({}) == data.DataFolder(tmp_path, "$SPARKS_DATA_DIR")
-    assert data.data_folder({"data_dir": "/d"}) == data.DataFolder(Path("/d"),
-                                                                  "--metadata data_dir")
+    assert data.data_folder({"data_dir": "/d"}) == data.DataFolder(
+        Path("/d"), "--metadata data_dir"
+    )
     monkeypatch.setenv("SPARKS_DATA_DIR", "")
     assert data.data_folder({}) is None  # empty variable: the Hub, as documented
 
@@ -179,33 +203,60 @@ def test_data_folder_reports_its_origin(tmp_path, monkeypatch):
 def test_task_reports_a_bad_metadata_data_dir_as_such(tmp_path, monkeypatch):
     """lm-eval calls custom_dataset(**metadata): the error still names --metadata data_dir."""
     monkeypatch.setenv("SPARKS_DATA_DIR", str(tmp_path))
-    config = {**_config(True, {"data_dir": str(tmp_path / "nope"), "version": 1.0,
-                               "config_source": "amc_sparks.yaml"}),
-              "custom_dataset": data.load_amc}
+    config = {
+        **_config(
+            True,
+            {
+                "data_dir": str(tmp_path / "nope"),
+                "version": 1.0,
+                "config_source": "amc_sparks.yaml",
+            },
+        ),
+        "custom_dataset": data.load_amc,
+    }
     with pytest.raises(SparksError, match=r"^--metadata data_dir is .*nope, which is not a folder"):
         SparksTask(config=config)
 
 
 # ---------------------------------------------------------------- repeats
 
+
 def _config(do_sample: bool, metadata: dict, name: str = "t") -> dict:
     import datasets
 
     rows = datasets.DatasetDict({"test": datasets.Dataset.from_list([{"x": "1", "y": "1"}])})
-    return {"task": name, "custom_dataset": lambda **_: rows, "output_type": "generate_until",
-            "doc_to_text": "x", "doc_to_target": "y", "test_split": "test",
-            "generation_kwargs": {"until": [], "do_sample": do_sample},
-            "repeats": 4 if do_sample else 1, "metadata": metadata}
+    return {
+        "task": name,
+        "custom_dataset": lambda **_: rows,
+        "output_type": "generate_until",
+        "doc_to_text": "x",
+        "doc_to_target": "y",
+        "test_split": "test",
+        "generation_kwargs": {"until": [], "do_sample": do_sample},
+        "repeats": 4 if do_sample else 1,
+        "metadata": metadata,
+    }
 
 
 @pytest.mark.parametrize("sampled", [True, False], ids=["sampled", "greedy"])
-@pytest.mark.parametrize("value,hint", [
-    (0, "e.g."), (-2, "e.g."), (2.5, "e.g."), (True, "e.g."), (None, "e.g."),
-    ("8", "without quotes"), (8.0, r"an integer \(8, not 8\.0\)"),
-])
+@pytest.mark.parametrize(
+    "value,hint",
+    [
+        (0, "e.g."),
+        (-2, "e.g."),
+        (2.5, "e.g."),
+        (True, "e.g."),
+        (None, "e.g."),
+        ("8", "without quotes"),
+        (8.0, r"an integer \(8, not 8\.0\)"),
+    ],
+)
 def test_bad_repeats_fail_on_every_task(sampled, value, hint):
-    with pytest.raises(SparksError, match=rf"^--metadata repeats={value!r} \(\w+\) is not a "
-                                          rf"positive integer.*{hint}"):
+    with pytest.raises(
+        SparksError,
+        match=rf"^--metadata repeats={value!r} \(\w+\) is not a "
+        rf"positive integer.*{hint}",
+    ):
         SparksTask(config=_config(sampled, {"repeats": value}))
 
 
@@ -224,10 +275,12 @@ def test_repeats_on_greedy_tasks_warns_once_and_keeps_one(caplog):
     [record] = [r for r in caplog.records if r.name == WARNINGS]
     assert record.getMessage().startswith(
         "amc_sparks_greedy decodes greedily, so every response would be the same: "
-        "--metadata repeats=8 does not apply to it, and it runs 1 response per problem")
+        "--metadata repeats=8 does not apply to it, and it runs 1 response per problem"
+    )
 
 
 # ---------------------------------------------------------------- unknown metadata keys
+
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == WARNINGS]
@@ -240,7 +293,8 @@ def test_misspelt_key_warns_once_with_the_nearest_key(caplog):
         assert task_.config.repeats == 4  # the typo changes nothing, and the user is told
     assert _warnings(caplog) == [
         "--metadata key 'repeat' is not read by the sparks tasks, by lm-eval or by the model, so "
-        "it has no effect (did you mean 'repeats'?). The sparks tasks read repeats, data_dir."]
+        "it has no effect (did you mean 'repeats'?). The sparks tasks read repeats, data_dir."
+    ]
 
 
 def test_unknown_key_far_from_any_known_key_has_no_guess(caplog):
@@ -257,10 +311,19 @@ def test_nearest_key_prefers_sparks_keys():
 
 
 def test_keys_of_sparks_lm_eval_and_the_model_are_known(caplog):
-    metadata = {"repeats": 2, "data_dir": "/d", "version": 1.0, "config_source": "x.yaml",
-                "pretrained": "m", "dtype": "float32", "revision": "main",
-                "think_end_token": "</think>", "interventions": "zero:L1H1",
-                "intervention_mode": "fold", "max_seq_lengths": [4096]}
+    metadata = {
+        "repeats": 2,
+        "data_dir": "/d",
+        "version": 1.0,
+        "config_source": "x.yaml",
+        "pretrained": "m",
+        "dtype": "float32",
+        "revision": "main",
+        "think_end_token": "</think>",
+        "interventions": "zero:L1H1",
+        "intervention_mode": "fold",
+        "max_seq_lengths": [4096],
+    }
     with caplog.at_level(logging.WARNING, logger=WARNINGS):
         assert task.warn_unknown_metadata(metadata, argv=[]) == []
     assert _warnings(caplog) == []
@@ -268,21 +331,36 @@ def test_keys_of_sparks_lm_eval_and_the_model_are_known(caplog):
 
 def test_keys_given_in_model_args_are_known():
     metadata = {"attn_implementation": "sdpa", "load_in_4bit": True}
-    argv = ["lm_eval", "--model", "sparks", "--model_args",
-            "pretrained=m,attn_implementation=sdpa", "load_in_4bit=True", "--tasks", "amc"]
+    argv = [
+        "lm_eval",
+        "--model",
+        "sparks",
+        "--model_args",
+        "pretrained=m,attn_implementation=sdpa",
+        "load_in_4bit=True",
+        "--tasks",
+        "amc",
+    ]
     assert task.warn_unknown_metadata(metadata, argv=argv) == []
     assert task.warn_unknown_metadata(metadata, argv=["lm_eval", "--tasks", "amc"]) == [
-        "attn_implementation", "load_in_4bit"]
+        "attn_implementation",
+        "load_in_4bit",
+    ]
 
 
-@pytest.mark.parametrize("argv,keys", [
-    (["--model_args", "pretrained=m,dtype=float32"], {"pretrained", "dtype"}),
-    (["-a", "a=1", "b=[1,2]", "--tasks", "c=3"], {"a", "b"}),
-    (["--model_args=pretrained=m,x=1"], {"pretrained", "x"}),
-    (["--model_args", '{"pretrained": "m", "chat_template_args": {"k": 1}}'],
-     {"pretrained", "chat_template_args"}),
-    (["--metadata", "repeat=1"], set()),
-])
+@pytest.mark.parametrize(
+    "argv,keys",
+    [
+        (["--model_args", "pretrained=m,dtype=float32"], {"pretrained", "dtype"}),
+        (["-a", "a=1", "b=[1,2]", "--tasks", "c=3"], {"a", "b"}),
+        (["--model_args=pretrained=m,x=1"], {"pretrained", "x"}),
+        (
+            ["--model_args", '{"pretrained": "m", "chat_template_args": {"k": 1}}'],
+            {"pretrained", "chat_template_args"},
+        ),
+        (["--metadata", "repeat=1"], set()),
+    ],
+)
 def test_command_line_model_args(argv, keys):
     assert task.command_line_model_args(["lm_eval", *argv]) == keys
 
@@ -299,4 +377,6 @@ def test_task_manager_passes_metadata_through_our_checks(tmp_path, caplog):
     assert loaded["amc_sparks"].config.repeats == 3
     assert loaded["amc_sparks_greedy"].config.repeats == 1
     assert [m.split(" ", 3)[:3] for m in _warnings(caplog)] == [
-        ["--metadata", "key", "'repeat'"], ["amc_sparks_greedy", "decodes", "greedily,"]]
+        ["--metadata", "key", "'repeat'"],
+        ["amc_sparks_greedy", "decodes", "greedily,"],
+    ]

@@ -28,15 +28,21 @@ LOST = "So the answer is \\boxed{{{gold}}}. Wait, no: \\boxed{{{wrong}}}."
 
 def _aime(i: int, responses: list[str], gold: str = "204") -> FakeProblem:
     tier = "easy" if i <= 5 else "medium" if i <= 10 else "hard"
-    return FakeProblem(f"2024-I-{i}", gold, [r.format(gold=gold, wrong=int(gold) + 1)
-                                           for r in responses], tier=tier, number=i)
+    return FakeProblem(
+        f"2024-I-{i}",
+        gold,
+        [r.format(gold=gold, wrong=int(gold) + 1) for r in responses],
+        tier=tier,
+        number=i,
+    )
 
 
 def _amc(i: int, right: bool, gold: str = "142") -> FakeProblem:
     tier = "easy" if i <= 10 else "medium" if i <= 20 else "hard"
     text = RIGHT if right else CALC
-    return FakeProblem(f"2022-AMC12A-{i}", gold, [text.format(gold=gold, wrong=int(gold) + 1)],
-                       tier=tier, number=i)
+    return FakeProblem(
+        f"2022-AMC12A-{i}", gold, [text.format(gold=gold, wrong=int(gold) + 1)], tier=tier, number=i
+    )
 
 
 @pytest.fixture
@@ -50,8 +56,12 @@ def two_runs(tmp_path: Path) -> tuple[Path, Path]:
     base = tmp_path / "base"
     cand = tmp_path / "cand"
     write_run(base, {"amc_sparks_greedy": base_amc, "aime24_sparks": base_aime})
-    write_run(cand, {"amc_sparks_greedy": cand_amc, "aime24_sparks": cand_aime},
-              model_args="interventions=scale:L3H1:1.3", interventions="scale:L3H1:1.3")
+    write_run(
+        cand,
+        {"amc_sparks_greedy": cand_amc, "aime24_sparks": cand_aime},
+        model_args="interventions=scale:L3H1:1.3",
+        interventions="scale:L3H1:1.3",
+    )
     return base, cand
 
 
@@ -67,6 +77,7 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 # ---------------------------------------------------------------- statistics
+
 
 def test_mcnemar_exact_matches_the_binomial_test() -> None:
     assert mcnemar_exact(0, 0) == 1.0
@@ -94,6 +105,7 @@ def test_compare_paired_picks_the_test() -> None:
 
 # ---------------------------------------------------------------- the report
 
+
 def test_report_finds_the_regression_per_tier(two_runs: tuple[Path, Path]) -> None:
     base, cand = two_runs
     report = _report([f"base={base}", f"cand={cand}"])
@@ -111,8 +123,10 @@ def test_report_finds_the_regression_per_tier(two_runs: tuple[Path, Path]) -> No
     assert flips[("aime24_sparks", "2024-I-11")].direction == "fixed"
     labels = report.labels[("cand", "aime24_sparks", "all")]
     assert labels["logical_loop"] == 2 and labels["found_then_lost"] == 1
-    assert report.labels[("base", "aime24_sparks", "hard")] == {"found_then_lost": 1,
-                                                                "calculation_error": 1}
+    assert report.labels[("base", "aime24_sparks", "hard")] == {
+        "found_then_lost": 1,
+        "calculation_error": 1,
+    }
 
 
 def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -121,8 +135,12 @@ def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     written = write_report(report, out)
     assert sorted(p.name for p in written) == ["report.html", "report.json", "report.md"]
-    assert sorted(p.name for p in out.iterdir()) == [".sparks-report.json", "report.html",
-                                                     "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".sparks-report.json",
+        "report.html",
+        "report.json",
+        "report.md",
+    ]
     data = json.loads((out / "report.json").read_text())
     assert data["regression"] is True
     failed = [s for s in data["samples"] if not s["correct"]]
@@ -143,14 +161,27 @@ def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     assert "https://" not in html
 
 
-def test_fail_on_regression_exit_status(two_runs: tuple[Path, Path], tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_on_regression_exit_status(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, cand = two_runs
     assert run_report(_args(str(base), str(cand), "--fail-on-regression")) == 1
     assert run_report(_args(str(base), str(cand))) == 0  # without the flag: report only
     assert run_report(_args(str(base), str(base), "--fail-on-regression")) == 0
-    assert run_report(_args(str(cand), str(base), "--baseline", str(base),
-                            "--fail-on-regression", "-o", str(tmp_path / "o"))) == 1
+    assert (
+        run_report(
+            _args(
+                str(cand),
+                str(base),
+                "--baseline",
+                str(base),
+                "--fail-on-regression",
+                "-o",
+                str(tmp_path / "o"),
+            )
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert "REGRESSION" in out and "amc_sparks_greedy" in out and "easy" in out
     assert (tmp_path / "o" / "report.md").is_file()
@@ -165,8 +196,9 @@ def test_same_run_twice_gets_two_names(two_runs: tuple[Path, Path]) -> None:
 
 def test_labels_option_and_tasks_option(two_runs: tuple[Path, Path]) -> None:
     base, cand = two_runs
-    report = _report([str(base), str(cand)], tasks=["aime24_sparks"],
-                         labels=["correct", "reasoning_error"])
+    report = _report(
+        [str(base), str(cand)], tasks=["aime24_sparks"], labels=["correct", "reasoning_error"]
+    )
     assert report.tasks() == ["aime24_sparks"]
     assert set(report.label_names()) <= {"correct", "reasoning_error"}
     with pytest.raises(SparksError, match="nope_sparks.*check --tasks"):
@@ -182,6 +214,7 @@ def test_derive_run_flips_answers(two_runs: tuple[Path, Path], tmp_path: Path) -
 
 
 # ---------------------------------------------------------------- robustness
+
 
 def test_missing_inputs_are_explained(tmp_path: Path) -> None:
     with pytest.raises(SparksError, match="does not exist"):
@@ -235,8 +268,10 @@ def test_foreign_task_is_skipped_with_a_warning(two_runs: tuple[Path, Path]) -> 
     report = _report([str(base)])
     assert "gsm8k" not in report.tasks()
     assert any("gsm8k" in w and "not sparks tasks" in w for w in report.warnings)
-    only_foreign = {"results": {"gsm8k": data["results"]["gsm8k"]},
-                    "configs": {"gsm8k": {"task": "gsm8k"}}}
+    only_foreign = {
+        "results": {"gsm8k": data["results"]["gsm8k"]},
+        "configs": {"gsm8k": {"task": "gsm8k"}},
+    }
     results.write_text(json.dumps(only_foreign))
     with pytest.raises(SparksError, match="has no sparks task"):
         _report([str(base)])
@@ -244,8 +279,13 @@ def test_foreign_task_is_skipped_with_a_warning(two_runs: tuple[Path, Path]) -> 
 
 def test_different_problem_sets_compare_the_intersection(tmp_path: Path) -> None:
     write_run(tmp_path / "a", {"amc_sparks_greedy": [_amc(i, True) for i in range(1, 9)]})
-    write_run(tmp_path / "b", {"amc_sparks_greedy": [_amc(i, False) for i in range(5, 13)],
-                               "aime24_sparks": [_aime(1, [RIGHT])]})
+    write_run(
+        tmp_path / "b",
+        {
+            "amc_sparks_greedy": [_amc(i, False) for i in range(5, 13)],
+            "aime24_sparks": [_aime(1, [RIGHT])],
+        },
+    )
     report = _report([str(tmp_path / "a"), str(tmp_path / "b")])
     all_tiers = next(d for d in report.deltas if d.tier == "all")
     assert all_tiers.comparison.n == 4
@@ -281,8 +321,10 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
 def test_model_text_is_escaped_in_html(tmp_path: Path) -> None:
     hostile = "So \\boxed{</pre><script>alert(1)</script>}"
     boxed = "So \\boxed{<b>5</b>}"
-    write_run(tmp_path / "a", {"amc_sparks_greedy": [FakeProblem("p1", "7", [hostile]),
-                                                     FakeProblem("p2", "7", [boxed])]})
+    write_run(
+        tmp_path / "a",
+        {"amc_sparks_greedy": [FakeProblem("p1", "7", [hostile]), FakeProblem("p2", "7", [boxed])]},
+    )
     write_report(_report([str(tmp_path / "a")]), tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
@@ -298,12 +340,15 @@ def test_command_line_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 # ---------------------------------------------------------------- the HTML in a browser
 
+
 @pytest.mark.integration
 def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     browsers = ("chromium", "chromium-browser", "google-chrome")
     if not any(shutil.which(name) for name in browsers):
-        message = ("headless Chromium is not installed (apt-get install chromium); "
-                   "scripts/check_report_html.py needs it")
+        message = (
+            "headless Chromium is not installed (apt-get install chromium); "
+            "scripts/check_report_html.py needs it"
+        )
         if os.environ.get("CI"):  # .ci/run installs it: a missing browser is a CI failure
             pytest.fail(message)
         pytest.skip(message)
@@ -312,48 +357,77 @@ def test_html_renders_in_chromium(two_runs: tuple[Path, Path], tmp_path: Path) -
     heads = _heads_file(tmp_path / "heads.json")  # the heat map's labels are checked too
     write_report(_report([f"base={base}", f"cand={cand}"], heads=heads), out)
     shot = tmp_path / "report.png"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"),
-                           str(out / "report.html"), "--screenshot", str(shot)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_report_html.py"),
+            str(out / "report.html"),
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 plots" in done.stdout and shot.stat().st_size > 10_000
     assert "drill-down opened" in done.stdout
     # the checker fails on an empty plot and on a JavaScript error
     html = (out / "report.html").read_text()
     broken = tmp_path / "broken.html"
-    broken.write_text(html.replace('class="mark"', 'class="nomark"', 10**6)
-                      .replace('id="mark-', 'id="nomark-', 10**6)
-                      .replace("</body>", "<script>undefinedFunction();</script></body>"))
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"),
-                           str(broken), "--screenshot", str(tmp_path / "b.png")],
-                          capture_output=True, text=True, timeout=300)
+    broken.write_text(
+        html.replace('class="mark"', 'class="nomark"', 10**6)
+        .replace('id="mark-', 'id="nomark-', 10**6)
+        .replace("</body>", "<script>undefinedFunction();</script></body>")
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_report_html.py"),
+            str(broken),
+            "--screenshot",
+            str(tmp_path / "b.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "empty plot" in done.stderr and "undefinedFunction" in done.stderr
 
 
 # ---------------------------------------------------------------- heads file (sparks discover)
 
+
 def _heads_file(path: Path) -> Path:
     from harness_ext.discovery.heads_file import build_result, write_json
 
     importance_post = [[0.1, 5.0], [0.2, 0.3], [0.1, 0.1], [4.0, 0.2]]
     importance_base = [[0.1, 0.0], [0.2, 0.3], [0.1, 0.1], [0.1, 0.2]]
-    write_json(build_result(importance_post, importance_base, 2,
-                            {"model_post": "post", "model_base": "base"}), path)
+    write_json(
+        build_result(
+            importance_post, importance_base, 2, {"model_post": "post", "model_base": "base"}
+        ),
+        path,
+    )
     return path
 
 
-def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_shows_a_heads_file(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, cand = two_runs
     heads = _heads_file(tmp_path / "heads.json")
-    assert run_report(_args(str(base), str(cand), "--heads", str(heads), "-o", str(tmp_path / "o"))) == 0
+    assert (
+        run_report(_args(str(base), str(cand), "--heads", str(heads), "-o", str(tmp_path / "o")))
+        == 0
+    )
     out = capsys.readouterr().out
     assert "4 layers x 2 heads of post vs base base; 2 emergent, top: L0H1, L3H0" in out
     assert "cand intervened on L3H1: 0 of the 2 listed heads" in out
     html = (tmp_path / "o" / "report.html").read_text()
     assert html.count('<svg class="plot"') == 4
-    heat = html[html.index("<h2>Heads</h2>"):]
+    heat = html[html.index("<h2>Heads</h2>") :]
     # harness_ext.charts' SVG: one image per panel (importance, effect), text kept as <text>
     assert re.findall(r'id="(mark-[^"]*)"', heat) == ["mark-heat-0", "mark-heat-1"]
     texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", heat)
@@ -369,11 +443,13 @@ def test_report_shows_a_heads_file(two_runs: tuple[Path, Path], tmp_path: Path,
 
 def test_bad_heads_file_is_explained(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     base, _ = two_runs
-    (tmp_path / "bad.json").write_text("{\"heads\": [{\"layer\": 0}]}")
+    (tmp_path / "bad.json").write_text('{"heads": [{"layer": 0}]}')
     (tmp_path / "text.json").write_text("not json")
-    for path, message in [(tmp_path / "none.json", "heads file not found"),
-                          (tmp_path / "text.json", "not valid JSON"),
-                          (tmp_path / "bad.json", "malformed head entry")]:
+    for path, message in [
+        (tmp_path / "none.json", "heads file not found"),
+        (tmp_path / "text.json", "not valid JSON"),
+        (tmp_path / "bad.json", "malformed head entry"),
+    ]:
         with pytest.raises(SparksError, match=message):
             _report([str(base)], heads=path)
 
@@ -384,15 +460,17 @@ def test_report_shows_a_checkpoint_series(two_runs: tuple[Path, Path], tmp_path:
     from harness_ext.reports.html import render_html
 
     base = [[1.0, 0.0], [1.0, 0.0]]
-    results = [build_result(post, base, 2, {}) for post in ([[1.0, 5.0], [1.0, 0.0]],
-                                                           [[1.0, 5.0], [1.0, 4.0]])]
+    results = [
+        build_result(post, base, 2, {})
+        for post in ([[1.0, 5.0], [1.0, 0.0]], [[1.0, 5.0], [1.0, 4.0]])
+    ]
     series = build_series(["ckpt-1", "ckpt-2"], results)
     write_json({**results[-1], **series}, tmp_path / "heads.json")
     report = _report([str(two_runs[0])], heads=tmp_path / "heads.json")
     assert report.heads.checkpoints == ("ckpt-1", "ckpt-2")
     heads_part = render_html(report).split("<h2>Heads</h2>")[1]
     assert heads_part.count('<svg class="plot"') == 2
-    series_svg = heads_part[heads_part.index('aria-label="emergent heads over checkpoints"'):]
+    series_svg = heads_part[heads_part.index('aria-label="emergent heads over checkpoints"') :]
     texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", series_svg)
     assert {"L1H1", "ckpt-1", "ckpt-2", "emergent", "not emergent", "checkpoint"} <= set(texts)
     assert 'id="mark-series"' in series_svg

@@ -64,15 +64,20 @@ def regress_out(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> 
 
 def test_regress_writes_the_report(regress_out: Path) -> None:
     report = regress_out / "report"
-    assert sorted(p.name for p in report.iterdir()) == [".sparks-report.json", "report.html",
-                                                        "report.json", "report.md"]
+    assert sorted(p.name for p in report.iterdir()) == [
+        ".sparks-report.json",
+        "report.html",
+        "report.json",
+        "report.md",
+    ]
     data = json.loads((report / "report.json").read_text())
     assert [run["name"] for run in data["runs"]] == ["short", "shorter"]
     assert data["runs"][0]["role"] == "baseline"
     assert "SmolLM2-135M-Instruct" in data["runs"][0]["pretrained"]
     assert data["runs"][0]["lm_eval_version"] == "0.4.13"
-    budgets = {run["name"]: run["tasks"]["amc_sparks_greedy"]["max_gen_toks"]
-               for run in data["runs"]}
+    budgets = {
+        run["name"]: run["tasks"]["amc_sparks_greedy"]["max_gen_toks"] for run in data["runs"]
+    }
     assert budgets == {"short": 12, "shorter": 8}
     samples = data["samples"]
     assert len(samples) == 2 * (LIMIT + 2 * LIMIT)
@@ -88,12 +93,15 @@ def test_regress_writes_the_report(regress_out: Path) -> None:
     assert "short" in md and "max_gen_toks=8" in md and "0.4.13" in md
 
 
-def test_finished_runs_are_reused(regress_out: Path, capsys: pytest.CaptureFixture[str],
-                                  shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_finished_runs_are_reused(
+    regress_out: Path,
+    capsys: pytest.CaptureFixture[str],
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SPARKS_DATA_DIR", str(shared_data))  # the data the runs read: reused
     spec = regress_out.parent / "regress.yaml"
-    assert run_regress(_parse(configure_regress, str(spec), "-o",
-                              str(regress_out / "again"))) == 0
+    assert run_regress(_parse(configure_regress, str(spec), "-o", str(regress_out / "again"))) == 0
     out = capsys.readouterr().out
     assert out.count("reusing the finished run") == 2
     assert (regress_out / "again" / "report.html").is_file()
@@ -101,8 +109,9 @@ def test_finished_runs_are_reused(regress_out: Path, capsys: pytest.CaptureFixtu
 
 def test_identical_runs_pass_the_gate(regress_out: Path, tmp_path: Path) -> None:
     run = regress_out / "runs" / "short"
-    args = _parse(configure_report, str(run), str(run), "--fail-on-regression", "-o",
-                  str(tmp_path / "same"))
+    args = _parse(
+        configure_report, str(run), str(run), "--fail-on-regression", "-o", str(tmp_path / "same")
+    )
     assert run_report(args) == 0
     data = json.loads((tmp_path / "same" / "report.json").read_text())
     assert not data["regression"] and not data["flips"]
@@ -116,8 +125,14 @@ def test_a_derived_drop_fails_the_gate(regress_out: Path, tmp_path: Path) -> Non
     samples = next(real.rglob("samples_amc_sparks_greedy_*.jsonl")).read_text().splitlines()
     solved = [json.loads(line)["doc"]["problem_id"] for line in samples]
     derive_run(real, tmp_path / "good", solve=solved)
-    args = _parse(configure_report, f"good={tmp_path / 'good'}", f"real={real}",
-                  "--fail-on-regression", "-o", str(tmp_path / "drop"))
+    args = _parse(
+        configure_report,
+        f"good={tmp_path / 'good'}",
+        f"real={real}",
+        "--fail-on-regression",
+        "-o",
+        str(tmp_path / "drop"),
+    )
     assert run_report(args) == 1
     data = json.loads((tmp_path / "drop" / "report.json").read_text())
     regression = [d for d in data["deltas"] if d["regression"]]
@@ -131,8 +146,16 @@ def test_a_derived_drop_fails_the_gate(regress_out: Path, tmp_path: Path) -> Non
 def test_real_report_renders_in_chromium(regress_out: Path, tmp_path: Path) -> None:
     if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
         pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"),
-                           str(regress_out / "report" / "report.html"), "--screenshot",
-                           str(tmp_path / "real.png")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_report_html.py"),
+            str(regress_out / "report" / "report.html"),
+            "--screenshot",
+            str(tmp_path / "real.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -42,15 +42,36 @@ def drop(tmp_path_factory: pytest.TempPathFactory, embedded_model: Path) -> tupl
     if "OMP_NUM_THREADS" not in os.environ:
         patch.setenv("OMP_NUM_THREADS", "1")
     try:
-        assert run_discover(_parse(configure_discover, "--tasks", "math500_sparks", "--limit", "8",
-                                   "--opening-tokens", "16", "--method", "fisher", "--corrupt",
-                                   "zeros", "--device", "cpu", "-o", str(heads))) == 0
+        assert (
+            run_discover(
+                _parse(
+                    configure_discover,
+                    "--tasks",
+                    "math500_sparks",
+                    "--limit",
+                    "8",
+                    "--opening-tokens",
+                    "16",
+                    "--method",
+                    "fisher",
+                    "--corrupt",
+                    "zeros",
+                    "--device",
+                    "cpu",
+                    "-o",
+                    str(heads),
+                )
+            )
+            == 0
+        )
         (folder / "regress.yaml").write_text(
             f"tasks: [{ARITHMETIC_TASK}]\ninclude_path: tasks\nbatch_size: 8\n"
             f"apply_chat_template: true\nheads: heads.json\noutput: out\nruns:\n"
-            f"  - name: base\n  - name: ablated\n    interventions: 'zero:@{heads}#5'\n")
-        status = run_regress(_parse(configure_regress, str(folder / "regress.yaml"),
-                                    "--fail-on-regression"))
+            f"  - name: base\n  - name: ablated\n    interventions: 'zero:@{heads}#5'\n"
+        )
+        status = run_regress(
+            _parse(configure_regress, str(folder / "regress.yaml"), "--fail-on-regression")
+        )
     finally:
         patch.undo()
     return folder / "out", status
@@ -66,7 +87,9 @@ def test_ablating_the_top_heads_is_a_significant_regression(drop: tuple[Path, in
     assert overall["regression"] and overall["p_value"] < 0.05 and overall["delta"] <= -0.25
     assert overall["test"] == "mcnemar-exact"
     ablated = next(r for r in data["runs"] if r["name"] == "ablated")
-    assert ablated["interventions"].startswith("zero:L") and ablated["interventions"].count("H") == 5
+    assert (
+        ablated["interventions"].startswith("zero:L") and ablated["interventions"].count("H") == 5
+    )
     broke = [f for f in data["flips"] if f["direction"] == "broke"]
     assert len(broke) >= 6
     failed = [s for s in data["samples"] if not s["correct"]]
@@ -79,5 +102,16 @@ def test_ablating_the_top_heads_is_a_significant_regression(drop: tuple[Path, in
 
 def test_identical_real_runs_pass_the_gate(drop: tuple[Path, int], tmp_path: Path) -> None:
     base = drop[0] / "runs" / "base"
-    assert run_report(_parse(configure_report, f"a={base}", f"b={base}", "--fail-on-regression",
-                             "-o", str(tmp_path / "same"))) == 0
+    assert (
+        run_report(
+            _parse(
+                configure_report,
+                f"a={base}",
+                f"b={base}",
+                "--fail-on-regression",
+                "-o",
+                str(tmp_path / "same"),
+            )
+        )
+        == 0
+    )

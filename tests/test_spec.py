@@ -46,20 +46,23 @@ def test_empty_spec_is_refused_and_points_to_the_baseline(text: str) -> None:
         parse_spec(text)
 
 
-@pytest.mark.parametrize(("text", "column", "phrase"), [
-    ("zero:L12X3;scale:L20H1:1.3", 8, "unexpected 'X'"),
-    ("zero", 4, "expected ':'"),
-    ("zero:", 5, "expected a head"),
-    ("zero:L1H2;", 10, "expected an intervention name"),
-    ("zero:L1H2:", 10, "expected an argument"),
-    ("1zero:L1", 0, "expected an intervention name"),
-    ("zero:L1H2+", 10, "expected a head"),
-    ("zero:L1H2 L3", 10, "expected ';'"),
-    ("zero:L1H2,L3", 9, "expected ';'"),
-    ("zero:L1H2=1", 9, "expected ';'"),
-    ("zero:@heads.json#0", 17, "positive number"),
-    ("zero:L1H2;scale:L1:2", 16, "overlaps"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "phrase"),
+    [
+        ("zero:L12X3;scale:L20H1:1.3", 8, "unexpected 'X'"),
+        ("zero", 4, "expected ':'"),
+        ("zero:", 5, "expected a head"),
+        ("zero:L1H2;", 10, "expected an intervention name"),
+        ("zero:L1H2:", 10, "expected an argument"),
+        ("1zero:L1", 0, "expected an intervention name"),
+        ("zero:L1H2+", 10, "expected a head"),
+        ("zero:L1H2 L3", 10, "expected ';'"),
+        ("zero:L1H2,L3", 9, "expected ';'"),
+        ("zero:L1H2=1", 9, "expected ';'"),
+        ("zero:@heads.json#0", 17, "positive number"),
+        ("zero:L1H2;scale:L1:2", 16, "overlaps"),
+    ],
+)
 def test_malformed_spec_points_at_the_character(text: str, column: int, phrase: str) -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(text)
@@ -80,30 +83,43 @@ def write(path: Path, data: object) -> Path:
 
 
 def test_heads_file_emergent_in_rank_order(tmp_path: Path) -> None:
-    write(tmp_path / "heads.json", {"emergent": [{"layer": 14, "head": 7}, {"layer": 3, "head": 1},
-                                                 {"layer": 9, "head": 0}]})
+    write(
+        tmp_path / "heads.json",
+        {"emergent": [{"layer": 14, "head": 7}, {"layer": 3, "head": 1}, {"layer": 9, "head": 0}]},
+    )
     spec = parse_spec("zero:@heads.json#2", base_dir=tmp_path)
     assert spec.normalized() == "zero:L3H1+L14H7"
-    assert parse_spec("zero:@heads.json+L0H0", base_dir=tmp_path).normalized() == "zero:L0H0+L3H1+L9H0+L14H7"
+    assert (
+        parse_spec("zero:@heads.json+L0H0", base_dir=tmp_path).normalized()
+        == "zero:L0H0+L3H1+L9H0+L14H7"
+    )
 
 
 def test_heads_file_heads_list_sorted_by_effect(tmp_path: Path) -> None:
-    write(tmp_path / "h.json", {"heads": [
-        {"layer": 1, "head": 1, "emergent": True, "effect": 0.2},
-        {"layer": 2, "head": 2, "emergent": False, "effect": 0.9},
-        {"layer": 3, "head": 3, "emergent": True, "effect": 0.8},
-    ]})
+    write(
+        tmp_path / "h.json",
+        {
+            "heads": [
+                {"layer": 1, "head": 1, "emergent": True, "effect": 0.2},
+                {"layer": 2, "head": 2, "emergent": False, "effect": 0.9},
+                {"layer": 3, "head": 3, "emergent": True, "effect": 0.8},
+            ]
+        },
+    )
     assert parse_spec("zero:@h.json#1", base_dir=tmp_path).normalized() == "zero:L3H3"
 
 
-@pytest.mark.parametrize(("content", "phrase"), [
-    (None, "not found"),
-    ("{not json", "not valid JSON"),
-    (json.dumps({"other": []}), "no 'emergent' or 'heads' list"),
-    (json.dumps({"emergent": [{"layer": 1}]}), "malformed entry"),
-    (json.dumps({"emergent": [{"layer": -1, "head": 0}]}), "malformed entry"),
-    (json.dumps({"emergent": [{"layer": 1, "head": 0}]}), "fewer than the 5"),
-])
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        (None, "not found"),
+        ("{not json", "not valid JSON"),
+        (json.dumps({"other": []}), "no 'emergent' or 'heads' list"),
+        (json.dumps({"emergent": [{"layer": 1}]}), "malformed entry"),
+        (json.dumps({"emergent": [{"layer": -1, "head": 0}]}), "malformed entry"),
+        (json.dumps({"emergent": [{"layer": 1, "head": 0}]}), "fewer than the 5"),
+    ],
+)
 def test_bad_heads_file(tmp_path: Path, content: str | None, phrase: str) -> None:
     if content is not None:
         (tmp_path / "heads.json").write_text(content)
@@ -118,7 +134,8 @@ def test_spec_file_yaml(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(
         "- name: zero\n  heads: [L12H3, L14H7, '@heads.json']\n"
         "- name: scale\n  heads: L20H1+L21\n  args: [1.3]\n"
-        "- {name: mean, heads: [{layer: 2, head: 0}]}\n")
+        "- {name: mean, heads: [{layer: 2, head: 0}]}\n"
+    )
     spec = parse_spec(f"@{tmp_path / 'spec.yaml'}")
     assert spec.normalized() == "mean:L2H0;scale:L20H1+L21:1.3;zero:L5H5+L12H3+L14H7"
 
@@ -128,15 +145,18 @@ def test_spec_file_json(tmp_path: Path) -> None:
     assert parse_spec("@spec.json", base_dir=tmp_path).normalized() == "scale:L1H2:0.5"
 
 
-@pytest.mark.parametrize(("content", "phrase"), [
-    ("{}", "must hold a list"),
-    ("- name: zero\n", "each item must be"),
-    ("- {name: zero, heads: L1X}\n", "item 1, heads"),
-    ("- {name: 'no good', heads: L1}\n", "not a valid intervention name"),
-    ("- {name: zero, heads: L1, colour: red}\n", "each item must be"),
-    ("- {name: scale, heads: L1, args: ['a:b']}\n", "plain value"),
-    ("- [unclosed\n", "could not be read"),
-])
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        ("{}", "must hold a list"),
+        ("- name: zero\n", "each item must be"),
+        ("- {name: zero, heads: L1X}\n", "item 1, heads"),
+        ("- {name: 'no good', heads: L1}\n", "not a valid intervention name"),
+        ("- {name: zero, heads: L1, colour: red}\n", "each item must be"),
+        ("- {name: scale, heads: L1, args: ['a:b']}\n", "plain value"),
+        ("- [unclosed\n", "could not be read"),
+    ],
+)
 def test_bad_spec_file(tmp_path: Path, content: str, phrase: str) -> None:
     (tmp_path / "spec.yaml").write_text(content)
     with pytest.raises(SpecError, match=phrase):

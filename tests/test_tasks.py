@@ -14,12 +14,15 @@ from harness_ext.tiers import tier_for_level, tier_for_number
 SCHEMA = {"problem_id", "problem", "answer", "number", "tier", "source"}
 
 
-@pytest.mark.parametrize("loader,count,first_id", [
-    (data.load_amc, 83, "2022-AMC12A-1"),
-    (data.load_aime24, 30, "2024-I-1"),
-    (data.load_aime25, 30, "2025-I-1"),
-    (data.load_math500, 500, "test/precalculus/807.json"),
-])
+@pytest.mark.parametrize(
+    "loader,count,first_id",
+    [
+        (data.load_amc, 83, "2022-AMC12A-1"),
+        (data.load_aime24, 30, "2024-I-1"),
+        (data.load_aime25, 30, "2025-I-1"),
+        (data.load_math500, 500, "test/precalculus/807.json"),
+    ],
+)
 def test_local_loaders(local_data, loader, count, first_id):
     rows = loader(version=1.0)["test"]
     assert len(rows) == count
@@ -31,7 +34,10 @@ def test_local_loaders(local_data, loader, count, first_id):
 def test_tiers_come_from_problem_number_and_level(local_data):
     aime = data.load_aime24()["test"]
     assert {(row["number"], row["tier"]) for row in aime if row["number"] in (5, 6, 11)} == {
-        (5, "easy"), (6, "medium"), (11, "hard")}
+        (5, "easy"),
+        (6, "medium"),
+        (11, "hard"),
+    }
     amc = data.load_amc()["test"]
     assert all(row["tier"] == tier_for_number("amc", row["number"]) for row in amc)
     math = data.load_math500()["test"]
@@ -101,16 +107,17 @@ def test_prompt_asks_for_boxed_answer():
 
 def test_scoring_uses_math_equivalence():
     doc = {"answer": "33"}
-    filtered = scoring.extract_answers([["so \\boxed{033}", "\\boxed{34}", "no answer here"]],
-                                       [doc])
+    filtered = scoring.extract_answers(
+        [["so \\boxed{033}", "\\boxed{34}", "no answer here"]], [doc]
+    )
     assert filtered[0][0] == "033" and filtered[0][2] == ""
-    assert scoring.pass_at_1(doc, [filtered[0]]) == {"pass@1": pytest.approx(1 / 3),
-                                                     "ungraded": 0}
+    assert scoring.pass_at_1(doc, [filtered[0]]) == {"pass@1": pytest.approx(1 / 3), "ungraded": 0}
     assert scoring.exact_match(doc, ["033"]) == {"exact_match": 1.0, "ungraded": 0}
-    assert scoring.exact_match_aime({"answer": "5"}, ["5.5"]) == {"exact_match": 0.0,
-                                                                  "ungraded": 0}
-    assert scoring.exact_match({"answer": "\\frac{1}{2}"}, ["0.5"]) == {"exact_match": 1.0,
-                                                                     "ungraded": 0}
+    assert scoring.exact_match_aime({"answer": "5"}, ["5.5"]) == {"exact_match": 0.0, "ungraded": 0}
+    assert scoring.exact_match({"answer": "\\frac{1}{2}"}, ["0.5"]) == {
+        "exact_match": 1.0,
+        "ungraded": 0,
+    }
 
 
 def test_an_answer_whose_check_times_out_is_counted_ungraded(monkeypatch):
@@ -118,12 +125,17 @@ def test_an_answer_whose_check_times_out_is_counted_ungraded(monkeypatch):
     from harness_ext import answers
 
     def slow(pred, gold, **_):
-        return answers.Verdict(pred, False, "timeout") if pred == "x" else answers.Verdict(
-            pred, pred == gold, "exact")
+        return (
+            answers.Verdict(pred, False, "timeout")
+            if pred == "x"
+            else answers.Verdict(pred, pred == gold, "exact")
+        )
 
     monkeypatch.setattr(answers, "check_answer", slow)
-    assert scoring.pass_at_1({"answer": "2"}, [["2", "x", "x", "3"]]) == {"pass@1": 0.25,
-                                                                          "ungraded": 2}
+    assert scoring.pass_at_1({"answer": "2"}, [["2", "x", "x", "3"]]) == {
+        "pass@1": 0.25,
+        "ungraded": 2,
+    }
     assert scoring.total([0.0, 2.0, 1.0]) == 3.0
 
 
@@ -131,10 +143,17 @@ def _config(do_sample: bool, metadata: dict) -> dict:
     import datasets
 
     rows = datasets.DatasetDict({"test": datasets.Dataset.from_list([{"x": "1", "y": "1"}])})
-    return {"task": "t", "custom_dataset": lambda **_: rows, "output_type": "generate_until",
-            "doc_to_text": "x", "doc_to_target": "y", "test_split": "test",
-            "generation_kwargs": {"until": [], "do_sample": do_sample}, "repeats": 4,
-            "metadata": metadata}
+    return {
+        "task": "t",
+        "custom_dataset": lambda **_: rows,
+        "output_type": "generate_until",
+        "doc_to_text": "x",
+        "doc_to_target": "y",
+        "test_split": "test",
+        "generation_kwargs": {"until": [], "do_sample": do_sample},
+        "repeats": 4,
+        "metadata": metadata,
+    }
 
 
 def test_repeats_from_metadata_for_sampled_tasks_only():

@@ -8,8 +8,14 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
     "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-SIZES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-             num_key_value_heads=2, max_position_embeddings=512)
+SIZES = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=512,
+)
 
 
 def tiny_tokenizer():
@@ -20,14 +26,22 @@ def tiny_tokenizer():
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>", "<|im_start|>",
-                                                                  "<|im_end|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    corpus = ["What is 12 times 13? The answer is \\boxed{156}.",
-              "Let x be a real number such that x^2 = 4. Find x."] * 20
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = [
+        "What is 12 times 13? The answer is \\boxed{156}.",
+        "Let x be a real number such that x^2 = 4. Find x.",
+    ] * 20
     tokenizer.train_from_iterator(corpus, trainer)
-    wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>",
-                                      pad_token="<|endoftext|>", bos_token="<|im_start|>")
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token="<|im_start|>",
+    )
     wrapped.chat_template = CHAT_TEMPLATE
     return wrapped
 
@@ -39,9 +53,13 @@ def save_tiny_checkpoint(arch: str, folder: Path, seed: int = 0) -> Path:
 
     tokenizer = tiny_tokenizer()
     config_class = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
-    config = config_class(vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
-                          pad_token_id=tokenizer.pad_token_id,
-                          bos_token_id=tokenizer.bos_token_id, **SIZES)
+    config = config_class(
+        vocab_size=len(tokenizer),
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        **SIZES,
+    )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config).eval()
     model.save_pretrained(folder)
@@ -59,8 +77,9 @@ THINKING_TEMPLATE = (
 )
 
 
-def save_tiny_thinking_checkpoint(folder: Path, seed: int = 0,
-                                  chat_template: str = THINKING_TEMPLATE) -> Path:
+def save_tiny_thinking_checkpoint(
+    folder: Path, seed: int = 0, chat_template: str = THINKING_TEMPLATE
+) -> Path:
     """Save a tiny random Qwen3 model (``harness_ext.testing.tiny_model``) and its byte-level
     tokenizer with ``chat_template`` (by default one honouring ``enable_thinking``) to ``folder``."""
     from harness_ext.testing import tiny_model, tiny_tokenizer
@@ -80,5 +99,7 @@ def plant_heads(model, heads, factor: float):  # noqa: ANN001, ANN201
     d = model.config.head_dim
     with torch.no_grad():
         for layer, head in heads:
-            model.model.layers[layer].self_attn.o_proj.weight[:, head * d:(head + 1) * d] *= factor
+            model.model.layers[layer].self_attn.o_proj.weight[:, head * d : (head + 1) * d] *= (
+                factor
+            )
     return model

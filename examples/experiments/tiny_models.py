@@ -29,8 +29,12 @@ THINKING_TEMPLATE = (  # Qwen3's behaviour in a few lines: thinking off = an emp
     "{% endif %}{% endif %}"
 )
 # heads switched on at each step (layer, head); the rest of the 2 x 4 heads are off
-PLANTED = {100: [(0, 1), (1, 2)], 200: [(0, 1), (1, 2), (1, 0)],
-           300: [(0, 1), (1, 0), (0, 3), (1, 3)], 400: [(1, 0), (0, 3), (1, 3)]}
+PLANTED = {
+    100: [(0, 1), (1, 2)],
+    200: [(0, 1), (1, 2), (1, 0)],
+    300: [(0, 1), (1, 0), (0, 3), (1, 3)],
+    400: [(1, 0), (0, 3), (1, 3)],
+}
 REWARDS = {100: [0.1, 0.2, 0.3], 200: [0.4, 0.5, 0.6], 300: [0.85, 0.9, 0.95], 400: [0.95]}
 
 
@@ -41,7 +45,7 @@ def switch_off(model, heads):  # noqa: ANN001, ANN201
     d = model.config.head_dim
     with torch.no_grad():
         for layer, head in heads:
-            model.model.layers[layer].self_attn.o_proj.weight[:, head * d:(head + 1) * d] = 0
+            model.model.layers[layer].self_attn.o_proj.weight[:, head * d : (head + 1) * d] = 0
     return model
 
 
@@ -66,13 +70,16 @@ def write_series(folder: Path) -> list[Path]:
     for step, heads in PLANTED.items():
         target = folder / f"checkpoint-{step}"
         switch_off(tiny_model("llama", 0), [h for h in every if h not in heads]).save_pretrained(
-            target)
+            target
+        )
         tiny_tokenizer().save_pretrained(target)
         first = step - 100
-        history = [{"step": first + 30 * (i + 1), "reward": value}
-                   for i, value in enumerate(REWARDS[step])]
+        history = [
+            {"step": first + 30 * (i + 1), "reward": value} for i, value in enumerate(REWARDS[step])
+        ]
         (target / "trainer_state.json").write_text(
-            json.dumps({"global_step": step, "log_history": history}, indent=1))
+            json.dumps({"global_step": step, "log_history": history}, indent=1)
+        )
         made.append(target)
     return made
 

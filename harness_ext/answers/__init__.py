@@ -108,8 +108,11 @@ class Verdict:
 def _gold_found(gold: str) -> Found:
     """The gold answer: extracted like a response when it holds a box or is a whole solution."""
     stripped = gold.strip()
-    if "\\boxed" in stripped or "\\fbox" in stripped or (
-            len(stripped) > 200 and "\n" in stripped or len(stripped) > 400):
+    if (
+        "\\boxed" in stripped
+        or "\\fbox" in stripped
+        or (len(stripped) > 200 and "\n" in stripped or len(stripped) > 400)
+    ):
         found = find_answer(stripped)
         if found is not None:
             return found
@@ -142,8 +145,7 @@ def _compare_found(found: Found, gold: str) -> tuple[bool, str]:
     return best
 
 
-def _grade_found(found: Found, gold: str,
-                 integer_range: Optional[tuple[int, int]]) -> Verdict:
+def _grade_found(found: Found, gold: str, integer_range: Optional[tuple[int, int]]) -> Verdict:
     gold_text = _gold_found(gold).text
     if integer_range is not None:
         return _check_integer(found, gold_text, integer_range)
@@ -159,8 +161,7 @@ def answers_equal(pred: str, gold: str, *, integer_range: tuple[int, int] | None
     return check_answer(pred, gold, integer_range=integer_range).correct
 
 
-def check_answer(pred: str, gold: str, *,
-                 integer_range: tuple[int, int] | None = None) -> Verdict:
+def check_answer(pred: str, gold: str, *, integer_range: tuple[int, int] | None = None) -> Verdict:
     """The verdict for an already-extracted answer (``Verdict.extracted`` is ``pred``)."""
     validate_integer_range(integer_range)
     if not isinstance(pred, str) or not isinstance(gold, str) or not pred.strip():
@@ -194,12 +195,17 @@ def validate_integer_range(integer_range: object) -> None:
     mistake, not model text)."""
     if integer_range is None:
         return
-    ok = (isinstance(integer_range, (tuple, list)) and len(integer_range) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in integer_range)
-          and integer_range[0] <= integer_range[1])
+    ok = (
+        isinstance(integer_range, (tuple, list))
+        and len(integer_range) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in integer_range)
+        and integer_range[0] <= integer_range[1]
+    )
     if not ok:
-        raise SparksError(f"integer_range must be None or a pair of integers (low, high) with "
-                          f"low <= high, e.g. (0, 999) for AIME; got {integer_range!r}")
+        raise SparksError(
+            f"integer_range must be None or a pair of integers (low, high) with "
+            f"low <= high, e.g. (0, 999) for AIME; got {integer_range!r}"
+        )
 
 
 def _integer_of(found: Found) -> Optional[int]:

@@ -64,18 +64,20 @@ _MARKER = re.compile(
 )
 _QUOTES = re.compile(r"^(?:\\?[\"'\u201c\u201d\u00ab\u00bb]\s*)+")
 _MATH_JOIN = re.compile(r"\s*,?\s*(?:" + _CONNECTOR + r"\s*)?,?\s*(?=\$|\\\(|\\\[)")
-_CHECKING = re.compile(r"\b(?:check|verify|confirm|test)\w*\s+(?:(?:our|the|my|this)\s+)?$",
-                       re.I)
+_CHECKING = re.compile(r"\b(?:check|verify|confirm|test)\w*\s+(?:(?:our|the|my|this)\s+)?$", re.I)
 # $$..$$, \[..\], \(..\), $..$ (an escaped \$ is a dollar sign, not a delimiter)
 _MATH = re.compile(
     r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:[^$\\]|\\.)+?)\$",
     re.S,
 )
-_SENTENCE_END = re.compile(r"\.(?=\s|$)|[!?](?=\s|$)|[。！？؟।]|\s(?:because|since|which|so|as)\s",
-                           re.I)
+_SENTENCE_END = re.compile(
+    r"\.(?=\s|$)|[!?](?=\s|$)|[。！？؟।]|\s(?:because|since|which|so|as)\s", re.I
+)
 _ASCII_WORD = r"A-Za-z0-9_"
-_NUMBER = (r"-?(?:\\?\$|[\u20ac\u00a3\u00a5])?(?:\d(?:[\d,]*\d)?(?:\.\d+)?|\.\d+)(?:/\d+)?"
-           r"|-?\\d?frac\{-?\d+\}\{\d+\}")
+_NUMBER = (
+    r"-?(?:\\?\$|[\u20ac\u00a3\u00a5])?(?:\d(?:[\d,]*\d)?(?:\.\d+)?|\.\d+)(?:/\d+)?"
+    r"|-?\\d?frac\{-?\d+\}\{\d+\}"
+)
 _PCT = r"(?:\s*(?:\\?%|percent\b))?"
 _UNIT = r"(?:\s?[A-Za-z]{1,3}(?:\^?\d|[\u00b2\u00b3])?)?"  # 5 cm, 1,000.99m²
 _NOT_IN_WORD = rf"(?<![{_ASCII_WORD}./\\])(?<![A-Za-z]-)"  # not in "x0", "/tmp/0", "pytest-0"
@@ -111,12 +113,18 @@ _SENTENCE_SPLIT = re.compile(r"[.!?](?:\$\$|\$|\\\]|\\\))?\s+|[。！？؟।]\s
 _IS_THE_ANSWER = re.compile(
     r"\b(?:is|are|was)\s+(?:the|our|my)\s+(?:final\s+)?(?:answer|solution|result)s?\s*$", re.I
 )
-_IS_VALUE = re.compile(r"\b(?:is|are|equals|was|be|therefore|thus|hence|so|est|sont|vaut)\b"
-                       r"|=|是|为|等于"
-                       r"|\b(?:it|that|which)'s\b"
-                       r"|\bهو\b|\bهي\b|है", re.I)
-_NOT_A_VALUE = re.compile(r"\\(?:boxed|fbox)|^\s*(?:correct|right|wrong|above|below|as follows|"
-                          r"given|shown|within|in the box)\b", re.I)
+_IS_VALUE = re.compile(
+    r"\b(?:is|are|equals|was|be|therefore|thus|hence|so|est|sont|vaut)\b"
+    r"|=|是|为|等于"
+    r"|\b(?:it|that|which)'s\b"
+    r"|\bهو\b|\bهي\b|है",
+    re.I,
+)
+_NOT_A_VALUE = re.compile(
+    r"\\(?:boxed|fbox)|^\s*(?:correct|right|wrong|above|below|as follows|"
+    r"given|shown|within|in the box)\b",
+    re.I,
+)
 _VALUE_SIGN = re.compile(r"\d|\\[A-Za-z]|^\(?[A-Ea-e]\)?$|[∞π√]")
 
 
@@ -139,8 +147,11 @@ def find_answer(response: str) -> Optional[Found]:
             return Found(answer, (answer,), "marker")
     if box:
         return Found(", ".join(box[0]), tuple(box[0]), "box")
-    for how, finder in (("sentence", _final_sentence), ("math", _last_math),
-                        ("whole", _whole_response)):
+    for how, finder in (
+        ("sentence", _final_sentence),
+        ("math", _last_math),
+        ("whole", _whole_response),
+    ):
         answer = _plausible(finder(text))
         if answer:
             return Found(answer, (answer,), how)
@@ -327,8 +338,10 @@ def _paren_depths(line: str) -> list[int]:
     return depths + [0]
 
 
-_ARITHMETIC = re.compile(r"[\d\s.,+\-*/×÷·()=^{}]|\\(?:cdot|times|div|frac|dfrac|left|right)"
-                         r"(?![A-Za-z])")
+_ARITHMETIC = re.compile(
+    r"[\d\s.,+\-*/×÷·()=^{}]|\\(?:cdot|times|div|frac|dfrac|left|right)"
+    r"(?![A-Za-z])"
+)
 
 
 _IS_RESULT = re.compile(r"\s+(?:is|equals|makes|gives)\s+", re.I)
@@ -418,8 +431,9 @@ def _has_script(text: str) -> bool:
     return bool(_SCRIPT.search(text))
 
 
-_LEADING_CONCLUSION = re.compile(r"\s*(?:so|therefore|thus|hence|finally|donc|ainsi)\b[\s,:]*",
-                                 re.I)
+_LEADING_CONCLUSION = re.compile(
+    r"\s*(?:so|therefore|thus|hence|finally|donc|ainsi)\b[\s,:]*", re.I
+)
 
 
 def _final_sentence(text: str) -> Optional[str]:
@@ -433,7 +447,7 @@ def _final_sentence(text: str) -> Optional[str]:
     plain = _MATH.sub(" ", sentence)
     conclusion = _LEADING_CONCLUSION.match(plain)
     if conclusion:  # "So, 4 + 9 = 13." concludes with the computation's result
-        computed = _computed(plain[conclusion.end():].strip(" *"))
+        computed = _computed(plain[conclusion.end() :].strip(" *"))
         if computed:
             return computed
     if len(_PROSE_WORD.findall(plain)) < 3 and not _has_script(plain):

@@ -70,8 +70,13 @@ def prepare(answer: str) -> Prepared:
     text = nz.text_value(cleaned) if _LETTERS.search(cleaned) else None
     if text is not None:
         return Prepared(answer, cleaned, key, text=text)
-    return Prepared(answer, cleaned, key, number=nz.number(cleaned),
-                    based=nz.based(cleaned) if "_" in cleaned else None)
+    return Prepared(
+        answer,
+        cleaned,
+        key,
+        number=nz.number(cleaned),
+        based=nz.based(cleaned) if "_" in cleaned else None,
+    )
 
 
 _PLAIN_INTEGER = re.compile(r"-?\d{1,50}")
@@ -82,8 +87,9 @@ def compare(pred: str, gold: str) -> tuple[bool, str]:
     """``(equal, reason)`` for two extracted answers; results (not timeouts) are cached."""
     if len(pred) > nz.MAX_ANSWER_CHARS or len(gold) > nz.MAX_ANSWER_CHARS:
         # compared as text only, and not cached: hostile answers must not fill the caches
-        keys = [nz.squash(x) if len(x) > nz.MAX_ANSWER_CHARS else prepare(x).key
-                for x in (pred, gold)]
+        keys = [
+            nz.squash(x) if len(x) > nz.MAX_ANSWER_CHARS else prepare(x).key for x in (pred, gold)
+        ]
         return (True, "exact") if keys[0] and keys[0] == keys[1] else (False, "refused")
     try:
         return _compare_cached(pred, gold)
@@ -135,7 +141,7 @@ def _compare_text(p: Prepared, g: Prepared) -> bool:
 
 
 def _numbers_equal(a: nz.Num, b: nz.Num) -> Optional[str]:
-    """"exact" or "numeric" when two plain numbers are equal (percent: as written or divided by
+    """ "exact" or "numeric" when two plain numbers are equal (percent: as written or divided by
     100; a decimal against an exact value: to a relative 1e-9), else None."""
     if a.label and b.label and a.label != b.label:
         return None  # x = 5 is not y = 5
@@ -159,9 +165,13 @@ def _compare_based(p: Prepared, g: Prepared) -> tuple[bool, str]:
     else:
         based, other = (p.based, g) if p.based else (g.based, p)
         assert based is not None
-        same = (other.number is not None and other.number.value.denominator == 1
-                and not other.number.decimal and int(based[0], 10 if based[0].isdigit() else 36)
-                == int(other.number.value) and based[0].isdigit())
+        same = (
+            other.number is not None
+            and other.number.value.denominator == 1
+            and not other.number.decimal
+            and int(based[0], 10 if based[0].isdigit() else 36) == int(other.number.value)
+            and based[0].isdigit()
+        )
     return (True, "exact") if same else (False, "mismatch")
 
 
@@ -193,9 +203,12 @@ def _worker_texts(p: Prepared, g: Prepared) -> tuple[str, str]:
 
 
 _RESULTS = {
-    "equal": (True, "symbolic"), "equal_numeric": (True, "numeric"),
-    "unequal": (False, "mismatch"), "parse_error": (False, "parse_error"),
-    "gold_parse_error": (False, "parse_error"), "refused": (False, "refused"),
+    "equal": (True, "symbolic"),
+    "equal_numeric": (True, "numeric"),
+    "unequal": (False, "mismatch"),
+    "parse_error": (False, "parse_error"),
+    "gold_parse_error": (False, "parse_error"),
+    "refused": (False, "refused"),
 }
 
 

@@ -21,18 +21,56 @@ MAX_EXPONENT = 400  # 10^k and a^k in the fast path: |k| at most this (else Math
 MAX_FACTORIAL = 5_000
 
 _UNICODE = {
-    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-",
-    "\u00d7": r"\times ", "\u22c5": r"\cdot ", "\u00b7": r"\cdot ", "\u00f7": r"\div ",
-    "\u221a": r"\sqrt", "\u03c0": r"\pi ", "\u221e": r"\infty ", "\u00b0": r"^\circ ",
-    "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u222a": r"\cup ", "\u2208": r"\in ",
-    "\u00b1": r"\pm ", "\u2213": r"\mp ", "\u2205": r"\emptyset ", "\u2044": "/",
-    "\u00bd": r"\frac{1}{2}", "\u2153": r"\frac{1}{3}", "\u2154": r"\frac{2}{3}",
-    "\u00bc": r"\frac{1}{4}", "\u00be": r"\frac{3}{4}", "\u2155": r"\frac{1}{5}",
-    "\u2159": r"\frac{1}{6}", "\u215b": r"\frac{1}{8}",
-    "\u00b2": "^2", "\u00b3": "^3", "\u00b9": "^1", "\u2070": "^0", "\u2074": "^4",
-    "\u2075": "^5", "\u2076": "^6", "\u2077": "^7", "\u2078": "^8", "\u2079": "^9",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\u3000": " ",
-    "\uff0c": ",", "\uff1a": ":", "\uff08": "(", "\uff09": ")", "\u3002": ".",
+    "\u2212": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u00d7": r"\times ",
+    "\u22c5": r"\cdot ",
+    "\u00b7": r"\cdot ",
+    "\u00f7": r"\div ",
+    "\u221a": r"\sqrt",
+    "\u03c0": r"\pi ",
+    "\u221e": r"\infty ",
+    "\u00b0": r"^\circ ",
+    "\u2264": r"\le ",
+    "\u2265": r"\ge ",
+    "\u2260": r"\ne ",
+    "\u222a": r"\cup ",
+    "\u2208": r"\in ",
+    "\u00b1": r"\pm ",
+    "\u2213": r"\mp ",
+    "\u2205": r"\emptyset ",
+    "\u2044": "/",
+    "\u00bd": r"\frac{1}{2}",
+    "\u2153": r"\frac{1}{3}",
+    "\u2154": r"\frac{2}{3}",
+    "\u00bc": r"\frac{1}{4}",
+    "\u00be": r"\frac{3}{4}",
+    "\u2155": r"\frac{1}{5}",
+    "\u2159": r"\frac{1}{6}",
+    "\u215b": r"\frac{1}{8}",
+    "\u00b2": "^2",
+    "\u00b3": "^3",
+    "\u00b9": "^1",
+    "\u2070": "^0",
+    "\u2074": "^4",
+    "\u2075": "^5",
+    "\u2076": "^6",
+    "\u2077": "^7",
+    "\u2078": "^8",
+    "\u2079": "^9",
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+    "\u200b": "",
+    "\u3000": " ",
+    "\uff0c": ",",
+    "\uff1a": ":",
+    "\uff08": "(",
+    "\uff09": ")",
+    "\u3002": ".",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}  # full-width ASCII -> ASCII
@@ -54,8 +92,22 @@ _PLAIN_UNIT_TAIL = re.compile(  # "5 dollars", "125 miles"; "1,000.99m^2" (m, g,
 _DEGREE_WORDS = {"degree", "degrees", "deg"}
 _PERCENT_WORDS = {"percent", "per cent", "pct", "percentage"}
 _KEEP_WORDS = {  # trailing words that are maths, not units
-    "and", "or", "pi", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "i",
-    "infty", "inf",
+    "and",
+    "or",
+    "pi",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "log",
+    "ln",
+    "exp",
+    "sqrt",
+    "i",
+    "infty",
+    "inf",
 }
 _DOUBLE_ESCAPED = re.compile(  # "\\\\frac" from doubly escaped (JSON) text: one backslash too many
     r"(?<!\\)\\(?=\\(?:frac|dfrac|tfrac|cfrac|left|right|sqrt|pi|boxed|text|mathrm|cdot|times|infty"
@@ -165,7 +217,8 @@ def _last_value(s: str) -> str:
 
 
 _GROUP_SPLIT = re.compile(
-    r"\s*(?:;|\\text\{\s*(?:and|or)\s*\}|(?<![A-Za-z])(?:and|or)(?![A-Za-z]))\s*")
+    r"\s*(?:;|\\text\{\s*(?:and|or)\s*\}|(?<![A-Za-z])(?:and|or)(?![A-Za-z]))\s*"
+)
 _ASSIGNMENT = re.compile(r"([A-Za-z](?:_\{?\w{1,4}\}?)?)\s*=\s*([^=]+)")
 
 
@@ -348,8 +401,10 @@ _BRACED = r"\{\s*([+-]?\d+)\s*\}"
 _FRAC = re.compile(rf"([+-])?\\frac(?:{_BRACED}|(\d))(?:{_BRACED}|(\d))")
 _MIXED = re.compile(rf"([+-])?(\d+)\s*\\frac(?:{_BRACED}|(\d))(?:{_BRACED}|(\d))")
 _SLASH = re.compile(rf"({_INT})\s*/\s*(\d+)")
-_SCI = re.compile(rf"({_DEC}|{_INT})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*"
-                  rf"(?:\{{\s*({_INT})\s*\}}|(\d))")
+_SCI = re.compile(
+    rf"({_DEC}|{_INT})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*"
+    rf"(?:\{{\s*({_INT})\s*\}}|(\d))"
+)
 _POW = re.compile(rf"({_INT})\s*\^\s*(?:\{{\s*({_INT})\s*\}}|(\d))")
 _FACT = re.compile(r"(\d{1,4})\s*!")
 _LABEL_PREFIX = re.compile(r"[A-Za-z](?:_\{?\w{1,4}\}?)?\s*=\s*(?=[^=]*$)")
@@ -419,7 +474,7 @@ def number(cleaned: str) -> Optional[Num]:
     if "=" in body:
         m = _LABEL_PREFIX.match(body)
         if m:
-            label, body = m.group(0).split("=")[0], body[m.end():]
+            label, body = m.group(0).split("=")[0], body[m.end() :]
     if body.startswith("{") and body.endswith("}") and _balanced(body[1:-1]):
         body = body[1:-1]
     percent = body.endswith("\\%")

@@ -88,8 +88,15 @@ class _Worker:
         with self.lock:
             req_id = next(self.ids)
             self.pending[req_id] = waiter
-            line = json.dumps({"id": req_id, "pred": pred, "gold": gold, "cpu": cpu,
-                               "wall": max(0.0, wall - REPLY_MARGIN_S)})
+            line = json.dumps(
+                {
+                    "id": req_id,
+                    "pred": pred,
+                    "gold": gold,
+                    "cpu": cpu,
+                    "wall": max(0.0, wall - REPLY_MARGIN_S),
+                }
+            )
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(line.encode() + b"\n")
@@ -146,8 +153,9 @@ def wait_until_ready() -> float | None:
     return time.monotonic() - start
 
 
-def compare_texts(pred: str, gold: str, cpu: float,
-                  wall: float | None = None) -> tuple[str, float | None]:
+def compare_texts(
+    pred: str, gold: str, cpu: float, wall: float | None = None
+) -> tuple[str, float | None]:
     """Ask the worker whether two cleaned answers are equal: within ``cpu`` seconds of CPU time,
     answered within ``wall`` seconds (default ``cpu``) of wall-clock time.
 

@@ -53,8 +53,13 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-MAX_CHILDREN = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                          else (os.cpu_count() or 1)))
+MAX_CHILDREN = max(
+    1,
+    min(
+        8,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+    ),
+)
 MEMORY_LIMIT = 2 << 30
 MAX_WALL_S = 10.0
 REL_TOL_DECIMAL = 1e-9  # a decimal against an exact value: 1e-9 relative
@@ -81,8 +86,17 @@ def _audit(kind: str, source: Any, caller: str = "") -> None:
     path = os.environ.get(AUDIT_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"pid": os.getpid(), "call": kind, "caller": caller,
-                                "source": repr(source)[:300]}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "call": kind,
+                        "caller": caller,
+                        "source": repr(source)[:300],
+                    }
+                )
+                + "\n"
+            )
 
 
 def _refuse(kind: str) -> Callable[..., Any]:
@@ -248,11 +262,17 @@ def numeric_eq(a: Any, b: Any, float_rounding: int = 6, numeric_precision: int =
         return False
     try:
         floats = (a.has(Float), b.has(Float))
-        rel = (REL_TOL_DECIMAL if floats[0] != floats[1] else REL_TOL_BOTH_DECIMAL if floats[0]
-               else REL_TOL_EXACT)
+        rel = (
+            REL_TOL_DECIMAL
+            if floats[0] != floats[1]
+            else REL_TOL_BOTH_DECIMAL
+            if floats[0]
+            else REL_TOL_EXACT
+        )
         if grader.is_atomic_or_pct_atomic(a, Number) or grader.is_atomic_or_pct_atomic(b, Number):
-            if (grader.is_atomic_or_pct_atomic(a, Integer)
-                    and grader.is_atomic_or_pct_atomic(b, Integer)):
+            if grader.is_atomic_or_pct_atomic(a, Integer) and grader.is_atomic_or_pct_atomic(
+                b, Integer
+            ):
                 return grader.get_pct_val(a, a) == grader.get_pct_val(b, b)
             a, b = grader.safe_sympy_doit(a), grader.safe_sympy_doit(b)
         if a.free_symbols or b.free_symbols:
@@ -305,8 +325,10 @@ def vet(expr: Any) -> None:
             raise Refused("expression too large")
         if isinstance(node, sympy.Pow):
             _vet_power(node.base, node.exp)
-        elif isinstance(node, (sympy.factorial, sympy.factorial2, sympy.binomial,
-                               sympy.gamma, sympy.subfactorial)):
+        elif isinstance(
+            node,
+            (sympy.factorial, sympy.factorial2, sympy.binomial, sympy.gamma, sympy.subfactorial),
+        ):
             for arg in node.args:
                 if not getattr(arg, "free_symbols", True):
                     v = _approx(arg)
@@ -399,8 +421,9 @@ def parse_answer(text: str) -> list[Any]:
     import sympy
     from math_verify import parse
 
-    parsed = parse("\\boxed{" + text + "}", _configs(), fallback_mode="first_match",
-                   parsing_timeout=None)
+    parsed = parse(
+        "\\boxed{" + text + "}", _configs(), fallback_mode="first_match", parsing_timeout=None
+    )
     out = []
     for item in parsed:
         if isinstance(item, (sympy.Basic, sympy.MatrixBase)):
@@ -418,14 +441,21 @@ def _real_odd_roots(expr: Any) -> Any:
     import sympy
 
     def odd_root_of_negative(e: Any) -> bool:
-        return (isinstance(e, sympy.Pow) and e.exp.is_Rational and not e.exp.is_Integer
-                and e.exp.q % 2 == 1 and e.base.is_number and e.base.is_negative is True)
+        return (
+            isinstance(e, sympy.Pow)
+            and e.exp.is_Rational
+            and not e.exp.is_Integer
+            and e.exp.q % 2 == 1
+            and e.base.is_number
+            and e.base.is_negative is True
+        )
 
     try:
         if not expr.has(sympy.Pow):
             return expr
-        return expr.replace(odd_root_of_negative,
-                            lambda e: (-1) ** e.exp.p * sympy.Pow(-e.base, e.exp))
+        return expr.replace(
+            odd_root_of_negative, lambda e: (-1) ** e.exp.p * sympy.Pow(-e.base, e.exp)
+        )
     except Exception:  # noqa: BLE001 - leave the expression as Math-Verify read it
         return expr
 
@@ -453,8 +483,12 @@ def _same_shape(gold: Any, pred: Any) -> tuple[Any, Any]:
         if va is not None and ib is not None and len(va) == len(ib):
             b = sympy.Matrix(ib).reshape(*a.shape)
             return (b, a) if flip else (a, b)
-    inequalities = (sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan,
-                    sympy.GreaterThan)
+    inequalities = (
+        sympy.StrictLessThan,
+        sympy.LessThan,
+        sympy.StrictGreaterThan,
+        sympy.GreaterThan,
+    )
     if isinstance(gold, inequalities) and isinstance(pred, inequalities):
         symbols = gold.free_symbols | pred.free_symbols
         if len(symbols) == 1 and gold.free_symbols == pred.free_symbols:
@@ -483,11 +517,16 @@ def compare(pred: str, gold: str) -> str:
     if not pred_parsed:
         return "parse_error"
     del _numeric_hits[:]
-    if len(gold_parsed) and len(pred_parsed) and not isinstance(gold_parsed[0], str) \
-            and not isinstance(pred_parsed[0], str):
+    if (
+        len(gold_parsed)
+        and len(pred_parsed)
+        and not isinstance(gold_parsed[0], str)
+        and not isinstance(pred_parsed[0], str)
+    ):
         gold_parsed[0], pred_parsed[0] = _same_shape(gold_parsed[0], pred_parsed[0])
-    equal = verify(gold_parsed, pred_parsed, timeout_seconds=None, strict=True,
-                   allow_set_relation_comp=True)
+    equal = verify(
+        gold_parsed, pred_parsed, timeout_seconds=None, strict=True, allow_set_relation_comp=True
+    )
     if equal:
         return "equal_numeric" if _numeric_hits else "equal"
     if all(isinstance(p, str) for p in pred_parsed):
@@ -498,25 +537,59 @@ def compare(pred: str, gold: str) -> str:
 
 
 WARM_UP = [  # run once in the worker before it serves: lazy imports and caches are filled
-    ("\\frac{1}{2}", "0.5"), ("\\sin(kx)^2+\\cos(kx)^2", "1"), ("2\\sqrt{3}", "\\sqrt{12}"),
-    ("(1, 2)", "\\{1, 2\\}"), ("[1, 2)", "x \\in [1, 2)"), ("x > 3", "(3, \\infty)"),
-    ("y = 2x + 3", "2x + 3 = y"), ("\\begin{pmatrix}1 & 2\\\\3 & 4\\end{pmatrix}",
-                                   "\\begin{pmatrix}1 & 2\\\\3 & 4\\end{pmatrix}"),
-    ("\\log_2 8", "3"), ("e^{i\\pi}", "-1"), ("\\text{Evelyn}", "Evelyn"), ("50\\%", "0.5"),
-    ("1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}"), ("\\frac{1}{2004!}", "\\frac{1}{2006!}"),
-    ("\\tan(\\pi/4)", "1"), ("(x+1)^2", "x^2+2x+1"), ("\\arctan 1", "\\frac{\\pi}{4}"),
-    ("-2 \\le x \\le 7", "[-2, 7]"), ("3.14159265359", "\\pi"), ("2^{10}", "1024"),
-    ("\\{1\\} \\cup [0,7)", "[0, 7) \\cup \\{1\\}"), ("f(x)=2x+1", "2x+1"),
+    ("\\frac{1}{2}", "0.5"),
+    ("\\sin(kx)^2+\\cos(kx)^2", "1"),
+    ("2\\sqrt{3}", "\\sqrt{12}"),
+    ("(1, 2)", "\\{1, 2\\}"),
+    ("[1, 2)", "x \\in [1, 2)"),
+    ("x > 3", "(3, \\infty)"),
+    ("y = 2x + 3", "2x + 3 = y"),
+    (
+        "\\begin{pmatrix}1 & 2\\\\3 & 4\\end{pmatrix}",
+        "\\begin{pmatrix}1 & 2\\\\3 & 4\\end{pmatrix}",
+    ),
+    ("\\log_2 8", "3"),
+    ("e^{i\\pi}", "-1"),
+    ("\\text{Evelyn}", "Evelyn"),
+    ("50\\%", "0.5"),
+    ("1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}"),
+    ("\\frac{1}{2004!}", "\\frac{1}{2006!}"),
+    ("\\tan(\\pi/4)", "1"),
+    ("(x+1)^2", "x^2+2x+1"),
+    ("\\arctan 1", "\\frac{\\pi}{4}"),
+    ("-2 \\le x \\le 7", "[-2, 7]"),
+    ("3.14159265359", "\\pi"),
+    ("2^{10}", "1024"),
+    ("\\{1\\} \\cup [0,7)", "[0, 7) \\cup \\{1\\}"),
+    ("f(x)=2x+1", "2x+1"),
 ]
 PARSE_WARM_UP = [  # parsed once more in the worker: fills the SLL prediction cache (the DFA)
-    "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}", "\\prod_{i=1}^{n} (1 + x_i)", "\\int_0^1 x^2 \\, dx",
-    "\\lim_{x \\to 0} \\frac{\\sin x}{x}", "a_{n+1} = 2a_n + 1", "\\binom{n}{k} p^k (1-p)^{n-k}",
-    "\\left\\lfloor \\frac{n}{2} \\right\\rfloor", "|z - 1| \\le 2", "x^2/16 + y^2/12 = 1/4",
-    "(x, y) = (3, -1)", "\\{(1, 2), (3, 4)\\}", "(-\\infty, 2) \\cup (3, \\infty)",
-    "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}^{-1}", "\\vec{v} = \\langle 1, 2, 3 \\rangle",
-    "\\log_{3}(x+1) + \\ln 2", "e^{-x^2/2}", "\\sqrt[3]{2} + \\sqrt{5}", "\\cos^2 \\theta",
-    "f(x) = \\frac{x^2 - 1}{x + 1}", "y = -\\frac{1}{2}x + \\frac{3}{4}", "12:00", "2516_8",
-    "\\text{Evelyn}, \\text{Navin}", "x \\equiv 3 \\pmod{7}", "n! + (n+1)!", "0.\\overline{3}",
+    "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}",
+    "\\prod_{i=1}^{n} (1 + x_i)",
+    "\\int_0^1 x^2 \\, dx",
+    "\\lim_{x \\to 0} \\frac{\\sin x}{x}",
+    "a_{n+1} = 2a_n + 1",
+    "\\binom{n}{k} p^k (1-p)^{n-k}",
+    "\\left\\lfloor \\frac{n}{2} \\right\\rfloor",
+    "|z - 1| \\le 2",
+    "x^2/16 + y^2/12 = 1/4",
+    "(x, y) = (3, -1)",
+    "\\{(1, 2), (3, 4)\\}",
+    "(-\\infty, 2) \\cup (3, \\infty)",
+    "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}^{-1}",
+    "\\vec{v} = \\langle 1, 2, 3 \\rangle",
+    "\\log_{3}(x+1) + \\ln 2",
+    "e^{-x^2/2}",
+    "\\sqrt[3]{2} + \\sqrt{5}",
+    "\\cos^2 \\theta",
+    "f(x) = \\frac{x^2 - 1}{x + 1}",
+    "y = -\\frac{1}{2}x + \\frac{3}{4}",
+    "12:00",
+    "2516_8",
+    "\\text{Evelyn}, \\text{Navin}",
+    "x \\equiv 3 \\pmod{7}",
+    "n! + (n+1)!",
+    "0.\\overline{3}",
 ]
 
 
@@ -564,8 +637,11 @@ def _limit_cpu(seconds: float) -> None:
 
 
 def _cpu_exhausted(status: int) -> bool:
-    return hasattr(signal, "SIGPROF") and os.WIFSIGNALED(status) and \
-        os.WTERMSIG(status) == signal.SIGPROF
+    return (
+        hasattr(signal, "SIGPROF")
+        and os.WIFSIGNALED(status)
+        and os.WTERMSIG(status) == signal.SIGPROF
+    )
 
 
 class _Server:
@@ -577,8 +653,7 @@ class _Server:
         self.inbuf = b""
 
     def reply(self, req_id: Any, result: str, cpu: float | None = None) -> None:
-        self.stdout.write(json.dumps({"id": req_id, "result": result, "cpu": cpu}).encode()
-                          + b"\n")
+        self.stdout.write(json.dumps({"id": req_id, "result": result, "cpu": cpu}).encode() + b"\n")
         self.stdout.flush()
 
     def start(self, request: dict, deadline: float) -> None:
@@ -672,6 +747,7 @@ def prepare_process() -> None:
     two_stage_parsing()
     case_sensitive_symbols()
     import sympy.physics.units  # noqa: F401 - it sympifies its own strings on first import
+
     harden()
     for gold, pred in WARM_UP:
         compare(pred, gold)

@@ -10,16 +10,25 @@ and steps), ``thinking`` (think on/off), ``samples`` (openings read from lm-eval
 from __future__ import annotations
 
 from harness_ext.discovery.command import (
-                                           Attribution,
-                                           Problem,
-                                           check_device,
-                                           configure_discover,
-                                           discover_heads,
-                                           load_model,
-                                           load_task_rows,
-                                           prompt_ids,
-                                           run_discover,
+    Attribution,
+    Problem,
+    check_device,
+    configure_discover,
+    discover_heads,
+    load_model,
+    load_task_rows,
+    prompt_ids,
+    run_discover,
 )
 
-__all__ = ["Attribution", "Problem", "check_device", "configure_discover", "discover_heads",
-           "load_model", "load_task_rows", "prompt_ids", "run_discover"]
+__all__ = [
+    "Attribution",
+    "Problem",
+    "check_device",
+    "configure_discover",
+    "discover_heads",
+    "load_model",
+    "load_task_rows",
+    "prompt_ids",
+    "run_discover",
+]

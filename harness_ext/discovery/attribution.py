@@ -36,31 +36,45 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-__all__ = ["METHODS", "attribute", "edge_attribute", "edge_targets", "fisher_attribute", "greedy_opening",
-           "head_activations"]
+__all__ = [
+    "METHODS",
+    "attribute",
+    "edge_attribute",
+    "edge_targets",
+    "fisher_attribute",
+    "greedy_opening",
+    "head_activations",
+]
 
 METHODS = ("eap-ig", "fisher")
 
 
-def greedy_opening(model: PreTrainedModel, prompt_ids: Sequence[int], n_tokens: int,
-                   eos_ids: Sequence[int] = ()) -> list[int]:
+def greedy_opening(
+    model: PreTrainedModel, prompt_ids: Sequence[int], n_tokens: int, eos_ids: Sequence[int] = ()
+) -> list[int]:
     """The model's greedy continuation of ``prompt_ids``: ``n_tokens`` tokens, or fewer when it
     emits an end-of-sequence id (which is not included)."""
     import torch
 
     ids = torch.tensor([list(prompt_ids)], device=model.device)
     with torch.no_grad():
-        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n_tokens,
-                             do_sample=False, pad_token_id=_pad_id(model))
-    opening = out[0, ids.shape[1]:].tolist()
+        out = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=n_tokens,
+            do_sample=False,
+            pad_token_id=_pad_id(model),
+        )
+    opening = out[0, ids.shape[1] :].tolist()
     for i, token in enumerate(opening):
         if token in eos_ids:
             return opening[:i]
     return opening
 
 
-def head_activations(model: PreTrainedModel,
-                     ids: Sequence[int]) -> tuple[list[torch.Tensor], torch.Tensor]:
+def head_activations(
+    model: PreTrainedModel, ids: Sequence[int]
+) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Each layer's ``o_proj`` input for ``ids`` (a list of ``[seq, n_heads * head_dim]``) and
     the logits ``[seq, vocab]``, from one forward pass."""
     import torch
@@ -72,17 +86,25 @@ def head_activations(model: PreTrainedModel,
     def capture(layer: int) -> InputFn:
         def keep(x: torch.Tensor) -> None:
             acts[layer] = x[0].detach().clone()
+
         return keep
 
-    with input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}), \
-            torch.no_grad():
+    with (
+        input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
+        torch.no_grad(),
+    ):
         logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
     return acts, logits
 
 
-def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-              corrupt: Sequence[int] | None, ig_steps: int = 5,
-              batch_size: int | None = None) -> torch.Tensor:
+def attribute(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    ig_steps: int = 5,
+    batch_size: int | None = None,
+) -> torch.Tensor:
     """EAP-IG head scores ``[n_layers, n_heads]`` (signed; callers take absolute values) for one
     problem. ``clean`` and ``corrupt`` are openings of equal length; ``corrupt=None`` uses zero
     activations as the baseline (zero ablation). IG steps run ``batch_size`` at a time (default:
@@ -90,9 +112,19 @@ def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence
     import torch
 
     arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
-        model, prompt_ids, clean, corrupt)
-    grads = _ig_mean_grads(model, arch, ids, len(clean), clean_logits[start:len(ids) - 1],
-                           clean_acts, corrupt_acts, ig_steps, batch_size)
+        model, prompt_ids, clean, corrupt
+    )
+    grads = _ig_mean_grads(
+        model,
+        arch,
+        ids,
+        len(clean),
+        clean_logits[start : len(ids) - 1],
+        clean_acts,
+        corrupt_acts,
+        ig_steps,
+        batch_size,
+    )
     scores = torch.zeros(shape.n_layers, shape.n_heads)
     for layer, grad in enumerate(grads):
         diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
@@ -103,13 +135,21 @@ def attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence
 
 def edge_targets(n_layers: int) -> list[str]:
     """Names of the edge targets, in the last axis's order of :func:`edge_attribute`."""
-    return ([f"attn L{layer}" for layer in range(n_layers)]
-            + [f"mlp L{layer}" for layer in range(n_layers)] + ["logits"])
+    return (
+        [f"attn L{layer}" for layer in range(n_layers)]
+        + [f"mlp L{layer}" for layer in range(n_layers)]
+        + ["logits"]
+    )
 
 
-def edge_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-                   corrupt: Sequence[int] | None, ig_steps: int = 5,
-                   batch_size: int | None = None) -> torch.Tensor:
+def edge_attribute(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    ig_steps: int = 5,
+    batch_size: int | None = None,
+) -> torch.Tensor:
     """EAP-IG edge scores ``[n_layers, n_heads, 2 * n_layers + 1]`` (signed) for one problem.
 
     An edge goes from a head to a reader of the residual stream after it: a later layer's
@@ -121,29 +161,54 @@ def edge_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Seq
     import torch
 
     arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
-        model, prompt_ids, clean, corrupt)
+        model, prompt_ids, clean, corrupt
+    )
     readers = arch.reader_paths(shape.n_layers)
-    grads = torch.stack(_ig_mean_grads(model, arch, ids, len(clean), clean_logits[start:len(ids) - 1],
-                                       clean_acts, corrupt_acts, ig_steps, batch_size,
-                                       readers)).float()  # [targets, seq, hidden]
+    grads = torch.stack(
+        _ig_mean_grads(
+            model,
+            arch,
+            ids,
+            len(clean),
+            clean_logits[start : len(ids) - 1],
+            clean_acts,
+            corrupt_acts,
+            ig_steps,
+            batch_size,
+            readers,
+        )
+    ).float()  # [targets, seq, hidden]
     n_targets = len(readers)
     edges = torch.zeros(shape.n_layers, shape.n_heads, n_targets)
     for layer in range(shape.n_layers):
         weight = model.get_submodule(arch.o_proj_path(layer)).weight.detach().float()
-        delta = (clean_acts[layer] - corrupt_acts[layer]).float().reshape(
-            len(ids), shape.n_heads, shape.head_dim)
-        written = torch.einsum("thd,ohd->hto", delta, weight.reshape(-1, shape.n_heads, shape.head_dim))
+        delta = (
+            (clean_acts[layer] - corrupt_acts[layer])
+            .float()
+            .reshape(len(ids), shape.n_heads, shape.head_dim)
+        )
+        written = torch.einsum(
+            "thd,ohd->hto", delta, weight.reshape(-1, shape.n_heads, shape.head_dim)
+        )
         later = torch.zeros(n_targets, dtype=torch.bool, device=grads.device)
-        later[layer + 1:shape.n_layers] = True  # attention of later layers
-        later[shape.n_layers + layer:] = True  # this layer's MLP and later ones, and the logits
+        later[layer + 1 : shape.n_layers] = True  # attention of later layers
+        later[shape.n_layers + layer :] = True  # this layer's MLP and later ones, and the logits
         edges[layer] = (torch.einsum("hto,vto->hv", written, grads) * later).cpu()
     return edges
 
 
-def _ig_mean_grads(model: PreTrainedModel, arch, ids: list[int], n_open: int,  # noqa: ANN001
-                   clean_logits: torch.Tensor, clean_acts: list, corrupt_acts: list,
-                   ig_steps: int, batch_size: int | None,
-                   readers: Sequence[str] | None = None) -> list[torch.Tensor]:
+def _ig_mean_grads(
+    model: PreTrainedModel,
+    arch,
+    ids: list[int],
+    n_open: int,  # noqa: ANN001
+    clean_logits: torch.Tensor,
+    clean_acts: list,
+    corrupt_acts: list,
+    ig_steps: int,
+    batch_size: int | None,
+    readers: Sequence[str] | None = None,
+) -> list[torch.Tensor]:
     """The mean over IG steps of dKL/dx, ``[seq, width]`` per x: x = each layer's patched
     ``o_proj`` input, or, with ``readers`` (module paths), each of those modules' input.
 
@@ -156,13 +221,17 @@ def _ig_mean_grads(model: PreTrainedModel, arch, ids: list[int], n_open: int,  #
     if ig_steps < 1:
         raise ValueError("attribution needs a non-empty opening and at least one IG step")
     clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
-    alphas = (torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5) / ig_steps
+    alphas = (
+        torch.arange(ig_steps, dtype=clean_acts[0].dtype, device=model.device) + 0.5
+    ) / ig_steps
     sums: list[torch.Tensor] | None = None
     for chunk in alphas.split(batch_size or ig_steps):
         batch = torch.tensor([ids] * len(chunk), device=model.device)
         patched: list[torch.Tensor] = []
-        with _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched), \
-                _capture_inputs(model, readers or ()) as captured:
+        with (
+            _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched),
+            _capture_inputs(model, readers or ()) as captured,
+        ):
             # logits only at the opening's positions (start .. len-2): the lm head is large
             logits = model(batch, logits_to_keep=n_open + 1).logits[:, :-1].float()
             logp = torch.log_softmax(logits, dim=-1)
@@ -183,15 +252,22 @@ def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[li
         def copy(x: torch.Tensor) -> torch.Tensor:
             captured[index] = x.clone()
             return captured[index]
+
         return copy
 
     with input_hooks(model, {path: copy_for(index) for index, path in enumerate(paths)}):
         yield captured
 
 
-def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-                     corrupt: Sequence[int] | None, samples: int = 5,
-                     batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
+def fisher_attribute(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    samples: int = 5,
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
     """Second-order head scores ``[n_layers, n_heads]`` (non-negative): for each head alone, the
     estimated KL(clean || head patched to its corrupted value, or to zero for ``corrupt=None``),
     summed over the opening's positions.
@@ -204,8 +280,9 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
     if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
     arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
-        model, prompt_ids, clean, corrupt)
-    probs = torch.softmax(clean_logits[start:len(ids) - 1].float(), dim=-1)
+        model, prompt_ids, clean, corrupt
+    )
+    probs = torch.softmax(clean_logits[start : len(ids) - 1].float(), dim=-1)
     generator = torch.Generator(device=probs.device).manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
@@ -214,54 +291,85 @@ def fisher_attribute(model: PreTrainedModel, prompt_ids: Sequence[int], clean: S
         batch = torch.tensor([ids] * len(chunk), device=model.device)
         with _capture_inputs(model, o_projs) as seen:
             logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
-            grads = torch.autograd.grad(torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(),
-                                        seen)
+            grads = torch.autograd.grad(
+                torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(), seen
+            )
         for layer, grad in enumerate(grads):
             delta = (clean_acts[layer] - corrupt_acts[layer])[None]
-            dots = (grad * delta).reshape(len(chunk), len(ids), shape.n_heads,
-                                          shape.head_dim).sum(dim=(1, 3))
+            dots = (
+                (grad * delta)
+                .reshape(len(chunk), len(ids), shape.n_heads, shape.head_dim)
+                .sum(dim=(1, 3))
+            )
             squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     return 0.5 * squares / samples
 
 
-def _setup(model: PreTrainedModel, prompt_ids: Sequence[int], clean: Sequence[int],
-           corrupt: Sequence[int] | None) -> tuple:
+def _setup(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+) -> tuple:
     """What both attributions start from: the architecture and its shape, the clean token ids,
     the position predicting the first opening token, and the clean and corrupted head
     activations (zeros for ``corrupt=None``) with the clean logits."""
     import torch
 
     if corrupt is not None and len(corrupt) != len(clean):
-        raise ValueError(f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
-                         "truncate both to the shorter one")
+        raise ValueError(
+            f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
+            "truncate both to the shorter one"
+        )
     if not clean:
         raise ValueError("attribution needs a non-empty opening")
     arch = get_arch(model.config)
     ids = [*prompt_ids, *clean]
     clean_acts, clean_logits = head_activations(model, ids)
-    corrupt_acts = (head_activations(model, [*prompt_ids, *corrupt])[0] if corrupt is not None
-                    else [torch.zeros_like(a) for a in clean_acts])
-    return (arch, arch.shape(model.config), ids, len(prompt_ids) - 1, clean_acts, clean_logits,
-            corrupt_acts)
+    corrupt_acts = (
+        head_activations(model, [*prompt_ids, *corrupt])[0]
+        if corrupt is not None
+        else [torch.zeros_like(a) for a in clean_acts]
+    )
+    return (
+        arch,
+        arch.shape(model.config),
+        ids,
+        len(prompt_ids) - 1,
+        clean_acts,
+        clean_logits,
+        corrupt_acts,
+    )
 
 
 @contextlib.contextmanager
-def _patch_all(model: PreTrainedModel, arch, clean_acts, corrupt_acts, alphas,  # noqa: ANN001
-               patched: list) -> Iterator[None]:
+def _patch_all(
+    model: PreTrainedModel,
+    arch,
+    clean_acts,
+    corrupt_acts,
+    alphas,  # noqa: ANN001
+    patched: list,
+) -> Iterator[None]:
     """Set every head of every layer to its interpolated activation (row i of the batch uses
     ``alphas[i]``); the patched tensors, which gradients are taken against, go to ``patched``."""
 
     def patch_for(layer: int) -> InputFn:
-        target = (corrupt_acts[layer][None] + alphas[:, None, None]
-                  * (clean_acts[layer] - corrupt_acts[layer])[None])
+        target = (
+            corrupt_acts[layer][None]
+            + alphas[:, None, None] * (clean_acts[layer] - corrupt_acts[layer])[None]
+        )
 
         def patch(x: torch.Tensor) -> torch.Tensor:
             out = x + (target.to(x.dtype) - x).detach()  # value: target; gradient: identity
             patched.append(out)
             return out
+
         return patch
 
-    with input_hooks(model, {arch.o_proj_path(layer): patch_for(layer) for layer in range(len(clean_acts))}):
+    with input_hooks(
+        model, {arch.o_proj_path(layer): patch_for(layer) for layer in range(len(clean_acts))}
+    ):
         yield
 
 

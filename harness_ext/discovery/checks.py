@@ -24,13 +24,19 @@ def check_args(args: argparse.Namespace) -> None:
     _check_inputs(args)
     _check_thinking(args)
     if not args.checkpoints and (args.rewards or args.reward_key or args.reward_window):
-        raise SparksError("--rewards, --reward-key and --reward-window go with --checkpoints (the "
-                          "reward of each checkpoint); drop them or pass --checkpoints A B C")
+        raise SparksError(
+            "--rewards, --reward-key and --reward-window go with --checkpoints (the "
+            "reward of each checkpoint); drop them or pass --checkpoints A B C"
+        )
     if Path(args.output).is_dir():
-        raise SparksError(f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json")
+        raise SparksError(
+            f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json"
+        )
     if Path(args.output).suffix.lower() == ".png":
-        raise SparksError(f"-o {args.output}: the heat map goes beside the heads file as .png; "
-                          "give a .json name such as heads.json")
+        raise SparksError(
+            f"-o {args.output}: the heat map goes beside the heads file as .png; "
+            "give a .json name such as heads.json"
+        )
 
 
 def circuit_choice(args: argparse.Namespace) -> tuple[str, float]:
@@ -38,16 +44,26 @@ def circuit_choice(args: argparse.Namespace) -> tuple[str, float]:
     ``("edges", 0.0)`` (the edge flags give that one's settings). Without a flag: the top 10% of
     heads, except with --compare-thinking or --checkpoints, whose point is circuits that grow
     and shrink: --circuit-mass 0.8 there."""
-    given = [(kind, value) for kind, value, on in (
-        ("size", args.circuit_size, args.circuit_size is not None),
-        ("mass", args.circuit_mass, args.circuit_mass is not None),
-        ("edges", 0.0, args.circuit_edges)) if on]
+    given = [
+        (kind, value)
+        for kind, value, on in (
+            ("size", args.circuit_size, args.circuit_size is not None),
+            ("mass", args.circuit_mass, args.circuit_mass is not None),
+            ("edges", 0.0, args.circuit_edges),
+        )
+        if on
+    ]
     if len(given) > 1:
-        raise SparksError("give one circuit definition: --circuit-size, --circuit-mass or "
-                          "--circuit-edges")
+        raise SparksError(
+            "give one circuit definition: --circuit-size, --circuit-mass or --circuit-edges"
+        )
     if given:
         return given[0]
-    return ("mass", DEFAULT_MASS) if args.compare_thinking or args.checkpoints else ("size", DEFAULT_SHARE)
+    return (
+        ("mass", DEFAULT_MASS)
+        if args.compare_thinking or args.checkpoints
+        else ("size", DEFAULT_SHARE)
+    )
 
 
 def template_args(text: str | None, flag: str) -> dict[str, Any] | None:
@@ -57,11 +73,15 @@ def template_args(text: str | None, flag: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise SparksError(f"{flag} {text!r} is not valid JSON ({error.msg}); give an object such as "
-                          "'{\"enable_thinking\": false}'") from None
+        raise SparksError(
+            f"{flag} {text!r} is not valid JSON ({error.msg}); give an object such as "
+            "'{\"enable_thinking\": false}'"
+        ) from None
     if not isinstance(value, dict):
-        raise SparksError(f"{flag} {text!r}: give a JSON object of template variables, such as "
-                          "'{\"enable_thinking\": false}'")
+        raise SparksError(
+            f"{flag} {text!r}: give a JSON object of template variables, such as "
+            "'{\"enable_thinking\": false}'"
+        )
     return value
 
 
@@ -82,17 +102,25 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def _check_circuit(args: argparse.Namespace) -> None:
     kind, value = circuit_choice(args)
-    if kind == "size" and (not math.isfinite(value) or value <= 0 or (value >= 1 and value != int(value))):
-        raise SparksError(f"--circuit-size {value:g}: give a whole number of heads (>= 1) or a "
-                          "share of all heads below 1 (0.1 = 10%)")
+    if kind == "size" and (
+        not math.isfinite(value) or value <= 0 or (value >= 1 and value != int(value))
+    ):
+        raise SparksError(
+            f"--circuit-size {value:g}: give a whole number of heads (>= 1) or a "
+            "share of all heads below 1 (0.1 = 10%)"
+        )
     if kind == "mass" and not (math.isfinite(value) and 0 < value <= 1):
-        raise SparksError(f"--circuit-mass {value:g}: give a share of the total importance, more "
-                          "than 0 and at most 1 (0.8 = the heads carrying 80%)")
+        raise SparksError(
+            f"--circuit-mass {value:g}: give a share of the total importance, more "
+            "than 0 and at most 1 (0.8 = the heads carrying 80%)"
+        )
     if kind == "edges" and not args.edges:
         raise SparksError("--circuit-edges takes the heads on the kept edges; add --edges")
     if kind == "size" and args.compare_thinking and args.circuit_size is not None:
-        raise SparksError("--compare-thinking compares the sizes of the two circuits, and "
-                          "--circuit-size makes them equal; use --circuit-mass (default 0.8)")
+        raise SparksError(
+            "--compare-thinking compares the sizes of the two circuits, and "
+            "--circuit-size makes them equal; use --circuit-mass (default 0.8)"
+        )
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
@@ -101,22 +129,40 @@ def _check_inputs(args: argparse.Namespace) -> None:
     if args.checkpoints and args.samples:
         raise SparksError("--samples holds one model's responses; it cannot serve --checkpoints")
     if args.checkpoints and args.model:
-        raise SparksError("give either --model POST or --checkpoints A B C (the checkpoints are the "
-                          "post-trained models), not both")
+        raise SparksError(
+            "give either --model POST or --checkpoints A B C (the checkpoints are the "
+            "post-trained models), not both"
+        )
     template_args(args.chat_template_args, "--chat-template-args")
-    if template_args(args.base_chat_template_args, "--base-chat-template-args") is not None \
-            and not args.base:
+    if (
+        template_args(args.base_chat_template_args, "--base-chat-template-args") is not None
+        and not args.base
+    ):
         raise SparksError("--base-chat-template-args is for BASE's prompts; add --base BASE")
 
 
 def _check_thinking(args: argparse.Namespace) -> None:
     if not args.compare_thinking:
         return
-    clash = next((flag for flag, on in (("--base", args.base), ("--checkpoints", args.checkpoints),
-                                        ("--samples", args.samples)) if on), None)
+    clash = next(
+        (
+            flag
+            for flag, on in (
+                ("--base", args.base),
+                ("--checkpoints", args.checkpoints),
+                ("--samples", args.samples),
+            )
+            if on
+        ),
+        None,
+    )
     if clash:
-        raise SparksError(f"--compare-thinking pairs --model with itself (thinking on and off); "
-                          f"it cannot take {clash}")
+        raise SparksError(
+            f"--compare-thinking pairs --model with itself (thinking on and off); "
+            f"it cannot take {clash}"
+        )
     if "enable_thinking" in (template_args(args.chat_template_args, "--chat-template-args") or {}):
-        raise SparksError("--compare-thinking sets enable_thinking itself (on, then off); remove it "
-                          "from --chat-template-args")
+        raise SparksError(
+            "--compare-thinking sets enable_thinking itself (on, then off); remove it "
+            "from --chat-template-args"
+        )

@@ -19,8 +19,17 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["CIRCUIT_KINDS", "CircuitRule", "circuit", "circuit_by_mass", "circuit_stats",
-           "jaccard_distance", "mass_share", "overlap", "top_edges"]
+__all__ = [
+    "CIRCUIT_KINDS",
+    "CircuitRule",
+    "circuit",
+    "circuit_by_mass",
+    "circuit_stats",
+    "jaccard_distance",
+    "mass_share",
+    "overlap",
+    "top_edges",
+]
 
 CIRCUIT_KINDS = ("size", "mass", "edges")
 _MASS_TOLERANCE = 1e-9  # relative: float sums of the sorted importances may fall short of the total
@@ -42,7 +51,9 @@ class CircuitRule:
 
     def __post_init__(self) -> None:
         if self.kind not in CIRCUIT_KINDS:
-            raise ValueError(f"circuit kind {self.kind!r}: choose one of {', '.join(CIRCUIT_KINDS)}")
+            raise ValueError(
+                f"circuit kind {self.kind!r}: choose one of {', '.join(CIRCUIT_KINDS)}"
+            )
         if self.kind == "size" and (self.size is None or self.size < 1):
             raise ValueError("a size circuit needs a size of at least 1 head")
         if self.kind == "mass" and not (self.mass is not None and 0 < self.mass <= 1):
@@ -57,8 +68,12 @@ class CircuitRule:
             return circuit_by_mass(importance, self.mass or 0.0)
         if edges is None:
             raise ValueError("an edges circuit needs the edge scores (run with --edges)")
-        on_edges = {(e["layer"], e["head"]) for e in top_edges(edges, self.top_edges, self.edge_threshold)}
-        return [h for h in circuit(importance, len(importance) * len(importance[0])) if h in on_edges]
+        on_edges = {
+            (e["layer"], e["head"]) for e in top_edges(edges, self.top_edges, self.edge_threshold)
+        }
+        return [
+            h for h in circuit(importance, len(importance) * len(importance[0])) if h in on_edges
+        ]
 
     def describe(self) -> dict[str, Any]:
         """The definition as heads.json records it (``settings.circuit``)."""
@@ -74,16 +89,24 @@ class CircuitRule:
             return f"the top {self.size} heads by importance"
         if self.kind == "mass":
             return f"the fewest heads carrying {self.mass:.0%} of the total importance"
-        return (f"the heads on the kept edges (at least {self.edge_threshold:g} x the strongest, "
-                f"at most {self.top_edges})")
+        return (
+            f"the heads on the kept edges (at least {self.edge_threshold:g} x the strongest, "
+            f"at most {self.top_edges})"
+        )
 
 
 def circuit_by_mass(importance: Sequence[Sequence[float]], mass: float) -> list[Head]:
     """The fewest heads whose importance adds up to at least ``mass`` x the total, by importance
     (ties: lower layer, then lower head). Empty when every head has importance 0."""
-    flat = sorted(((value, layer, head) for layer, row in enumerate(importance)
-                   for head, value in enumerate(row) if value > 0),
-                  key=lambda item: (-item[0], item[1], item[2]))
+    flat = sorted(
+        (
+            (value, layer, head)
+            for layer, row in enumerate(importance)
+            for head, value in enumerate(row)
+            if value > 0
+        ),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
     total = math.fsum(value for value, _, _ in flat)
     goal = mass * total * (1 - _MASS_TOLERANCE)
     chosen, carried = [], 0.0
@@ -108,8 +131,12 @@ def overlap(first: Sequence[Head], second: Sequence[Head]) -> dict[str, Any]:
     and the Jaccard index |A and B| / |A or B| (1.0 for two empty circuits)."""
     a, b = set(first), set(second)
     union = len(a | b)
-    return {"both": len(a & b), "first_only": len(a - b), "second_only": len(b - a),
-            "jaccard_index": 1.0 if union == 0 else len(a & b) / union}
+    return {
+        "both": len(a & b),
+        "first_only": len(a - b),
+        "second_only": len(b - a),
+        "jaccard_index": 1.0 if union == 0 else len(a & b) / union,
+    }
 
 
 def jaccard_distance(first: Sequence[Head], second: Sequence[Head]) -> float:
@@ -117,27 +144,42 @@ def jaccard_distance(first: Sequence[Head], second: Sequence[Head]) -> float:
     return 1.0 - overlap(first, second)["jaccard_index"]
 
 
-def circuit_stats(rule: CircuitRule, importance_post: Sequence[Sequence[float]],
-                  importance_base: Sequence[Sequence[float]] | None, post: Sequence[Head],
-                  base: Sequence[Head] | None) -> dict[str, Any]:
+def circuit_stats(
+    rule: CircuitRule,
+    importance_post: Sequence[Sequence[float]],
+    importance_base: Sequence[Sequence[float]] | None,
+    post: Sequence[Head],
+    base: Sequence[Head] | None,
+) -> dict[str, Any]:
     """The ``circuits`` entry of heads.json: the rule in words, each circuit's size and share of
     its model's importance, and (with a base) their overlap."""
-    stats: dict[str, Any] = {"rule": rule.text(),
-                             "post": {"size": len(post), "mass": mass_share(importance_post, post)},
-                             "base": None, "overlap": None}
+    stats: dict[str, Any] = {
+        "rule": rule.text(),
+        "post": {"size": len(post), "mass": mass_share(importance_post, post)},
+        "base": None,
+        "overlap": None,
+    }
     if base is not None and importance_base is not None:
         stats["base"] = {"size": len(base), "mass": mass_share(importance_base, base)}
         both = overlap(post, base)
-        stats["overlap"] = {"both": both["both"], "post_only": both["first_only"],
-                            "base_only": both["second_only"], "jaccard_index": both["jaccard_index"]}
+        stats["overlap"] = {
+            "both": both["both"],
+            "post_only": both["first_only"],
+            "base_only": both["second_only"],
+            "jaccard_index": both["jaccard_index"],
+        }
     return stats
 
 
 def circuit(importance: Sequence[Sequence[float]], k: int) -> list[tuple[int, int]]:
     """The top ``k`` heads by importance (ties: lower layer, then lower head), skipping heads of
     importance 0, which play no part at all."""
-    flat = [(value, layer, head) for layer, row in enumerate(importance)
-            for head, value in enumerate(row) if value > 0]
+    flat = [
+        (value, layer, head)
+        for layer, row in enumerate(importance)
+        for head, value in enumerate(row)
+        if value > 0
+    ]
     flat.sort(key=lambda item: (-item[0], item[1], item[2]))
     return [(layer, head) for _, layer, head in flat[:k]]
 
@@ -156,8 +198,12 @@ def top_edges(edges: Any, top_n: int, threshold: float) -> list[dict[str, Any]]:
         return []
     keep = ((flat >= threshold * strongest) & (flat > 0)).nonzero().flatten().tolist()
     width = edges.shape[1] * edges.shape[2]
-    rows = [(-float(flat[i]), i // width, (i % width) // edges.shape[2], i % edges.shape[2])
-            for i in keep]
+    rows = [
+        (-float(flat[i]), i // width, (i % width) // edges.shape[2], i % edges.shape[2])
+        for i in keep
+    ]
     rows.sort()
-    return [{"layer": layer, "head": head, "to": names[target], "score": -neg}
-            for neg, layer, head, target in rows[:top_n]]
+    return [
+        {"layer": layer, "head": head, "to": names[target], "score": -neg}
+        for neg, layer, head, target in rows[:top_n]
+    ]

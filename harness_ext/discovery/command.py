@@ -31,13 +31,22 @@ if TYPE_CHECKING:
     from harness_ext.discovery.circuits import CircuitRule
     from harness_ext.discovery.rewards import CheckpointRewards
 
-__all__ = ["CORRUPT_MODES", "Attribution", "Problem", "check_device", "configure_discover", "discover_heads",
-           "run_discover"]
+__all__ = [
+    "CORRUPT_MODES",
+    "Attribution",
+    "Problem",
+    "check_device",
+    "configure_discover",
+    "discover_heads",
+    "run_discover",
+]
 
 CORRUPT_MODES = ("auto", "base", "next", "zeros")
 TASK_LOADERS = {  # task (or group) name -> loader names in harness_ext.tasks.data
-    "amc_sparks": ("load_amc",), "aime24_sparks": ("load_aime24",),
-    "aime25_sparks": ("load_aime25",), "math500_sparks": ("load_math500",),
+    "amc_sparks": ("load_amc",),
+    "aime24_sparks": ("load_aime24",),
+    "aime25_sparks": ("load_aime25",),
+    "math500_sparks": ("load_math500",),
     "aime_sparks": ("load_aime24", "load_aime25"),
     "sparks": ("load_aime24", "load_aime25", "load_amc", "load_math500"),
 }
@@ -55,12 +64,17 @@ class Attribution:
     edges: bool = False
 
 
-def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
-                   how: Attribution = Attribution(), *, base: PreTrainedModel | None = None,
-                   eos_ids: Sequence[int] = (),
-                   openings: Mapping[str, Sequence[Sequence[int]]] | None = None,
-                   log: Callable[[str], None] = lambda message: None,
-                   progress: Phases | None = None) -> dict[str, Any]:
+def discover_heads(
+    post: PreTrainedModel,
+    problems: Sequence[Problem],
+    how: Attribution = Attribution(),
+    *,
+    base: PreTrainedModel | None = None,
+    eos_ids: Sequence[int] = (),
+    openings: Mapping[str, Sequence[Sequence[int]]] | None = None,
+    log: Callable[[str], None] = lambda message: None,
+    progress: Phases | None = None,
+) -> dict[str, Any]:
     """Importance of every head of ``post`` (and of ``base``), summed over ``problems``.
 
     Returns ``{"importance_post": [[...]], "importance_base": [[...]] | None,
@@ -113,8 +127,9 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
             advance()
     totals = {name: None for name in models}
     used, skipped, lengths = [], [], []
-    attributed = phases.phase(f"attributing ({method}, {' and '.join(models)})",
-                              total=len(problems))
+    attributed = phases.phase(
+        f"attributing ({method}, {' and '.join(models)})", total=len(problems)
+    )
     for i, problem in enumerate(problems):
         pairs = {name: _pair(openings, name, i, mode) for name in models}
         n = min(len(clean) for clean, _ in pairs.values())
@@ -124,8 +139,9 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
             attributed()
             continue
         for name, (clean, other) in pairs.items():
-            scores = score(models[name], problem.prompt(name), clean, other, how.ig_steps,
-                           how.batch_size).abs()
+            scores = score(
+                models[name], problem.prompt(name), clean, other, how.ig_steps, how.batch_size
+            ).abs()
             totals[name] = scores if totals[name] is None else totals[name] + scores
         used.append(problem.problem_id)
         lengths.append(n)
@@ -133,21 +149,30 @@ def discover_heads(post: PreTrainedModel, problems: Sequence[Problem],
         if progress is None:
             log(f"attributed {problem.problem_id} ({i + 1}/{len(problems)}, {n} opening tokens)")
     if not used:
-        raise SparksError("every problem was skipped (empty openings); raise --opening-tokens "
-                          "or use other problems")
+        raise SparksError(
+            "every problem was skipped (empty openings); raise --opening-tokens "
+            "or use other problems"
+        )
     as_list = lambda t: None if t is None else t.tolist()  # noqa: E731
     importance = {name: (t.sum(dim=-1) if edges else t) for name, t in totals.items()}
-    found = {"importance_post": as_list(importance["post"]),
-             "importance_base": as_list(importance.get("base")), "problem_ids": used,
-             "skipped": skipped, "opening_lengths": lengths, "corrupt": mode, "method": method,
-             "openings": openings}
+    found = {
+        "importance_post": as_list(importance["post"]),
+        "importance_base": as_list(importance.get("base")),
+        "problem_ids": used,
+        "skipped": skipped,
+        "opening_lengths": lengths,
+        "corrupt": mode,
+        "method": method,
+        "openings": openings,
+    }
     if edges:
         found.update(edges_post=totals["post"], edges_base=totals.get("base"))
     return found
 
 
-def _pair(openings: dict[str, list[list[int]]], name: str, i: int,
-          mode: str) -> tuple[list[int], list[int] | None]:
+def _pair(
+    openings: dict[str, list[list[int]]], name: str, i: int, mode: str
+) -> tuple[list[int], list[int] | None]:
     """Model ``name``'s clean and corrupted openings of problem ``i``, truncated to one length."""
     own = openings[name][i]
     if mode == "zeros":
@@ -167,90 +192,179 @@ def _corrupt_mode(corrupt: str, has_base: bool, n_problems: int) -> str:
     if mode == "base" and not has_base:
         raise SparksError("--corrupt base needs --base BASE; or use --corrupt next or zeros")
     if mode == "next" and n_problems < 2:
-        raise SparksError("--corrupt next needs at least 2 problems (raise --limit), or pass "
-                          "--base BASE, or use --corrupt zeros")
+        raise SparksError(
+            "--corrupt next needs at least 2 problems (raise --limit), or pass "
+            "--base BASE, or use --corrupt zeros"
+        )
     return mode
 
 
 # ---------------------------------------------------------------- command line
 
+
 def configure_discover(parser: argparse.ArgumentParser) -> None:
     """The flags of ``sparks discover``."""
-    parser.add_argument("--model", default=None, metavar="POST",
-                        help="post-trained model: Hub id or local folder (default: the embedded "
-                             "SmolLM2-135M-Instruct)")
-    parser.add_argument("--checkpoints", nargs="+", default=None, metavar="CKPT",
-                        help="instead of --model: a series of checkpoints in training order, each "
-                             "against the same --base; adds which heads appear and disappear, "
-                             "their circuit change against the reward of each checkpoint "
-                             "(trainer_state.json or --rewards), and a plot (heads.checkpoints.png)")
-    parser.add_argument("--base", default=None, metavar="BASE",
-                        help="base model (same tokenizer); without it no effect scores, and the "
-                             "corrupted input is the next problem's opening")
-    parser.add_argument("--tasks", default="amc_sparks",
-                        help=f"comma-separated tasks or groups: {', '.join(TASK_LOADERS)} "
-                             "(_greedy variants accepted)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="POST",
+        help="post-trained model: Hub id or local folder (default: the embedded "
+        "SmolLM2-135M-Instruct)",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        nargs="+",
+        default=None,
+        metavar="CKPT",
+        help="instead of --model: a series of checkpoints in training order, each "
+        "against the same --base; adds which heads appear and disappear, "
+        "their circuit change against the reward of each checkpoint "
+        "(trainer_state.json or --rewards), and a plot (heads.checkpoints.png)",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="BASE",
+        help="base model (same tokenizer); without it no effect scores, and the "
+        "corrupted input is the next problem's opening",
+    )
+    parser.add_argument(
+        "--tasks",
+        default="amc_sparks",
+        help=f"comma-separated tasks or groups: {', '.join(TASK_LOADERS)} "
+        "(_greedy variants accepted)",
+    )
     parser.add_argument("--limit", type=int, default=8, help="problems per task (default 8)")
-    parser.add_argument("--samples", default=None, metavar="PATH",
-                        help="read POST's openings from an lm-eval samples file (or the output "
-                             "folder of a run with --log_samples) instead of generating them; "
-                             "the problems are that file's (--tasks is then ignored)")
-    parser.add_argument("--opening-tokens", type=int, default=32,
-                        help="length of each greedy opening (default 32)")
-    parser.add_argument("--ig-steps", type=int, default=5,
-                        help="integrated-gradient steps, or samples with --method fisher (default 5)")
-    parser.add_argument("--method", default="eap-ig", choices=("eap-ig", "fisher"),
-                        help="eap-ig (the paper's, default) or fisher (second-order estimate of "
-                             "patching each head alone)")
-    parser.add_argument("--edges", action="store_true",
-                        help="edge-level EAP-IG (head -> later attention, MLP, logits): a head's "
-                             "importance is the sum of its absolute edge scores (the paper's), "
-                             "and heads.json lists the top edges")
-    parser.add_argument("--top-edges", type=int, default=5000,
-                        help="with --edges: at most this many edges per model in heads.json "
-                             "(default 5000, the paper's n)")
-    parser.add_argument("--edge-threshold", type=float, default=0.1,
-                        help="with --edges: keep edges scoring at least this share of the "
-                             "strongest (default 0.1, the paper's tau)")
-    parser.add_argument("--batch-size", type=int, default=8,
-                        help="IG steps (or samples) per forward/backward pass; bounds memory "
-                             "(default 8)")
-    parser.add_argument("--circuit-size", type=float, default=None,
-                        help="circuit = the top heads: a whole count (>= 1, at most the model's "
-                             "heads) or a share of all heads (default 0.1 = 10%%, except with "
-                             "--compare-thinking or --checkpoints: --circuit-mass 0.8)")
-    parser.add_argument("--circuit-mass", type=float, default=None, metavar="SHARE",
-                        help="circuit = the fewest heads carrying this share of the model's total "
-                             "importance (0.8 = 80%%), so circuit sizes can differ")
-    parser.add_argument("--circuit-edges", action="store_true",
-                        help="with --edges: circuit = the heads on the kept edges (--top-edges, "
-                             "--edge-threshold)")
-    parser.add_argument("--compare-thinking", action="store_true",
-                        help="attribute --model twice, thinking on (as post) and off (as base), "
-                             "through the chat template's enable_thinking; the corrupted input of "
-                             "each mode is the other mode's opening")
-    parser.add_argument("--chat-template-args", default=None, metavar="JSON",
-                        help="extra variables for POST's chat template, as a JSON object, e.g. "
-                             "'{\"enable_thinking\": false}'")
-    parser.add_argument("--base-chat-template-args", default=None, metavar="JSON",
-                        help="BASE's prompts rendered with BASE's own chat template and these "
-                             "variables (without it, BASE gets POST's prompt tokens)")
-    parser.add_argument("--rewards", default=None, metavar="FILE",
-                        help="with --checkpoints: a log of step and reward (CSV or JSON) instead "
-                             "of each checkpoint's trainer_state.json")
-    parser.add_argument("--reward-key", default=None, metavar="KEY",
-                        help="with --checkpoints: the logged reward to use (default: 'reward', "
-                             "else the only 'rewards/...' key); the column of --rewards")
-    parser.add_argument("--reward-window", default=None, choices=("since-previous", "last"),
-                        help="a checkpoint's reward: the mean of the values logged since the "
-                             "previous checkpoint (default), or the last value at or before its step")
-    parser.add_argument("--corrupt", default="auto", choices=CORRUPT_MODES,
-                        help="corrupted input: base opening, next problem's opening, or zeroed "
-                             "heads (default auto: base if given, else next)")
+    parser.add_argument(
+        "--samples",
+        default=None,
+        metavar="PATH",
+        help="read POST's openings from an lm-eval samples file (or the output "
+        "folder of a run with --log_samples) instead of generating them; "
+        "the problems are that file's (--tasks is then ignored)",
+    )
+    parser.add_argument(
+        "--opening-tokens", type=int, default=32, help="length of each greedy opening (default 32)"
+    )
+    parser.add_argument(
+        "--ig-steps",
+        type=int,
+        default=5,
+        help="integrated-gradient steps, or samples with --method fisher (default 5)",
+    )
+    parser.add_argument(
+        "--method",
+        default="eap-ig",
+        choices=("eap-ig", "fisher"),
+        help="eap-ig (the paper's, default) or fisher (second-order estimate of "
+        "patching each head alone)",
+    )
+    parser.add_argument(
+        "--edges",
+        action="store_true",
+        help="edge-level EAP-IG (head -> later attention, MLP, logits): a head's "
+        "importance is the sum of its absolute edge scores (the paper's), "
+        "and heads.json lists the top edges",
+    )
+    parser.add_argument(
+        "--top-edges",
+        type=int,
+        default=5000,
+        help="with --edges: at most this many edges per model in heads.json "
+        "(default 5000, the paper's n)",
+    )
+    parser.add_argument(
+        "--edge-threshold",
+        type=float,
+        default=0.1,
+        help="with --edges: keep edges scoring at least this share of the "
+        "strongest (default 0.1, the paper's tau)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="IG steps (or samples) per forward/backward pass; bounds memory (default 8)",
+    )
+    parser.add_argument(
+        "--circuit-size",
+        type=float,
+        default=None,
+        help="circuit = the top heads: a whole count (>= 1, at most the model's "
+        "heads) or a share of all heads (default 0.1 = 10%%, except with "
+        "--compare-thinking or --checkpoints: --circuit-mass 0.8)",
+    )
+    parser.add_argument(
+        "--circuit-mass",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="circuit = the fewest heads carrying this share of the model's total "
+        "importance (0.8 = 80%%), so circuit sizes can differ",
+    )
+    parser.add_argument(
+        "--circuit-edges",
+        action="store_true",
+        help="with --edges: circuit = the heads on the kept edges (--top-edges, --edge-threshold)",
+    )
+    parser.add_argument(
+        "--compare-thinking",
+        action="store_true",
+        help="attribute --model twice, thinking on (as post) and off (as base), "
+        "through the chat template's enable_thinking; the corrupted input of "
+        "each mode is the other mode's opening",
+    )
+    parser.add_argument(
+        "--chat-template-args",
+        default=None,
+        metavar="JSON",
+        help="extra variables for POST's chat template, as a JSON object, e.g. "
+        "'{\"enable_thinking\": false}'",
+    )
+    parser.add_argument(
+        "--base-chat-template-args",
+        default=None,
+        metavar="JSON",
+        help="BASE's prompts rendered with BASE's own chat template and these "
+        "variables (without it, BASE gets POST's prompt tokens)",
+    )
+    parser.add_argument(
+        "--rewards",
+        default=None,
+        metavar="FILE",
+        help="with --checkpoints: a log of step and reward (CSV or JSON) instead "
+        "of each checkpoint's trainer_state.json",
+    )
+    parser.add_argument(
+        "--reward-key",
+        default=None,
+        metavar="KEY",
+        help="with --checkpoints: the logged reward to use (default: 'reward', "
+        "else the only 'rewards/...' key); the column of --rewards",
+    )
+    parser.add_argument(
+        "--reward-window",
+        default=None,
+        choices=("since-previous", "last"),
+        help="a checkpoint's reward: the mean of the values logged since the "
+        "previous checkpoint (default), or the last value at or before its step",
+    )
+    parser.add_argument(
+        "--corrupt",
+        default="auto",
+        choices=CORRUPT_MODES,
+        help="corrupted input: base opening, next problem's opening, or zeroed "
+        "heads (default auto: base if given, else next)",
+    )
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    parser.add_argument("--device", default=None,
-                        help="torch device: cpu, cuda, cuda:1, mps (default: cuda if available)")
-    parser.add_argument("-o", "--output", default="heads.json", help="output file (default heads.json)")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device: cpu, cuda, cuda:1, mps (default: cuda if available)",
+    )
+    parser.add_argument(
+        "-o", "--output", default="heads.json", help="output file (default heads.json)"
+    )
 
 
 def run_discover(args: argparse.Namespace) -> int:
@@ -286,9 +400,15 @@ def run_discover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _discover_models(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]],
-                     logged: list | None, rewards: CheckpointRewards | None, device: str,
-                     log: Callable[[str], None], progress: Phases) -> dict[str, Any]:
+def _discover_models(
+    args: argparse.Namespace,
+    rows: list[tuple[str, dict[str, Any]]],
+    logged: list | None,
+    rewards: CheckpointRewards | None,
+    device: str,
+    log: Callable[[str], None],
+    progress: Phases,
+) -> dict[str, Any]:
     """POST, or each of ``--checkpoints``, against BASE. A series' file has the last
     checkpoint's heads at the top (zero:@heads.json#5 uses them) and the series entries."""
     posts = args.checkpoints or [args.model]
@@ -300,8 +420,9 @@ def _discover_models(args: argparse.Namespace, rows: list[tuple[str, dict[str, A
         loading()
     models = progress.phase("models", total=len(posts)) if len(posts) > 1 else None
     for index, name in enumerate(posts):
-        post_name, result = _discover_one(args, name, base, rows, logged, known, device, log,
-                                          progress)
+        post_name, result = _discover_one(
+            args, name, base, rows, logged, known, device, log, progress
+        )
         results.append(result)
         names.append(post_name)
         if models is not None:
@@ -310,8 +431,11 @@ def _discover_models(args: argparse.Namespace, rows: list[tuple[str, dict[str, A
         return results[0]
     from harness_ext.discovery.series import build_series
 
-    return {**results[-1], **build_series(names, results, rewards),
-            "settings": {**results[-1]["settings"], "checkpoints": names}}
+    return {
+        **results[-1],
+        **build_series(names, results, rewards),
+        "settings": {**results[-1]["settings"], "checkpoints": names},
+    }
 
 
 def _series_rewards(args: argparse.Namespace) -> CheckpointRewards | None:
@@ -320,11 +444,18 @@ def _series_rewards(args: argparse.Namespace) -> CheckpointRewards | None:
         return None
     from harness_ext.discovery.rewards import read_checkpoint_rewards
 
-    rewards = read_checkpoint_rewards(args.checkpoints, Path(args.rewards) if args.rewards else None,
-                                      args.reward_key, args.reward_window or "since-previous")
+    rewards = read_checkpoint_rewards(
+        args.checkpoints,
+        Path(args.rewards) if args.rewards else None,
+        args.reward_key,
+        args.reward_window or "since-previous",
+    )
     if rewards.source is None:
-        print("sparks discover: no rewards (no trainer_state.json logs one, no --rewards): the "
-              "series records circuit changes only", file=sys.stderr)
+        print(
+            "sparks discover: no rewards (no trainer_state.json logs one, no --rewards): the "
+            "series records circuit changes only",
+            file=sys.stderr,
+        )
     return rewards
 
 
@@ -338,51 +469,85 @@ def _problem_rows(args: argparse.Namespace) -> tuple[list[tuple[str, dict[str, A
     return [(item.task, item.doc) for item in logged], logged
 
 
-def _discover_one(args: argparse.Namespace, name: str | None, base: tuple | None,
-                  rows: list[tuple[str, dict[str, Any]]], logged: list | None,
-                  known: dict[str, list], device: str, log: Callable[[str], None],
-                  progress: Phases | None = None) -> tuple[str, dict[str, Any]]:
+def _discover_one(
+    args: argparse.Namespace,
+    name: str | None,
+    base: tuple | None,
+    rows: list[tuple[str, dict[str, Any]]],
+    logged: list | None,
+    known: dict[str, list],
+    device: str,
+    log: Callable[[str], None],
+    progress: Phases | None = None,
+) -> tuple[str, dict[str, Any]]:
     """Load POST ``name`` and build its heads.json result against ``base`` (name, model,
     tokenizer); the model is freed on return, so a series holds one checkpoint at a time.
     ``known`` carries BASE's openings from one call to the next."""
-    loading = progress.phase(f"loading {name or 'the embedded model'}", total=1) \
-        if progress is not None else None
+    loading = (
+        progress.phase(f"loading {name or 'the embedded model'}", total=1)
+        if progress is not None
+        else None
+    )
     post_name, post, tokenizer = load_model(name, args.dtype, device)
     if loading is not None:
         loading()
     if base is not None and tokenizer.get_vocab() != base[2].get_vocab():
-        raise SparksError(f"--base {args.base} has another tokenizer than {post_name}; "
-                          "discovery compares both models on the same tokens")
+        raise SparksError(
+            f"--base {args.base} has another tokenizer than {post_name}; "
+            "discovery compares both models on the same tokens"
+        )
     rule = _circuit_rule(args, post_name, post, base)  # before any attribution work
     problems = _problems(args, tokenizer, None if base is None else base[2], rows)
     given = dict(known)
     if logged is not None:
-        given["post"] = [tokenizer(item.response, add_special_tokens=False)["input_ids"]
-                         for item in logged]
-    found = discover_heads(post, problems, _attribution(args), base=None if base is None else base[1],
-                           eos_ids=_eos_ids(post, tokenizer), openings=given, log=log,
-                           progress=progress)
+        given["post"] = [
+            tokenizer(item.response, add_special_tokens=False)["input_ids"] for item in logged
+        ]
+    found = discover_heads(
+        post,
+        problems,
+        _attribution(args),
+        base=None if base is None else base[1],
+        eos_ids=_eos_ids(post, tokenizer),
+        openings=given,
+        log=log,
+        progress=progress,
+    )
     if base is not None:
         known["base"] = found["openings"]["base"]
     settings = _settings(args, post_name, None if base is None else base[0], rows, found, rule)
     return post_name, _result(args, found, rule, settings)
 
 
-def _problems(args: argparse.Namespace, tokenizer: Any, base_tokenizer: Any,
-              rows: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+def _problems(
+    args: argparse.Namespace,
+    tokenizer: Any,
+    base_tokenizer: Any,
+    rows: list[tuple[str, dict[str, Any]]],
+) -> list[Problem]:
     """The prompts of POST, and with ``--base-chat-template-args`` BASE's own."""
     from harness_ext.discovery.checks import template_args
 
     post_args = template_args(args.chat_template_args, "--chat-template-args")
     base_args = template_args(args.base_chat_template_args, "--base-chat-template-args")
     own = base_tokenizer is not None and base_args is not None
-    return [Problem(row["problem_id"], tuple(prompt_ids(tokenizer, row, post_args)),
-                    tuple(prompt_ids(base_tokenizer, row, base_args)) if own else None)
-            for _, row in rows]
+    return [
+        Problem(
+            row["problem_id"],
+            tuple(prompt_ids(tokenizer, row, post_args)),
+            tuple(prompt_ids(base_tokenizer, row, base_args)) if own else None,
+        )
+        for _, row in rows
+    ]
 
 
-def _discover_thinking(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]],
-                       device: str, log: Callable[[str], None], progress: Phases) -> dict[str, Any]:
+def _discover_thinking(
+    args: argparse.Namespace,
+    rows: list[tuple[str, dict[str, Any]]],
+    device: str,
+    log: Callable[[str], None],
+    progress: Phases,
+) -> dict[str, Any]:
     """``--compare-thinking``: --model with thinking on (the post side) against itself with
     thinking off (the base side), each mode's corruption the other mode's opening."""
     from harness_ext.discovery.checks import template_args
@@ -395,28 +560,44 @@ def _discover_thinking(args: argparse.Namespace, rows: list[tuple[str, dict[str,
     name, model, tokenizer = load_model(args.model, args.dtype, device)
     loading()
     rule = _circuit_rule(args, name, model, None)
-    found = discover_heads(model, problems, _attribution(args), base=model,
-                           eos_ids=_eos_ids(model, tokenizer), log=log, progress=progress)
-    settings = {**_settings(args, f"{name} (thinking on)", f"{name} (thinking off)", rows, found, rule),
-                "compare": "thinking", "roles": ROLES}
+    found = discover_heads(
+        model,
+        problems,
+        _attribution(args),
+        base=model,
+        eos_ids=_eos_ids(model, tokenizer),
+        log=log,
+        progress=progress,
+    )
+    settings = {
+        **_settings(args, f"{name} (thinking on)", f"{name} (thinking off)", rows, found, rule),
+        "compare": "thinking",
+        "roles": ROLES,
+    }
     return add_thinking(_result(args, found, rule, settings))
 
 
 def _attribution(args: argparse.Namespace) -> Attribution:
-    return Attribution(args.opening_tokens, args.ig_steps, args.corrupt, args.method,
-                       args.batch_size, args.edges)
+    return Attribution(
+        args.opening_tokens, args.ig_steps, args.corrupt, args.method, args.batch_size, args.edges
+    )
 
 
 def _eos_ids(model: PreTrainedModel, tokenizer: Any) -> list[int]:
-    return sorted({tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)} - {None})
+    return sorted(
+        {tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)} - {None}
+    )
 
 
-def _result(args: argparse.Namespace, found: dict[str, Any], rule: CircuitRule,
-            settings: dict[str, Any]) -> dict[str, Any]:
+def _result(
+    args: argparse.Namespace, found: dict[str, Any], rule: CircuitRule, settings: dict[str, Any]
+) -> dict[str, Any]:
     """The heads.json object of one attribution (with the top edges for ``--edges``)."""
     from harness_ext.discovery.heads_file import build_result, edge_summary
 
-    edges = {"post": found.get("edges_post"), "base": found.get("edges_base")} if args.edges else None
+    edges = (
+        {"post": found.get("edges_post"), "base": found.get("edges_base")} if args.edges else None
+    )
     result = build_result(found["importance_post"], found["importance_base"], rule, settings, edges)
     if args.edges:
         result["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
@@ -428,9 +609,11 @@ def _print_summary(result: dict[str, Any], output: Path, plots: list[Path]) -> N
     changes = (result.get("dynamics") or {}).get("changes", [])
     for step, change in zip(result.get("transitions", []), changes):
         reward = change["reward_change"]
-        print(f"{step['from']} -> {step['to']}: appeared {show(step['appeared'])}; disappeared "
-              f"{show(step['disappeared'])}; circuit change {change['circuit_change']:.2f}"
-              + ("" if reward is None else f", reward change {reward:+.3g}"))
+        print(
+            f"{step['from']} -> {step['to']}: appeared {show(step['appeared'])}; disappeared "
+            f"{show(step['disappeared'])}; circuit change {change['circuit_change']:.2f}"
+            + ("" if reward is None else f", reward change {reward:+.3g}")
+        )
     if "dynamics" in result:
         print(_correlation_line(result["dynamics"]["spearman"]))
     if "compensatory" in result:
@@ -439,8 +622,11 @@ def _print_summary(result: dict[str, Any], output: Path, plots: list[Path]) -> N
         print("\n".join(thinking_lines(result)))
     else:
         print(_circuits_line(result))
-        what = "emergent heads" if result["circuit_base"] is not None else \
-            "heads in the post circuit (no --base to compare)"
+        what = (
+            "emergent heads"
+            if result["circuit_base"] is not None
+            else "heads in the post circuit (no --base to compare)"
+        )
         print(f"{len(result['emergent'])} {what}: {show(result['emergent'][:10])}")
     print(f"wrote {output}" + "".join(f" and {plot}" for plot in plots))
     print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
@@ -451,16 +637,20 @@ def _circuits_line(result: dict[str, Any]) -> str:
     line = f"circuits ({circuits['rule']}): post {circuits['post']['size']} of {n_total} heads"
     if circuits["base"] is not None:
         both = circuits["overlap"]
-        line += (f", base {circuits['base']['size']}; overlap {both['both']} "
-                 f"(Jaccard {both['jaccard_index']:.2f})")
+        line += (
+            f", base {circuits['base']['size']}; overlap {both['both']} "
+            f"(Jaccard {both['jaccard_index']:.2f})"
+        )
     return line
 
 
 def _correlation_line(spearman: dict[str, Any]) -> str:
     if spearman["rho"] is None:
         return f"reward change vs circuit change: no Spearman correlation ({spearman['note']})"
-    return (f"reward change vs circuit change: Spearman rho {spearman['rho']:+.2f} "
-            f"(n {spearman['n']}, p {spearman['p']:.3g}, {spearman['method']})")
+    return (
+        f"reward change vs circuit change: Spearman rho {spearman['rho']:+.2f} "
+        f"(n {spearman['n']}, p {spearman['p']:.3g}, {spearman['method']})"
+    )
 
 
 def _check_outputs(args: argparse.Namespace, output: Path) -> None:
@@ -484,21 +674,30 @@ def check_device(name: str | None) -> str:
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise SparksError(f"--device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+        raise SparksError(
+            f"--device {name!r} is not a torch device; use cpu, cuda or cuda:N"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise SparksError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+            raise SparksError(
+                f"--device {name}: CUDA is not available on this machine; use --device cpu"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise SparksError(f"--device {name}: this machine has {count} CUDA device"
-                              f"{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1}); pick one of them")
+            raise SparksError(
+                f"--device {name}: this machine has {count} CUDA device"
+                f"{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1}); pick one of them"
+            )
     elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise SparksError(f"--device {name}: MPS is not available on this machine; use --device cpu")
+        raise SparksError(
+            f"--device {name}: MPS is not available on this machine; use --device cpu"
+        )
     return name
 
 
-def _circuit_rule(args: argparse.Namespace, post_name: str, post: PreTrainedModel,
-                  base: tuple | None) -> CircuitRule:
+def _circuit_rule(
+    args: argparse.Namespace, post_name: str, post: PreTrainedModel, base: tuple | None
+) -> CircuitRule:
     """The circuit definition for ``post`` (a size checked against its head count; BASE's
     shape checked against POST's)."""
     from harness_ext.discovery.checks import circuit_choice
@@ -510,8 +709,10 @@ def _circuit_rule(args: argparse.Namespace, post_name: str, post: PreTrainedMode
     if base is not None:
         base_shape = get_arch(base[1].config).shape(base[1].config)
         if (base_shape.n_layers, base_shape.n_heads) != (shape.n_layers, shape.n_heads):
-            raise SparksError(f"--base {base[0]} has {base_shape} but {post_name} has {shape}; "
-                              "discovery compares the same heads in both models")
+            raise SparksError(
+                f"--base {base[0]} has {base_shape} but {post_name} has {shape}; "
+                "discovery compares the same heads in both models"
+            )
     kind, value = circuit_choice(args)
     if kind == "mass":
         return CircuitRule("mass", mass=value)
@@ -519,8 +720,10 @@ def _circuit_rule(args: argparse.Namespace, post_name: str, post: PreTrainedMode
         return CircuitRule("edges", top_edges=args.top_edges, edge_threshold=args.edge_threshold)
     n_total = shape.n_layers * shape.n_heads
     if value >= 1 and value > n_total:
-        raise SparksError(f"--circuit-size {value:g} is more than the {n_total} heads of {post_name} "
-                          f"({shape}); give at most {n_total}, or a share such as 0.1")
+        raise SparksError(
+            f"--circuit-size {value:g} is more than the {n_total} heads of {post_name} "
+            f"({shape}); give at most {n_total}, or a share such as 0.1"
+        )
     return CircuitRule("size", size=circuit_size(value, n_total))
 
 
@@ -532,7 +735,9 @@ def load_task_rows(tasks: str, limit: int | None) -> list[tuple[str, dict[str, A
     for name in [t.strip() for t in tasks.split(",") if t.strip()]:
         key = name.removesuffix("_greedy")
         if key not in TASK_LOADERS:
-            raise SparksError(f"--tasks: unknown task {name!r}; choose from {', '.join(TASK_LOADERS)}")
+            raise SparksError(
+                f"--tasks: unknown task {name!r}; choose from {', '.join(TASK_LOADERS)}"
+            )
         for loader in TASK_LOADERS[key]:
             split = getattr(data, loader)()["test"]
             count = len(split) if limit is None else min(limit, len(split))
@@ -571,8 +776,10 @@ def _tokenizer(path: str, name: str) -> Any:
 
 
 def _load_error(name: str, error: OSError) -> SparksError:
-    return SparksError(f"could not load model {name!r} ({str(error)[:200]}); give a Hub id or a "
-                       "local folder of a causal LM")
+    return SparksError(
+        f"could not load model {name!r} ({str(error)[:200]}); give a Hub id or a "
+        "local folder of a causal LM"
+    )
 
 
 def _model_path(name: str | None) -> tuple[str, str]:
@@ -588,9 +795,14 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
-              rows: list[tuple[str, dict[str, Any]]], found: dict[str, Any],
-              rule: CircuitRule) -> dict[str, Any]:
+def _settings(
+    args: argparse.Namespace,
+    post_name: str,
+    base_name: str | None,
+    rows: list[tuple[str, dict[str, Any]]],
+    found: dict[str, Any],
+    rule: CircuitRule,
+) -> dict[str, Any]:
     import torch
     import transformers
 
@@ -598,20 +810,31 @@ def _settings(args: argparse.Namespace, post_name: str, base_name: str | None,
     from harness_ext.discovery.checks import template_args
 
     return {
-        "model_post": post_name, "model_base": base_name,
+        "model_post": post_name,
+        "model_base": base_name,
         "tasks": ",".join(dict.fromkeys(task for task, _ in rows)),
-        "limit": args.limit, "problem_ids": found["problem_ids"], "skipped": found["skipped"],
-        "opening_tokens": args.opening_tokens, "opening_lengths": found["opening_lengths"],
-        "ig_steps": args.ig_steps, "batch_size": args.batch_size, "method": found["method"],
+        "limit": args.limit,
+        "problem_ids": found["problem_ids"],
+        "skipped": found["skipped"],
+        "opening_tokens": args.opening_tokens,
+        "opening_lengths": found["opening_lengths"],
+        "ig_steps": args.ig_steps,
+        "batch_size": args.batch_size,
+        "method": found["method"],
         "level": "edges" if args.edges else "heads",
         "openings": f"post: read from {args.samples}" if args.samples else "generated (greedy)",
-        "corrupt": found["corrupt"], "circuit": rule.describe(),
+        "corrupt": found["corrupt"],
+        "circuit": rule.describe(),
         "circuit_size": rule.size if rule.kind == "size" else None,
         "chat_template_args": template_args(args.chat_template_args, "--chat-template-args"),
-        "base_chat_template_args": template_args(args.base_chat_template_args,
-                                                 "--base-chat-template-args"),
+        "base_chat_template_args": template_args(
+            args.base_chat_template_args, "--base-chat-template-args"
+        ),
         "metric": "KL(clean || patched), next-token distributions at the opening's positions",
         "dtype": args.dtype,
-        "versions": {"sparks": __version__, "torch": torch.__version__,
-                     "transformers": transformers.__version__},
+        "versions": {
+            "sparks": __version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        },
     }

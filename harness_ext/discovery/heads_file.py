@@ -16,8 +16,18 @@ from harness_ext.discovery.circuits import CircuitRule, circuit, circuit_stats, 
 if TYPE_CHECKING:
     from harness_ext.formats import HeadsFile
 
-__all__ = ["EPSILON", "build_result", "circuit", "circuit_size", "edge_summary", "save_figure",
-           "head_grid", "top_edges", "write_heatmap", "write_json"]
+__all__ = [
+    "EPSILON",
+    "build_result",
+    "circuit",
+    "circuit_size",
+    "edge_summary",
+    "save_figure",
+    "head_grid",
+    "top_edges",
+    "write_heatmap",
+    "write_json",
+]
 
 EPSILON = 1e-6  # the paper's: effect = (I_post - I_pre) / (I_post + I_pre + 1e-6)
 
@@ -29,14 +39,19 @@ def circuit_size(size: float, n_heads: int) -> int:
     if not math.isfinite(size) or size <= 0:
         raise ValueError(f"circuit size must be a positive number, got {size!r}")
     if size >= 1 and (size != int(size) or size > n_heads):
-        raise ValueError(f"circuit size {size:g} must be a whole number of heads, at most the "
-                         f"model's {n_heads}")
+        raise ValueError(
+            f"circuit size {size:g} must be a whole number of heads, at most the model's {n_heads}"
+        )
     return int(size) if size >= 1 else max(1, round(size * n_heads))
 
 
-def build_result(importance_post: Sequence[Sequence[float]],
-                 importance_base: Sequence[Sequence[float]] | None, k: int | CircuitRule,
-                 settings: dict[str, Any], edges: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_result(
+    importance_post: Sequence[Sequence[float]],
+    importance_base: Sequence[Sequence[float]] | None,
+    k: int | CircuitRule,
+    settings: dict[str, Any],
+    edges: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The ``heads.json`` object: ``heads`` (one entry per head), ``circuit_post``,
     ``circuit_base``, ``circuits`` (sizes, shares of importance, overlap), ``emergent`` (rank
     order) and ``settings``. ``k`` is the circuit rule, or a head count for the top ``k``;
@@ -44,21 +59,31 @@ def build_result(importance_post: Sequence[Sequence[float]],
     definition = k if isinstance(k, CircuitRule) else CircuitRule("size", size=k)
     edges = edges or {}
     post_circuit = definition.select(importance_post, edges.get("post"))
-    base_circuit = (definition.select(importance_base, edges.get("base"))
-                    if importance_base is not None else None)
+    base_circuit = (
+        definition.select(importance_base, edges.get("base"))
+        if importance_base is not None
+        else None
+    )
     in_post, in_base = set(post_circuit), set(base_circuit or ())
     heads = []
     for layer, row in enumerate(importance_post):
         for head, i_post in enumerate(row):
             i_base = importance_base[layer][head] if importance_base is not None else None
-            effect = ((i_post - i_base) / (i_post + i_base + EPSILON)) if i_base is not None else None
-            heads.append({
-                "layer": layer, "head": head, "importance_post": float(i_post),
-                "importance_base": None if i_base is None else float(i_base),
-                "effect": effect, "in_circuit_post": (layer, head) in in_post,
-                "in_circuit_base": None if base_circuit is None else (layer, head) in in_base,
-                "emergent": (layer, head) in in_post and (layer, head) not in in_base,
-            })
+            effect = (
+                ((i_post - i_base) / (i_post + i_base + EPSILON)) if i_base is not None else None
+            )
+            heads.append(
+                {
+                    "layer": layer,
+                    "head": head,
+                    "importance_post": float(i_post),
+                    "importance_base": None if i_base is None else float(i_base),
+                    "effect": effect,
+                    "in_circuit_post": (layer, head) in in_post,
+                    "in_circuit_base": None if base_circuit is None else (layer, head) in in_base,
+                    "emergent": (layer, head) in in_post and (layer, head) not in in_base,
+                }
+            )
     chosen = [h for h in heads if h["emergent"]]
     if base_circuit is not None:
         chosen.sort(key=lambda h: (-h["effect"], -h["importance_post"], h["layer"], h["head"]))
@@ -69,12 +94,21 @@ def build_result(importance_post: Sequence[Sequence[float]],
     pairs = lambda cs: [{"layer": l, "head": h} for l, h in cs]  # noqa: E731
     return {
         "format": "sparks-heads/1",
-        "emergent": [{"layer": h["layer"], "head": h["head"], "effect": h["effect"],
-                      "importance_post": h["importance_post"]} for h in chosen],
+        "emergent": [
+            {
+                "layer": h["layer"],
+                "head": h["head"],
+                "effect": h["effect"],
+                "importance_post": h["importance_post"],
+            }
+            for h in chosen
+        ],
         "emergent_rule": rule,
         "circuit_post": pairs(post_circuit),
         "circuit_base": None if base_circuit is None else pairs(base_circuit),
-        "circuits": circuit_stats(definition, importance_post, importance_base, post_circuit, base_circuit),
+        "circuits": circuit_stats(
+            definition, importance_post, importance_base, post_circuit, base_circuit
+        ),
         "heads": heads,
         "settings": settings,
     }
@@ -83,11 +117,14 @@ def build_result(importance_post: Sequence[Sequence[float]],
 def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[str, Any]:
     """The ``edges`` entry of heads.json: each model's top edges and the rule that chose them."""
     base = found.get("edges_base")
-    return {"rule": f"edges with a score of at least {threshold} x the strongest, at most {top_n}, "
-                    "strongest first; score = |EAP-IG edge score| summed over problems",
-            "top_n": top_n, "threshold": threshold,
-            "post": top_edges(found["edges_post"], top_n, threshold),
-            "base": None if base is None else top_edges(base, top_n, threshold)}
+    return {
+        "rule": f"edges with a score of at least {threshold} x the strongest, at most {top_n}, "
+        "strongest first; score = |EAP-IG edge score| summed over problems",
+        "top_n": top_n,
+        "threshold": threshold,
+        "post": top_edges(found["edges_post"], top_n, threshold),
+        "base": None if base is None else top_edges(base, top_n, threshold),
+    }
 
 
 def write_json(data: Mapping[str, Any] | HeadsFile, path: Path) -> None:
@@ -123,16 +160,28 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     heads = result["heads"]
     settings = result.get("settings") or {}
     roles = {"post": "post", "base": "base", **settings.get("roles", {})}
-    panels = [charts.HeatPanel(f"importance ({roles['post']})", head_grid(heads, "importance_post"))]
+    panels = [
+        charts.HeatPanel(f"importance ({roles['post']})", head_grid(heads, "importance_post"))
+    ]
     if result["circuit_base"] is not None:
-        panels += [charts.HeatPanel(f"importance ({roles['base']})", head_grid(heads, "importance_base")),
-                   charts.HeatPanel(f"effect ({roles['post']} - {roles['base']})",
-                                    head_grid(heads, "effect"), diverging=True)]
+        panels += [
+            charts.HeatPanel(f"importance ({roles['base']})", head_grid(heads, "importance_base")),
+            charts.HeatPanel(
+                f"effect ({roles['post']} - {roles['base']})",
+                head_grid(heads, "effect"),
+                diverging=True,
+            ),
+        ]
     pairs = lambda entries: [(h["layer"], h["head"]) for h in entries or ()]  # noqa: E731
-    models = " vs ".join(str(settings[key]) for key in ("model_post", "model_base") if settings.get(key))
-    fig = charts.heads_figure(panels, title=f"heads of {models or path.stem}: layer x head",
-                              emergent=pairs(result["emergent"]),
-                              compensatory=pairs(result.get("compensatory")))
+    models = " vs ".join(
+        str(settings[key]) for key in ("model_post", "model_base") if settings.get(key)
+    )
+    fig = charts.heads_figure(
+        panels,
+        title=f"heads of {models or path.stem}: layer x head",
+        emergent=pairs(result["emergent"]),
+        compensatory=pairs(result.get("compensatory")),
+    )
     save_figure(fig, path)
     return True
 

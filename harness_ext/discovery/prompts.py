@@ -24,12 +24,16 @@ class Problem:
 
     def prompt(self, side: str) -> tuple[int, ...]:
         """The prompt of ``side``, ``post`` or ``base``."""
-        return self.base_prompt_ids if side == "base" and self.base_prompt_ids is not None \
+        return (
+            self.base_prompt_ids
+            if side == "base" and self.base_prompt_ids is not None
             else self.prompt_ids
+        )
 
 
-def prompt_ids(tokenizer: Any, row: dict[str, Any],
-               template_args: Mapping[str, Any] | None = None) -> list[int]:
+def prompt_ids(
+    tokenizer: Any, row: dict[str, Any], template_args: Mapping[str, Any] | None = None
+) -> list[int]:
     """The task prompt as token ids: a user turn of the chat template when the tokenizer has
     one (``template_args`` are the template's extra variables, e.g. ``enable_thinking``), else
     the plain prompt."""
@@ -37,10 +41,16 @@ def prompt_ids(tokenizer: Any, row: dict[str, Any],
 
     text = doc_to_text(row)
     if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                             add_generation_prompt=True, **(template_args or {}))
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}],
+            tokenize=False,
+            add_generation_prompt=True,
+            **(template_args or {}),
+        )
         return tokenizer(text, add_special_tokens=False)["input_ids"]
     if template_args:
-        raise SparksError(f"chat template arguments {json.dumps(dict(template_args))} were given, but "
-                          "the tokenizer has no chat template; drop them")
+        raise SparksError(
+            f"chat template arguments {json.dumps(dict(template_args))} were given, but "
+            "the tokenizer has no chat template; drop them"
+        )
     return tokenizer(text)["input_ids"]

@@ -31,12 +31,16 @@ def read_logged_responses(path: Path, limit: int | None = None) -> list[LoggedRe
     """The first response of each problem in ``path``: a ``samples_*.jsonl`` file or an lm-eval
     output folder (every samples file under it, sorted by name); ``limit`` problems per file."""
     if not path.exists():
-        raise SparksError(f"--samples {path} does not exist; pass a samples_<task>_<date>.jsonl "
-                          "or the --output_path of an lm-eval run made with --log_samples")
+        raise SparksError(
+            f"--samples {path} does not exist; pass a samples_<task>_<date>.jsonl "
+            "or the --output_path of an lm-eval run made with --log_samples"
+        )
     files = [path] if path.is_file() else sorted(path.rglob("samples_*.jsonl"))
     if not files:
-        raise SparksError(f"--samples {path}: no samples_*.jsonl under it; run lm_eval with "
-                          f"--log_samples --output_path {path}")
+        raise SparksError(
+            f"--samples {path}: no samples_*.jsonl under it; run lm_eval with "
+            f"--log_samples --output_path {path}"
+        )
     found: list[LoggedResponse] = []
     for file in files:
         task = file.name.removeprefix("samples_").rsplit("_", 1)[0]
@@ -44,12 +48,15 @@ def read_logged_responses(path: Path, limit: int | None = None) -> list[LoggedRe
         for index, sample in enumerate(samples[:limit]):
             doc = sample.doc
             if not sample.has_doc or "problem" not in doc:
-                raise SparksError(f"{file}, sample {index + 1} has no doc.problem; pass samples of "
-                                  "a sparks task (amc_sparks, aime24_sparks, math500_sparks, ...)")
+                raise SparksError(
+                    f"{file}, sample {index + 1} has no doc.problem; pass samples of "
+                    "a sparks task (amc_sparks, aime24_sparks, math500_sparks, ...)"
+                )
             if not sample.responses:
                 raise SparksError(f"{file}, sample {index + 1} has no logged response")
             doc_id = sample.doc_id if sample.doc_id is not None else index
             problem_id = str(doc.get("problem_id") or f"{task}/{doc_id}")
-            found.append(LoggedResponse(task, {**doc, "problem_id": problem_id},
-                                        sample.responses[0]))
+            found.append(
+                LoggedResponse(task, {**doc, "problem_id": problem_id}, sample.responses[0])
+            )
     return found

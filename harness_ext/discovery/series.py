@@ -29,8 +29,9 @@ def series_plot_path(output: Path) -> Path:
     return output.with_suffix(".checkpoints.png")
 
 
-def build_series(names: Sequence[str], results: Sequence[Result],
-                 rewards: CheckpointRewards | None = None) -> dict[str, Any]:
+def build_series(
+    names: Sequence[str], results: Sequence[Result], rewards: CheckpointRewards | None = None
+) -> dict[str, Any]:
     """The ``checkpoints``, ``transitions``, ``appearance`` and ``dynamics`` entries of a
     series' heads.json.
 
@@ -49,31 +50,52 @@ def build_series(names: Sequence[str], results: Sequence[Result],
     checkpoints = []
     for name, f in zip(names, files):
         data = f.to_data()
-        checkpoints.append({"model": name, "emergent": data["emergent"],
-                            "circuit_post": data["circuit_post"], "circuit_base": data["circuit_base"],
-                            "importance_post": _grid(f, "importance_post"),
-                            "importance_base": _grid(f, "importance_base")})
+        checkpoints.append(
+            {
+                "model": name,
+                "emergent": data["emergent"],
+                "circuit_post": data["circuit_post"],
+                "circuit_base": data["circuit_base"],
+                "importance_post": _grid(f, "importance_post"),
+                "importance_base": _grid(f, "importance_base"),
+            }
+        )
     everyone = set().union(*emergent_sets)
     first = {head: next(i for i, s in enumerate(emergent_sets) if head in s) for head in everyone}
-    appearance = [{"layer": layer, "head": head,
-                   "emergent": [(layer, head) in s for s in emergent_sets],
-                   "in_circuit_post": [(layer, head) in s for s in circuit_sets],
-                   "first_emergent": first[(layer, head)],
-                   "last_emergent": max(i for i, s in enumerate(emergent_sets) if (layer, head) in s)}
-                  for layer, head in sorted(everyone, key=lambda h: (first[h], h))]
+    appearance = [
+        {
+            "layer": layer,
+            "head": head,
+            "emergent": [(layer, head) in s for s in emergent_sets],
+            "in_circuit_post": [(layer, head) in s for s in circuit_sets],
+            "first_emergent": first[(layer, head)],
+            "last_emergent": max(i for i, s in enumerate(emergent_sets) if (layer, head) in s),
+        }
+        for layer, head in sorted(everyone, key=lambda h: (first[h], h))
+    ]
     pairs = lambda heads: [{"layer": l, "head": h} for l, h in sorted(heads)]  # noqa: E731
-    transitions = [{"from": names[i - 1], "to": names[i],
-                    "appeared": pairs(emergent_sets[i] - emergent_sets[i - 1]),
-                    "disappeared": pairs(emergent_sets[i - 1] - emergent_sets[i])}
-                   for i in range(1, len(names))]
+    transitions = [
+        {
+            "from": names[i - 1],
+            "to": names[i],
+            "appeared": pairs(emergent_sets[i] - emergent_sets[i - 1]),
+            "disappeared": pairs(emergent_sets[i - 1] - emergent_sets[i]),
+        }
+        for i in range(1, len(names))
+    ]
     per_checkpoint, dynamics = build_dynamics(names, files, rewards)
     checkpoints = [{**entry, **extra} for entry, extra in zip(checkpoints, per_checkpoint)]
-    return {"checkpoints": checkpoints, "transitions": transitions, "appearance": appearance,
-            "dynamics": dynamics}
+    return {
+        "checkpoints": checkpoints,
+        "transitions": transitions,
+        "appearance": appearance,
+        "dynamics": dynamics,
+    }
 
 
-def build_dynamics(names: Sequence[str], results: Sequence[Result],
-                   rewards: CheckpointRewards | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def build_dynamics(
+    names: Sequence[str], results: Sequence[Result], rewards: CheckpointRewards | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Circuit change against reward change over a series.
 
     Per checkpoint: ``step``, ``reward``, ``circuit_size``, and, against the circuit before it
@@ -92,46 +114,74 @@ def build_dynamics(names: Sequence[str], results: Sequence[Result],
     base = files[0].circuit_base
     before = [None if base is None else _heads(base), *circuits[:-1]]
     since = [None if base is None else "base", *names[:-1]]
-    per_checkpoint = [{"step": steps[i], "reward": values[i], "circuit_size": len(circuits[i]),
-                       "since": since[i], **_turnover(before[i], circuits[i])}
-                      for i in range(len(names))]
-    changes = [{"from": names[i - 1], "to": names[i], "from_step": steps[i - 1], "to_step": steps[i],
-                "reward_change": None if values[i] is None or values[i - 1] is None
-                else values[i] - values[i - 1],
-                "circuit_change": jaccard_distance(circuits[i - 1], circuits[i])}
-               for i in range(1, len(names))]
+    per_checkpoint = [
+        {
+            "step": steps[i],
+            "reward": values[i],
+            "circuit_size": len(circuits[i]),
+            "since": since[i],
+            **_turnover(before[i], circuits[i]),
+        }
+        for i in range(len(names))
+    ]
+    changes = [
+        {
+            "from": names[i - 1],
+            "to": names[i],
+            "from_step": steps[i - 1],
+            "to_step": steps[i],
+            "reward_change": None
+            if values[i] is None or values[i - 1] is None
+            else values[i] - values[i - 1],
+            "circuit_change": jaccard_distance(circuits[i - 1], circuits[i]),
+        }
+        for i in range(1, len(names))
+    ]
     paired = [c for c in changes if c["reward_change"] is not None]
-    correlation = (spearman([c["reward_change"] for c in paired], [c["circuit_change"] for c in paired])
-                   if paired else Correlation(None, None, 0, note="no rewards (no trainer_state.json "
-                                                                  "logging a reward, no --rewards)"))
-    dynamics = {"circuit_change": "Jaccard distance of consecutive post circuits",
-                "reward_change": "reward of a checkpoint minus the previous one's",
-                **(rewards.describe() if rewards else {}), "changes": changes,
-                "spearman": correlation.as_dict()}
+    correlation = (
+        spearman([c["reward_change"] for c in paired], [c["circuit_change"] for c in paired])
+        if paired
+        else Correlation(
+            None, None, 0, note="no rewards (no trainer_state.json logging a reward, no --rewards)"
+        )
+    )
+    dynamics = {
+        "circuit_change": "Jaccard distance of consecutive post circuits",
+        "reward_change": "reward of a checkpoint minus the previous one's",
+        **(rewards.describe() if rewards else {}),
+        "changes": changes,
+        "spearman": correlation.as_dict(),
+    }
     return per_checkpoint, dynamics
 
 
 def _files(names: Sequence[str], results: Sequence[Result]) -> list[HeadsFile]:
     from harness_ext.formats import HeadsFile
 
-    return [HeadsFile.from_data(r, source=f"the heads of checkpoint {name}")
-            for name, r in zip(names, results)]
+    return [
+        HeadsFile.from_data(r, source=f"the heads of checkpoint {name}")
+        for name, r in zip(names, results)
+    ]
 
 
 def _heads(entries: Sequence[Any]) -> list[tuple[int, int]]:
     return [entry.pair for entry in entries]
 
 
-def _turnover(before: Sequence[tuple[int, int]] | None,
-              now: Sequence[tuple[int, int]]) -> dict[str, Any]:
+def _turnover(
+    before: Sequence[tuple[int, int]] | None, now: Sequence[tuple[int, int]]
+) -> dict[str, Any]:
     """The heads of ``now`` not in ``before`` (appearing), in both (surviving), and of
     ``before`` only (pruned); None each without a ``before``."""
     if before is None:
         return {"heads_appearing": None, "heads_surviving": None, "heads_pruned": None}
     pairs = lambda heads: [{"layer": l, "head": h} for l, h in sorted(heads)]  # noqa: E731
     old, new = set(before), set(now)
-    return {"heads_appearing": pairs(new - old), "heads_surviving": pairs(new & old),
-            "heads_pruned": pairs(old - new)}
+    return {
+        "heads_appearing": pairs(new - old),
+        "heads_surviving": pairs(new & old),
+        "heads_pruned": pairs(old - new),
+    }
 
 
 def _grid(result: HeadsFile, key: str) -> list[list[float]] | None:
@@ -150,11 +200,20 @@ def write_series_plot(series: dict[str, Any], path: Path) -> bool:
     from harness_ext import charts
 
     rows, ckpts = series["appearance"], series["checkpoints"]
-    states = [[2 if row["emergent"][i] else 1 if row["in_circuit_post"][i] else 0
-               for i in range(len(ckpts))] for row in rows]
-    fig = charts.series_figure([f"L{r['layer']}H{r['head']}" for r in rows],
-                               [Path(c["model"]).name or c["model"] for c in ckpts], states,
-                               title="heads over checkpoints", steps=[c.get("step") for c in ckpts],
-                               rewards=[c.get("reward") for c in ckpts])
+    states = [
+        [
+            2 if row["emergent"][i] else 1 if row["in_circuit_post"][i] else 0
+            for i in range(len(ckpts))
+        ]
+        for row in rows
+    ]
+    fig = charts.series_figure(
+        [f"L{r['layer']}H{r['head']}" for r in rows],
+        [Path(c["model"]).name or c["model"] for c in ckpts],
+        states,
+        title="heads over checkpoints",
+        steps=[c.get("step") for c in ckpts],
+        rewards=[c.get("reward") for c in ckpts],
+    )
     save_figure(fig, path)
     return True

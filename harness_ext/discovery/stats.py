@@ -48,7 +48,7 @@ def ranks(values: Sequence[float]) -> list[float]:
         end = start
         while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
             end += 1
-        for i in order[start:end + 1]:
+        for i in order[start : end + 1]:
             result[i] = (start + end) / 2 + 1
         start = end + 1
     return result
@@ -69,8 +69,9 @@ def spearman(x: Sequence[float], y: Sequence[float], min_n: int = 3) -> Correlat
         return Correlation(None, None, n, note="one of the variables is constant")
     if n <= EXACT_MAX_N:
         return Correlation(rho, _exact_p(rx, ry, rho), n, "exact permutation test, two-sided")
-    return Correlation(rho, t_two_sided_p(rho, n), n,
-                       f"t approximation with {n - 2} degrees of freedom, two-sided")
+    return Correlation(
+        rho, t_two_sided_p(rho, n), n, f"t approximation with {n - 2} degrees of freedom, two-sided"
+    )
 
 
 def _pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -107,8 +108,9 @@ def _betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                     + a * math.log(x) + b * math.log1p(-x))
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
     if x < (a + 1) / (a + b + 2):  # the continued fraction converges fast on this side
         return front * _betacf(a, b, x) / a
     return 1.0 - front * _betacf(b, a, 1 - x) / b
@@ -121,8 +123,10 @@ def _betacf(a: float, b: float, x: float, steps: int = 300, eps: float = 1e-15) 
     d = 1.0 / (d if abs(d) > tiny else tiny)
     h = d
     for m in range(1, steps + 1):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
             d = 1.0 + numerator * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + numerator / c

@@ -10,5 +10,12 @@
 from harness_ext.formats.heads import FORMAT, HeadsFile, read_emergent_heads, read_heads_json
 from harness_ext.formats.samples import GenerationFact, LoggedSample, read_samples
 
-__all__ = ["FORMAT", "GenerationFact", "HeadsFile", "LoggedSample", "read_emergent_heads",
-           "read_heads_json", "read_samples"]
+__all__ = [
+    "FORMAT",
+    "GenerationFact",
+    "HeadsFile",
+    "LoggedSample",
+    "read_emergent_heads",
+    "read_heads_json",
+    "read_samples",
+]

@@ -27,18 +27,43 @@ from harness_ext.atomic import write_atomic
 from harness_ext.errors import SparksError
 from harness_ext.formats.problems import describe, explain, parse_json, read_json
 
-__all__ = ["FORMAT", "Appearance", "Change", "Checkpoint", "CircuitStats", "Circuits",
-           "CompensatoryHead", "Correlation", "Dynamics", "Edge", "Edges", "EmergentHead", "Head",
-           "HeadEntry", "HeadsFile", "Overlap", "Settings", "Transition", "read_emergent_heads",
-           "read_heads_json"]
+__all__ = [
+    "FORMAT",
+    "Appearance",
+    "Change",
+    "Checkpoint",
+    "CircuitStats",
+    "Circuits",
+    "CompensatoryHead",
+    "Correlation",
+    "Dynamics",
+    "Edge",
+    "Edges",
+    "EmergentHead",
+    "Head",
+    "HeadEntry",
+    "HeadsFile",
+    "Overlap",
+    "Settings",
+    "Transition",
+    "read_emergent_heads",
+    "read_heads_json",
+]
 
 FORMAT = "sparks-heads/1"
 FIX = f"write it with `sparks discover` ({FORMAT}, described in docs/discover.md)"
 _MISSING_FIX = "write one with `sparks discover`"
-_ENTRIES = {"heads": "head entry", "emergent": "emergent head", "checkpoints": "checkpoint series entry",
-            "transitions": "checkpoint series entry", "appearance": "checkpoint series entry"}
-LENIENT_FORM = ("a JSON object with 'emergent': [{'layer': L, 'head': H}, ...] or 'heads': "
-                "[{'layer': L, 'head': H, 'emergent': true, 'effect': 0.4}, ...]")
+_ENTRIES = {
+    "heads": "head entry",
+    "emergent": "emergent head",
+    "checkpoints": "checkpoint series entry",
+    "transitions": "checkpoint series entry",
+    "appearance": "checkpoint series entry",
+}
+LENIENT_FORM = (
+    "a JSON object with 'emergent': [{'layer': L, 'head': H}, ...] or 'heads': "
+    "[{'layer': L, 'head': H, 'emergent': true, 'effect': 0.4}, ...]"
+)
 
 Index = Annotated[int, Field(strict=True, ge=0)]  # a layer, head, size or count: not True, not "3"
 Step = Annotated[int, Field(strict=True)]
@@ -50,8 +75,13 @@ Grid = tuple[tuple[Number | None, ...], ...]  # layer x head
 class _Part(BaseModel):
     # extra="allow": keys that a later sparks-heads/1 writer adds are kept and written back;
     # frozen: a file read is a value. Lists are tuples, so nothing inside changes either.
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True,
-                              protected_namespaces=(), ser_json_inf_nan="constants")
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        populate_by_name=True,
+        protected_namespaces=(),
+        ser_json_inf_nan="constants",
+    )
 
 
 class Head(_Part):
@@ -259,8 +289,10 @@ class HeadsFile(_Part):
         if self.checkpoints is None and (self.appearance or self.transitions):
             raise ValueError("'appearance' and 'transitions' need the 'checkpoints' they refer to")
         count = len(self.checkpoints or ())
-        if any(len(a.emergent) != count or len(a.in_circuit_post) != count
-               for a in self.appearance or ()):
+        if any(
+            len(a.emergent) != count or len(a.in_circuit_post) != count
+            for a in self.appearance or ()
+        ):
             raise ValueError(f"'appearance' flags do not match its {count} checkpoints")
         return self
 
@@ -278,8 +310,9 @@ class HeadsFile(_Part):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as error:
-            raise SparksError(explain(error, source, FIX, what=f"{FORMAT} file",
-                                      entries=_ENTRIES)) from None
+            raise SparksError(
+                explain(error, source, FIX, what=f"{FORMAT} file", entries=_ENTRIES)
+            ) from None
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> HeadsFile:
@@ -343,14 +376,20 @@ def check_format(data: Mapping[str, Any], source: str) -> None:
     """Refuse a ``format`` other than sparks-heads/1 (a file may leave it out only where the
     lenient reader takes it)."""
     if "format" in data and data["format"] != FORMAT:
-        raise SparksError(f"{source} has format {data['format']!r}, not {FORMAT!r}, the one this "
-                          f"sparks reads; write it again with this sparks' `sparks discover`")
+        raise SparksError(
+            f"{source} has format {data['format']!r}, not {FORMAT!r}, the one this "
+            f"sparks reads; write it again with this sparks' `sparks discover`"
+        )
 
 
 def read_heads_json(path: Path) -> Any:
     """The parsed JSON of a heads file; :class:`SparksError` when it is missing or not JSON."""
-    return read_json(Path(path), "heads file", _MISSING_FIX,
-                     "fix the JSON, or write the file again with `sparks discover`")
+    return read_json(
+        Path(path),
+        "heads file",
+        _MISSING_FIX,
+        "fix the JSON, or write the file again with `sparks discover`",
+    )
 
 
 class _Flagged(Head):
@@ -384,8 +423,10 @@ def read_emergent_heads(path: Path) -> list[tuple[int, int]]:
     flagged = []
     for index, row in enumerate(data["heads"]):
         if not isinstance(row, dict):
-            raise SparksError(f"{source} has a malformed entry (heads[{index}] is {_kind(row)}, "
-                              f"not an object); expected {LENIENT_FORM}")
+            raise SparksError(
+                f"{source} has a malformed entry (heads[{index}] is {_kind(row)}, "
+                f"not an object); expected {LENIENT_FORM}"
+            )
         if row.get("emergent"):  # only the flagged entries matter here
             try:
                 flagged.append(_Flagged.model_validate(row))
@@ -397,11 +438,19 @@ def read_emergent_heads(path: Path) -> list[tuple[int, int]]:
 
 def _malformed(source: str, error: ValidationError, where: list[Any]) -> SparksError:
     first = error.errors()[0]
-    return SparksError(f"{source} has a malformed entry ({describe(first, [*where, *first['loc']])}); "
-                       f"expected {LENIENT_FORM}")
+    return SparksError(
+        f"{source} has a malformed entry ({describe(first, [*where, *first['loc']])}); "
+        f"expected {LENIENT_FORM}"
+    )
 
 
 def _kind(value: Any) -> str:
-    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-             type(None): "null"}
+    names = {
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), f"a {type(value).__name__}")

@@ -39,8 +39,14 @@ def parse_json(text: str, source: str, fix: str) -> Any:
         raise SparksError(f"{source} is not valid JSON: {error}; {fix}") from None
 
 
-def explain(error: ValidationError, source: str, fix: str, *, what: str = "file",
-            entries: Mapping[str, str] | None = None) -> str:
+def explain(
+    error: ValidationError,
+    source: str,
+    fix: str,
+    *,
+    what: str = "file",
+    entries: Mapping[str, str] | None = None,
+) -> str:
     """One line for ``error``: ``source`` is not a valid ``what``, its first problems grouped
     by list entry, and ``fix``.
 
@@ -62,7 +68,9 @@ def explain(error: ValidationError, source: str, fix: str, *, what: str = "file"
         groups.setdefault(label, []).append(describe(item, rest))
     problems = [f"missing {', '.join(missing)}"] if missing else []
     for label, texts in groups.items():
-        shown = ", ".join(texts[:SHOWN]) + (f" and {len(texts) - SHOWN} more" if len(texts) > SHOWN else "")
+        shown = ", ".join(texts[:SHOWN]) + (
+            f" and {len(texts) - SHOWN} more" if len(texts) > SHOWN else ""
+        )
         problems.append(f"{label}: {shown}" if label else shown)
     more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
     return f"{source} is not a valid {what}: {'; '.join(problems[:SHOWN])}{more}; {fix}"
@@ -71,18 +79,23 @@ def explain(error: ValidationError, source: str, fix: str, *, what: str = "file"
 def describe(item: Mapping[str, Any], loc: Sequence[Any]) -> str:
     """One pydantic error ``item`` at ``loc`` in words: ``'head' is missing``,
     ``layer: input should be greater than or equal to 0 (got -1)``."""
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(
+        "."
+    )
     if item["type"] == "missing" and loc:
         parent = where.rpartition(".")[0] if isinstance(loc[-1], str) else where
         return f"{parent + ': ' if parent else ''}'{loc[-1]}' is missing"
     message = str(item["msg"]).removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     value = item.get("input")
-    got = f" (got {_short(value)})" if isinstance(value, (str, int, float, bool, type(None))) \
-        and item["type"] != "value_error" else ""
+    got = (
+        f" (got {_short(value)})"
+        if isinstance(value, (str, int, float, bool, type(None))) and item["type"] != "value_error"
+        else ""
+    )
     return f"{where}: {message}{got}" if where else f"{message}{got}"
 
 
 def _short(value: Any, limit: int = 40) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

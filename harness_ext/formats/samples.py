@@ -52,14 +52,17 @@ class LoggedSample:
         """Type one parsed line; a clear error when it has no responses."""
         doc_id = data.get("doc_id")
         doc = data.get("doc")
-        return cls(path=path, line=line,
-                   doc_id=doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool)
-                   else None,
-                   doc=doc if isinstance(doc, dict) else {},
-                   target=str(data.get("target", "")),
-                   responses=_responses(data, path),
-                   filtered=_filtered(data),
-                   generation_kwargs=_logged_gen_kwargs(data), raw=data)
+        return cls(
+            path=path,
+            line=line,
+            doc_id=doc_id if isinstance(doc_id, int) and not isinstance(doc_id, bool) else None,
+            doc=doc if isinstance(doc, dict) else {},
+            target=str(data.get("target", "")),
+            responses=_responses(data, path),
+            filtered=_filtered(data),
+            generation_kwargs=_logged_gen_kwargs(data),
+            raw=data,
+        )
 
     @property
     def has_doc(self) -> bool:
@@ -68,8 +71,11 @@ class LoggedSample:
     def score(self, metric: str) -> Optional[float]:
         """The value lm-eval logged for ``metric`` (None when it logged none)."""
         value = self.raw.get(metric)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        return (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
             else None
+        )
 
     @property
     def ungraded(self) -> Optional[int]:
@@ -99,8 +105,11 @@ class LoggedSample:
             if not isinstance(tokens, int) or fact.get("stop_reason") not in STOP_REASONS:
                 return None
             budget = fact.get("max_gen_toks")
-            typed.append(GenerationFact(tokens, fact["stop_reason"],
-                                        budget if isinstance(budget, int) else None))
+            typed.append(
+                GenerationFact(
+                    tokens, fact["stop_reason"], budget if isinstance(budget, int) else None
+                )
+            )
         return tuple(typed)
 
 
@@ -115,20 +124,27 @@ def read_samples(path: Path) -> Iterator[LoggedSample]:
             data = json.loads(line)
         except json.JSONDecodeError:
             last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
-            what = ("its last line is cut off: the file is truncated (was the run interrupted?)"
-                    if last else f"line {number} is not JSON")
+            what = (
+                "its last line is cut off: the file is truncated (was the run interrupted?)"
+                if last
+                else f"line {number} is not JSON"
+            )
             raise SparksError(f"samples file {path}: {what}; rerun the evaluation") from None
         if not isinstance(data, dict):
-            raise SparksError(f"samples file {path}, line {number}: not a JSON object; is it an "
-                              f"lm-eval samples file?")
+            raise SparksError(
+                f"samples file {path}, line {number}: not a JSON object; is it an "
+                f"lm-eval samples file?"
+            )
         yield LoggedSample.from_json(data, path, number)
 
 
 def _responses(data: Mapping[str, Any], path: Path) -> tuple[str, ...]:
     resps = data.get("resps")
     if not isinstance(resps, list) or not resps:
-        raise SparksError(f"samples file {path}: doc_id {data.get('doc_id')} has no 'resps'; "
-                          f"is it an lm-eval samples file?")
+        raise SparksError(
+            f"samples file {path}: doc_id {data.get('doc_id')} has no 'resps'; "
+            f"is it an lm-eval samples file?"
+        )
     first = resps[0]
     texts = first if isinstance(first, list) else resps
     return tuple(text if isinstance(text, str) else str(text) for text in texts)
@@ -145,8 +161,18 @@ def _logged_gen_kwargs(data: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     arguments = data.get("arguments")
     # lm-eval 0.4.13 logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older ones
     # [[prompt, gen_kwargs]]
-    first = (next(iter(arguments.values()), None) if isinstance(arguments, dict)
-             else arguments[0] if isinstance(arguments, list) and arguments else None)
-    kwargs = (first.get("arg_1") if isinstance(first, dict)
-              else first[1] if isinstance(first, list) and len(first) > 1 else None)
+    first = (
+        next(iter(arguments.values()), None)
+        if isinstance(arguments, dict)
+        else arguments[0]
+        if isinstance(arguments, list) and arguments
+        else None
+    )
+    kwargs = (
+        first.get("arg_1")
+        if isinstance(first, dict)
+        else first[1]
+        if isinstance(first, list) and len(first) > 1
+        else None
+    )
     return kwargs if isinstance(kwargs, dict) else None

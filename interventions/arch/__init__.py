@@ -20,7 +20,14 @@ from typing import Any
 from harness_ext.errors import SparksError
 from harness_ext.interventions.arch.mapping import ArchMapping, ModelShape
 
-__all__ = ["ARCHITECTURES", "LLAMA_LAYOUT", "ArchMapping", "ModelShape", "UnsupportedArchitecture", "get_arch"]
+__all__ = [
+    "ARCHITECTURES",
+    "LLAMA_LAYOUT",
+    "ArchMapping",
+    "ModelShape",
+    "UnsupportedArchitecture",
+    "get_arch",
+]
 
 LLAMA_LAYOUT = ArchMapping(
     o_proj="model.layers.{layer}.self_attn.o_proj",  # head h: input slice [h*head_dim:(h+1)*head_dim]
@@ -57,4 +64,5 @@ def get_arch(config: Any) -> ArchMapping:
         raise UnsupportedArchitecture(
             f"head interventions do not support model_type {model_type!r} yet; supported: "
             f"{', '.join(sorted(ARCHITECTURES))}. Add a mapping to harness_ext.interventions.arch "
-            f"(interventions/arch/ in the source tree; its __init__.py gives the recipe)") from None
+            f"(interventions/arch/ in the source tree; its __init__.py gives the recipe)"
+        ) from None

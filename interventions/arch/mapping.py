@@ -18,8 +18,10 @@ class ModelShape:
     head_dim: int
 
     def __str__(self) -> str:
-        return (f"{self.n_layers} layers (0-{self.n_layers - 1}) x {self.n_heads} heads "
-                f"(0-{self.n_heads - 1})")
+        return (
+            f"{self.n_layers} layers (0-{self.n_layers - 1}) x {self.n_heads} heads "
+            f"(0-{self.n_heads - 1})"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,18 @@ class ArchMapping:
         if head_dim is None:
             head_dim = int(getattr(config, self.hidden_size)) // n_heads
         n_kv_heads = getattr(config, self.n_kv_heads, None) or n_heads
-        return ModelShape(int(getattr(config, self.n_layers)), n_heads, int(n_kv_heads), int(head_dim))
+        return ModelShape(
+            int(getattr(config, self.n_layers)), n_heads, int(n_kv_heads), int(head_dim)
+        )
 
     def reader_paths(self, n_layers: int) -> list[str]:
         """The residual-stream readers, in edge-target order: every layer's attention input, then
         every layer's MLP input, then the final norm (the logits)."""
-        return ([self.attn_input.format(layer=layer) for layer in range(n_layers)]
-                + [self.mlp_input.format(layer=layer) for layer in range(n_layers)]
-                + [self.final_norm])
+        return (
+            [self.attn_input.format(layer=layer) for layer in range(n_layers)]
+            + [self.mlp_input.format(layer=layer) for layer in range(n_layers)]
+            + [self.final_norm]
+        )
 
     def o_proj_path(self, layer: int) -> str:
         """The module path of layer ``layer``'s attention output projection."""

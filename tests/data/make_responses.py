@@ -37,19 +37,32 @@ def main(out: Path) -> None:
     with out.open("w", encoding="utf-8") as stream:
         for row in rows:
             chat = [{"role": "user", "content": f"{row['problem'].strip()}\n\n{INSTRUCTION}"}]
-            prompt = tokenizer.apply_chat_template(chat, tokenize=False,
-                                                   add_generation_prompt=True)
+            prompt = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
             encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
             with torch.no_grad():
-                generated = model.generate(**encoded, max_new_tokens=MAX_NEW_TOKENS,
-                                           do_sample=False, pad_token_id=tokenizer.eos_token_id)
-            ids = generated[0, encoded["input_ids"].shape[1]:].tolist()
+                generated = model.generate(
+                    **encoded,
+                    max_new_tokens=MAX_NEW_TOKENS,
+                    do_sample=False,
+                    pad_token_id=tokenizer.eos_token_id,
+                )
+            ids = generated[0, encoded["input_ids"].shape[1] :].tolist()
             ended = tokenizer.eos_token_id in ids
             n_tokens = ids.index(tokenizer.eos_token_id) if ended else len(ids)
             text = tokenizer.decode(ids[:n_tokens], skip_special_tokens=True)
-            stream.write(json.dumps({"id": row["id"], "gold": row["answer"],
-                                     "n_tokens": n_tokens, "ended": ended,
-                                     "max_gen_toks": MAX_NEW_TOKENS, "response": text}) + "\n")
+            stream.write(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "gold": row["answer"],
+                        "n_tokens": n_tokens,
+                        "ended": ended,
+                        "max_gen_toks": MAX_NEW_TOKENS,
+                        "response": text,
+                    }
+                )
+                + "\n"
+            )
             stream.flush()
 
 

@@ -12,5 +12,7 @@ class NegateHeads(HeadIntervention):
 
     fold_scale = -1.0  # a constant scale: sparks may fold it into o_proj's weights instead
 
-    def forward(self, base: torch.Tensor, source: object = None, subspaces: object = None) -> torch.Tensor:
+    def forward(
+        self, base: torch.Tensor, source: object = None, subspaces: object = None
+    ) -> torch.Tensor:
         return -base
