@@ -234,7 +234,9 @@ metadata:
 """
 
 
-def write_arithmetic_task(folder: Path, problems: int = 24, seed: int = 0) -> tuple[Path, Path]:
+def write_arithmetic_task(
+    folder: str | Path, problems: int = 24, seed: int = 0
+) -> tuple[Path, Path]:
     """Write ``tasks/arith_sparks_greedy.yaml`` and ``data/math500.jsonl`` (``problems``
     one-digit additions, "What is 7 + 5?"; level 1 when the sum is below 10, else level 2)
     under ``folder``. Returns ``(task folder, data folder)``: pass the first as lm-eval's
@@ -242,6 +244,7 @@ def write_arithmetic_task(folder: Path, problems: int = 24, seed: int = 0) -> tu
     import random
 
     rng = random.Random(seed)
+    folder = Path(folder)
     tasks, data = folder / "tasks", folder / "data"
     tasks.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
