@@ -46,7 +46,12 @@ def _sample(
     from harness_ext.answers import check
 
     integer_range = (0, 999) if task.startswith("aime") else None
-    verdicts = [check(r, problem.answer, integer_range=integer_range) for r in problem.responses]
+    given = problem.correct is not None and problem.ungraded is not None
+    verdicts = (
+        []
+        if given  # nothing left to grade
+        else [check(r, problem.answer, integer_range=integer_range) for r in problem.responses]
+    )
     correct = (
         list(problem.correct) if problem.correct is not None else [v.correct for v in verdicts]
     )

@@ -525,15 +525,6 @@ def _load_task(
     return task_run
 
 
-def _grade_here(texts: Sequence[str], gold: str, integer_range: Optional[tuple[int, int]]) -> float:
-    """The score of a ``--predict_only`` sample: lm-eval computed none, so grade it here."""
-    from harness_ext import answers
-
-    return sum(answers.is_correct(t, gold, integer_range=integer_range) for t in texts) / max(
-        1, len(texts)
-    )
-
-
 def _problem(
     sample: LoggedSample,
     path: Path,
@@ -558,10 +549,9 @@ def _problem(
     gold = str(doc.get("answer", sample.target))
     texts = sample.responses
     score = sample.score(metric)
+    # --predict_only: lm-eval computed no score; the responses are graded below, once
     predict_only = score is None and PREDICT_ONLY in sample.raw
-    if predict_only:
-        score = _grade_here(texts, gold, integer_range)
-    if score is None:
+    if score is None and not predict_only:
         raise SparksError(
             f"samples file {path}: doc_id {sample.doc_id} has no {metric!r} "
             f"value; is it the samples file of {task}?"
@@ -616,6 +606,8 @@ def _problem(
         response.label, response.evidence = diagnosis.label, diagnosis.evidence
         response.span, response.note = diagnosis.span, diagnosis.note
         responses.append(response)
+    if score is None:  # --predict_only: the score from the grades above
+        score = sum(r.correct for r in responses) / max(1, len(responses))
     number = str(doc.get("number", ""))
     return Problem(
         task=task,
