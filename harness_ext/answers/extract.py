@@ -393,12 +393,13 @@ def _value_of(sentence: str, after_marker: bool = False) -> Optional[str]:
     if stated:
         return _bare(stated[-1].group(1))
     number = _TRAILING_NUMBER.search(plain)
-    if number and not _is_argument(plain, number.start(1)):
+    first = number or (numbers[0] if numbers else None)
+    if first and _is_argument(plain, first.start(1)):
+        return None  # "the sum of the proper divisors of 284" names the answer, states none
+    if number:
         return _bare(number.group(1))
-    if len(numbers) == 1 and not spans and not _is_argument(plain, numbers[0].start(1)):
+    if len(numbers) == 1 and not spans:
         return _bare(numbers[0].group(1))
-    if number or numbers and _is_argument(plain, numbers[0].start(1)):
-        return None
     if len(spans) == 1 and not numbers:
         return _group(spans[0]).strip()
     if after_marker and numbers:
