@@ -15,6 +15,7 @@ import torch
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
 from test_model import PROMPTS, generate
+from tiny_models import heads_config
 
 from harness_ext.errors import SparksError
 from harness_ext.interventions import expand_controls, resolve
@@ -22,23 +23,8 @@ from harness_ext.interventions.spec import SpecError, parse_spec
 from harness_ext.model import SparksLM, results_names, spec_digest
 
 
-def config(n_layers: int = 6, n_heads: int = 8) -> Any:
-    """A config only (no weights) with ``n_layers`` x ``n_heads`` heads."""
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=32,
-        hidden_size=n_heads * 8,
-        intermediate_size=32,
-        num_hidden_layers=n_layers,
-        num_attention_heads=n_heads,
-        num_key_value_heads=n_heads,
-        head_dim=8,
-    )
-
-
 def drawn(text: str, cfg: Any = None, **kwargs: Any) -> list[tuple[int, int]]:
-    control = expand_controls(parse_spec(text, **kwargs), cfg or config()).control
+    control = expand_controls(parse_spec(text, **kwargs), cfg or heads_config()).control
     return [(int(h[1:].split("H")[0]), int(h.split("H")[1])) for h in control.heads]
 
 
@@ -190,7 +176,7 @@ def test_other_items_are_avoided() -> None:
 
 
 def test_expanded_spec_is_concrete_and_resolves_like_it() -> None:
-    cfg = config()
+    cfg = heads_config()
     expanded = expand_controls("zero:L0H0;random:L3H1+L5H2:1:scale:1.3", cfg)
     heads = "+".join(expanded.control.heads)
     assert expanded.spec.normalized() == f"scale:{heads}:1.3;zero:L0H0"
@@ -247,13 +233,13 @@ def test_expanded_spec_is_concrete_and_resolves_like_it() -> None:
 )
 def test_impossible_controls_are_refused(text: str, phrase: str) -> None:
     with pytest.raises(SpecError) as caught:
-        resolve(text, config())
+        resolve(text, heads_config())
     assert phrase in str(caught.value)
 
 
 def test_unknown_kind_points_at_the_kind() -> None:
     with pytest.raises(SpecError) as caught:
-        resolve("zero:L0H0;random:3:0:zer0", config())
+        resolve("zero:L0H0;random:3:0:zer0", heads_config())
     assert caret_column(str(caught.value)) == len("zero:L0H0;random:3:0:")
     assert "random (from" not in str(caught.value)  # random is no kind for the drawn heads
 

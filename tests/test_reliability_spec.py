@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from tiny_models import heads_config
 
 from harness_ext.discovery import command as discovery
 from harness_ext.discovery import configure_discover, run_discover
@@ -29,17 +30,7 @@ def caret_column(message: str) -> int:
 
 def big_config(n_layers: int = 64, n_heads: int = 64) -> Any:
     """A config only (nothing allocated) with many heads."""
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=32,
-        hidden_size=n_heads * 8,
-        intermediate_size=32,
-        num_hidden_layers=n_layers,
-        num_attention_heads=n_heads,
-        num_key_value_heads=n_heads,
-        head_dim=8,
-    )
+    return heads_config(n_layers, n_heads)
 
 
 def tiny_config() -> Any:

@@ -103,3 +103,19 @@ def plant_heads(model, heads, factor: float):  # noqa: ANN001, ANN201
                 factor
             )
     return model
+
+
+def heads_config(n_layers: int = 6, n_heads: int = 8):  # noqa: ANN201
+    """A Llama config only (no weights, nothing allocated) with ``n_layers`` x ``n_heads``
+    heads of width 8: what spec resolution and random controls read."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=32,
+        hidden_size=n_heads * 8,
+        intermediate_size=32,
+        num_hidden_layers=n_layers,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_heads,
+        head_dim=8,
+    )
