@@ -366,7 +366,8 @@ class HeadsFile(_Part):
         head grid; None where the value is null or a head has no entry."""
         if key not in HeadEntry.model_fields:
             raise ValueError(f"{key!r} is not a field of a head entry")
-        grid: list[list[Any]] = [[None] * self.n_heads for _ in range(self.n_layers)]
+        n_heads = self.n_heads  # computed once: each access scans the entries
+        grid: list[list[Any]] = [[None] * n_heads for _ in range(self.n_layers)]
         for entry in self.heads:
             grid[entry.layer][entry.head] = getattr(entry, key)
         return grid
