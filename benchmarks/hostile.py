@@ -1,12 +1,13 @@
-"""Hostile model output against the 1-second bound of the grader and the labeler, in one run.
+"""Hostile model output against the grader and the labeler: the same verdict under any load,
+and what a call costs, in one run.
 
     PYTHONPATH=. .venv/bin/python benchmarks/hostile.py [--rounds 3] [--threads 8] [--size 1000000]
 
 Each case is a response of about ``--size`` characters built to be slow: nested braces, a
 million ``{``, null bytes, lone surrogates, long digit runs, deep ``\\boxed`` nesting, unclosed
-math, repeated answer markers and claims, plus answers that keep the Math-Verify worker busy past
-its CPU-time limit, alone and at the end of a megabyte of junk or of reasoning.
-``harness_ext.reports.label()`` and ``harness_ext.answers.is_correct()`` are timed
+math, repeated answer markers and claims, plus answers that keep the Math-Verify worker busy up
+to its CPU-time limit, alone and at the end of a megabyte of junk or of reasoning.
+``harness_ext.reports.label()`` and ``harness_ext.answers.check()`` are run
 
 * alone: one call at a time, ``--rounds`` calls per case;
 * from threads: ``--threads`` threads call the function on the case at the same moment (a
@@ -15,11 +16,11 @@ its CPU-time limit, alone and at the end of a megabyte of junk or of reasoning.
   different case), ``--rounds`` passes.
 
 Caches are cleared before every call (alone) or every round (threads), so no call is served
-from a cache filled by an earlier round. The worker is started and warmed before timing: its
-one-time start (about 2 s per process) is excluded from the bound by design (see
-``harness_ext.answers``). Threads that check the same answer at the same moment share one
-computation in the worker (``harness_ext.answers.grade``), as they would in a real run. For each case and mode it prints the p50 and the max wall time and the
-max as a fraction of the bound; the exit status is 1 when any call took longer than the bound.
+from a cache filled by an earlier round. The worker is started and warmed first. A verdict is
+decided by work (CPU time in the worker), never by a clock, so every call must return what the
+first call alone returned: the exit status is 1 when any differs. For each case and mode it
+also prints the p50 and the max wall time: what a call costs on this machine at this load
+(figures, not a bound: on a busy machine they grow, the verdicts do not).
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-BOUND_S = 1.0
 
 
 class Hostile(NamedTuple):
@@ -109,63 +108,62 @@ def hostile_cases(size: int) -> list[Hostile]:
     return cases
 
 
-Timed = Callable[[Hostile], float]
+Timed = Callable[[Hostile], tuple[object, float]]
 
 
 def timed(function: Callable[[str, str], object]) -> Timed:
-    def run(case: Hostile) -> float:
+    def run(case: Hostile) -> tuple[object, float]:
         start = time.perf_counter()
-        function(case.response, case.gold)
-        return time.perf_counter() - start
+        result = function(case.response, case.gold)
+        return result, time.perf_counter() - start
 
     return run
 
 
-def alone(call: Timed, case: Hostile, rounds: int, clear: Callable[[], None]) -> list[float]:
-    times = []
+def alone(call: Timed, case: Hostile, rounds: int, clear: Callable[[], None]) -> list:
+    results = []
     for _ in range(rounds):
         clear()
-        times.append(call(case))
-    return times
+        results.append(call(case))
+    return results
 
 
-def together(
-    call: Timed, case: Hostile, rounds: int, threads: int, clear: Callable[[], None]
-) -> list[float]:
-    times: list[float] = []
+def together(call: Timed, case: Hostile, rounds: int, threads: int, clear: Callable[[], None]):
+    results: list = []
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         for _ in range(rounds):
             clear()
             barrier = threading.Barrier(threads)
 
-            def start_together(_: int) -> float:
+            def start_together(_: int) -> tuple[object, float]:
                 barrier.wait()
                 return call(case)
 
-            times += pool.map(start_together, range(threads))
-    return times
+            results += pool.map(start_together, range(threads))
+    return results
 
 
 def all_at_once(
     call: Timed, cases: list[Hostile], rounds: int, threads: int, clear: Callable[[], None]
-) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {case.name: [] for case in cases}
+) -> dict[str, list]:
+    results: dict[str, list] = {case.name: [] for case in cases}
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         for _ in range(rounds):
             clear()
-            for case, seconds in zip(cases, pool.map(call, cases)):
-                times[case.name].append(seconds)
-    return times
+            for case, result in zip(cases, pool.map(call, cases)):
+                results[case.name].append(result)
+    return results
 
 
-def row(name: str, mode: str, times: list[float]) -> tuple[str, bool]:
-    worst = max(times)
-    over = worst > BOUND_S
+def row(name: str, mode: str, results: list, expected: object) -> tuple[str, int]:
+    times = [seconds for _, seconds in results]
+    differ = sum(result != expected for result, _ in results)
     line = (
         f"{name:<24} {mode:<10} {statistics.median(times) * 1e3:>9.1f} "
-        f"{worst * 1e3:>9.1f} {worst / BOUND_S:>8.2f}{'  OVER' if over else ''}"
+        f"{max(times) * 1e3:>9.1f} {len(results) - differ:>4}/{len(results)}"
+        f"{'  DIFFERS' if differ else ''}"
     )
-    return line, over
+    return line, differ
 
 
 def main() -> int:
@@ -185,18 +183,23 @@ def main() -> int:
     answers.answers_equal("\\sin x", "\\sin(x)+0")  # waits for the worker
     label("\\boxed{1}", "1")  # loads the plugins
     cases = [c for c in hostile_cases(args.size) if not args.only or c.name in args.only]
-    functions = {"label": timed(label), "is_correct": timed(answers.is_correct)}
+    functions = {
+        "label": timed(lambda response, gold: label(response, gold)),
+        "check": timed(lambda response, gold: answers.check(response, gold)),
+    }
     print(
         f"{len(cases)} cases of about {args.size:,} characters, {args.rounds} rounds, "
-        f"{args.threads} threads, bound {BOUND_S:.1f} s"
+        f"{args.threads} threads; same = calls that returned the first verdict"
     )
-    header = f"{'case':<24} {'mode':<10} {'p50 ms':>9} {'max ms':>9} {'max/bound':>8}"
+    header = f"{'case':<24} {'mode':<10} {'p50 ms':>9} {'max ms':>9} {'same':>9}"
     failures = []
     for fname, call in functions.items():
         print(f"\n{fname}()\n{header}\n{'-' * len(header)}")
+        answers.clear_cache()
+        expected = {case.name: call(case)[0] for case in cases}
         shared = all_at_once(call, cases, args.rounds, args.threads, answers.clear_cache)
         for case in cases:
-            for mode, times in (
+            for mode, results in (
                 ("alone", alone(call, case, args.rounds, answers.clear_cache)),
                 (
                     f"{args.threads} threads",
@@ -204,17 +207,17 @@ def main() -> int:
                 ),
                 ("all cases", shared[case.name]),
             ):
-                line, over = row(case.name, mode, times)
+                line, differ = row(case.name, mode, results, expected[case.name])
                 print(line, flush=True)
-                if over:
-                    failures.append(f"{fname} {case.name} {mode}: {max(times):.2f} s")
+                if differ:
+                    failures.append(f"{fname} {case.name} {mode}: {differ} different verdict(s)")
     print()
     if failures:
-        print(f"{len(failures)} call group(s) over the {BOUND_S:.1f} s bound:")
+        print(f"{len(failures)} call group(s) whose verdict changed with the load:")
         for failure in failures:
             print(f"  {failure}")
         return 1
-    print(f"every call returned within {BOUND_S:.1f} s")
+    print("every call returned the verdict of the first call alone")
     return 0
 
 

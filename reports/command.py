@@ -306,11 +306,13 @@ def write_report(
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``sparks report``; the exit status is 1 only for a gated regression."""
+    from harness_ext import answers
     from harness_ext.progress import Phases
     from harness_ext.reports.terminal import summary_console
 
     if args.output is not None:
         check_report_folder(args.output)  # before the work, not after
+    answers.warm_up()  # the grader's worker starts while the runs are read
     with Phases() as progress:
         report = make_report(
             args.runs,

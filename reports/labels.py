@@ -19,12 +19,12 @@ to this response (``resps == [[response]]``, ``filtered_resps == [answer]``), pl
 :func:`harness_ext.answers.check` gave, e.g. ``out_of_range``), None when unknown. It returns
 None (does not apply), a label string, or a :class:`Diagnosis` with evidence.
 
-Time: the answer checks of one :func:`label`/:func:`diagnose`/:func:`diagnose_sample`
-(grading the response and the checks labelers make, e.g. ``found_then_lost``) share a
-wall-clock budget of :data:`LABEL_BUDGET_S` (a check that needs longer counts as unequal,
-reason ``timeout``), and the built-in labelers read bounded parts of a long response (see
-:mod:`harness_ext.reports.builtin_labelers`), so a call returns within a second also on hostile
-megabyte responses and from many threads. Evidence and notes are display text: a lone
+Bounds: work, never a clock. The answer checks of one :func:`label`/:func:`diagnose` (grading
+the response, and the checks a labeler makes, e.g. ``found_then_lost``: at most
+:data:`harness_ext.reports.reached.MAX_CANDIDATES`) are each bounded in CPU time
+(:data:`harness_ext.answers.CPU_LIMIT_S`), and the built-in labelers read bounded parts of a
+long response (see :mod:`harness_ext.reports.builtin_labelers`), so a label is the same alone,
+from many threads and on a busy machine, also for hostile megabyte responses. Evidence and notes are display text: a lone
 surrogate in them (not valid UTF-8) is replaced by U+FFFD; spans still index the response.
 """
 
@@ -64,8 +64,6 @@ BUILTIN_LABELS = (
 DEFAULT_ORDER = 900.0
 UNLABELED = "unlabeled"  # only when the chosen labelers leave a response without a label
 UNGRADED = "ungraded"  # the answer check ran out of time: no failure to explain, no labeler asked
-LABEL_BUDGET_S = 0.6  # wall-clock budget of the answer checks of one label(); the rest of
-# the second is left to the labelers, which run after the grading
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -196,18 +194,15 @@ def make_sample(
 
 def diagnose_sample(sample: LabelSample, labelers: Optional[NamedLabelers] = None) -> Diagnosis:
     """The first label a labeler gives ``sample`` (labelers in label order)."""
-    from harness_ext.answers import time_budget
-
     chosen = labelers if labelers is not None else get_ordered_labelers()
-    with time_budget(LABEL_BUDGET_S):
-        return _printable(_first_label(sample, chosen))
+    return _printable(_first_label(sample, chosen))
 
 
 def _first_label(sample: LabelSample, labelers: NamedLabelers) -> Diagnosis:
     if sample.get("grade_reason") == "timeout" and not sample.get("correct"):
         return Diagnosis(
             UNGRADED,
-            note="the answer check ran out of time: this response is "
+            note="the answer check used up its CPU time: this response is "
             "counted wrong but was not graded",
         )
     for name, labeler in labelers:
@@ -266,12 +261,9 @@ def diagnose(
     integer_range: Optional[tuple[int, int]] = None,
 ) -> Diagnosis:
     """The label of one response with its evidence (the span of the response that shows it)."""
-    from harness_ext.answers import time_budget
-
     gold = _check_inputs(response, gold, integer_range)
-    with time_budget(LABEL_BUDGET_S):  # grading and labelling share one budget
-        sample = make_sample(response, gold, truncated=truncated, integer_range=integer_range)
-        return diagnose_sample(sample)
+    sample = make_sample(response, gold, truncated=truncated, integer_range=integer_range)
+    return diagnose_sample(sample)
 
 
 def label(

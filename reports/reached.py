@@ -39,9 +39,10 @@ Only places before the final answer count (the final answer's last occurrence; i
 statement is not an earlier one), and a candidate equal to the final answer as written is
 skipped. The cost stays bounded on very long or hostile responses: the first
 :data:`MAX_SCAN_CHARS` characters are read, at most :data:`MAX_SCANNED` stated answers and
-:data:`MAX_RESULTS` results, each value at most :data:`MAX_CANDIDATE_CHARS` characters, all
-within the caller's time budget (:func:`harness_ext.answers.time_budget`; a check that would
-need more time counts as "not the gold answer").
+:data:`MAX_RESULTS` results, each value at most :data:`MAX_CANDIDATE_CHARS` characters, and at
+most :data:`MAX_CANDIDATES` distinct checks against the gold, each bounded in CPU time
+(:data:`harness_ext.answers.CPU_LIMIT_S`; a check that used it up counts as "not the gold
+answer").
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness_ext import answers
-from harness_ext.answers import Verdict, check, check_answer, grade, pool, worker
+from harness_ext.answers import Verdict, check, check_answer, pool, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -237,7 +239,7 @@ def test_the_pool_runs_one_child_per_usable_cpu() -> None:
 
 def test_the_worker_reports_the_cpu_time_it_used() -> None:
     answers.warm_up()
-    result, cpu = pool.compare_texts("2\\sqrt{3}", "\\sqrt{12}", 1.0, wall=5.0)
+    result, cpu = pool.compare_texts("2\\sqrt{3}", "\\sqrt{12}", 1.0)
     assert result == "equal" and isinstance(cpu, float) and 0 < cpu < 1.0
 
 
@@ -269,12 +271,39 @@ def test_eight_threads_get_the_verdict_of_one(response: str, gold: str) -> None:
             assert list(pool_.map(run, range(8))) == [alone] * 8
 
 
-def test_a_queue_wait_is_bounded_and_reported_as_ungraded(monkeypatch) -> None:
-    """When the wall-clock budget runs out while a check waits for the worker, the verdict is
-    "timeout": ungraded (counted apart), never a wrong grade."""
+@pytest.mark.parametrize("failure", ["SIGSTOP", "SIGKILL"])
+def test_a_stopped_or_killed_worker_is_replaced_and_the_check_rerun(failure, caplog) -> None:
+    """The watchdog: a worker that is stopped (SIGSTOP) or dies while a check waits is killed,
+    replaced, and the check runs again in the new worker: the verdict is the one of the work,
+    never a timeout or a wrong grade."""
     answers.warm_up()
+    assert answers.answers_equal("\\sin x", "\\sin(x) + 0")  # the worker is up
     answers.clear_cache()
-    with answers.time_budget(0.01):
-        verdict = check("\\boxed{\\sin(3x)^2+\\cos(3x)^2}", "1")
-    assert verdict.ungraded and verdict.reason == "timeout"
-    assert grade.CPU_LIMIT_S <= grade.BUDGET_S < 1.0
+    old = pool.worker_pid()
+    assert old is not None
+    os.kill(old, getattr(signal, failure))
+    with caplog.at_level(logging.WARNING, logger="harness_ext.answers"):
+        verdict = check("\\boxed{\\tan\\frac{\\pi}{3}}", "\\sqrt3")
+    assert verdict == Verdict("\\tan\\frac{\\pi}{3}", True, "symbolic")
+    assert pool.worker_pid() not in (None, old)
+    word = "stopped" if failure == "SIGSTOP" else "exited"
+    assert any(f"answer worker {word}" in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_that_keeps_failing_is_an_error_not_a_verdict(monkeypatch) -> None:
+    """When no worker can answer (here: every worker is killed as it starts), the check raises
+    GraderUnavailable, naming what to check; it never returns a verdict."""
+    answers.clear_cache()
+    pool.shutdown()
+    real = pool._Worker.__init__
+
+    def doomed(self) -> None:
+        real(self)
+        self.proc.kill()
+
+    monkeypatch.setattr(pool._Worker, "__init__", doomed)
+    with pytest.raises(answers.GraderUnavailable, match="failed 4 times in a row"):
+        check("\\boxed{\\cos\\frac{\\pi}{3}}", "\\frac12")
+    monkeypatch.undo()
+    pool.shutdown()
+    assert check("\\boxed{\\cos\\frac{\\pi}{3}}", "\\frac12").correct

@@ -1,8 +1,8 @@
 """The grader and the labeler under hostile input and many threads, and plugin loading.
 
-No timing is asserted here: the 1-second bound is shown by ``benchmarks/hostile.py``. These tests
-check what makes it hold (the cut, bounded labelers, nested budgets, the worker's CPU limit)
-and that results stay right: no digit glued to a word is an answer, the same label from any
+No timing is asserted here: ``benchmarks/hostile.py`` prints what calls cost. These tests check
+what bounds the work (the cut, bounded labelers, the worker's CPU limit) and that results stay
+right: no digit glued to a word is an answer, the same label from any
 thread, no error when 8 threads load the plugins at once.
 """
 
@@ -211,22 +211,10 @@ def test_found_then_lost_reads_a_bounded_number_of_candidates() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def test_budgets_nest_so_a_label_bounds_its_checks() -> None:
-    answers.warm_up()
-    assert answers_equal("\\sin x", "\\sin(x) + 0")  # needs the worker; also waits for it
-    answers.clear_cache()
-    with answers.time_budget(0.0):  # an exhausted outer budget wins over the inner one
-        verdict = check("\\boxed{\\sin x}", "\\sin(x) + 0")
-    assert verdict == Verdict("\\sin x", False, "timeout") and verdict.ungraded
-    assert check("\\boxed{\\sin x}", "\\sin(x) + 0").correct  # timeouts are not cached
+def test_the_old_module_name_still_works() -> None:
+    """The task filters of earlier releases import harness_ext.answers_extract."""
+    from harness_ext import answers_extract
 
-
-def test_the_old_module_names_still_work() -> None:
-    """reports/ and the task filters import these names (harness_ext.answers_compare and
-    harness_ext.answers_extract are compatibility modules)."""
-    from harness_ext import answers_compare, answers_extract
-
-    assert answers_compare.time_budget is answers.time_budget
     assert answers_extract.cut_response("abc") == "abc"
     assert answers_extract._last_boxed("so \\boxed{2}, \\boxed{3}") == ("2, 3", 23)
 

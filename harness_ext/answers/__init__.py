@@ -10,7 +10,6 @@ Public API::
     is_correct(response, gold, *, integer_range=None) -> bool
     check(response, gold, *, integer_range=None) -> Verdict(extracted, correct, reason)
     warm_up() / shutdown() / clear_cache()           # worker start / stop; drop caches
-    time_budget(seconds)                             # one deadline for the checks inside
 
 How a check goes
     1. Extraction (``extract``): the last box (with the boxes joined to it: its *parts*), else a
@@ -41,18 +40,28 @@ How a check goes
 Safety
     Model text is never evaluated: Math-Verify runs with its LaTeX extraction only; in the
     worker, number tokens are read without ``sympify``, and ``parse_expr``, ``eval``, ``exec``
-    and ``compile`` refuse source text (``worker.harden``). One call has a wall-clock budget of
-    ``BUDGET_S`` (0.8 s) for extraction, queueing and the worker, so it returns within 1 s also
-    when many threads call at once (``benchmarks/hostile.py``); the worker runs one child per
-    usable CPU. No SIGALRM: any thread or worker process may call these functions. The first
-    check that needs the worker starts it (about 2 s, once per process, not counted in the
-    budget; ``warm_up()`` starts it early); the fast paths never touch sympy. Results are
-    cached, except timeouts and answers over ``MAX_ANSWER_CHARS`` characters.
+    and ``compile`` refuse source text (``worker.harden``).
+
+Bounds: work, never waiting
+    A verdict is decided by work, so the same input gets the same verdict under any load and
+    from any number of threads. Extraction reads at most ``MAX_RESPONSE_CHARS`` characters and
+    answers of at most ``MAX_ANSWER_CHARS``; the fast paths take microseconds; a Math-Verify
+    comparison runs in a child of the worker process that may use ``CPU_LIMIT_S`` (1.0 s) of
+    its own CPU time and is ended by the kernel when it has: its answer is then *ungraded*
+    (reason "timeout"), never a wrong grade. Waiting (for the worker's queue, one child per
+    usable CPU, or for a busy machine) counts against nothing. On a machine that is not
+    oversubscribed a symbolic check takes a few ms to a few hundred ms of wall time (at most
+    about ``CPU_LIMIT_S`` plus the fork); a check of a label makes at most 41 such
+    comparisons. A watchdog replaces a worker that exits, is stopped or stays silent, and the
+    check runs again (``pool``); the worker starts in about 2 s, once per process, when a math
+    task or ``sparks report`` starts (``warm_up()``) or else at the first check that needs it.
+    No SIGALRM: any thread or worker process may call these functions; the fast paths never
+    touch sympy. Results are cached, except timeouts and answers over ``MAX_ANSWER_CHARS``.
 
 Reasons: "exact", "symbolic", "numeric" (correct); "no_answer", "mismatch", "parse_error",
 "refused", "out_of_range", "error" (incorrect; "error" is a grader bug, logged); "timeout"
-(incorrect as a bool, but *ungraded*: a deadline expired, see ``Verdict.ungraded``; logged on
-logger ``harness_ext.answers``).
+(incorrect as a bool, but *ungraded*: the comparison used up its CPU time, see
+``Verdict.ungraded``; logged on logger ``harness_ext.answers``).
 """
 
 from __future__ import annotations
@@ -65,11 +74,13 @@ from harness_ext.errors import SparksError
 
 from . import grade
 from .extract import MAX_RESPONSE_CHARS, Found, extract_answer, find_answer
-from .grade import compare, integer_value, time_budget
+from .grade import CPU_LIMIT_S, compare, integer_value
 from .normalize import CHOICE_PREFIX, MAX_ANSWER_CHARS, clean
-from .pool import shutdown, warm_up
+from .pool import GraderUnavailable, shutdown, warm_up
 
 __all__ = [
+    "CPU_LIMIT_S",
+    "GraderUnavailable",
     "MAX_ANSWER_CHARS",
     "MAX_RESPONSE_CHARS",
     "Verdict",
@@ -80,7 +91,6 @@ __all__ = [
     "extract_answer",
     "is_correct",
     "shutdown",
-    "time_budget",
     "validate_integer_range",
     "warm_up",
 ]
@@ -100,8 +110,8 @@ class Verdict:
 
     @property
     def ungraded(self) -> bool:
-        """A deadline expired before the answer could be compared (reason "timeout"): the
-        sample is neither right nor wrong and is counted apart."""
+        """The comparison used up its CPU time (reason "timeout"): the sample is neither
+        right nor wrong and is counted apart."""
         return self.reason in UNGRADED_REASONS
 
 
@@ -163,31 +173,49 @@ def answers_equal(pred: str, gold: str, *, integer_range: tuple[int, int] | None
 
 def check_answer(pred: str, gold: str, *, integer_range: tuple[int, int] | None = None) -> Verdict:
     """The verdict for an already-extracted answer (``Verdict.extracted`` is ``pred``)."""
+    _require_text(pred, "pred")
+    gold = _require_text(gold, "gold")
     validate_integer_range(integer_range)
-    if not isinstance(pred, str) or not isinstance(gold, str) or not pred.strip():
-        return Verdict(pred if isinstance(pred, str) else None, False, "no_answer")
-    with time_budget():
-        try:
-            return _grade_found(Found(pred, (pred,), "given"), gold, integer_range)
-        except Exception:  # a grader bug must not crash an evaluation run: log it, count it wrong
-            log.exception("answer check failed: pred=%.80r gold=%.80r", pred, gold)
-            return Verdict(pred, False, "error")
+    if not pred.strip():
+        return Verdict(pred, False, "no_answer")
+    try:
+        return _grade_found(Found(pred, (pred,), "given"), gold, integer_range)
+    except GraderUnavailable:
+        raise
+    except Exception:  # a grader bug must not crash an evaluation run: log it, count it wrong
+        log.exception("answer check failed: pred=%.80r gold=%.80r", pred, gold)
+        return Verdict(pred, False, "error")
 
 
 def check(response: str, gold: str, *, integer_range: tuple[int, int] | None = None) -> Verdict:
-    """Extract the final answer of ``response`` and grade it against ``gold``."""
+    """Extract the final answer of ``response`` and grade it against ``gold`` (a str, or a
+    number). A response or gold of another type (``bytes``, ``None``) is a ``TypeError``."""
+    _require_text(response, "response")
+    gold = _require_text(gold, "gold")
     validate_integer_range(integer_range)
-    with time_budget():  # extraction counts against the call's budget too
-        found = find_answer(response) if isinstance(response, str) else None
-        if found is None:
-            return Verdict(None, False, "no_answer")
-        if integer_range is None and isinstance(gold, str) and response.strip() == gold.strip():
-            return Verdict(found.text, True, "exact")  # the response is the gold answer, verbatim
-        try:
-            return _grade_found(found, str(gold), integer_range)
-        except Exception:  # a grader bug must not crash an evaluation run: log it, count it wrong
-            log.exception("answer check failed: pred=%.80r gold=%.80r", found.text, gold)
-            return Verdict(found.text, False, "error")
+    found = find_answer(response)
+    if found is None:
+        return Verdict(None, False, "no_answer")
+    if integer_range is None and response.strip() == gold.strip():
+        return Verdict(found.text, True, "exact")  # the response is the gold answer, verbatim
+    try:
+        return _grade_found(found, gold, integer_range)
+    except GraderUnavailable:
+        raise
+    except Exception:  # a grader bug must not crash an evaluation run: log it, count it wrong
+        log.exception("answer check failed: pred=%.80r gold=%.80r", found.text, gold)
+        return Verdict(found.text, False, "error")
+
+
+def _require_text(value: object, name: str) -> str:
+    """``value`` as text: a str, or a gold given as a number; else a TypeError naming it."""
+    if isinstance(value, str):
+        return value
+    if name == "gold" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    kind = "a str or a number" if name == "gold" else "a str"
+    hint = " (decode bytes first)" if isinstance(value, (bytes, bytearray)) else ""
+    raise TypeError(f"{name} must be {kind}, got {type(value).__name__}{hint}")
 
 
 def validate_integer_range(integer_range: object) -> None:
@@ -235,8 +263,9 @@ def _check_integer(found: Found, gold: str, integer_range: tuple[int, int]) -> V
 
 
 def is_correct(response: str, gold: str, *, integer_range: tuple[int, int] | None = None) -> bool:
-    """Whether the final answer of ``response`` equals ``gold`` (never raises on model text;
-    returns within 1 s)."""
+    """Whether the final answer of ``response`` equals ``gold``. Never raises on model text;
+    an *ungraded* answer (its comparison used up its CPU time, see :func:`check`) is False.
+    A response or gold that is not text (``bytes``, ``None``) is a ``TypeError``."""
     return check(response, gold, integer_range=integer_range).correct
 
 

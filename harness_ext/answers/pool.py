@@ -1,18 +1,26 @@
-"""Client of the Math-Verify worker process (:mod:`.worker`), with hard deadlines.
+"""Client of the Math-Verify worker process (:mod:`.worker`): a verdict is decided by work,
+never by waiting.
 
 Why a subprocess (and not threads, ``multiprocessing`` or SIGALRM): a Python thread cannot be
 killed, SIGALRM only works in the main thread, and ``multiprocessing`` re-imports ``__main__``
 (spawn) or cannot start children from daemonic pool workers. ``subprocess.Popen`` works from any
-thread of any process. One worker per process is started lazily, reused, and replaced if it dies
-or if this process was forked; the worker itself forks a child per request and kills it at the
-deadline, so a runaway computation costs one request, not the worker.
+thread of any process. One worker per process is started by :func:`warm_up` (a math task or
+``sparks report`` calls it when it starts) or by the first check that needs it, reused, and
+replaced if it dies or if this process was forked; the worker forks a child per request.
 
-Two limits per request: the child may use ``cpu`` seconds of CPU time (the verdict's bound: a
-busy machine does not turn a quick check into a timeout), and the answer comes within ``wall``
-seconds of wall-clock time, however long the request queued in the worker (at most
-:data:`.worker.MAX_CHILDREN` run at once, one per usable CPU) or shared the CPU: the worker
-answers "timeout" :data:`REPLY_MARGIN_S` before ``wall``, and the caller stops waiting at
-``wall``. A "timeout" is reported as such (the sample is ungraded), never as a wrong answer.
+The one limit on a comparison is CPU time: the child may use ``cpu`` seconds of its own CPU
+time, and the kernel ends it when it has (the result is "timeout": the answer is *ungraded*).
+Time spent queueing in the worker (at most :data:`.worker.MAX_CHILDREN` children run at once,
+one per usable CPU) or waiting for a busy machine's CPU counts against nothing, so the same
+request gets the same result under any load.
+
+Waiting is guarded by a watchdog on the worker, not by a deadline on the verdict: while a
+caller waits, it checks every :data:`POLL_S` that the worker is alive (it exited or was
+killed), not stopped (``SIGSTOP``: state ``T`` in ``/proc``) and not silent (the worker writes
+a heartbeat every :data:`.worker.HEARTBEAT_S`; none for :data:`SILENT_S`, or
+:data:`START_SILENT_S` while it starts). A worker that fails a check is killed and replaced and
+the request is sent again, up to :data:`MAX_RESTARTS` times; after that
+:class:`GraderUnavailable` is raised (the grader cannot work on this machine), never a verdict.
 """
 
 from __future__ import annotations
@@ -27,17 +35,25 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+from harness_ext.errors import SparksError
 
 log = logging.getLogger("harness_ext.answers")
 
-START_TIMEOUT_S = 60.0  # first use only: python start-up, imports and warm-up (about 2 s)
-REPLY_MARGIN_S = 0.05  # the worker's wall deadline is this much before the caller's
+POLL_S = 0.25  # how often a waiting caller looks at the worker's health
+SILENT_S = 30.0  # no heartbeat for this long (the worker beats every 0.5 s): hung
+START_SILENT_S = 180.0  # the same while it starts (imports and warm-up: about 2 s when idle)
+MAX_RESTARTS = 3  # replacements of a failed worker for one request before giving up
 WORKER_MODULE = f"{__package__}.worker"
 
 
+class GraderUnavailable(SparksError):
+    """The worker failed again and again: no verdict can be given on this machine."""
+
+
 class _Worker:
-    """One ``python -m harness_ext.answers.worker`` process and a reader thread for its replies."""
+    """One ``python -m harness_ext.answers.worker`` process and a reader thread for its output."""
 
     def __init__(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
@@ -56,6 +72,7 @@ class _Worker:
         )
         self.ready = threading.Event()
         self.dead = False
+        self.last_seen = time.monotonic()
         self.lock = threading.Lock()
         self.pending: dict[int, list[Any]] = {}
         self.ids = itertools.count()
@@ -64,8 +81,10 @@ class _Worker:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            if line.strip() == b"ready":
-                self.ready.set()
+            self.last_seen = time.monotonic()
+            if line.strip() in (b"ready", b"alive"):
+                if line.strip() == b"ready":
+                    self.ready.set()
                 continue
             try:
                 reply = json.loads(line)
@@ -78,35 +97,43 @@ class _Worker:
                 waiter[2] = reply.get("cpu")
                 waiter[0].set()
         self.dead = True
-        self.ready.set()
         with self.lock:
             for waiter in self.pending.values():
                 waiter[0].set()
 
-    def request(self, pred: str, gold: str, cpu: float, wall: float) -> tuple[str, Any]:
+    def failure(self) -> Optional[str]:
+        """Why this worker cannot answer ("exited", "stopped", "silent"), or None if healthy."""
+        if self.dead or self.proc.poll() is not None:
+            return "exited"
+        if _stopped(self.proc.pid):
+            return "stopped"
+        limit = SILENT_S if self.ready.is_set() else START_SILENT_S
+        if time.monotonic() - self.last_seen > limit:
+            return "silent"
+        return None
+
+    def request(self, pred: str, gold: str, cpu: float) -> tuple[str, Any] | str:
+        """The worker's ``(result, cpu seconds)``, or the reason it failed while we waited."""
         waiter: list[Any] = [threading.Event(), None, None]
         with self.lock:
             req_id = next(self.ids)
             self.pending[req_id] = waiter
-            line = json.dumps(
-                {
-                    "id": req_id,
-                    "pred": pred,
-                    "gold": gold,
-                    "cpu": cpu,
-                    "wall": max(0.0, wall - REPLY_MARGIN_S),
-                }
-            )
+            line = json.dumps({"id": req_id, "pred": pred, "gold": gold, "cpu": cpu})
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(line.encode() + b"\n")
                 self.proc.stdin.flush()
             except (OSError, ValueError):
                 self.dead = True
-        waiter[0].wait(wall)
-        with self.lock:
-            self.pending.pop(req_id, None)
-        return waiter[1] or ("error" if self.dead else "timeout"), waiter[2]
+        try:
+            while not waiter[0].wait(POLL_S):
+                reason = self.failure()
+                if reason is not None:
+                    return reason
+        finally:
+            with self.lock:
+                self.pending.pop(req_id, None)
+        return (waiter[1], waiter[2]) if waiter[1] is not None else "exited"
 
     def close(self) -> None:
         self.dead = True
@@ -115,7 +142,25 @@ class _Worker:
                 self.proc.stdin.close()  # the worker exits on end of input
             self.proc.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired, ValueError):
+            self.kill()
+
+    def kill(self) -> None:
+        self.dead = True
+        try:
             self.proc.kill()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped (SIGSTOP, or traced): state T or t in /proc (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"T", b"t")
 
 
 _worker: _Worker | None = None
@@ -130,42 +175,60 @@ def _get_worker() -> _Worker:
         return _worker
 
 
+def _replace(failed: _Worker, reason: str) -> None:
+    """Kill a failed worker; the next request starts a new one (once, whoever notices first)."""
+    global _worker
+    with _worker_lock:
+        if _worker is failed:
+            _worker = None
+    failed.kill()
+    log.warning(
+        "the answer worker %s (pid %d): replaced, its checks run again", reason, failed.proc.pid
+    )
+
+
 def warm_up() -> None:
-    """Start the worker now (in the background) so the first symbolic check does not wait."""
-    _get_worker()
-
-
-def wait_until_ready() -> float | None:
-    """Start the worker if needed and wait for it; the seconds waited, or None if it failed.
-
-    Only the first use in a process (or after the worker died) waits, for up to START_TIMEOUT_S;
-    callers exclude that wait from their time budget so that grades do not depend on it.
-    """
-    start = time.monotonic()
+    """Start the worker now, in the background, so that the first symbolic check does not wait
+    for its start-up (about 2 s on an idle machine). Never fails: a worker that cannot start
+    is reported by the check that needs it."""
     try:
-        worker = _get_worker()
+        _get_worker()
     except OSError as exc:
         log.warning("cannot start the answer worker: %s", exc)
-        return None
-    if not worker.ready.wait(START_TIMEOUT_S) or worker.dead:
-        log.warning("the answer worker did not start")
-        return None
-    return time.monotonic() - start
 
 
-def compare_texts(
-    pred: str, gold: str, cpu: float, wall: float | None = None
-) -> tuple[str, float | None]:
-    """Ask the worker whether two cleaned answers are equal: within ``cpu`` seconds of CPU time,
-    answered within ``wall`` seconds (default ``cpu``) of wall-clock time.
+def compare_texts(pred: str, gold: str, cpu: float) -> tuple[str, float | None]:
+    """Ask the worker whether two cleaned answers are equal, the child limited to ``cpu``
+    seconds of CPU time. However long the worker's queue or the machine's load, the reply is
+    the result of the work (:mod:`.worker`; "timeout" only when the CPU time ran out).
 
-    Returns one of the worker's results (:mod:`.worker`), "timeout" or "error" (never raises),
-    and the CPU seconds the computation took (None when it did not finish).
+    Returns the worker's result and the CPU seconds the child used (None when it did not
+    finish). Raises :class:`GraderUnavailable` when the worker failed :data:`MAX_RESTARTS`
+    times in a row for this request.
     """
-    if wait_until_ready() is None:
-        return "error", None
-    worker = _get_worker()
-    return worker.request(pred, gold, cpu, cpu if wall is None else max(wall, 0.0))
+    reasons = []
+    for _ in range(MAX_RESTARTS + 1):
+        try:
+            worker = _get_worker()
+        except OSError as exc:
+            raise GraderUnavailable(f"cannot start the answer worker: {exc}") from exc
+        reply = worker.request(pred, gold, cpu)
+        if not isinstance(reply, str) and reply[0] != "error:stalled":
+            return reply
+        reply = reply if isinstance(reply, str) else "had stuck children"
+        reasons.append(reply)
+        _replace(worker, reply)
+    raise GraderUnavailable(
+        f"the answer worker failed {len(reasons)} times in a row ({', '.join(reasons)}); "
+        f"check that `{sys.executable} -m {WORKER_MODULE}` can start here (memory, process "
+        f"limits) and run again"
+    )
+
+
+def worker_pid() -> int | None:
+    """The process id of this process's worker, if one runs (tests; diagnostics)."""
+    worker = _worker
+    return worker.proc.pid if worker is not None and worker.pid == os.getpid() else None
 
 
 def shutdown() -> None:

@@ -6,14 +6,18 @@ latex2sympy2_extended) once, hardens it (below), warms its caches, prints ``read
 JSON-line requests on stdin. Each request is computed in a child forked from the warm worker
 (copy-on-write, a few ms; every child starts from the same state, so the same request costs the
 same CPU time) with a memory limit and a CPU-time limit (``cpu``: the kernel ends the child with
-SIGPROF once it has used that much CPU, however busy the machine); a request not answered by
-its wall-clock deadline (``wall``, counted from its arrival, queueing included) is answered
-``timeout`` and its child killed with SIGKILL by the worker, which goes on. At most
-:data:`MAX_CHILDREN` children (one per usable CPU) run at once; the rest wait in order.
+SIGPROF once it has used that much CPU, however busy the machine): that limit, and nothing that
+depends on the clock, decides a "timeout". At most :data:`MAX_CHILDREN` children (one per usable
+CPU) run at once; the rest wait in order, and waiting counts against nothing. The worker writes
+``alive`` at least every :data:`HEARTBEAT_S` so that the caller's watchdog can tell a busy worker
+from a hung one. A child still alive after :data:`STALL_S` of wall-clock time is stuck (the
+comparison is pure computation, which its CPU limit ends far sooner even on a machine hundreds
+of times oversubscribed): it is killed and the request runs again in a fresh child; after
+:data:`MAX_STALLS` stuck children the answer is "error:stalled", never a verdict.
 Math-Verify's own signal timeouts are off (``parsing_timeout=None``, ``timeout_seconds=None``):
 signals are only ever *sent* to our own children (and SIGPROF by the kernel to a child).
 
-Requests: ``{"id": n, "pred": text, "gold": text, "cpu": seconds, "wall": seconds}``: the two
+Requests: ``{"id": n, "pred": text, "gold": text, "cpu": seconds}``: the two
 answers as extracted and cleaned by the parent. Answers: ``{"id": n, "result": r, "cpu": s}``
 with ``r`` one of "equal", "equal_numeric", "unequal", "parse_error", "gold_parse_error",
 "refused", "timeout" or "error:<exception>", and ``s`` the CPU seconds the child used (null
@@ -61,7 +65,9 @@ MAX_CHILDREN = max(
     ),
 )
 MEMORY_LIMIT = 2 << 30
-MAX_WALL_S = 10.0
+HEARTBEAT_S = 0.5  # the worker writes "alive" at least this often (the caller's watchdog)
+STALL_S = 300.0  # a child alive this long without finishing is stuck, not computing (see below)
+MAX_STALLS = 2  # stuck children of one request before it is answered "error:stalled"
 REL_TOL_DECIMAL = 1e-9  # a decimal against an exact value: 1e-9 relative
 REL_TOL_BOTH_DECIMAL = 1e-12  # two decimals: equal as written (only binary rounding noise)
 REL_TOL_EXACT = 1e-45  # two exact constants: 45 significant digits
@@ -645,42 +651,58 @@ def _cpu_exhausted(status: int) -> bool:
 
 
 class _Server:
+    """Reads requests from stdin, runs each in a child (at most MAX_CHILDREN at once, the rest
+    queued in order) and writes the replies and a heartbeat to stdout."""
+
     def __init__(self) -> None:
         self.stdin = sys.stdin.fileno()
         self.stdout = sys.stdout.buffer
-        self.queue: deque[tuple[dict, float]] = deque()
-        self.children: dict[int, list[Any]] = {}  # read fd -> [pid, id, deadline, buffer]
+        self.queue: deque[dict] = deque()
+        self.children: dict[int, list[Any]] = {}  # read fd -> [pid, request, started, buffer]
+        self.stalls: dict[Any, int] = {}  # request id -> children of it that stalled
         self.inbuf = b""
+        self.beat = time.monotonic()
+
+    def write(self, line: bytes) -> None:
+        self.stdout.write(line + b"\n")
+        self.stdout.flush()
+        self.beat = time.monotonic()
 
     def reply(self, req_id: Any, result: str, cpu: float | None = None) -> None:
-        self.stdout.write(json.dumps({"id": req_id, "result": result, "cpu": cpu}).encode() + b"\n")
-        self.stdout.flush()
+        self.stalls.pop(req_id, None)
+        self.write(json.dumps({"id": req_id, "result": result, "cpu": cpu}).encode())
 
-    def start(self, request: dict, deadline: float) -> None:
+    def start(self, request: dict) -> None:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
             _child(request, write_fd)
         os.close(write_fd)
-        self.children[read_fd] = [pid, request.get("id"), deadline, b""]
+        self.children[read_fd] = [pid, request, time.monotonic(), b""]
 
-    def finish(self, fd: int, result: str | None) -> None:
-        pid, req_id, _, data = self.children.pop(fd)
-        if result is not None:
+    def finish(self, fd: int, stalled: bool = False) -> None:
+        pid, request, _, data = self.children.pop(fd)
+        if stalled:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         os.close(fd)
         _, status = os.waitpid(pid, 0)
-        cpu = None
-        if result is None:
-            try:
-                reply = json.loads(data.decode())
-                result, cpu = reply["result"], reply.get("cpu")
-            except (ValueError, KeyError):
-                result = "timeout" if _cpu_exhausted(status) else "error"
+        req_id = request.get("id")
+        if stalled:
+            self.stalls[req_id] = self.stalls.get(req_id, 0) + 1
+            if self.stalls[req_id] < MAX_STALLS:
+                self.queue.appendleft(request)  # run again in a fresh child: not a verdict
+            else:
+                self.reply(req_id, "error:stalled")
+            return
+        try:
+            reply = json.loads(data.decode())
+            result, cpu = reply["result"], reply.get("cpu")
+        except (ValueError, KeyError):
+            result, cpu = ("timeout" if _cpu_exhausted(status) else "error"), None
         self.reply(req_id, result, cpu)
 
     def read_requests(self) -> bool:
@@ -689,27 +711,19 @@ class _Server:
             return False
         self.inbuf += data
         *lines, self.inbuf = self.inbuf.split(b"\n")
-        now = time.monotonic()
         for line in lines:
             try:
                 request = json.loads(line)
-                wall = min(float(request.get("wall", request.get("cpu", 1.0))), MAX_WALL_S)
-            except (ValueError, TypeError, AttributeError):
+            except ValueError:
                 continue
-            self.queue.append((request, now + wall))
+            if isinstance(request, dict):
+                self.queue.append(request)
         return True
 
     def step(self) -> bool:
-        now = time.monotonic()
         while self.queue and len(self.children) < MAX_CHILDREN:
-            request, deadline = self.queue.popleft()
-            if deadline <= now:
-                self.reply(request.get("id"), "timeout")
-            else:
-                self.start(request, deadline)
-        deadlines = [c[2] for c in self.children.values()] + [d for _, d in self.queue]
-        wait = max(0.0, min(deadlines) - now) if deadlines else None
-        ready, _, _ = select.select([self.stdin, *self.children], [], [], wait)
+            self.start(self.queue.popleft())
+        ready, _, _ = select.select([self.stdin, *self.children], [], [], HEARTBEAT_S)
         for fd in ready:
             if fd == self.stdin:
                 if not self.read_requests():
@@ -719,21 +733,27 @@ class _Server:
             if chunk:
                 self.children[fd][3] += chunk
             else:
-                self.finish(fd, None)
+                self.finish(fd)
         now = time.monotonic()
-        for fd in [fd for fd, c in self.children.items() if c[2] <= now]:
-            self.finish(fd, "timeout")
+        for fd in [fd for fd, c in self.children.items() if now - c[2] > STALL_S]:
+            self.finish(fd, stalled=True)
+        if now - self.beat >= HEARTBEAT_S:
+            self.write(b"alive")
         return True
 
     def serve(self) -> None:
-        self.stdout.write(b"ready\n")
-        self.stdout.flush()
+        self.write(b"ready")
         try:
             while self.step():
                 pass
         finally:
             for fd in list(self.children):
-                self.finish(fd, "timeout")
+                pid = self.children.pop(fd)[0]
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
 
 
 def prepare_process() -> None:
