@@ -17,26 +17,8 @@ from harness_ext import answers
 from harness_ext.answers import Verdict, check
 from harness_ext.reports import diagnose
 
-# 16 distinct checks that the exact fast paths cannot settle: each goes to Math-Verify in the
-# worker. Equal and unequal ones, and the slowest kinds we know (trig identities, sets).
-SYMBOLIC = [
-    ("\\boxed{\\sin(kx)^2+\\cos(kx)^2}", "1"),
-    ("\\boxed{2\\sqrt3}", "\\sqrt{12}"),
-    ("\\boxed{\\sin\\frac{\\pi}{6}}", "\\frac12"),
-    ("\\boxed{\\tan\\frac{\\pi}{3}}", "\\sqrt3"),
-    ("\\boxed{\\cos\\frac{\\pi}{3}}", "\\frac{\\sqrt3}{2}"),
-    ("\\boxed{x > 3}", "(3,\\infty)"),
-    ("\\boxed{(x+1)^2}", "x^2+2x+1"),
-    ("\\boxed{\\frac{1}{2004!}}", "\\frac{1}{2006!}"),
-    ("\\boxed{\\sqrt{2}+\\sqrt{3}}", "\\sqrt{5}"),
-    ("\\boxed{x^2-1}", "(x-1)^2"),
-    ("\\boxed{[1, 2)}", "x \\in [1, 2)"),
-    ("\\boxed{e^{i\\pi}}", "-1"),
-    ("\\boxed{\\sqrt[3]{-8}}", "-2"),
-    ("\\boxed{\\{1, 2\\} \\cup \\{3\\}}", "\\{1, 2, 3\\}"),
-    ("\\boxed{\\frac{x^2-1}{x+1}}", "x - 1"),
-    ("\\boxed{(\\sin x + \\cos x)^2}", "1 + \\sin 2x"),
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from verdict_load import SYMBOLIC  # noqa: E402 - 16 distinct checks that go to the worker
 
 RESPONSES = Path(__file__).resolve().parent / "data" / "responses.jsonl"
 
