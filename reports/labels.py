@@ -21,8 +21,8 @@ None (does not apply), a label string, or a :class:`Diagnosis` with evidence.
 
 Bounds: work, never a clock. The answer checks of one :func:`label`/:func:`diagnose` (grading
 the response, and the checks a labeler makes, e.g. ``found_then_lost``: at most
-:data:`harness_ext.reports.reached.MAX_CANDIDATES`) are each bounded in CPU time
-(:data:`harness_ext.answers.CPU_LIMIT_S`), and the built-in labelers read bounded parts of a
+:data:`harness_ext.reports.reached.MAX_CANDIDATES`) are each bounded in work
+(:data:`harness_ext.answers.WORK_LIMIT`), and the built-in labelers read bounded parts of a
 long response (see :mod:`harness_ext.reports.builtin_labelers`), so a label is the same alone,
 from many threads and on a busy machine, also for hostile megabyte responses. Evidence and notes are display text: a lone
 surrogate in them (not valid UTF-8) is replaced by U+FFFD; spans still index the response.
@@ -202,7 +202,7 @@ def _first_label(sample: LabelSample, labelers: NamedLabelers) -> Diagnosis:
     if sample.get("grade_reason") == "timeout" and not sample.get("correct"):
         return Diagnosis(
             UNGRADED,
-            note="the answer check used up its CPU time: this response is "
+            note="the answer check used up its work limit: this response is "
             "counted wrong but was not graded",
         )
     for name, labeler in labelers:

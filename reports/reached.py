@@ -40,8 +40,8 @@ statement is not an earlier one), and a candidate equal to the final answer as w
 skipped. The cost stays bounded on very long or hostile responses: the first
 :data:`MAX_SCAN_CHARS` characters are read, at most :data:`MAX_SCANNED` stated answers and
 :data:`MAX_RESULTS` results, each value at most :data:`MAX_CANDIDATE_CHARS` characters, and at
-most :data:`MAX_CANDIDATES` distinct checks against the gold, each bounded in CPU time
-(:data:`harness_ext.answers.CPU_LIMIT_S`; a check that used it up counts as "not the gold
+most :data:`MAX_CANDIDATES` distinct checks against the gold, each bounded in work
+(:data:`harness_ext.answers.WORK_LIMIT`; a check that used it up counts as "not the gold
 answer").
 """
 

@@ -239,8 +239,9 @@ def test_the_pool_runs_one_child_per_usable_cpu() -> None:
 
 def test_the_worker_reports_the_cpu_time_it_used() -> None:
     answers.warm_up()
-    result, cpu = pool.compare_texts("2\\sqrt{3}", "\\sqrt{12}", 1.0)
-    assert result == "equal" and isinstance(cpu, float) and 0 < cpu < 1.0
+    reply = pool.compare_texts("2\\sqrt{3}", "\\sqrt{12}", 1_000_000, 10.0)
+    assert reply.result == "equal" and isinstance(reply.cpu, float) and 0 < reply.cpu < 10.0
+    assert isinstance(reply.work, int) and 0 < reply.work < 1_000_000
 
 
 SAME_VERDICT = [

@@ -230,8 +230,25 @@ def test_a_worker_child_is_ended_by_its_cpu_time_limit() -> None:
         while True:
             pass
     _, status = os.waitpid(pid, 0)
-    assert worker._cpu_exhausted(status)
-    assert not worker._cpu_exhausted(0)
+    assert worker._out_of_work(status)
+    assert not worker._out_of_work(0)
+
+
+def test_a_worker_child_is_ended_by_its_work_limit() -> None:
+    """The work limit counts Python calls: the same count whatever the load."""
+    from harness_ext.answers import worker
+
+    def recurse(n: int) -> int:
+        return n if n == 0 else recurse(n - 1)
+
+    pid = os.fork()
+    if pid == 0:  # the child: limited to 100 calls, then makes 1000
+        calls = [0]
+        worker._limit_work(100, calls)
+        recurse(1000)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == worker.WORK_EXHAUSTED and worker._out_of_work(status)
 
 
 # ----------------------------------------------------------------------------------------------

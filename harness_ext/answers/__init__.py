@@ -26,8 +26,8 @@ How a check goes
        fractions, mixed numbers, percent, ``10^k``, ``n!``), a decimal against an exact value
        only to a relative 1e-9; numbers in a base (``2516_8``).
     4. Everything else: Math-Verify's LaTeX parser and ``verify`` in the worker process (a child
-       per request, forked from a warm worker, limited to ``CPU_LIMIT_S`` of its own CPU time,
-       so a verdict does not depend on the load), with our numeric equality (no 6-place
+       per request, forked from a warm worker, limited to ``WORK_LIMIT`` Python calls, so a
+       verdict does not depend on the load), with our numeric equality (no 6-place
        rounding: ``1/2004!`` != ``1/2006!``, ``1.0000001`` != ``1``) and answers that would run
        away (power towers, ``10^{10^{10}}!``) refused before evaluation.
     Several boxes that restate one answer
@@ -46,21 +46,22 @@ Bounds: work, never waiting
     A verdict is decided by work, so the same input gets the same verdict under any load and
     from any number of threads. Extraction reads at most ``MAX_RESPONSE_CHARS`` characters and
     answers of at most ``MAX_ANSWER_CHARS``; the fast paths take microseconds; a Math-Verify
-    comparison runs in a child of the worker process that may use ``CPU_LIMIT_S`` (1.0 s) of
-    its own CPU time and is ended by the kernel when it has: its answer is then *ungraded*
-    (reason "timeout"), never a wrong grade. Waiting (for the worker's queue, one child per
-    usable CPU, or for a busy machine) counts against nothing. On a machine that is not
-    oversubscribed a symbolic check takes a few ms to a few hundred ms of wall time (at most
-    about ``CPU_LIMIT_S`` plus the fork); a check of a label makes at most 41 such
-    comparisons. A watchdog replaces a worker that exits, is stopped or stays silent, and the
-    check runs again (``pool``); the worker starts in about 2 s, once per process, when a math
+    comparison runs in a child of the worker process that may make ``WORK_LIMIT`` (3 million)
+    Python calls, counted, and is ended when it has (with ``CPU_LIMIT_S``, 10 s of its own CPU
+    time, as a backstop for work in C code): its answer is then *ungraded* (reason
+    "timeout"), never a wrong grade. A count does not move with the load, as CPU time does.
+    Waiting (for the worker's queue, one child per usable CPU, or for a busy machine) counts
+    against nothing. On a machine that is not oversubscribed a symbolic check takes a few ms
+    to a few hundred ms of wall time (the limit itself is about 2.5 s of CPU here); a label
+    makes at most 41 such comparisons. A watchdog replaces a worker that exits, is stopped
+    or stays silent, and the check runs again (``pool``); the worker starts in about 2 s, once per process, when a math
     task or ``sparks report`` starts (``warm_up()``) or else at the first check that needs it.
     No SIGALRM: any thread or worker process may call these functions; the fast paths never
     touch sympy. Results are cached, except timeouts and answers over ``MAX_ANSWER_CHARS``.
 
 Reasons: "exact", "symbolic", "numeric" (correct); "no_answer", "mismatch", "parse_error",
 "refused", "out_of_range", "error" (incorrect; "error" is a grader bug, logged); "timeout"
-(incorrect as a bool, but *ungraded*: the comparison used up its CPU time, see
+(incorrect as a bool, but *ungraded*: the comparison used up its work limit, see
 ``Verdict.ungraded``; logged on logger ``harness_ext.answers``).
 """
 
@@ -74,7 +75,7 @@ from harness_ext.errors import SparksError
 
 from . import grade
 from .extract import MAX_RESPONSE_CHARS, Found, extract_answer, find_answer
-from .grade import CPU_LIMIT_S, compare, integer_value
+from .grade import CPU_LIMIT_S, WORK_LIMIT, compare, integer_value
 from .normalize import CHOICE_PREFIX, MAX_ANSWER_CHARS, clean
 from .pool import GraderUnavailable, shutdown, warm_up
 
@@ -84,6 +85,7 @@ __all__ = [
     "MAX_ANSWER_CHARS",
     "MAX_RESPONSE_CHARS",
     "Verdict",
+    "WORK_LIMIT",
     "answers_equal",
     "check",
     "check_answer",
@@ -110,7 +112,7 @@ class Verdict:
 
     @property
     def ungraded(self) -> bool:
-        """The comparison used up its CPU time (reason "timeout"): the sample is neither
+        """The comparison used up its work limit (reason "timeout"): the sample is neither
         right nor wrong and is counted apart."""
         return self.reason in UNGRADED_REASONS
 
@@ -264,7 +266,7 @@ def _check_integer(found: Found, gold: str, integer_range: tuple[int, int]) -> V
 
 def is_correct(response: str, gold: str, *, integer_range: tuple[int, int] | None = None) -> bool:
     """Whether the final answer of ``response`` equals ``gold``. Never raises on model text;
-    an *ungraded* answer (its comparison used up its CPU time, see :func:`check`) is False.
+    an *ungraded* answer (its comparison used up its work limit, see :func:`check`) is False.
     A response or gold that is not text (``bytes``, ``None``) is a ``TypeError``."""
     return check(response, gold, integer_range=integer_range).correct
 

@@ -17,15 +17,20 @@ from .pool import compare_texts
 
 log = logging.getLogger("harness_ext.answers")
 
-# CPU time one comparison may use in the worker, the same alone or under load. The slowest
-# legitimate answers of the benchmark's public suites use about 0.45 s (``F_n = \sum ...``);
-# twice that leaves room for a slower CPU. Runaway answers are refused before they get here.
-CPU_LIMIT_S = 1.0
+# The work one comparison may do in the worker: Python function calls, counted (the same
+# count alone or under load; see worker._limit_work). The most any case of the benchmark's
+# suites needs is 0.94 million (F_n = \sum ... against another sum; p99 0.73 million, p50
+# 39,000): 3 million leaves more than 3x that (about 2.5 s of CPU on this machine).
+WORK_LIMIT = 3_000_000
+# A backstop for work in C code, which makes no Python calls (vet() refuses the answers that
+# would need much of it): CPU seconds of the comparison's child process.
+CPU_LIMIT_S = 10.0
 REL_TOL = Fraction(1, 10**9)
 
 
 class TimedOut(Exception):
-    """A comparison used up its CPU time (not cached; reported as reason "timeout", ungraded)."""
+    """A comparison used up its work limit (not cached; reported as reason "timeout",
+    ungraded)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ def compare(pred: str, gold: str) -> tuple[bool, str]:
         return _compare_cached(pred, gold)
     except TimedOut:
         log.warning(
-            "answer check used up its %.1f s of CPU time (ungraded): pred=%.80r gold=%.80r",
-            CPU_LIMIT_S,
+            "answer check used up its work limit (%d calls; ungraded): pred=%.80r gold=%.80r",
+            WORK_LIMIT,
             pred,
             gold,
         )
@@ -198,7 +203,7 @@ _RESULTS = {
 
 
 def _math_verify(p: Prepared, g: Prepared) -> tuple[bool, str]:
-    """Ask the worker (the child may use CPU_LIMIT_S of CPU time, whatever the load)."""
+    """Ask the worker (the comparison may make WORK_LIMIT calls, whatever the load)."""
     pred, gold = _worker_texts(p, g)
     result = _single_flight(pred, gold)
     if result == "timeout":
@@ -236,7 +241,7 @@ def _single_flight(pred: str, gold: str) -> str:
         flight.done.wait()
         return flight.result if flight.result is not None else _single_flight(pred, gold)
     try:
-        flight.result, _ = compare_texts(pred, gold, CPU_LIMIT_S)
+        flight.result = compare_texts(pred, gold, WORK_LIMIT, CPU_LIMIT_S).result
     finally:
         with _flights_lock:
             _flights.pop(key, None)

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from harness_ext.errors import SparksError
 
@@ -46,6 +46,14 @@ SILENT_S = 30.0  # no heartbeat for this long (the worker beats every 0.5 s): hu
 START_SILENT_S = 180.0  # the same while it starts (imports and warm-up: about 2 s when idle)
 MAX_RESTARTS = 3  # replacements of a failed worker for one request before giving up
 WORKER_MODULE = f"{__package__}.worker"
+
+
+class Reply(NamedTuple):
+    """The worker's answer to one comparison."""
+
+    result: str  # see :mod:`.worker`; "timeout" when the work limit (or CPU backstop) was hit
+    cpu: Optional[float]  # CPU seconds the child used (None when it did not finish)
+    work: Optional[int]  # Python calls the comparison made (None when it did not finish)
 
 
 class GraderUnavailable(SparksError):
@@ -60,6 +68,7 @@ class _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p]])
         env.setdefault("OMP_NUM_THREADS", "1")
+        env["PYTHONHASHSEED"] = "0"  # the same work for the same comparison in every worker
         self.pid = os.getpid()
         self.proc = subprocess.Popen(
             [sys.executable, "-S", "-m", WORKER_MODULE],
@@ -93,8 +102,7 @@ class _Worker:
             with self.lock:
                 waiter = self.pending.pop(reply.get("id"), None)
             if waiter is not None:
-                waiter[1] = str(reply.get("result"))
-                waiter[2] = reply.get("cpu")
+                waiter[1] = Reply(str(reply.get("result")), reply.get("cpu"), reply.get("work"))
                 waiter[0].set()
         self.dead = True
         with self.lock:
@@ -112,13 +120,14 @@ class _Worker:
             return "silent"
         return None
 
-    def request(self, pred: str, gold: str, cpu: float) -> tuple[str, Any] | str:
-        """The worker's ``(result, cpu seconds)``, or the reason it failed while we waited."""
-        waiter: list[Any] = [threading.Event(), None, None]
+    def request(self, pred: str, gold: str, work: int, cpu: float) -> Reply | str:
+        """The worker's reply, or the reason it failed while we waited."""
+        waiter: list[Any] = [threading.Event(), None]
         with self.lock:
             req_id = next(self.ids)
             self.pending[req_id] = waiter
-            line = json.dumps({"id": req_id, "pred": pred, "gold": gold, "cpu": cpu})
+            request = {"id": req_id, "pred": pred, "gold": gold, "work": work, "cpu": cpu}
+            line = json.dumps(request)
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(line.encode() + b"\n")
@@ -133,7 +142,7 @@ class _Worker:
         finally:
             with self.lock:
                 self.pending.pop(req_id, None)
-        return (waiter[1], waiter[2]) if waiter[1] is not None else "exited"
+        return waiter[1] if waiter[1] is not None else "exited"
 
     def close(self) -> None:
         self.dead = True
@@ -197,14 +206,14 @@ def warm_up() -> None:
         log.warning("cannot start the answer worker: %s", exc)
 
 
-def compare_texts(pred: str, gold: str, cpu: float) -> tuple[str, float | None]:
-    """Ask the worker whether two cleaned answers are equal, the child limited to ``cpu``
-    seconds of CPU time. However long the worker's queue or the machine's load, the reply is
-    the result of the work (:mod:`.worker`; "timeout" only when the CPU time ran out).
+def compare_texts(pred: str, gold: str, work: int, cpu: float) -> Reply:
+    """Ask the worker whether two cleaned answers are equal, the comparison limited to ``work``
+    Python calls (and, as a backstop for work in C code, ``cpu`` seconds of CPU time). However
+    long the worker's queue or the machine's load, the reply is the result of the work
+    (:mod:`.worker`; "timeout" only when a limit was reached).
 
-    Returns the worker's result and the CPU seconds the child used (None when it did not
-    finish). Raises :class:`GraderUnavailable` when the worker failed :data:`MAX_RESTARTS`
-    times in a row for this request.
+    Raises :class:`GraderUnavailable` when the worker failed :data:`MAX_RESTARTS` times in a
+    row for this request.
     """
     reasons = []
     for _ in range(MAX_RESTARTS + 1):
@@ -212,12 +221,12 @@ def compare_texts(pred: str, gold: str, cpu: float) -> tuple[str, float | None]:
             worker = _get_worker()
         except OSError as exc:
             raise GraderUnavailable(f"cannot start the answer worker: {exc}") from exc
-        reply = worker.request(pred, gold, cpu)
-        if not isinstance(reply, str) and reply[0] != "error:stalled":
+        reply = worker.request(pred, gold, work, cpu)
+        if isinstance(reply, Reply) and reply.result != "error:stalled":
             return reply
-        reply = reply if isinstance(reply, str) else "had stuck children"
-        reasons.append(reply)
-        _replace(worker, reply)
+        reason = reply if isinstance(reply, str) else "had stuck children"
+        reasons.append(reason)
+        _replace(worker, reason)
     raise GraderUnavailable(
         f"the answer worker failed {len(reasons)} times in a row ({', '.join(reasons)}); "
         f"check that `{sys.executable} -m {WORKER_MODULE}` can start here (memory, process "

@@ -65,6 +65,7 @@ MAX_CHILDREN = max(
     ),
 )
 MEMORY_LIMIT = 2 << 30
+WORK_EXHAUSTED = 86  # a child's exit status when it used up its work limit (Python calls)
 HEARTBEAT_S = 0.5  # the worker writes "alive" at least this often (the caller's watchdog)
 STALL_S = 300.0  # a child alive this long without finishing is stuck, not computing (see below)
 MAX_STALLS = 2  # stuck children of one request before it is answered "error:stalled"
@@ -612,13 +613,16 @@ def _child(request: dict, write_fd: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     except (ImportError, ValueError, OSError):
         pass
+    calls = [0]
     try:
-        _limit_cpu(float(request.get("cpu", 1.0)))
+        _limit_cpu(float(request.get("cpu", 10.0)))
+        _limit_work(int(request.get("work", 1_000_000)), calls)
         result = compare(str(request["pred"]), str(request["gold"]))
     except CodeRefused:
         result = "refused"
     except BaseException as exc:  # noqa: BLE001 - report every failure as "error"
         result = "error:" + type(exc).__name__
+    sys.settrace(None)
     _limit_cpu(0.0)  # the answer is known: let it be written
     try:
         import resource
@@ -627,12 +631,32 @@ def _child(request: dict, write_fd: int) -> None:
         cpu = round(usage.ru_utime + usage.ru_stime, 4)
     except (ImportError, OSError):
         cpu = None
-    payload = json.dumps({"result": result, "cpu": cpu}).encode()
+    payload = json.dumps({"result": result, "cpu": cpu, "work": calls[0]}).encode()
     try:
         while payload:
             payload = payload[os.write(write_fd, payload) :]
     finally:
         os._exit(0)
+
+
+def _limit_work(limit: int, calls: list[int]) -> None:
+    """End this (child) process with exit status :data:`WORK_EXHAUSTED` once it has made
+    ``limit`` Python function calls; ``calls[0]`` counts them.
+
+    Why count calls, not seconds: the same comparison makes the same calls whatever the load
+    (every child forks from the same warm state), while its CPU time moves by tens of percent
+    on a busy machine, so a comparison near a CPU-time limit could land on either side. The
+    trace function sees only "call" events (it returns None: no line events), which costs
+    about 2x the comparison's CPU time. Python has no cheaper deterministic counter before 3.12
+    (``sys.monitoring``).
+    """
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        calls[0] += 1
+        if calls[0] > limit:
+            os._exit(WORK_EXHAUSTED)
+
+    sys.settrace(count)
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -642,7 +666,10 @@ def _limit_cpu(seconds: float) -> None:
         signal.setitimer(signal.ITIMER_PROF, max(seconds, 0.0))
 
 
-def _cpu_exhausted(status: int) -> bool:
+def _out_of_work(status: int) -> bool:
+    """Whether a child was ended by its work limit or its CPU-time backstop."""
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status) == WORK_EXHAUSTED
     return (
         hasattr(signal, "SIGPROF")
         and os.WIFSIGNALED(status)
@@ -668,9 +695,12 @@ class _Server:
         self.stdout.flush()
         self.beat = time.monotonic()
 
-    def reply(self, req_id: Any, result: str, cpu: float | None = None) -> None:
+    def reply(
+        self, req_id: Any, result: str, cpu: float | None = None, work: int | None = None
+    ) -> None:
         self.stalls.pop(req_id, None)
-        self.write(json.dumps({"id": req_id, "result": result, "cpu": cpu}).encode())
+        line = {"id": req_id, "result": result, "cpu": cpu, "work": work}
+        self.write(json.dumps(line).encode())
 
     def start(self, request: dict) -> None:
         read_fd, write_fd = os.pipe()
@@ -700,10 +730,10 @@ class _Server:
             return
         try:
             reply = json.loads(data.decode())
-            result, cpu = reply["result"], reply.get("cpu")
+            result, cpu, work = reply["result"], reply.get("cpu"), reply.get("work")
         except (ValueError, KeyError):
-            result, cpu = ("timeout" if _cpu_exhausted(status) else "error"), None
-        self.reply(req_id, result, cpu)
+            result, cpu, work = ("timeout" if _out_of_work(status) else "error"), None, None
+        self.reply(req_id, result, cpu, work)
 
     def read_requests(self) -> bool:
         data = os.read(self.stdin, 1 << 16)
