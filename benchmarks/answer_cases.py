@@ -17,6 +17,14 @@ class Case(NamedTuple):
     gold: str
     expected: bool
     note: str = ""
+    source: str = "ours"  # where the style comes from (the text is always ours)
+
+
+# The styles of long chain-of-thought outputs of DeepSeek-R1-distill and QwQ models, seen in
+# real traces in a public repository that has no licence: the sentences below are written by
+# us in those styles; no trace is copied.
+TRACES = "style of R1-distill/QwQ traces (public repository, no licence); text ours"
+GSM8K = "GSM8K gold format (a solution ending in '#### N'); text ours"
 
 
 def _box(answer: str, lead: str = "Thus the final answer is ") -> str:
@@ -395,6 +403,141 @@ CASES: list[Case] = [
         "(5,2),(7,2)",
         True,
         "several solutions as assignments",
+    ),
+    # --- reasoning traces (issue 21 section 2; styles named in TRACES and GSM8K) -----------
+    Case(
+        "traces",
+        "Okay, so I need the largest x with 2x + 1 <= 12. Subtracting 1 gives 2x <= 11, so "
+        "x <= 11/2. Checking x = 11/2: 2(11/2) + 1 = 12, fine. So 11/2 is the answer.\n\n"
+        "**Final Answer**\nThe largest possible value of \\( x \\)",
+        "\\frac{11}{2}",
+        True,
+        "a Final Answer header followed by a description: the value stated before counts",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Okay, so I need the largest x with 2x + 1 <= 12. Hmm, I first wrote 2x <= 10, so "
+        "5 is the answer.\n\n**Final Answer**\nThe largest possible value of \\( x \\)",
+        "\\frac{11}{2}",
+        False,
+        "the value stated before the header is the answer, and it is wrong",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Let me add the minutes again: 180 for the walk and 24 in the shop, 180 + 24 = 204. "
+        "Yes, 204 is the answer.\n\n**Final Answer**\nThe",
+        "204",
+        True,
+        "a header cut after one word",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Wait, let me recount. The blue marbles are 7 and the red ones 5, so the answer "
+        "should be 12. Let me just double-check that no marble was counted twice. Blue: 7",
+        "12",
+        True,
+        "'the answer should be' is an answer phrase",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Wait, let me recount. The blue marbles are 7 and the red ones 5, so the answer "
+        "should be 12. Let me just double-check that no marble was counted twice. Blue: 7",
+        "13",
+        False,
+        "'the answer should be' is an answer phrase",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Hmm, so the angle at C comes out as 60 degrees, and the answer is 60. But if the "
+        "answer is 90 degrees, that would be surprising, since nothing here is a right angle",
+        "60",
+        True,
+        "a hypothetical is no final answer",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Hmm, so the angle at C comes out as 60 degrees, and the answer is 60. But if the "
+        "answer is 90 degrees, that would be surprising, since nothing here is a right angle",
+        "90",
+        False,
+        "a hypothetical is no final answer",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Both cases together give 15 + 27 = 42 arrangements, so the answer is 42.\n\n"
+        "**Final Answer**\n\\[\n\\boxed{",
+        "42",
+        True,
+        "a trace cut inside an unclosed box: the phrase before it counts",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Both cases together give 15 + 27 = 42 arrangements, so the answer is 42.\n\n"
+        "**Final Answer**\nThe final answer is $\\boxed{",
+        "42",
+        True,
+        "an unclosed box after a second answer phrase",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Both cases together give 15 + 27 = 42 arrangements, so the answer is 42.\n\n"
+        "**Final Answer**\n\\[\n\\boxed{",
+        "41",
+        False,
+        "a trace cut inside an unclosed box: the phrase before it counts",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "Alright, the three ratios agree, so the probability is 3/4.\n\n**Final Answer**\n"
+        "\\[\n\\boxed{\\dfrac{3}{4}}\n\\]",
+        "0.75",
+        True,
+        "a closed box under the header",
+        TRACES,
+    ),
+    Case(
+        "traces",
+        "So every odd number works and the answer is $2N+1$.",
+        "7",
+        False,
+        "an expression in a free variable for a numeric gold (no value)",
+        TRACES,
+    ),
+    Case(
+        "gsm8k",
+        "She ends with 26 pens. \\boxed{26}",
+        "She buys 3 packs of 12 pens, so 3*12 = <<3*12=36>>36 pens.\n"
+        "She gives 10 away, so 36-10 = <<36-10=26>>26 pens are left.\n#### 26",
+        True,
+        "a GSM8K gold is the number after ####",
+        GSM8K,
+    ),
+    Case(
+        "gsm8k",
+        "She has 36 pens. \\boxed{36}",
+        "She buys 3 packs of 12 pens, so 3*12 = <<3*12=36>>36 pens.\n"
+        "She gives 10 away, so 36-10 = <<36-10=26>>26 pens are left.\n#### 26",
+        False,
+        "a GSM8K gold is the number after ####",
+        GSM8K,
+    ),
+    Case(
+        "gsm8k",
+        "The total is 1,250 dollars.",
+        "Each of the 5 months costs 250, so 5*250 = <<5*250=1250>>1250.\n#### 1,250",
+        True,
+        "a GSM8K gold with a thousands separator",
+        GSM8K,
     ),
     # --- hostile --------------------------------------------------------------------------
     Case("hostile", _box("__import__('os').system('echo pwned')"), "0", False),

@@ -10,7 +10,9 @@ Suites (a-c are data nobody here wrote; see benchmarks/data/PROVENANCE.md):
 * (c) ``published_solutions.jsonl``: 529 published solutions (MATH-500 reference solutions and
   AoPS AIME 2024 solutions), each against its own gold (must be correct) and against the gold
   of another problem that is clearly not equivalent (must be wrong): 1058 cases;
-* (d) ``benchmarks/answer_cases.py``: our own cases (in git).
+* (d) ``benchmarks/answer_cases.py``: our own cases (in git), written by us; the categories
+  ``traces`` and ``gsm8k`` are in the styles of R1-distill/QwQ reasoning traces and of GSM8K
+  golds, each case naming that source (``Case.source``).
 
 The data files are not in git (the workplace rule for data taken from fetched snapshots). They
 are read from ``$SPARKS_GRADER_SUITES``, else ``../shared/data/grader/``, else
@@ -309,7 +311,7 @@ def load_own() -> list[Bench]:
             c.expected,
             c.expected,
             mv={"mode": "default"},
-            note=c.note,
+            note=c.note if c.source == "ours" else f"{c.note} [{c.source}]",
         )
         for i, c in enumerate(CASES)
     ]

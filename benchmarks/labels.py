@@ -17,7 +17,8 @@ read from the hand label:
 It prints, for the real rows and for all rows: per label the number of hand labels, precision
 and recall; the accuracy; the confusion matrix (rows: hand label, columns: predicted); the
 misclassified ids with both labels. Then every response that stopped at its budget that is not
-labelled ``truncated`` or ``correct`` (split by intervened runs). ``--show-detector`` also runs
+labelled ``truncated``, ``correct`` or ``logical_loop`` with the token limit in its note (a loop
+that ran until the budget; split by intervened runs). ``--show-detector`` also runs
 the ``found_then_lost`` detector alone on every real wrong response with a final answer (the
 labelled ones and the 18 older AIME/AMC ones; outside the label order) and prints each place it
 fires, to read its precision by hand.
@@ -25,7 +26,7 @@ fires, to read its precision by hand.
 Goals (exit status 1 when one is missed), on all labelled rows: accuracy at least
 :data:`MIN_ACCURACY`; every label with hand cases at least :data:`MIN_PRECISION` precision and
 :data:`MIN_RECALL` recall; no response that stopped at its budget labelled other than
-``truncated`` or ``correct``.
+``truncated``, ``correct`` or a ``logical_loop`` that names the token limit.
 """
 
 from __future__ import annotations
@@ -152,11 +153,14 @@ def score(results: Sequence[Result]) -> Scores:
 
 
 def budget_misses(results: Iterable[Result]) -> list[Result]:
-    """Responses that stopped at their budget but are labelled neither truncated nor correct."""
+    """Responses that stopped at their budget but are labelled neither truncated nor correct,
+    nor logical_loop with the token limit in its note (a loop that ran until the budget)."""
     return [
         r
         for r in results
-        if r.row.get("stop_reason") == "length" and r.predicted not in ("truncated", "correct")
+        if r.row.get("stop_reason") == "length"
+        and r.predicted not in ("truncated", "correct")
+        and not (r.predicted == "logical_loop" and "token limit" in r.note)
     ]
 
 
@@ -210,7 +214,7 @@ def print_budget(results: Sequence[Result]) -> list[Result]:
     intervened = [r for r in stopped if str(r.row.get("interventions") or "none") != "none"]
     print(
         f"\n== stopped at their budget: {len(stopped)} ({len(intervened)} on intervened "
-        f"runs); labelled other than truncated/correct: {len(misses)} "
+        f"runs); labelled other than truncated/correct/logical_loop at the limit: {len(misses)} "
         f"({len(budget_misses(intervened))} on intervened runs)"
     )
     for r in misses:

@@ -115,9 +115,15 @@ def correct(sample: Sample) -> Optional[Diagnosis]:
 
 @ordered(100)
 def truncated(sample: Sample) -> Optional[Diagnosis]:
-    """Generation hit its token limit (max_gen_toks) before ending with a final answer."""
+    """Generation hit its token limit (max_gen_toks) before ending with a final answer (a
+    response that loops until the limit is a logical_loop)."""
     if not sample.get("truncated"):
         return None
+    from harness_ext.reports.loops import find_loop
+
+    loop = find_loop(sample.get("response") or "")
+    if loop is not None and loop.reaches_end:
+        return None  # over-thinking: logical_loop labels it, the cut in its note
     evidence, span = _tail(sample.get("response") or "")
     budget = sample.get("max_gen_toks")
     note = f"used the whole {budget}-token budget" if budget else "hit the token limit"
@@ -128,25 +134,36 @@ def truncated(sample: Sample) -> Optional[Diagnosis]:
 
 @ordered(200)
 def logical_loop(sample: Sample) -> Optional[Diagnosis]:
-    """The reasoning repeats itself: the response's tail is mostly copies of one passage."""
+    """The reasoning repeats itself: the response's tail is mostly copies of one passage (also
+    when it repeats until the token limit cuts it off; the note says so)."""
     from harness_ext.reports.loops import find_loop
 
     loop = find_loop(sample.get("response") or "")
     if loop is None:
         return None
-    return Diagnosis("logical_loop", loop.text, (loop.start, loop.end), loop.describe())
+    note = loop.describe()
+    if sample.get("truncated"):
+        budget = sample.get("max_gen_toks")
+        limit = f"the {budget}-token limit" if budget else "the token limit"
+        note += f", until {limit} cut it off" if loop.reaches_end else f"; then it hit {limit}"
+    return Diagnosis("logical_loop", loop.text, (loop.start, loop.end), note)
 
 
 @ordered(300)
 def no_answer(sample: Sample) -> Optional[Diagnosis]:
     """No final answer could be extracted, or what was extracted is no value: a placeholder
-    ("The answer"), prose ("the number of ways"), a dangling end ("3,", "12 +"), or (AIME) not
-    an integer 0-999."""
+    ("The answer"), prose ("the number of ways"), a dangling end ("3,", "12 +"), no value of
+    the gold's kind (for a number: "2N+1", "ABCD"), or (AIME) not an integer 0-999."""
+    from harness_ext.reports.answer_kind import not_of_kind
+
     answer = sample.get("answer")
     if not answer:
         evidence, span = _tail(sample.get("response") or "")
         return Diagnosis("no_answer", evidence, span, "no final answer could be extracted")
-    why = not_a_value(answer, sample.get("response") or "", free_text=_free_text(sample))
+    free_text = _free_text(sample)
+    why = not_a_value(answer, sample.get("response") or "", free_text=free_text)
+    if not why and not free_text and not sample.get("correct"):
+        why = not_of_kind(answer, str(sample.get("gold") or ""))
     if why:
         return Diagnosis(
             "no_answer",

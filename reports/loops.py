@@ -14,7 +14,10 @@ back. The response loops when
   :data:`MIN_LOOP_TOKENS` windows (``0 0 0 ...``, a two-token ``= 2`` line over and over).
 
 Where the loop is does not matter: a response that loops and then goes on to a final answer
-(or reasons on for longer) still looped, and its label says so.
+(or reasons on for longer) still looped, and its label says so. :attr:`Loop.reaches_end` tells
+whether it was still looping at its end (less than one copy, at least :data:`NGRAM` tokens,
+after the last repeated window): a truncated response that does is labelled ``logical_loop``,
+not ``truncated`` (it repeated itself until the token limit).
 
 Only the tail of a response is examined: its last :data:`MAX_TOKENS` tokens within its last
 :data:`MAX_CHARS` characters (from a word start). A loop is a property of the tail, and this
@@ -34,6 +37,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import median
 from typing import Optional
 
@@ -63,6 +67,7 @@ class Loop:
     copies: float  # how many copies the looping tail holds (with the first)
     period: int  # passage length in tokens
     tokens: int  # tokens the repetition covers, first copy included
+    reaches_end: bool = False  # the repetition runs to the response's end (less than a copy after)
 
     def describe(self) -> str:
         return (
@@ -77,14 +82,15 @@ def looping_tail(response: str) -> tuple[int, int, int, list[re.Match]]:
     ``length`` counts windows (0 when there is none), ``end`` is the index after the stretch's
     last window, ``period`` the median distance back to the previous copy.
     """
-    length, period, end, _, start, skip = _scan(response)
+    length, period, end, _, start, skip, _ = _scan(response)
     return length, period, end, _matches(response, start, skip)
 
 
-def _scan(response: str) -> tuple[int, int, int, int, int, int]:
+def _scan(response: str) -> tuple[int, int, int, int, int, int, int]:
     """:func:`looping_tail` without match objects (cheap: plain strings and ints, which the
-    garbage collector does not track): ``(length, period, end, n_tokens, start, skip)``, the
-    tokens being those of ``response[start:]`` after the first ``skip``."""
+    garbage collector does not track): ``(length, period, end, n_tokens, start, skip,
+    last_repeat)``, the tokens being those of ``response[start:]`` after the first ``skip``,
+    ``last_repeat`` the index of the stretch's last repeated window."""
     start = _tail_start(response)
     words = _TOKEN.findall(response, start)
     skip = max(0, len(words) - MAX_TOKENS)
@@ -98,9 +104,10 @@ def _scan(response: str) -> tuple[int, int, int, int, int, int]:
         last_seen[key] = i
     length, first, end = _longest_dense(back)
     if length == 0:
-        return 0, 0, 0, len(words), start, skip
+        return 0, 0, 0, len(words), start, skip, 0
     distances = [d for d in back[first:end] if d > 0]
-    return length, int(median(distances)), end, len(words), start, skip
+    last_repeat = next(i for i in range(end - 1, first - 1, -1) if back[i] > 0)
+    return length, int(median(distances)), end, len(words), start, skip, last_repeat
 
 
 def _matches(response: str, start: int, skip: int) -> list[re.Match]:
@@ -138,9 +145,10 @@ def _longest_dense(back: list[int]) -> tuple[int, int, int]:
     return best
 
 
+@lru_cache(maxsize=8)  # the truncated and logical_loop labelers both ask about one response
 def find_loop(response: str) -> Optional[Loop]:
     """The repeated passage when ``response`` loops in its tail (see the module docstring)."""
-    length, period, end, _, start, skip = _scan(response)
+    length, period, end, _, start, skip, last_repeat = _scan(response)
     if period <= 0 or (length < MIN_LOOP_TOKENS and period < MIN_PASSAGE_TOKENS):
         return None
     copies = length / period + 1
@@ -154,8 +162,15 @@ def find_loop(response: str) -> Optional[Loop]:
     if len(text) > MAX_EVIDENCE_CHARS:
         text = text[: MAX_EVIDENCE_CHARS - 1] + "\u2026"
     covered = min(len(tokens), length + NGRAM - 1 + period)
+    after = len(tokens) - (last_repeat + NGRAM)  # tokens after the last repeated window
     return Loop(
-        text=text, start=start, end=stop, copies=round(copies, 1), period=period, tokens=covered
+        text=text,
+        start=start,
+        end=stop,
+        copies=round(copies, 1),
+        period=period,
+        tokens=covered,
+        reaches_end=after <= max(period, NGRAM),
     )
 
 

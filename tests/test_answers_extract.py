@@ -220,3 +220,100 @@ def test_a_description_of_the_answer_is_no_answer(response: str) -> None:
 def test_a_description_with_a_stated_value_keeps_the_value() -> None:
     assert extract_answer("Thus the sum of the digits of 284 is 14.") == "14"
     assert extract_answer("So the answer is a total of 12.") == "12"
+
+
+# ------------------------------------------------------------------- reasoning traces
+# Issue 21, section 2: styles seen in R1-distill and QwQ long chain-of-thought outputs (the
+# sentences are ours, written in those styles).
+
+BEFORE_HEADER = "Checking x = 11/2: 2(11/2) + 1 = 12, fine. So 11/2 is the answer.\n\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "**Final Answer**\nThe largest possible value of \\( x \\)",
+        "**Final Answer**\nThe",
+        "**Final Answer**\n",
+        "Final Answer: the largest possible value of $x$.",
+        "**Final Answer**\nThe answer is an integer",
+    ],
+)
+def test_a_header_without_a_value_leaves_the_value_stated_before(header: str) -> None:
+    found = find_answer(BEFORE_HEADER + header)
+    assert found is not None and found.text == "11/2"
+    assert is_correct(BEFORE_HEADER + header, "\\frac{11}{2}")
+    assert not is_correct(BEFORE_HEADER + header, "x")
+
+
+def test_a_header_with_a_value_keeps_it() -> None:
+    assert extract_answer(BEFORE_HEADER + "**Final Answer**\n\\[ \\boxed{6} \\]") == "6"
+    assert extract_answer(BEFORE_HEADER + "**Final Answer**\nThe largest value is 6.") == "6"
+    assert extract_answer(BEFORE_HEADER + "**Final Answer**\nThe value 6") == "6"
+
+
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        ("so the answer should be 12. Let me double-check the count once more", "12"),
+        ("Hence the final answer should be (C).", "(C)"),
+        ("So the answer should be $\\frac{3}{4}$, I think.", "\\frac{3}{4}"),
+        # hedged and without a value: no answer phrase, the closing sentence decides
+        ("The answer should be positive, so x = 3", "3"),
+    ],
+)
+def test_the_answer_should_be(response: str, answer: str) -> None:
+    assert extract_answer(response) == answer
+
+
+@pytest.mark.parametrize(
+    "response, answer",
+    [
+        (
+            "The angle is 60 degrees, so the answer is 60. But if the answer is 90 degrees, "
+            "that would be surprising.",
+            "60",
+        ),
+        ("So $\\boxed{60}$. Suppose the answer is 90; then the sides would differ.", "60"),
+        ("Assuming the answer is 7, we check it: no. The answer is 8.", "8"),
+        # a comma ends the supposition
+        ("If I did this right, the answer is 45.", "45"),
+    ],
+)
+def test_a_hypothetical_is_no_final_answer(response: str, answer: str) -> None:
+    assert extract_answer(response) == answer
+
+
+GSM8K_GOLD = (
+    "She buys 3 packs of 12 pens, so 3*12 = <<3*12=36>>36 pens.\n"
+    "She gives 10 away, so 36-10 = <<36-10=26>>26 pens are left.\n#### 26"
+)
+
+
+def test_a_gsm8k_gold_is_the_number_after_the_hashes() -> None:
+    verdict = check("She ends with \\boxed{26} pens.", GSM8K_GOLD)
+    assert (verdict.correct, verdict.reason) == (True, "exact")
+    assert check("\\boxed{36}", GSM8K_GOLD).reason == "mismatch"
+    assert is_correct("The total is 1,250.", "5*250 = <<5*250=1250>>1250\n#### 1,250")
+    assert is_correct("So 26.", "#### 26")
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "\\[\n\\boxed{",
+        "$\\boxed{",
+        "The final answer is $\\boxed{",
+        "**Final Answer**\nThe answer is \\boxed{4",
+        "**Final Answer**\n\\[\n\\boxed",
+    ],
+)
+def test_an_unclosed_box_at_the_cut_leaves_the_phrase_before(tail: str) -> None:
+    response = "Both cases give 15 + 27 = 42 ways, so the answer is 42.\n\n" + tail
+    assert extract_answer(response) == "42"
+    assert is_correct(response, "42") and not is_correct(response, "4")
+
+
+def test_an_unclosed_box_far_from_the_end_is_left_alone() -> None:
+    response = "We try \\boxed{ and keep going. " + "More steps here. " * 20 + "The answer is 7."
+    assert extract_answer(response) == "7"

@@ -122,10 +122,14 @@ def test_builtin_order_is_documented_order() -> None:
 
 
 def test_order_decides_between_labels() -> None:
-    # truncated and looping and a false claim: truncated comes first
+    # truncated and looping and a false claim: a loop cut by the limit is a logical_loop
     response = LOOP + " 2 + 2 = 5"
-    assert label(response, "20", truncated=True) == "truncated"
+    assert label(response, "20", truncated=True) == "logical_loop"
     assert label(response, "20") == "logical_loop"
+    # a loop left behind before the cut: truncated comes first
+    escaped = LOOP + " ".join(f"Row {n} holds {n + 3} seats." for n in range(12)) + " 2 + 2 = 5"
+    assert label(escaped, "20", truncated=True) == "truncated"
+    assert label(escaped, "20") == "logical_loop"
 
 
 def test_make_sample_has_the_documented_keys() -> None:

@@ -79,12 +79,18 @@ def test_accuracy_and_every_label_meet_the_goals(results: list[Any]) -> None:
         assert recall is not None and recall >= BENCH.MIN_RECALL, (label, recall)
 
 
-def test_every_response_that_hit_its_budget_is_truncated_or_correct(results: list[Any]) -> None:
+def test_every_response_that_hit_its_budget_is_truncated_correct_or_a_loop_to_the_limit(
+    results: list[Any],
+) -> None:
     stopped = [r for r in results if r.row["stop_reason"] == "length"]
     assert len(stopped) >= 100
     assert [(r.row["id"], r.predicted) for r in BENCH.budget_misses(stopped)] == []
     intervened = [r for r in stopped if r.row.get("interventions") not in (None, "none")]
-    assert intervened and all(r.predicted in ("truncated", "correct") for r in intervened)
+    assert intervened and all(
+        r.predicted in ("truncated", "correct", "logical_loop") for r in intervened
+    )
+    loops = [r for r in stopped if r.predicted == "logical_loop"]
+    assert loops and all(f"{r.row['max_gen_toks']}-token limit" in r.note for r in loops)
 
 
 def test_the_benchmark_reports_a_missed_goal() -> None:

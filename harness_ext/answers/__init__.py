@@ -74,7 +74,7 @@ from typing import Optional
 from harness_ext.errors import SparksError
 
 from . import grade
-from .extract import MAX_RESPONSE_CHARS, Found, extract_answer, find_answer
+from .extract import MAX_RESPONSE_CHARS, Found, extract_answer, find_answer, is_solution
 from .grade import CPU_LIMIT_S, WORK_LIMIT, compare, integer_value
 from .normalize import CHOICE_PREFIX, MAX_ANSWER_CHARS, clean
 from .pool import GraderUnavailable, shutdown, warm_up
@@ -120,11 +120,7 @@ class Verdict:
 def _gold_found(gold: str) -> Found:
     """The gold answer: extracted like a response when it holds a box or is a whole solution."""
     stripped = gold.strip()
-    if (
-        "\\boxed" in stripped
-        or "\\fbox" in stripped
-        or (len(stripped) > 200 and "\n" in stripped or len(stripped) > 400)
-    ):
+    if is_solution(stripped):  # a box, a GSM8K "#### 42" line, or a long text
         found = find_answer(stripped)
         if found is not None:
             return found

@@ -4,9 +4,12 @@ The rules, each with an example, are in ``docs/answers.md`` ("Extraction"); in s
 
 1. the last complete ``\\boxed{...}`` / ``\\fbox{...}``, with the boxes right before it that are
    joined to it by commas, "and", "or" or spacing (``\\boxed{2}, \\boxed{3}``): its *parts*;
-2. a later answer phrase ("the answer is", "Answer:", "réponse", "答案", "الإجابة", "उत्तर", ...)
-   that states a value wins over the box; one whose value is not an answer ("so our answer is
-   correct", "the answer is within \\boxed{}") or that checks an answer does not;
+2. a later answer phrase ("the answer is", "Answer:", "the answer should be", "réponse", "答案",
+   "الإجابة", "उत्तर", ...) that states a value wins over the box; one whose value is not an
+   answer ("so our answer is correct", "the answer is within \\boxed{}"), that checks an answer
+   or that supposes one ("if the answer is 90, ...") does not. A last phrase followed by
+   nothing or by a description ("**Final Answer**\\nThe largest possible value of \\(x\\)",
+   "... The") leaves the answer stated before it ("so 11/2 is the answer");
 3. a closing sentence that concludes with a value (``... so t = 24. $180 + 24 = 204$.``,
    ``因此，...是192公斤。``, ``Donc, il a déjà 79 g de cire.``);
 4. a math span that ends the response; 5. a short one-line response that is not prose.
@@ -15,7 +18,10 @@ The cut: only the last :data:`MAX_RESPONSE_CHARS` characters are read, from the 
 break in the first :data:`CUT_ALIGN_CHARS` characters of that window when there is one; every
 step is linear in the length of that window. A number glued to a word or in a path (``x0``,
 ``test0``, ``/home/u0``, ``pytest-0/``) is never an answer found in free text; box contents are
-taken as written.
+taken as written. A box left open in the last :data:`_UNCLOSED_TAIL_CHARS` characters (a trace
+cut at ``\\boxed{``) is cut off first, so the answer phrase before it counts. A gold answer is
+read like a response when it is a whole solution (:func:`is_solution`: a box, a GSM8K
+``#### 42`` line, or long text).
 """
 
 from __future__ import annotations
@@ -56,7 +62,8 @@ _BOX_SEPARATOR = re.compile(  # what may stand between boxes that together form 
 _UNIT_THEN_CONNECTOR = re.compile(r"[\s$]*[A-Za-z]{1,12}(?=\s*,?\s*" + _CONNECTOR + r"\s)")
 
 _MARKER = re.compile(
-    r"final\s+answer(?:\s+is)?\s*[:：]?|(?:the\s+)?answer(?:\s+is|\s*[:：=])|####"
+    r"final\s+answer(?:\s+is|\s+should\s+be)?\s*[:：]?"
+    r"|(?:the\s+)?answer(?:\s+is|\s+should\s+be|\s*[:：=])|####"
     r"|r[ée]ponse(?:\s+finale)?(?:\s+est|\s*[:：=])|respuesta(?:\s+final)?(?:\s+es|\s*[:：=])"
     r"|(?:最终|最后的)?答案(?:是|为|[:：=])|الإجابة(?:\s+النهائية)?(?:\s+هي|\s*[:：])"
     r"|الجواب(?:\s+هو|\s*[:：])|(?:अंतिम\s+)?उत्तर(?:\s+है|\s*[:：])",
@@ -65,6 +72,20 @@ _MARKER = re.compile(
 _QUOTES = re.compile(r"^(?:\\?[\"'\u201c\u201d\u00ab\u00bb]\s*)+")
 _MATH_JOIN = re.compile(r"\s*,?\s*(?:" + _CONNECTOR + r"\s*)?,?\s*(?=\$|\\\(|\\\[)")
 _CHECKING = re.compile(r"\b(?:check|verify|confirm|test)\w*\s+(?:(?:our|the|my|this)\s+)?$", re.I)
+# "if the answer is 90 degrees, that would be surprising": a supposition, not an answer (a
+# comma between the supposition and the phrase ends it: "if I'm right, the answer is 5")
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|suppose|supposing|assume|assuming|whether|unless)\s+"
+    r"(?:[\w']+\s+){0,3}$",
+    re.I,
+)
+# "**Final Answer**\nThe largest possible value of \\( x \\)", "... answer is an integer": a
+# description of the answer (an article, no verb that states a value), or a cut one ("The")
+_DESCRIPTION = re.compile(r"(?:the|an?|our|this|its)\s+[A-Za-z]|(?:the|an|our|this|its)\s*$", re.I)
+_SHOULD = re.compile(r"should", re.I)
+_STATES = re.compile(r"\b(?:is|are|was|equals?)\b|=", re.I)
+_UNCLOSED_TAIL_CHARS = 200  # an unclosed box this near the end is a cut answer (see find_answer)
+_MAX_LOOK_BEFORE = 2  # answer phrases that state no value, looked before (see find_answer)
 # $$..$$, \[..\], \(..\), $..$ (an escaped \$ is a dollar sign, not a delimiter)
 _MATH = re.compile(
     r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:[^$\\]|\\.)+?)\$",
@@ -138,15 +159,34 @@ def find_answer(response: str) -> Optional[Found]:
     """The final answer of ``response`` with the boxes it is made of (see the module doc)."""
     if not isinstance(response, str) or not response.strip():
         return None
-    text = _strip_chat_tail(cut_response(response))
+    text = _before_unclosed_box(_strip_chat_tail(cut_response(response)))
+    for _ in range(_MAX_LOOK_BEFORE + 1):
+        found, before = _find(text)
+        if found is not None or before is None:
+            return found
+        text = before  # the last answer phrase states nothing: the value stated before it
+    return None
+
+
+def _find(text: str) -> tuple[Optional[Found], Optional[str]]:
+    """The final answer of ``text``, or ``(None, text before its last answer phrase)`` when
+    that phrase states no value (``**Final Answer**\\nThe``), else ``(None, None)``."""
     box = _last_box_group(text)
     marker = _last_marker(text, box[1] if box else 0)  # only a later phrase can beat a box
     if marker is not None:
+        if _states_nothing(text, marker):
+            return None, text[: marker.start()].rstrip(" \t\r\n*_#")
         answer = _plausible(_after_marker(text, marker))
-        if answer and not _NOT_A_VALUE.search(answer) and (box is None or _states_a_value(answer)):
-            return Found(answer, (answer,), "marker")
+        # a box, or a hedged phrase ("the answer should be positive"), needs a stated value
+        needs_value = box is not None or _SHOULD.search(marker.group()) is not None
+        if (
+            answer
+            and not _NOT_A_VALUE.search(answer)
+            and (not needs_value or _states_a_value(answer))
+        ):
+            return Found(answer, (answer,), "marker"), None
     if box:
-        return Found(", ".join(box[0]), tuple(box[0]), "box")
+        return Found(", ".join(box[0]), tuple(box[0]), "box"), None
     for how, finder in (
         ("sentence", _final_sentence),
         ("math", _last_math),
@@ -154,8 +194,26 @@ def find_answer(response: str) -> Optional[Found]:
     ):
         answer = _plausible(finder(text))
         if answer:
-            return Found(answer, (answer,), how)
-    return None
+            return Found(answer, (answer,), how), None
+    return None, None
+
+
+_GSM8K_ANSWER = re.compile(r"(?:^|\n)####[ \t]*\S")
+_SOLUTION_LINES_CHARS = 200  # a gold this long on several lines is a whole solution
+_SOLUTION_CHARS = 400  # a gold this long is one, on any number of lines
+
+
+def is_solution(gold: str) -> bool:
+    """Whether a gold answer is a whole solution, read like a response: it holds a box, has a
+    GSM8K answer line (``...\\n#### 42``), or is long (see :data:`_SOLUTION_CHARS`)."""
+    stripped = gold.strip()
+    return bool(
+        "\\boxed" in stripped
+        or "\\fbox" in stripped
+        or _GSM8K_ANSWER.search(stripped)
+        or (len(stripped) > _SOLUTION_LINES_CHARS and "\n" in stripped)
+        or len(stripped) > _SOLUTION_CHARS
+    )
 
 
 def cut_response(response: str, limit: int = MAX_RESPONSE_CHARS) -> str:
@@ -283,6 +341,20 @@ def _last_boxed(text: str) -> Optional[tuple[str, int]]:
     return (", ".join(group[0]), group[1]) if group else None
 
 
+def _before_unclosed_box(text: str) -> str:
+    """``text`` up to a box left open at its end (a trace cut at ``\\boxed{``): the box hides
+    nothing, and the answer phrase just before it ("the answer is 42. $\\boxed{") counts."""
+    boxes = list(_BOX.finditer(text, max(0, len(text) - _UNCLOSED_TAIL_CHARS - 10)))
+    if not boxes:
+        return text
+    last = boxes[-1]
+    blanks = _BLANKS.match(text, last.end())
+    j = blanks.end() if blanks else last.end()
+    if j == len(text) or (text[j] == "{" and _close_of(text, j) is None):
+        return text[: last.start()].rstrip(" \t\r\n$\\([")
+    return text
+
+
 # ----------------------------------------------------------------------------------------------
 # Answer phrases ("the final answer is ...", "Réponse :", "答案：")
 # ----------------------------------------------------------------------------------------------
@@ -291,17 +363,42 @@ def _last_boxed(text: str) -> Optional[tuple[str, int]]:
 def _last_marker(text: str, start: int = 0) -> Optional[re.Match]:
     last = None
     for m in _MARKER.finditer(text, start):
-        if not _CHECKING.search(text, max(0, m.start() - 30), m.start()):
+        if not (
+            _CHECKING.search(text, max(0, m.start() - 30), m.start())
+            or _HYPOTHETICAL.search(text, max(0, m.start() - 40), m.start())
+        ):
             last = m
     return last
 
 
-def _after_marker(text: str, marker: re.Match) -> Optional[str]:
-    """The answer after an answer phrase: a leading math span, else the sentence's value."""
+def _marker_tail(text: str, marker: re.Match) -> str:
+    """What follows an answer phrase, from its first non-blank line."""
     tail = text[marker.end() : marker.end() + _TAIL_CHARS].lstrip(" \t*:_：")
     if tail.startswith("\n"):  # the answer is on the next non-empty line
         tail = tail.lstrip()
-    tail = _QUOTES.sub("", tail)
+    return _QUOTES.sub("", tail)
+
+
+def _states_nothing(text: str, marker: re.Match) -> bool:
+    """Whether an answer phrase is followed by nothing (a cut trace) or by a description of the
+    answer without a number ("**Final Answer**\\nThe largest possible value of \\( x \\)",
+    "the answer is an integer"): then the value stated before the phrase is the answer."""
+    tail = _marker_tail(text, marker).rstrip()
+    if not tail:
+        return True
+    if _MATH.match(tail):
+        return False
+    sentence = _first_sentence(tail.split("\n", 1)[0]).strip(" *_")
+    return bool(
+        _DESCRIPTION.match(sentence)
+        and not _STATES.search(sentence)
+        and not any(ch.isdigit() for ch in sentence)
+    )
+
+
+def _after_marker(text: str, marker: re.Match) -> Optional[str]:
+    """The answer after an answer phrase: a leading math span, else the sentence's value."""
+    tail = _marker_tail(text, marker)
     math = _MATH.match(tail)
     if math:
         inner = [_group(math).strip()]
