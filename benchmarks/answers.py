@@ -27,7 +27,7 @@ Options of the upstream tests, as far as our checker has the same notion:
 
 * extraction targets: LaTeX and Expr targets (any mix) map to our one extraction,
   ``harness_ext.answers.check(prediction, gold)``; an IndicesExtractionConfig (choice letters)
-  maps to the letter extraction of our multiple-choice task, ``tasks.scoring.extract_letter``,
+  maps to the letter extraction of our ``letter`` grader, ``harness_ext.answers.choices.extract_letter``,
   on both the prediction and the gold (a gold without a letter is taken as written);
 * ``precision`` / ``float_rounding``, ``strict=False`` and ``allow_set_relation_comp``: no
   counterpart (we never round to a number of places: a decimal is compared with a relative
@@ -412,9 +412,9 @@ class MathVerify:
 class Ours:
     def __init__(self) -> None:
         from harness_ext import answers
-        from tasks import scoring
+        from harness_ext.answers import choices
 
-        self.answers, self.scoring = answers, scoring
+        self.answers, self.choices = answers, choices
         answers.warm_up()
         answers.answers_equal("\\sin x", "\\sin(x)+0")  # waits for the worker
 
@@ -424,14 +424,14 @@ class Ours:
         lead = re.match(r"\s*\(?([A-Z])\)?(?![A-Za-z])", gold)
         if lead and "answer" not in gold.lower():
             return lead[1]
-        return self.scoring.extract_letter(gold) or gold.strip()
+        return self.choices.extract_letter(gold) or gold.strip()
 
     def grade(self, case: Bench) -> tuple[bool, float, str, Optional[str]]:
         golds = case.gold if isinstance(case.gold, list) else [case.gold]
         self.answers.clear_cache()
         start = time.perf_counter()
         if case.kind == "letter":
-            letter = self.scoring.extract_letter(case.prediction)
+            letter = self.choices.extract_letter(case.prediction)
             ok = letter is not None and any(letter == self._gold_letter(g) for g in golds)
             reason, extracted = ("exact" if ok else "mismatch"), letter
         else:

@@ -7,12 +7,11 @@ labels a logged response (``reports/runs.py``): ``truncated`` from the recorded 
 (``stop_reason == "length"``), correctness from the task's own grading, computed here and never
 read from the hand label:
 
-* math tasks (MATH-500, AMC, AIME, the arithmetic task): ``harness_ext.answers.check``, with
-  the AIME rule (an integer 0-999) for ``aime*`` tasks; the answer is what it extracted;
-* ``gpqa_diamond_sparks``: the letter of ``tasks.scoring.extract_letter`` against the gold
-  letter (``exact_match_letter``);
-* ``triviaqa_sparks``: the span of ``tasks.scoring.extract_span`` against the row's aliases
-  (``matches_alias``, as ``exact_match_alias`` scores it).
+``harness_ext.answers.graders.check`` with the grading rules the row's task declares in its
+YAML (``metadata.grading``; the math grader for a task that is not in ``tasks/``, such as the
+arithmetic one): the math grader for MATH-500, AMC, AIME (integers 0-999) and the arithmetic
+task, the letter grader for ``gpqa_diamond_sparks`` and the alias grader (the row's
+``aliases``) for ``triviaqa_sparks``; the answer is what the grader extracted.
 
 It prints, for the real rows and for all rows: per label the number of hand labels, precision
 and recall; the accuracy; the confusion matrix (rows: hand label, columns: predicted); the
@@ -36,8 +35,9 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,8 +45,9 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "responses.jsonl
 MIN_ACCURACY = 0.85
 MIN_PRECISION = 0.70
 MIN_RECALL = 0.70
-LETTER_TASKS = ("gpqa_diamond_sparks",)
-SPAN_TASKS = ("triviaqa_sparks",)
+
+if TYPE_CHECKING:
+    from harness_ext.answers.graders import GradingRules
 
 Row = dict[str, Any]
 
@@ -98,25 +99,41 @@ def load_rows(path: Path = DATA) -> list[Row]:
     return [row for row in rows if row.get("label")]
 
 
+def _doc(row: Row) -> dict[str, Any]:
+    """The row's doc as its task logs it: the gold answer, and the aliases of a TriviaQA row."""
+    return {"answer": str(row["gold"]), **({"aliases": row["aliases"]} if "aliases" in row else {})}
+
+
 def grade(row: Row) -> tuple[str, bool]:
     """(answer, correct) as the row's task grades it (see the module docstring)."""
-    from harness_ext import answers
-    from harness_ext.tasks import scoring
+    from harness_ext.answers import graders
 
-    task, response, gold = str(row.get("task") or ""), row["response"], str(row["gold"])
-    if task in LETTER_TASKS:
-        letter = scoring.extract_letter(response) or ""
-        return letter, letter == gold
-    if task in SPAN_TASKS:
-        span = scoring.extract_span(response) or ""
-        return span, scoring.matches_alias(span, row.get("aliases") or [gold])
-    verdict = answers.check(response, gold, integer_range=integer_range(task))
+    verdict = graders.check(row["response"], _doc(row), rules(str(row.get("task") or "")))
     return verdict.extracted or "", verdict.correct
 
 
-def integer_range(task: str) -> Optional[tuple[int, int]]:
-    """The AIME answer rule, as ``reports/runs.py`` applies it."""
-    return (0, 999) if task.startswith("aime") else None
+def rules(task: str) -> GradingRules:
+    """The grading rules ``task`` declares in its YAML under ``tasks/`` (else: math)."""
+    from harness_ext.answers.graders import GradingRules
+
+    return _declared().get(task) or GradingRules()
+
+
+@lru_cache(maxsize=1)
+def _declared() -> dict[str, GradingRules]:
+    """Every sparks task's grading rules, by task name, as its YAML declares them."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from harness_ext.lm_eval_bridge import tasks_dir
+    from harness_ext.reports.grading import declared_rules
+
+    found = {}
+    for path in sorted(tasks_dir().rglob("*.yaml")):
+        task = load_yaml(path, resolve_func=False).get("task")
+        declared = declared_rules(str(path))
+        if isinstance(task, str) and declared is not None:
+            found[task] = declared
+    return found
 
 
 def label_row(row: Row) -> Result:
@@ -129,9 +146,10 @@ def label_row(row: Row) -> Result:
         row["response"],
         str(row["gold"]),
         truncated=row.get("stop_reason") == "length",
-        integer_range=integer_range(task),
+        integer_range=rules(task).integer_range,
         answer=answer,
         correct=correct,
+        doc=_doc(row),
         task=task,
         max_gen_toks=row.get("max_gen_toks"),
         n_tokens=row.get("generated_tokens"),

@@ -12,7 +12,10 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+
+if TYPE_CHECKING:
+    from harness_ext.answers.graders import GradingRules
 
 __all__ = ["ARITHMETIC_TASK", "FakeProblem", "derive_run", "write_arithmetic_task", "write_run"]
 
@@ -34,30 +37,12 @@ class FakeProblem:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _boxed(response: str) -> str:
-    from harness_ext.answers import extract_answer
-
-    return extract_answer(response) or ""
-
-
 def _sample(
-    task: str, doc_id: int, problem: FakeProblem, metric: str, max_gen_toks: int
+    doc_id: int, problem: FakeProblem, metric: str, max_gen_toks: int, rules: GradingRules
 ) -> dict[str, Any]:
-    from harness_ext.answers import check
+    from harness_ext.answers import graders
 
-    integer_range = (0, 999) if task.startswith("aime") else None
     given = problem.correct is not None and problem.ungraded is not None
-    verdicts = (
-        []
-        if given  # nothing left to grade
-        else [check(r, problem.answer, integer_range=integer_range) for r in problem.responses]
-    )
-    correct = (
-        list(problem.correct) if problem.correct is not None else [v.correct for v in verdicts]
-    )
-    ungraded = (
-        problem.ungraded if problem.ungraded is not None else sum(v.ungraded for v in verdicts)
-    )
     doc = {
         "problem_id": problem.problem_id,
         "problem": problem.problem,
@@ -67,6 +52,17 @@ def _sample(
         "source": "fixture",
         **problem.extra,
     }
+    verdicts = (
+        []
+        if given  # nothing left to grade
+        else [graders.check(r, doc, rules) for r in problem.responses]  # as the task grades
+    )
+    correct = (
+        list(problem.correct) if problem.correct is not None else [v.correct for v in verdicts]
+    )
+    ungraded = (
+        problem.ungraded if problem.ungraded is not None else sum(v.ungraded for v in verdicts)
+    )
     return {
         "doc_id": doc_id,
         "doc": doc,
@@ -78,7 +74,7 @@ def _sample(
             }
         },
         "resps": [list(problem.responses)],
-        "filtered_resps": [[_boxed(r) for r in problem.responses]],
+        "filtered_resps": [[graders.extract(r, rules) or "" for r in problem.responses]],
         "filter": "extracted",
         "metrics": [metric, "ungraded"],
         metric: sum(correct) / len(correct),
@@ -95,12 +91,17 @@ def write_run(
     max_gen_toks: int = 4096,
     date_id: str = DATE_ID,
     model_dir: str = "sparks",
+    grading: Optional[Mapping[str, GradingRules]] = None,
 ) -> Path:
     """Write a fake lm-eval run of ``tasks`` into ``folder``; returns the results file.
 
     A task whose name ends in ``_greedy`` is scored with ``exact_match``, others with
-    ``pass@1``; ``repeats`` is the number of responses of the first problem.
+    ``pass@1``; ``repeats`` is the number of responses of the first problem. ``grading``
+    gives a task's grading rules (default: the math grader), recorded in its config's
+    metadata as SparksTask records them, and used to grade its responses.
     """
+    from harness_ext.answers.graders import METADATA_KEY, GradingRules
+
     out = folder / model_dir
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
@@ -108,7 +109,8 @@ def write_run(
     n_samples: dict[str, Any] = {}
     for task, problems in tasks.items():
         metric = "exact_match" if task.endswith("_greedy") else "pass@1"
-        samples = [_sample(task, i, p, metric, max_gen_toks) for i, p in enumerate(problems)]
+        rules = (grading or {}).get(task) or GradingRules()
+        samples = [_sample(i, p, metric, max_gen_toks, rules) for i, p in enumerate(problems)]
         with open(out / f"samples_{task}_{date_id}.jsonl", "w", encoding="utf-8") as stream:
             for sample in samples:
                 stream.write(json.dumps(sample) + "\n")  # \\u escapes keep lone surrogates
@@ -124,6 +126,7 @@ def write_run(
             "task": task,
             "repeats": len(problems[0].responses) if problems else 1,
             "generation_kwargs": {"max_gen_toks": max_gen_toks, "do_sample": metric == "pass@1"},
+            "metadata": {"version": 1.0, METADATA_KEY: rules.model_dump(mode="json")},
         }
         n_samples[task] = {"original": len(problems), "effective": len(problems)}
     data = {
@@ -236,6 +239,8 @@ metric_list:
     higher_is_better: true
 metadata:
   version: 1.0
+  grading:
+    grader: math
 """
 
 

@@ -37,12 +37,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 EXAMPLES = 5  # flips shown with their responses
 EXAMPLE_CHARS = 1500
-NO_TEXT_TASKS = ("gpqa",)  # its authors ask that its questions are not published in plain text
 
 
 def _flip_examples(report: Report) -> list[str]:
     """The top flips as collapsible examples: both runs' responses (cut), the problem text too
-    except for tasks whose text must not be published (report.md goes into pull requests)."""
+    unless a run's grading rules say it may not be published (``publish_text: false``, e.g.
+    GPQA: report.md goes into pull requests)."""
     out = ["", "### Examples", ""]
     for view in flip_views(report, EXAMPLE_CHARS)[:EXAMPLES]:
         f = view.flip
@@ -51,7 +51,7 @@ def _flip_examples(report: Report) -> list[str]:
             f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>",
             "",
         ]
-        if view.problem and not f.task.startswith(NO_TEXT_TASKS):
+        if view.problem and _publishable(report, f.task):
             out += ["Problem:", "", _fence(view.problem[:EXAMPLE_CHARS]), ""]
         for name, label, pieces in (
             (report.baseline, view.baseline_label, view.baseline),
@@ -61,6 +61,11 @@ def _flip_examples(report: Report) -> list[str]:
             out += [f"{name} ({label}):", "", _fence(text), ""]
         out += ["</details>", ""]
     return out
+
+
+def _publishable(report: Report, task: str) -> bool:
+    """Whether every run that has ``task`` lets its problem text be published."""
+    return all(run.tasks[task].grading.publish_text for run in report.runs if task in run.tasks)
 
 
 def _fence(text: str) -> str:

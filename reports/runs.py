@@ -19,6 +19,7 @@ from harness_ext.errors import SparksError
 from harness_ext.formats.samples import LoggedSample, read_samples
 
 if TYPE_CHECKING:
+    from harness_ext.answers.graders import GradingRules
     from harness_ext.progress import Phases
     from harness_ext.reports.labels import NamedLabelers
     from harness_ext.reports.truncation import TokenCounter
@@ -27,7 +28,6 @@ __all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sor
 
 METRICS = ("pass@1", "exact_match")
 FILTER = "extracted"
-AIME_RANGE = (0, 999)
 TIER_FALLBACK = "all"
 
 Warn = Callable[[str], None]
@@ -71,6 +71,12 @@ class Problem:
     ungraded: int = 0  # responses whose check ran out of time (the run's logged ``ungraded``)
 
 
+def _default_rules() -> GradingRules:
+    from harness_ext.answers.graders import GradingRules  # pydantic: imported when needed
+
+    return GradingRules()
+
+
 @dataclass
 class TaskRun:
     task: str
@@ -81,6 +87,7 @@ class TaskRun:
     aggregate: Optional[float]  # lm-eval's own number for the task
     samples_file: Path
     problems: dict[str, Problem] = field(default_factory=dict)  # by problem_id
+    grading: GradingRules = field(default_factory=_default_rules)  # as the run recorded them
 
     @property
     def ungraded(self) -> int:
@@ -474,6 +481,8 @@ def _load_task(
     warn: Warn,
     advance: Optional[Callable[..., None]] = None,
 ) -> TaskRun:
+    from harness_ext.reports.grading import task_rules
+
     config = (data.get("configs") or {}).get(task) or {}
     samples_file = _samples_file(results_file, task)
     scores = (data.get("results") or {}).get(task) or {}
@@ -486,8 +495,8 @@ def _load_task(
         generation_kwargs=dict(config.get("generation_kwargs") or {}),
         aggregate=float(aggregate) if isinstance(aggregate, (int, float)) else None,
         samples_file=samples_file,
+        grading=task_rules(config, task, results_file, warn),
     )
-    integer_range = AIME_RANGE if task.startswith("aime") else None
     disagreements = 0
     expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
     if advance is not None:
@@ -496,7 +505,7 @@ def _load_task(
         if advance is not None:
             advance()
         problem = _problem(
-            sample, samples_file, task, metric, config, integer_range, counter, labelers
+            sample, samples_file, task, metric, config, task_run.grading, counter, labelers
         )
         if problem.problem_id in task_run.problems:
             raise SparksError(
@@ -531,11 +540,11 @@ def _problem(
     task: str,
     metric: str,
     config: Mapping[str, Any],
-    integer_range: Optional[tuple[int, int]],
+    rules: GradingRules,
     counter: Optional[TokenCounter],
     labelers: NamedLabelers,
 ) -> Problem:
-    from harness_ext import answers
+    from harness_ext.answers import graders
     from harness_ext.reports.labels import diagnose_sample, make_sample
     from harness_ext.reports.truncation import is_truncated
 
@@ -564,12 +573,12 @@ def _problem(
         logged = sample.filtered[index] if index < len(sample.filtered) else None
         if logged_ungraded and logged_ungraded >= len(texts):
             correct, reason = False, "timeout"  # the run logged every response as ungraded
-            answer = logged or None if logged is not None else answers.extract_answer(text)
+            answer = logged or None if logged is not None else graders.extract(text, rules)
         elif score in (0.0, 1.0) and not predict_only and not logged_ungraded:
             correct, reason = bool(score), None  # one grade for all: no re-check
-            answer = logged or None if logged is not None else answers.extract_answer(text)
+            answer = logged or None if logged is not None else graders.extract(text, rules)
         else:
-            verdict = answers.check(text, gold, integer_range=integer_range)
+            verdict = graders.check(text, {**doc, "answer": gold}, rules)  # as the task did
             correct, answer, reason = verdict.correct, verdict.extracted, verdict.reason
         if facts is not None:  # what generation did, logged when it happened
             n_tokens = facts[index].generated_tokens
@@ -591,7 +600,7 @@ def _problem(
             text,
             gold,
             truncated=truncated,
-            integer_range=integer_range,
+            integer_range=rules.integer_range,
             answer=answer or "",
             correct=correct,
             doc=doc,

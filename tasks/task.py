@@ -1,5 +1,13 @@
 """The task class of every sparks task: lm-eval's ConfigurableTask, plus ``repeats`` from
-``--metadata`` and a check of the metadata keys.
+``--metadata``, the task's grading rules and a check of the metadata keys.
+
+A task's YAML metadata declares how it is graded (``grading``: see
+:mod:`harness_ext.answers.graders`). SparksTask validates those rules before anything runs (a
+malformed entry is a SparksError naming the task's file), hands them to the sparks filter and
+metrics (the functions of :mod:`harness_ext.tasks.scoring` marked ``takes_rules``), and writes
+them back, complete, into the metadata, which lm-eval records in the run's results file
+(``configs``): the reports grade with exactly these rules. A task that declares none is graded
+with the math grader.
 
 lm-eval 0.4.13 has no command-line flag for a task's ``repeats``; our tasks read it from the
 metadata that ``--metadata '{"repeats": 16}'`` passes to every task, so users choose n for
@@ -14,6 +22,7 @@ nearest known key, once per key per process.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import json
 import logging
@@ -23,6 +32,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from lm_eval.api.task import ConfigurableTask
 
+from harness_ext.answers.graders import METADATA_KEY, GradingRules, rules_from_metadata
 from harness_ext.errors import SparksError
 from harness_ext.tasks import METADATA_KEYS
 
@@ -30,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # Keys lm-eval itself puts into a task's metadata (0.4.13: tasks/_factory.py).
 LM_EVAL_KEYS = ("version", "config_source", "_metadata", "config")
+# Keys of the sparks task YAMLs' own metadata: the grading rules (harness_ext.answers.graders).
+TASK_YAML_KEYS = ("grading",)
 # Keys lm-eval's own tasks read from --metadata (RULER, BABILong): a run may mix them with ours.
 LM_EVAL_TASK_KEYS = ("max_seq_lengths", "tokenizer", "pretrained", "model", "qa_split")
 # model_args of the sparks model beyond HFLM's (harness_ext.model.SparksLM).
@@ -56,7 +68,33 @@ class SparksTask(ConfigurableTask):
             warn_unknown_metadata(metadata)
             if "repeats" in metadata:
                 _apply_repeats(config, parse_repeats(metadata["repeats"]))
+        self.grading = _apply_grading(config)
         super().__init__(config=config)
+
+
+def _apply_grading(config: dict[str, Any]) -> GradingRules:
+    """The task's grading rules (metadata ``grading``; default: the math grader), recorded in
+    full in its metadata and bound to the sparks filter and metrics of its config."""
+    metadata = config.get("metadata")
+    metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+    where = f"task {config.get('task', '?')} ({metadata.get('config_source', 'inline config')})"
+    rules = rules_from_metadata(metadata, where=where) or GradingRules()
+    config["metadata"] = {**metadata, METADATA_KEY: rules.model_dump(mode="json")}
+    config["process_results"] = _bind(config.get("process_results"), rules)
+    for pipeline in config.get("filter_list") or []:  # [{name, filter: [{function, ...}]}]
+        steps = pipeline.get("filter") if isinstance(pipeline, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and "filter_fn" in step:
+                step["filter_fn"] = _bind(step["filter_fn"], rules)
+    return rules
+
+
+def _bind(function: Any, rules: GradingRules) -> Any:
+    """``function`` with the task's rules, if it is a sparks filter or metric that takes them
+    (lm-eval calls filters and metrics without the task, so the rules travel with them)."""
+    if callable(function) and getattr(function, "sparks_takes_rules", False):
+        return functools.partial(function, rules=rules)
+    return function
 
 
 def _apply_repeats(config: dict[str, Any], repeats: int) -> None:
@@ -145,6 +183,7 @@ def known_metadata_keys(argv: Sequence[str]) -> set[str]:
     return {
         *METADATA_KEYS,
         *LM_EVAL_KEYS,
+        *TASK_YAML_KEYS,
         *LM_EVAL_TASK_KEYS,
         *SPARKS_MODEL_ARGS,
     } | command_line_model_args(argv)

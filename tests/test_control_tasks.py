@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
+from harness_ext.answers import aliases, choices
+from harness_ext.answers.graders import GradingRules
 from harness_ext.errors import SparksError
 from harness_ext.tasks import data, scoring
+
+LETTER = GradingRules(grader="letter", publish_text=False)
+ALIAS = GradingRules(grader="alias")
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "control"
 SCHEMA = {"problem_id", "problem", "answer", "number", "tier", "source"}
@@ -334,17 +339,18 @@ def test_hub_rows_of_another_shape_or_repeated_ids_are_refused(monkeypatch):
     ],
 )
 def test_letter_extraction(response, letter):
-    assert scoring.extract_letter(response) == letter
+    assert choices.extract_letter(response) == letter
 
 
 def test_gpqa_filter_and_metric():
-    filtered = scoring.extract_letters([["Answer: B", "no idea"]], [{}])
+    filtered = scoring.extract_answers([["Answer: B", "no idea"]], [{}], rules=LETTER)
     assert filtered == [["B", ""]]
     doc = {"answer": "B"}
-    assert scoring.exact_match_letter(doc, ["B"]) == {"exact_match": 1.0}
-    assert scoring.exact_match_letter(doc, [["B"]]) == {"exact_match": 1.0}
-    assert scoring.exact_match_letter(doc, ["C"]) == {"exact_match": 0.0}
-    assert scoring.exact_match_letter(doc, [""]) == {"exact_match": 0.0}
+    right, wrong = {"exact_match": 1.0, "ungraded": 0}, {"exact_match": 0.0, "ungraded": 0}
+    assert scoring.exact_match(doc, ["B"], rules=LETTER) == right
+    assert scoring.exact_match(doc, [["B"]], rules=LETTER) == right
+    assert scoring.exact_match(doc, ["C"], rules=LETTER) == wrong
+    assert scoring.exact_match(doc, [""], rules=LETTER) == wrong
 
 
 def test_gpqa_prompt_lists_the_choices_and_asks_for_a_boxed_letter(control_data):
@@ -377,11 +383,11 @@ def test_gpqa_prompt_lists_the_choices_and_asks_for_a_boxed_letter(control_data)
     ],
 )
 def test_span_extraction(response, span):
-    assert scoring.extract_span(response) == span
+    assert aliases.extract_span(response) == span
 
 
 @pytest.mark.parametrize(
-    "span,aliases,correct",
+    "span,names,correct",
     [
         ("the beatles!", ["The Beatles"], True),
         ("Beatles", ["The Beatles"], True),
@@ -399,23 +405,24 @@ def test_span_extraction(response, span):
         ("", ["The"], False),
     ],
 )
-def test_alias_matching(span, aliases, correct):
-    assert scoring.matches_alias(span, aliases) is correct
+def test_alias_matching(span, names, correct):
+    assert aliases.matches_alias(span, names) is correct
 
 
 def test_triviaqa_normalisation_is_triviaqa_s():
-    assert scoring.normalize_trivia("  The  Beatles. ") == "beatles"
-    assert scoring.normalize_trivia("‘Ulysses’") == "ulysses"
-    assert scoring.normalize_trivia("An Apple a Day") == "apple day"
+    assert aliases.normalize_trivia("  The  Beatles. ") == "beatles"
+    assert aliases.normalize_trivia("‘Ulysses’") == "ulysses"
+    assert aliases.normalize_trivia("An Apple a Day") == "apple day"
 
 
 def test_triviaqa_filter_metric_and_prompt():
     doc = {"problem": " Capital of Italy? ", "aliases": ["Rome", "Roma"]}
     assert scoring.triviaqa_doc_to_text(doc) == "Question: Capital of Italy?\nAnswer:"
-    assert scoring.extract_spans([[" Roma.", "um"]], [doc]) == [["Roma", "um"]]
-    assert scoring.exact_match_alias(doc, ["Roma"]) == {"exact_match": 1.0}
-    assert scoring.exact_match_alias(doc, ["um"]) == {"exact_match": 0.0}
-    assert scoring.exact_match_alias(doc, [""]) == {"exact_match": 0.0}
+    assert scoring.extract_answers([[" Roma.", "um"]], [doc], rules=ALIAS) == [["Roma", "um"]]
+    right, wrong = {"exact_match": 1.0, "ungraded": 0}, {"exact_match": 0.0, "ungraded": 0}
+    assert scoring.exact_match(doc, ["Roma"], rules=ALIAS) == right
+    assert scoring.exact_match(doc, ["um"], rules=ALIAS) == wrong
+    assert scoring.exact_match(doc, [""], rules=ALIAS) == wrong
 
 
 @pytest.mark.parametrize(
@@ -426,7 +433,7 @@ def test_extraction_stays_fast_on_hostile_text(hostile):
     import time
 
     start = time.perf_counter()
-    scoring.extract_letter(hostile), scoring.extract_span(hostile)
+    choices.extract_letter(hostile), aliases.extract_span(hostile)
     assert time.perf_counter() - start < 2.0
 
 

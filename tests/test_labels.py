@@ -468,7 +468,8 @@ def test_values_are_not_no_answer(response: str, answer: str) -> None:
 
 def test_a_sentence_is_a_value_for_triviaqa() -> None:
     response = "The band Abbey Road released the album Abbey Road."
-    found = _label_of(response, "The Beatles", response[:-1], task="triviaqa_sparks")
+    trivia = {"aliases": ["The Beatles", "Beatles"]}  # the doc of an alias-graded task
+    found = _label_of(response, "The Beatles", response[:-1], doc=trivia)
     assert found.label == "reasoning_error"
     assert _label_of(response, "The Beatles", response[:-1]).label == "no_answer"  # a math task
 

@@ -152,3 +152,34 @@ def test_a_missing_pretrained_folder_is_one_line(tmp_path):
         f"model folder (with config.json) or a Hub id such as HuggingFaceTB/SmolLM2-135M-Instruct, "
         f"or leave pretrained out for the embedded model."
     )
+
+
+@pytest.mark.slow
+def test_lm_eval_records_each_tasks_grading_rules(shared_data, embedded_model, tmp_path):
+    """A real --predict_only run: lm-eval writes each task's grading rules (its metadata) into
+    the results file's configs, and the report grades each task by them (about 100 s)."""
+    from harness_ext.answers.graders import GradingRules
+    from harness_ext.reports.runs import load_run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    control = Path(__file__).resolve().parent / "data" / "control"
+    for name in ("gpqa_diamond.jsonl", "triviaqa.jsonl"):
+        (data / name).write_bytes((control / name).read_bytes())
+    (data / "aime.jsonl").symlink_to(shared_data / "aime.jsonl")
+    tasks = "gpqa_diamond_sparks,triviaqa_sparks,aime24_sparks_greedy"
+    results, _ = lm_eval(
+        ["--tasks", tasks, "--limit", "1", "--predict_only", "--gen_kwargs", "max_gen_toks=8"],
+        data,
+        tmp_path / "out",
+    )
+    grading = {task: config["metadata"]["grading"] for task, config in results["configs"].items()}
+    assert grading == {
+        "gpqa_diamond_sparks": {"grader": "letter", "integer_range": None, "publish_text": False},
+        "triviaqa_sparks": {"grader": "alias", "integer_range": None, "publish_text": True},
+        "aime24_sparks_greedy": {"grader": "math", "integer_range": [0, 999], "publish_text": True},
+    }
+    run = load_run(tmp_path / "out", truncation="estimate", warn=pytest.fail)
+    assert {task: run.tasks[task].grading for task in run.tasks} == {
+        task: GradingRules.model_validate(rules) for task, rules in grading.items()
+    }

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from harness_ext.answers.graders import GradingRules
 from harness_ext.errors import SparksError
 from harness_ext.tasks import data, scoring
 from harness_ext.tasks.task import SparksTask
@@ -113,7 +114,11 @@ def test_scoring_uses_math_equivalence():
     assert filtered[0][0] == "033" and filtered[0][2] == ""
     assert scoring.pass_at_1(doc, [filtered[0]]) == {"pass@1": pytest.approx(1 / 3), "ungraded": 0}
     assert scoring.exact_match(doc, ["033"]) == {"exact_match": 1.0, "ungraded": 0}
-    assert scoring.exact_match_aime({"answer": "5"}, ["5.5"]) == {"exact_match": 0.0, "ungraded": 0}
+    aime = GradingRules(integer_range=(0, 999))
+    assert scoring.exact_match({"answer": "5"}, ["5.5"], rules=aime) == {
+        "exact_match": 0.0,
+        "ungraded": 0,
+    }
     assert scoring.exact_match({"answer": "\\frac{1}{2}"}, ["0.5"]) == {
         "exact_match": 1.0,
         "ungraded": 0,
