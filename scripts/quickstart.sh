@@ -5,12 +5,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/ensure-venv.sh"
 
-# Data: $SPARKS_DATA_DIR if set (set it empty to use the Hugging Face Hub); otherwise the
-# team's ../shared/data next to the clone when it exists; otherwise the Hub.
-if [ -z "${SPARKS_DATA_DIR+set}" ] && [ -d "$ROOT/../shared/data" ]; then
-  export SPARKS_DATA_DIR="$(cd "$ROOT/../shared/data" && pwd)"
-  echo "sparks: reading problems from $SPARKS_DATA_DIR (SPARKS_DATA_DIR= to use the Hub)" >&2
-fi
 OUT="${SPARKS_OUTPUT:-$ROOT/out/quickstart}"
 lm_eval --model sparks --tasks amc_sparks --limit 4 --batch_size 4 --apply_chat_template \
   --gen_kwargs max_gen_toks=256 --metadata '{"repeats": 1}' \

@@ -10,13 +10,16 @@ schema, so scoring, logs and reports never care where a problem came from:
     tier        str   from harness_ext.tiers
     source      str   "hub:<dataset id>" or the local file it was read from
 
-Local files: set ``SPARKS_DATA_DIR`` (or pass ``--metadata '{"data_dir": "..."}'``) to a folder
-holding ``amc.jsonl``, ``aime.jsonl`` and ``math500.jsonl`` shaped like the project's
-``shared/data``, and for the control tasks ``gpqa_diamond.jsonl`` and ``triviaqa.jsonl``; the
-tasks then never touch the network. Each line is checked, and an error
+Where problems come from, one rule for every entry point (``lm_eval``, ``sparks``, Python):
+``--metadata '{"data_dir": "..."}'``, else ``$SPARKS_DATA_DIR`` (set empty: the Hub), else the
+data folder that set-up recorded (``scripts/ensure-venv.sh`` writes the file
+:data:`DATA_RECORD` in the environment, ``sys.prefix``, when ``../shared/data`` lies beside the
+clone), else the Hugging Face Hub. A local folder holds ``amc.jsonl``, ``aime.jsonl`` and
+``math500.jsonl`` shaped like the project's ``shared/data``, and for the control tasks
+``gpqa_diamond.jsonl`` and ``triviaqa.jsonl``; the tasks then never touch the network. Each line is checked, and an error
 names the file, the line, the field and its value: no ``null`` becomes the answer ``"None"``,
 no ``1.7`` is truncated to 1, no problem id appears twice, no file is empty. An error about the
-folder names where it came from (``--metadata data_dir`` or ``$SPARKS_DATA_DIR``).
+folder names where it came from (``--metadata data_dir``, ``$SPARKS_DATA_DIR`` or the record).
 
 Control tasks (no difficulty tiers: every row's tier is ``"all"``, the reports' whole-task tier;
 ``number`` is the row's 1-based position):
@@ -47,6 +50,7 @@ import math
 import os
 import random
 import re
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
@@ -56,6 +60,7 @@ from harness_ext.tiers import tier_for_level, tier_for_number
 DATA_DIR_ENV = "SPARKS_DATA_DIR"
 METADATA_ORIGIN = "--metadata data_dir"  # where a folder came from, as error messages say it
 ENV_ORIGIN = f"${DATA_DIR_ENV}"
+DATA_RECORD = "sparks-data-dir"  # in sys.prefix: the folder set-up recorded (one line)
 INTEGER = re.compile(r"[+-]?[0-9]+")
 
 HUB_AMC = "AI-MO/aimo-validation-amc"
@@ -151,19 +156,32 @@ class DataFolder(NamedTuple):
 
 
 def data_folder(options: Mapping[str, Any]) -> DataFolder | None:
-    """The local data folder: ``--metadata data_dir``, else ``$SPARKS_DATA_DIR``, else None.
+    """The local data folder: ``--metadata data_dir``, else ``$SPARKS_DATA_DIR``, else the
+    folder set-up recorded (:func:`recorded_data_dir`), else None (the Hub).
 
     An empty ``$SPARKS_DATA_DIR`` means the Hub; a ``data_dir`` that is not a non-empty path
     is an error (naming ``--metadata data_dir``), never a silent fall-back.
     """
     if "data_dir" in options:
         return DataFolder(_metadata_data_dir(options["data_dir"]), METADATA_ORIGIN)
-    folder = os.environ.get(DATA_DIR_ENV, "").strip()
-    return DataFolder(Path(folder).expanduser(), ENV_ORIGIN) if folder else None
+    if DATA_DIR_ENV in os.environ:
+        folder = os.environ[DATA_DIR_ENV].strip()
+        return DataFolder(Path(folder).expanduser(), ENV_ORIGIN) if folder else None
+    return recorded_data_dir()
+
+
+def recorded_data_dir() -> DataFolder | None:
+    """The data folder recorded at set-up in ``sys.prefix/sparks-data-dir``, if any."""
+    record = Path(sys.prefix) / DATA_RECORD
+    try:
+        folder = record.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return DataFolder(Path(folder), f"the folder recorded at set-up ({record})") if folder else None
 
 
 def data_dir(options: Mapping[str, Any]) -> Path | None:
-    """The local data folder, from ``--metadata data_dir`` or ``$SPARKS_DATA_DIR``."""
+    """The local data folder (see :func:`data_folder`), or None for the Hub."""
     folder = data_folder(options)
     return folder.path if folder is not None else None
 
@@ -188,7 +206,9 @@ def _instead(origin: str, hub_name: str) -> str:
     hub = f"{hub_name} from the Hugging Face Hub"
     if origin == METADATA_ORIGIN:
         return f"or leave data_dir out of --metadata to use ${DATA_DIR_ENV} or {hub}"
-    return f"or set {DATA_DIR_ENV} empty (or unset it) to load {hub}"
+    if origin == ENV_ORIGIN:
+        return f"or set {DATA_DIR_ENV} empty to load {hub}"
+    return f"or set {DATA_DIR_ENV} empty to load {hub}, or delete that record"
 
 
 def _holding(file_name: str) -> str:

@@ -69,6 +69,10 @@ class SparksTask(ConfigurableTask):
             if "repeats" in metadata:
                 _apply_repeats(config, parse_repeats(metadata["repeats"]))
         self.grading = _apply_grading(config)
+        if self.grading.grader == "math":
+            from harness_ext import answers
+
+            answers.warm_up()  # the grader's worker starts while the model loads and generates
         super().__init__(config=config)
 
 

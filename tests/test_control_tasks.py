@@ -214,7 +214,7 @@ def test_missing_control_file_gives_its_format(tmp_path, monkeypatch, loader, fi
     ],
 )
 def test_unreachable_hub_names_both_ways(monkeypatch, loader, message):
-    monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
+    monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SparksError, match=message):
@@ -228,7 +228,7 @@ def _fake_hub(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> li
         asked.append((name, config, split))
         return rows
 
-    monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
+    monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
     monkeypatch.setattr(data, "_hub_rows", hub_rows)
     return asked
 

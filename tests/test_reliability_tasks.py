@@ -24,7 +24,7 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(task, "_warned_keys", set())
     monkeypatch.setattr(task, "_warned_greedy", set())
     monkeypatch.setattr(sys, "argv", ["lm_eval"])
-    monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
+    monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
 
 
 def _write(folder: Path, name: str, lines: list[Any]) -> Path:
@@ -380,3 +380,22 @@ def test_task_manager_passes_metadata_through_our_checks(tmp_path, caplog):
         ["--metadata", "key", "'repeat'"],
         ["amc_sparks_greedy", "decodes", "greedily,"],
     ]
+
+
+def test_the_data_folder_recorded_at_set_up_is_the_last_local_choice(monkeypatch, tmp_path):
+    """One data rule: --metadata data_dir, else $SPARKS_DATA_DIR (empty: the Hub), else the
+    folder set-up recorded in sys.prefix, else the Hub."""
+    prefix, recorded, named = tmp_path / "venv", tmp_path / "recorded", tmp_path / "named"
+    for folder in (prefix, recorded, named):
+        folder.mkdir()
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
+    assert data.data_folder({}) is None  # nothing recorded: the Hub
+    (prefix / data.DATA_RECORD).write_text(f"{recorded}\n", encoding="utf-8")
+    found = data.data_folder({})
+    assert found is not None and found.path == recorded and "recorded at set-up" in found.origin
+    monkeypatch.setenv("SPARKS_DATA_DIR", str(named))
+    assert data.data_folder({}) == data.DataFolder(named, "$SPARKS_DATA_DIR")
+    monkeypatch.setenv("SPARKS_DATA_DIR", "")
+    assert data.data_folder({}) is None  # empty: the Hub, whatever was recorded
+    assert data.data_folder({"data_dir": str(named)}).path == named

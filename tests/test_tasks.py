@@ -64,7 +64,7 @@ def test_missing_local_file_names_both_ways(tmp_path, monkeypatch):
 
 
 def test_unreachable_hub_names_both_ways(monkeypatch):
-    monkeypatch.delenv("SPARKS_DATA_DIR", raising=False)
+    monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SparksError, match=r"AI-MO/aimo-validation-amc.*SPARKS_DATA_DIR"):
