@@ -37,3 +37,62 @@ def test_report_md_escapes_html_from_the_runs(tmp_path: Path) -> None:
     assert "zero:L0H1&lt;b&gt;bold&lt;/b&gt;" in prose
     tags = set(re.findall(r"</?([a-zA-Z]+)", prose))
     assert tags <= {"details", "summary", "sub"}  # only the report's own markup
+
+
+# ---------------------------------------------------------------- samples are streamed
+
+
+def test_samples_are_read_one_line_at_a_time(tmp_path: Path) -> None:
+    """A reader that holds the whole file could not hand out the first sample before the
+    writer of a pipe has written the second one."""
+    import json
+    import os
+    import threading
+
+    from harness_ext.formats.samples import read_samples
+
+    pipe = tmp_path / "samples.jsonl"
+    os.mkfifo(pipe)
+    handed, finished = threading.Event(), threading.Event()
+    line = {"doc_id": 0, "doc": {}, "target": "1", "resps": [["x"]]}
+
+    def writer() -> None:
+        with open(pipe, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(line) + "\n")
+            stream.flush()
+            handed.wait(timeout=30)  # until the first sample was read (or give up)
+            stream.write(json.dumps({**line, "doc_id": 1}) + "\n")
+        finished.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    samples = read_samples(pipe)
+    first = next(samples)
+    streamed = not finished.is_set()
+    handed.set()
+    rest = list(samples)
+    thread.join()
+    assert streamed, "the first sample came only after the whole file was written"
+    assert first.doc_id == 0 and [s.doc_id for s in rest] == [1]
+
+
+def test_a_report_keeps_no_response_text(tmp_path: Path) -> None:
+    import pytest
+
+    from harness_ext.errors import SparksError
+    from harness_ext.reports.runs import load_run
+
+    texts = [f"step {i}\n" * 500 + f"\\boxed{{{i}}}" for i in range(3)]
+    problems = [FakeProblem(f"p{i}", "1", [texts[i], "no answer"]) for i in range(3)]
+    write_run(tmp_path / "run", {"amc_sparks": problems})
+    run = load_run(tmp_path / "run", truncation="estimate", warn=lambda message: None)
+    responses = [r for p in run.tasks["amc_sparks"].problems.values() for r in p.responses]
+    for response in responses[::2]:  # no field holds the long text; it is read again
+        kept = [v for v in vars(response).values() if isinstance(v, str)]
+        assert response.n_chars > 3000 and all(len(v) < response.n_chars for v in kept)
+    assert [r.text for r in responses[::2]] == texts
+    assert responses[1].text == "no answer" and responses[1].n_chars == len("no answer")
+    samples = next((tmp_path / "run").rglob("samples_*.jsonl"))
+    samples.write_text(samples.read_text().replace("step", "STEP"))
+    with pytest.raises(SparksError, match="changed while the report was being made"):
+        assert responses[0].text  # read again: refused
