@@ -1,12 +1,13 @@
 """Peak memory and time of ``sparks report`` on one large samples file (synthetic, ours).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/report_memory.py [--mb 200] [--keep DIR]
+    PYTHONPATH=. .venv/bin/python benchmarks/report_memory.py [--mb 200] [--chars 100000] [--keep DIR]
 
 Writes, in a temporary folder, one lm-eval run of ``aime24_sparks`` (pass@1, 4 responses per
 problem) whose samples file is about ``--mb`` MB: long synthetic reasoning traces (ours, not
 model output: numbered steps with arithmetic, some non-ASCII symbols as real traces have, a
 boxed answer at the end, right in one of four responses). Then it runs ``sparks report RUN -o
-OUT`` in a child process and prints the child's peak resident memory (``ru_maxrss`` of
+OUT`` in a child process (``--chars``: characters per response; many short responses
+cost more memory than few long ones, as each response keeps its labels) and prints the child's peak resident memory (``ru_maxrss`` of
 ``RUSAGE_CHILDREN``) and its wall time. The figure is what docs/reports.md states as the bound;
 tests never assert memory or time.
 """
@@ -34,10 +35,10 @@ STEP = (
 )
 
 
-def trace(rng: random.Random, answer: int, right: bool) -> str:
-    """One synthetic reasoning trace of about RESPONSE_CHARS characters."""
+def trace(rng: random.Random, answer: int, right: bool, chars: int = RESPONSE_CHARS) -> str:
+    """One synthetic reasoning trace of about ``chars`` characters."""
     parts, size, i = [], 0, 0
-    while size < RESPONSE_CHARS:
+    while size < chars:
         a, b = rng.randint(2, 999), rng.randint(2, 999)
         line = STEP.format(i=i, a=a, b=b, c=a + b, d=a * b, e=a + b + rng.randint(0, 9))
         parts.append(line)
@@ -48,12 +49,13 @@ def trace(rng: random.Random, answer: int, right: bool) -> str:
     return "".join(parts)
 
 
-def write_big_run(folder: Path, megabytes: int, seed: int = 0) -> Path:
-    """An lm-eval output folder with one samples file of about ``megabytes`` MB."""
+def write_big_run(folder: Path, megabytes: int, chars: int = RESPONSE_CHARS, seed: int = 0) -> Path:
+    """An lm-eval output folder with one samples file of about ``megabytes`` MB, of responses
+    of about ``chars`` characters."""
     from harness_ext.reports.fixtures import DATE_ID, FakeProblem, write_run
 
     rng = random.Random(seed)
-    per_problem = RESPONSES * (RESPONSE_CHARS + 2_000)
+    per_problem = RESPONSES * (chars + 200) + 600
     count = max(1, megabytes * 1_000_000 // per_problem)
     golds = [rng.randint(0, 999) for _ in range(count)]
     # the results file (and a small samples file, replaced below) in lm-eval's shape
@@ -65,7 +67,7 @@ def write_big_run(folder: Path, megabytes: int, seed: int = 0) -> Path:
     samples = results.with_name(f"samples_{TASK}_{DATE_ID}.jsonl")
     with open(samples, "w", encoding="utf-8") as stream:
         for i, gold in enumerate(golds):
-            texts = [trace(rng, gold, right=k == 0) for k in range(RESPONSES)]
+            texts = [trace(rng, gold, k == 0, chars) for k in range(RESPONSES)]
             doc = {"problem_id": f"p{i}", "problem": f"Problem {i}.", "answer": str(gold)}
             doc.update({"number": str(i % 15 + 1), "tier": "easy", "source": "synthetic"})
             line = {
@@ -89,11 +91,12 @@ def write_big_run(folder: Path, megabytes: int, seed: int = 0) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="size of the samples file (MB)")
+    parser.add_argument("--chars", type=int, default=RESPONSE_CHARS, help="characters per response")
     parser.add_argument("--keep", type=Path, help="write the run here and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
-        samples = write_big_run(root / "run", args.mb)
+        samples = write_big_run(root / "run", args.mb, args.chars)
         size = samples.stat().st_size / 1e6
         command = [
             sys.executable,
@@ -113,7 +116,8 @@ def main() -> int:
         if done.returncode != 0:
             print(done.stdout[-2000:], done.stderr[-4000:], sep="\n")
             return 1
-        print(f"samples file: {size:.0f} MB ({samples.name})")
+        count = sum(1 for _ in open(samples, "rb")) * RESPONSES
+        print(f"samples file: {size:.0f} MB, {count} responses of ~{args.chars} characters")
         print(f"sparks report: peak RSS {peak:.0f} MiB, {seconds:.1f} s wall")
     return 0
 

@@ -48,7 +48,7 @@ TIER_FALLBACK = "all"
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per response, so kept small
 class ResponseText:
     """Where a response's text is: response ``index`` of the sample at byte ``offset`` of a
     samples file, which had ``size`` bytes and modification time ``mtime_ns`` when it was read.
@@ -79,7 +79,7 @@ def _responses_at(path: Path, offset: int, size: int, mtime_ns: int) -> tuple[st
     return read_sample_at(path, offset).responses
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     """One generated response, graded and labelled. Its text is not kept: ``source`` says where
     it is, and :attr:`text` reads it again (``n_chars`` is its length)."""

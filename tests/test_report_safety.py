@@ -77,6 +77,8 @@ def test_samples_are_read_one_line_at_a_time(tmp_path: Path) -> None:
 
 
 def test_a_report_keeps_no_response_text(tmp_path: Path) -> None:
+    import dataclasses
+
     import pytest
 
     from harness_ext.errors import SparksError
@@ -88,7 +90,8 @@ def test_a_report_keeps_no_response_text(tmp_path: Path) -> None:
     run = load_run(tmp_path / "run", truncation="estimate", warn=lambda message: None)
     responses = [r for p in run.tasks["amc_sparks"].problems.values() for r in p.responses]
     for response in responses[::2]:  # no field holds the long text; it is read again
-        kept = [v for v in vars(response).values() if isinstance(v, str)]
+        values = [getattr(response, field.name) for field in dataclasses.fields(response)]
+        kept = [value for value in values if isinstance(value, str)]
         assert response.n_chars > 3000 and all(len(v) < response.n_chars for v in kept)
     assert [r.text for r in responses[::2]] == texts
     assert responses[1].text == "no answer" and responses[1].n_chars == len("no answer")
