@@ -1,7 +1,13 @@
-"""``report.md``: the report as GitHub-flavoured Markdown, for a pull request or a CI summary."""
+"""``report.md``: the report as GitHub-flavoured Markdown, for a pull request or a CI summary.
+
+Every text that comes from the runs (run names, specs, task names, problem ids, labels,
+warnings) is HTML-escaped outside code fences (:func:`_esc`): GitHub renders raw HTML in
+Markdown, so a run named ``<img src=x onerror=...>`` must show as text, as in report.html.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 
 from harness_ext.reports.compare import Report
@@ -22,8 +28,13 @@ __all__ = ["MAX_FLIPS", "render_markdown"]
 MAX_FLIPS = 100
 
 
+def _esc(text: object) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped: shown as written, never taken as HTML."""
+    return html.escape(str(text), quote=False)
+
+
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _esc(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -47,8 +58,9 @@ def _flip_examples(report: Report) -> list[str]:
     for view in flip_views(report, EXAMPLE_CHARS)[:EXAMPLES]:
         f = view.flip
         out += [
-            f"<details><summary>{f.candidate} {f.direction} {f.task} {f.problem_id} "
-            f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>",
+            "<details><summary>"
+            + _esc(f"{f.candidate} {f.direction} {f.task} {f.problem_id} ")
+            + f"({f.baseline_score:.2f} → {f.candidate_score:.2f})</summary>",
             "",
         ]
         if view.problem and _publishable(report, f.task):
@@ -58,7 +70,7 @@ def _flip_examples(report: Report) -> list[str]:
             (f.candidate, view.candidate_label, view.candidate),
         ):
             text = "".join(piece for kind, piece in pieces)
-            out += [f"{name} ({label}):", "", _fence(text), ""]
+            out += [_esc(f"{name} ({label}):"), "", _fence(text), ""]
         out += ["</details>", ""]
     return out
 
@@ -95,8 +107,8 @@ def render_markdown(report: Report) -> str:
             for run in report.runs
         ],
     )
-    out += ["", f"**{word}**: {lines[0]}"]
-    out += [f"- {line}" for line in lines[1:]]
+    out += ["", f"**{word}**: {_esc(lines[0])}"]
+    out += [f"- {_esc(line)}" for line in lines[1:]]
     out += [
         "",
         "## Accuracy by task and tier",
@@ -126,7 +138,7 @@ def render_markdown(report: Report) -> str:
                     text = f"**{text}**"
                 deltas.append(text)
             rows.append([row.tier, *row.cells, *deltas])
-        out += ["", f"### {task}", ""] + _table(header, rows)
+        out += ["", f"### {_esc(task)}", ""] + _table(header, rows)
     controls = control_rows(report)
     if controls:
         out += [
@@ -155,7 +167,7 @@ def render_markdown(report: Report) -> str:
             [tier, run, *[str(counts.get(name, 0)) for name in names]]
             for tier, run, counts in label_rows(report, task)
         ]
-        out += ["", f"### {task}", ""] + _table(["tier", "run", *names], rows)
+        out += ["", f"### {_esc(task)}", ""] + _table(["tier", "run", *names], rows)
     flips = flip_rows(report)
     out += ["", "## Flipped problems", ""]
     if not flips:
@@ -192,17 +204,17 @@ def render_markdown(report: Report) -> str:
         from harness_ext.reports.heads import heads_lines
 
         out += ["", "## Heads", ""] + [
-            f"- {line}" for line in heads_lines(report.heads, report.runs)
+            f"- {_esc(line)}" for line in heads_lines(report.heads, report.runs)
         ]
         png = report.heads.path.with_suffix(".png")
         if png.is_file():
-            out += ["", f"Heat map: `{png}` (and inline in report.html)."]
+            out += ["", f"Heat map: {_esc(png)} (and inline in report.html)."]
     if report.warnings:
-        out += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
+        out += ["", "## Warnings", ""] + [f"- {_esc(w)}" for w in report.warnings]
     out += [
         "",
         f"<sub>seed {report.seed}; truncation: "
-        + "; ".join(f"{run.name}: {run.truncation}" for run in report.runs)
+        + _esc("; ".join(f"{run.name}: {run.truncation}" for run in report.runs))
         + "</sub>",
         "",
     ]

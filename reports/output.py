@@ -10,9 +10,13 @@
 Ownership: sparks only replaces folders that carry its stamp file (:data:`STAMP_KEY` in a JSON
 file whose name the caller gives), or empty ones. Anything else is refused with the path named.
 
+Files the user added to a folder sparks replaces are kept (:mod:`harness_ext.atomic` keeps a
+manifest of what sparks wrote there).
+
 What a crash can leave behind: a hidden ``.NAME.sparks-new-XXXX`` folder (the set being written)
 or ``.NAME.sparks-old-XXXX`` (the previous set, on systems without an atomic folder exchange),
-next to ``NAME``. Both carry the stamp; the next write into ``NAME`` removes them.
+next to ``NAME``. Both carry the stamp; the next write into ``NAME`` removes them, unless the
+process writing them is still running.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from harness_ext.atomic import file_mode, replace_folder, staged_folder, write_atomic
+from harness_ext.atomic import (
+    STAGING_OWNER,
+    file_mode,
+    replace_folder,
+    staged_folder,
+    write_atomic,
+)
+from harness_ext.locks import Owner
 
 __all__ = [
     "STAMP_KEY",
@@ -58,14 +69,17 @@ def is_stamped(folder: Path, stamp_name: str, maker: Optional[str] = None) -> bo
 
 
 def leftovers(target: Path, stamp_name: str) -> list[Path]:
-    """Stamped temporary folders that an interrupted write into ``target`` left beside it."""
+    """Stamped temporary folders that an interrupted write into ``target`` left beside it
+    (not those of a write still running: their owner process is alive)."""
     if not target.parent.is_dir():
         return []
     found = []
     for kind in (_NEW, _OLD):
         for path in target.parent.glob(f".{target.name}.{kind}-*"):
             if path.is_dir() and not path.is_symlink() and is_stamped(path, stamp_name):
-                found.append(path)
+                owner = Owner.read(path / STAGING_OWNER)
+                if owner is None or owner.gone():
+                    found.append(path)
     return sorted(found)
 
 

@@ -32,7 +32,13 @@ Paths in the spec resolve against the spec's folder. Each run is one ``lm_eval``
   changed and the run is made again.
 * A run is written to ``NAME.partial``; when lm-eval exits 0, its results and sample files are
   read back (a file cut by a full disk fails the run), and only then is the folder swapped in
-  for ``NAME``. An interrupted or failed run is never reused.
+  for ``NAME``. An interrupted or failed run is never reused, nor one whose samples file is
+  gone.
+* Files the user added to ``runs/NAME`` or to the report folder are kept when they are
+  replaced (:mod:`harness_ext.atomic`).
+* One ``sparks regress`` at a time writes into ``OUTPUT``: it holds a lock (:data:`LOCK`, with
+  the holder's pid, host, start time and command); a second one is refused with the holder
+  named. The lock of a killed run is taken over, with a message.
 
 The report goes to ``OUTPUT/report`` (or ``-o DIR``), replaced as a whole set.
 """
@@ -68,6 +74,7 @@ __all__ = [
 ]
 
 STAMP = "sparks-run.json"
+LOCK = ".sparks-regress.lock"  # in OUTPUT: who is running sparks regress into it
 MAKER = "sparks regress"
 LOG_TAIL_LINES = 25
 Log = Callable[[str], None]
@@ -173,8 +180,27 @@ def _reuse_reason(folder: Path, identity: dict[str, Any]) -> Optional[str]:
         return "it was made by an older sparks that did not record what it ran"
     if stamp.get("state") != "finished":
         return "it did not finish"
+    missing = _missing_samples(folder)
+    if missing:
+        return f"its samples file is missing ({', '.join(missing)})"
     changed = differences(stamp["identity"], identity)
     return "; ".join(changed) if changed else None
+
+
+def _missing_samples(folder: Path) -> list[str]:
+    """The samples files that the run's results file names (one per task) but are gone."""
+    missing = []
+    for results in sorted(folder.rglob("results_*.json")):
+        try:
+            configs = json.loads(results.read_text(encoding="utf-8")).get("configs") or {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            return [results.name]
+        date_id = results.stem[len("results_") :]
+        for task in sorted(configs):
+            name = f"samples_{task}_{date_id}.jsonl"
+            if not (results.parent / name).is_file():
+                missing.append(name)
+    return missing
 
 
 def check_run_output(folder: Path, run: RunSpec) -> None:
@@ -395,6 +421,8 @@ def run_regress(args: argparse.Namespace) -> int:
             command = [*_lm_eval(), *lm_eval_command(spec, run, spec.output / "runs" / run.name)]
             console.print(" ".join(command), highlight=False, soft_wrap=True)
         return 0
+    from harness_ext.locks import folder_lock
+
     report_folder = args.output or spec.output / "report"
     claim_run_folders(spec, force=args.force)
     check_report_folder(report_folder)
@@ -403,7 +431,8 @@ def run_regress(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
-    with Phases() as progress:
+    lock = folder_lock(spec.output, name=LOCK, what="the regress output folder", log=log)
+    with lock, Phases() as progress:
         folders = {
             run.name: execute_run(
                 spec, run, rerun=args.rerun, log=log, force=args.force, progress=progress

@@ -4,10 +4,16 @@ A *run* is one lm-eval invocation: its header (model, interventions, date, versi
 sparks task, every problem with its logged score and its responses. Each response is graded
 (extracted answer, correct or not), checked for truncation and labelled here, once, so every
 renderer reads the same facts.
+
+Samples are streamed (:func:`harness_ext.formats.samples.read_samples`): a response's text is
+labelled as its line is read and then dropped; a :class:`Response` keeps where its text is
+(:class:`ResponseText`) and reads it again only when a renderer shows it. Memory therefore
+grows with the number of responses, not with their length.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from harness_ext.errors import SparksError
-from harness_ext.formats.samples import LoggedSample, read_samples
+from harness_ext.formats.samples import LoggedSample, read_sample_at, read_samples
 
 if TYPE_CHECKING:
     from harness_ext.answers.graders import GradingRules
@@ -24,7 +30,16 @@ if TYPE_CHECKING:
     from harness_ext.reports.labels import NamedLabelers
     from harness_ext.reports.truncation import TokenCounter
 
-__all__ = ["Problem", "Response", "Run", "TaskRun", "find_results_file", "id_sort_key", "load_run"]
+__all__ = [
+    "Problem",
+    "Response",
+    "ResponseText",
+    "Run",
+    "TaskRun",
+    "find_results_file",
+    "id_sort_key",
+    "load_run",
+]
 
 METRICS = ("pass@1", "exact_match")
 FILTER = "extracted"
@@ -33,12 +48,45 @@ TIER_FALLBACK = "all"
 Warn = Callable[[str], None]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)  # slots: one per response, so kept small
+class ResponseText:
+    """Where a response's text is: response ``index`` of the sample at byte ``offset`` of a
+    samples file, which had ``size`` bytes and modification time ``mtime_ns`` when it was read.
+    """
+
+    path: Path
+    offset: int
+    index: int
+    size: int
+    mtime_ns: int
+
+    def read(self) -> str:
+        """The text, read again from the samples file (which must not have changed)."""
+        try:
+            stat = self.path.stat()
+        except OSError as error:
+            raise SparksError(f"cannot read {self.path} again: {error.strerror}") from None
+        if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise SparksError(
+                f"samples file {self.path} changed while the report was being made; "
+                f"make the report again"
+            )
+        return _responses_at(self.path, self.offset, self.size, self.mtime_ns)[self.index]
+
+
+@functools.lru_cache(maxsize=2)  # a problem's n responses are shown one after the other
+def _responses_at(path: Path, offset: int, size: int, mtime_ns: int) -> tuple[str, ...]:
+    return read_sample_at(path, offset).responses
+
+
+@dataclass(slots=True)
 class Response:
-    """One generated response, graded and labelled."""
+    """One generated response, graded and labelled. Its text is not kept: ``source`` says where
+    it is, and :attr:`text` reads it again (``n_chars`` is its length)."""
 
     index: int
-    text: str
+    source: ResponseText
+    n_chars: int
     answer: Optional[str]
     correct: bool
     truncated: bool
@@ -51,8 +99,9 @@ class Response:
     ungraded: bool = False  # the answer check ran out of time (reason "timeout"): counted wrong
 
     @property
-    def n_chars(self) -> int:
-        return len(self.text)
+    def text(self) -> str:
+        """The full text, read again from the samples file."""
+        return self.source.read()
 
 
 @dataclass
@@ -501,11 +550,21 @@ def _load_task(
     expected = ((data.get("n-samples") or {}).get(task) or {}).get("effective")
     if advance is not None:
         advance(0, total=expected if isinstance(expected, int) else None)
+    stat = samples_file.stat()
+    version = (stat.st_size, stat.st_mtime_ns)
     for sample in read_samples(samples_file):
         if advance is not None:
             advance()
         problem = _problem(
-            sample, samples_file, task, metric, config, task_run.grading, counter, labelers
+            sample,
+            samples_file,
+            task,
+            metric,
+            config,
+            task_run.grading,
+            counter,
+            labelers,
+            version,
         )
         if problem.problem_id in task_run.problems:
             raise SparksError(
@@ -543,6 +602,7 @@ def _problem(
     rules: GradingRules,
     counter: Optional[TokenCounter],
     labelers: NamedLabelers,
+    version: tuple[int, int],
 ) -> Problem:
     from harness_ext.answers import graders
     from harness_ext.reports.labels import diagnose_sample, make_sample
@@ -588,7 +648,8 @@ def _problem(
             truncated = is_truncated(text, max_gen_toks, has_answer=bool(answer), n_tokens=n_tokens)
         response = Response(
             index,
-            text,
+            ResponseText(path, sample.offset, index, *version),
+            len(text),
             answer,
             correct,
             truncated,

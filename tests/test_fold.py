@@ -58,3 +58,49 @@ def test_fold_checkpoint_keeps_foreign_folders(checkpoint: Path, tmp_path: Path)
     precious.mkdir()
     with pytest.raises(SparksError, match="not a folded checkpoint written by sparks"):
         fold_checkpoint(checkpoint, "zero:L0H0", precious)
+
+
+def test_fold_again_keeps_the_users_files(checkpoint: Path, tmp_path: Path) -> None:
+    out = fold_checkpoint(checkpoint, "zero:L0H1", tmp_path / "folded")
+    (out / "NOTES.md").write_text("why L0H1")
+    fold_checkpoint(checkpoint, "zero:L0H0", out)
+    assert json.loads((out / FOLD_NOTE).read_text())["interventions"] == "zero:L0H0"
+    assert (out / "NOTES.md").read_text() == "why L0H1"
+
+
+KILLED_FOLD = """
+import os, signal, sys
+from transformers import PreTrainedModel
+from harness_ext.interventions import fold_checkpoint
+real = PreTrainedModel.save_pretrained
+def save_then_die(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the weights are in the staging folder
+PreTrainedModel.save_pretrained = save_then_die
+fold_checkpoint(sys.argv[1], "zero:L0H1", sys.argv[2])
+"""
+
+
+def test_a_killed_fold_leaves_no_staging_folder_behind(checkpoint: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "folded"
+    script = tmp_path / "killed_fold.py"
+    script.write_text(KILLED_FOLD)
+    done = subprocess.run([sys.executable, str(script), str(checkpoint), str(out)])
+    assert done.returncode == -9
+    staged = list(tmp_path.glob(".folded.sparks-new-*"))
+    assert len(staged) == 1 and (staged[0] / "model.safetensors").is_file()
+    assert not out.exists()
+    busy = tmp_path / ".folded.sparks-new-busy"  # a fold still running (this process)
+    busy.mkdir()
+    from harness_ext.atomic import STAGING_OWNER
+    from harness_ext.locks import Owner
+
+    (busy / STAGING_OWNER).write_text(Owner.me().to_json())
+    foreign = tmp_path / ".folded.sparks-new-mine"  # not sparks' (no owner record): kept
+    foreign.mkdir()
+    fold_checkpoint(checkpoint, "zero:L0H1", out)
+    assert (out / FOLD_NOTE).is_file()
+    assert sorted(p.name for p in tmp_path.glob(".folded.*")) == [busy.name, foreign.name]

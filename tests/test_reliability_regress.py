@@ -452,3 +452,130 @@ def test_control_runs_expand_one_per_seed(tmp_path: Path) -> None:
     ]
     assert {run.group for run in controls} == {"ctl"}
     assert regress._controls(spec) == {"ablate": ["ctl-s0", "ctl-s1", "ctl-s2"]}
+
+
+# ---------------------------------------------------------------- the user's files are kept
+
+
+def test_report_rerun_keeps_the_users_files(tmp_path: Path) -> None:
+    folder, _ = _old_report(tmp_path)
+    (folder / "NOTES.md").write_text("my notes")
+    (folder / "figs").mkdir()
+    (folder / "figs" / "plot.svg").write_text("<svg/>")
+    (folder / "empty").mkdir()
+    write_report(_report(tmp_path, "2"), folder)  # replaced as a set: the user's files stay
+    assert _delta(folder) == -1.0
+    assert (folder / "NOTES.md").read_text() == "my notes"
+    assert (folder / "figs" / "plot.svg").read_text() == "<svg/>"
+    assert (folder / "empty").is_dir()
+    write_report(_report(tmp_path), folder)  # and again: still there
+    assert (folder / "NOTES.md").read_text() == "my notes" and _delta(folder) == 0.0
+
+
+def test_report_cli_rerun_keeps_notes(tmp_path: Path) -> None:
+    from harness_ext.cli import main
+
+    _report(tmp_path)
+    runs = [str(tmp_path / "runs" / "a"), str(tmp_path / "runs" / "b")]
+    out = tmp_path / "out"
+    assert main(["report", *runs, "-o", str(out), "--truncation", "estimate"]) == 0
+    (out / "NOTES.md").write_text("mine")
+    assert main(["report", *runs, "-o", str(out), "--truncation", "estimate"]) == 0
+    assert (out / "NOTES.md").read_text() == "mine"
+
+
+def test_a_file_sparks_now_writes_is_not_taken_from_the_user(tmp_path: Path) -> None:
+    from harness_ext.atomic import MANIFEST
+
+    folder, before = _old_report(tmp_path)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"].remove("report.md")  # as if an older sparks had not written report.md
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(SparksError, match="report.md, which sparks did not write but now would"):
+        write_report(_report(tmp_path, "2"), folder)
+    assert (folder / "report.md").read_text() == before["report.md"]
+    assert not list(tmp_path.glob(".report.sparks-*"))
+
+
+def test_regress_rerun_keeps_the_users_files(tmp_path: Path, fake_lm_eval: Path) -> None:
+    spec = _spec(tmp_path)
+    assert regress.run_regress(_args(str(spec))) == 0
+    out = tmp_path / "spec" / "out"
+    (out / "runs" / "base" / "NOTES.md").write_text("run notes")
+    (out / "report" / "NOTES.md").write_text("report notes")
+    assert regress.run_regress(_args(str(spec), "--rerun")) == 0
+    assert _calls(fake_lm_eval) == 4  # both runs ran twice
+    assert (out / "runs" / "base" / "NOTES.md").read_text() == "run notes"
+    assert (out / "report" / "NOTES.md").read_text() == "report notes"
+    assert len(list((out / "runs" / "base").rglob("results_*.json"))) == 1
+
+
+def test_a_finished_run_without_its_samples_is_run_again(
+    tmp_path: Path, fake_lm_eval: Path
+) -> None:
+    spec = load_spec(_spec(tmp_path))
+    said: list[str] = []
+    folder = execute_run(spec, spec.runs[0], rerun=False, log=said.append)
+    assert execute_run(spec, spec.runs[0], rerun=False, log=said.append) == folder
+    assert "reusing" in said[-1] and _calls(fake_lm_eval) == 1
+    next(folder.rglob("samples_*.jsonl")).unlink()
+    execute_run(spec, spec.runs[0], rerun=False, log=said.append)
+    assert _calls(fake_lm_eval) == 2
+    assert "samples_amc_sparks_greedy" in said[-1] and "missing" in said[-1]
+    assert len(list(folder.rglob("samples_*.jsonl"))) == 1
+
+
+# ---------------------------------------------------------------- one regress per folder
+
+HOLD_LOCK = textwrap.dedent("""
+    import os, signal, sys, time
+    from pathlib import Path
+    from harness_ext.locks import folder_lock
+    from harness_ext.reports.regress import LOCK
+    with folder_lock(Path(sys.argv[1]), name=LOCK, what="x", log=print):
+        print("locked", flush=True)
+        if sys.argv[2] == "die":
+            os.kill(os.getpid(), signal.SIGKILL)
+        sys.stdin.read()  # held until the test closes stdin
+""")
+
+
+def _holder(tmp_path: Path, folder: Path, mode: str) -> subprocess.Popen:
+    script = tmp_path / "hold_lock.py"
+    script.write_text(HOLD_LOCK)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(folder), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+    return child
+
+
+def test_a_second_regress_into_one_folder_is_refused(tmp_path: Path, fake_lm_eval: Path) -> None:
+    spec = _spec(tmp_path)
+    out = tmp_path / "spec" / "out"
+    child = _holder(tmp_path, out, "hold")
+    try:
+        with pytest.raises(SparksError) as refused:
+            regress.run_regress(_args(str(spec)))
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+    message = str(refused.value)
+    assert f"pid {child.pid}" in message and "hold_lock.py" in message and "in use" in message
+    assert _calls(fake_lm_eval) == 0 and not (out / "runs").exists()
+    assert regress.run_regress(_args(str(spec))) == 0  # released: the next run proceeds
+
+
+def test_the_lock_of_a_killed_regress_is_taken_over(
+    tmp_path: Path, fake_lm_eval: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _spec(tmp_path)
+    child = _holder(tmp_path, tmp_path / "spec" / "out", "die")
+    assert child.wait() == -signal.SIGKILL
+    assert regress.run_regress(_args(str(spec))) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"taking over the lock of pid {child.pid}" in said and "no longer running" in said

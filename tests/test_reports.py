@@ -136,6 +136,7 @@ def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     written = write_report(report, out)
     assert sorted(p.name for p in written) == ["report.html", "report.json", "report.md"]
     assert sorted(p.name for p in out.iterdir()) == [
+        ".sparks-manifest.json",  # what sparks wrote: a later report keeps everything else
         ".sparks-report.json",
         "report.html",
         "report.json",

@@ -65,6 +65,7 @@ def regress_out(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> 
 def test_regress_writes_the_report(regress_out: Path) -> None:
     report = regress_out / "report"
     assert sorted(p.name for p in report.iterdir()) == [
+        ".sparks-manifest.json",
         ".sparks-report.json",
         "report.html",
         "report.json",

@@ -55,7 +55,10 @@ def summary(out: Path) -> None:
     for row in report["accuracy"]:
         if row["tier"] == "all":
             print(f"  {row['run']:<10} {row['accuracy']:6.1%}   {WHAT.get(row['run'], '')}")
-    comparisons = [("base", report["deltas"], "candidate"), ("the random heads", report["control_deltas"], "run")]
+    comparisons = [
+        ("base", report["deltas"], "candidate"),
+        ("the random heads", report["control_deltas"], "run"),
+    ]
     for name, rows, key in comparisons:
         for row in rows:
             if row["tier"] == "all" and row[key] == "ablated":

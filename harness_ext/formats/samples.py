@@ -8,6 +8,11 @@ per metric (``pass@1``, ``exact_match``, ``ungraded``; ``bypass`` under ``--pred
 generation settings. :class:`LoggedSample` gives those fields typed; :func:`read_samples` reads
 a file of them with a clear error for a cut or foreign file. The reports and ``sparks discover
 --samples`` read samples only through here.
+
+Samples files of long reasoning traces run to hundreds of MB, so :func:`read_samples` streams:
+it reads one line at a time and keeps nothing once a sample is handed on; each sample knows
+its byte ``offset``, and :func:`read_sample_at` reads that one sample again (what the report
+does for the few responses it shows in full).
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, BinaryIO, Iterator, Mapping, Optional
 
 from harness_ext.errors import SparksError
 
-__all__ = ["STOP_REASONS", "GenerationFact", "LoggedSample", "read_samples"]
+__all__ = ["STOP_REASONS", "GenerationFact", "LoggedSample", "read_sample_at", "read_samples"]
 
 STOP_REASONS = ("eos", "stop_sequence", "length")
 
@@ -46,9 +51,12 @@ class LoggedSample:
     filtered: tuple[Optional[str], ...]  # the filter's output per response (extracted answers)
     generation_kwargs: Optional[Mapping[str, Any]]  # as logged with the first request
     raw: Mapping[str, Any]
+    offset: int = 0  # where the line starts in the file (bytes): read_sample_at(path, offset)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], path: Path, line: int = 0) -> "LoggedSample":
+    def from_json(
+        cls, data: Mapping[str, Any], path: Path, line: int = 0, offset: int = 0
+    ) -> "LoggedSample":
         """Type one parsed line; a clear error when it has no responses."""
         doc_id = data.get("doc_id")
         doc = data.get("doc")
@@ -62,6 +70,7 @@ class LoggedSample:
             filtered=_filtered(data),
             generation_kwargs=_logged_gen_kwargs(data),
             raw=data,
+            offset=offset,
         )
 
     @property
@@ -114,28 +123,44 @@ class LoggedSample:
 
 
 def read_samples(path: Path) -> Iterator[LoggedSample]:
-    """The samples of an lm-eval ``samples_*.jsonl``; a clear error for a cut or foreign file."""
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            last = number == len(lines) or all(not rest.strip() for rest in lines[number:])
-            what = (
-                "its last line is cut off: the file is truncated (was the run interrupted?)"
-                if last
-                else f"line {number} is not JSON"
-            )
-            raise SparksError(f"samples file {path}: {what}; rerun the evaluation") from None
-        if not isinstance(data, dict):
-            raise SparksError(
-                f"samples file {path}, line {number}: not a JSON object; is it an "
-                f"lm-eval samples file?"
-            )
-        yield LoggedSample.from_json(data, path, number)
+    """The samples of an lm-eval ``samples_*.jsonl``, one line at a time (the file is never
+    held whole); a clear error for a cut or foreign file."""
+    with open(path, "rb") as stream:
+        offset = 0
+        for number, raw in enumerate(stream, start=1):
+            start, offset = offset, offset + len(raw)
+            if not raw.strip():
+                continue
+            data = _parse(raw, path, number, stream)
+            yield LoggedSample.from_json(data, path, number, start)
+
+
+def read_sample_at(path: Path, offset: int, line: int = 0) -> LoggedSample:
+    """The one sample whose line starts at byte ``offset`` of ``path`` (a
+    :attr:`LoggedSample.offset` that :func:`read_samples` gave)."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        raw = stream.readline()
+        return LoggedSample.from_json(_parse(raw, path, line, stream), path, line, offset)
+
+
+def _parse(raw: bytes, path: Path, number: int, stream: BinaryIO) -> dict[str, Any]:
+    """One line as a JSON object; ``stream`` (just after the line) tells a cut last line."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        last = not raw.endswith(b"\n") or all(not rest.strip() for rest in stream)
+        what = (
+            "its last line is cut off: the file is truncated (was the run interrupted?)"
+            if last
+            else f"line {number} is not JSON"
+        )
+        raise SparksError(f"samples file {path}: {what}; rerun the evaluation") from None
+    if not isinstance(data, dict):
+        raise SparksError(
+            f"samples file {path}, line {number}: not a JSON object; is it an lm-eval samples file?"
+        )
+    return data
 
 
 def _responses(data: Mapping[str, Any], path: Path) -> tuple[str, ...]:
