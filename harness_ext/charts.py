@@ -198,7 +198,8 @@ def _mark(ax: Axes, marked: Marked, n_heads: int, cell_pt: float) -> None:
             }
         )
         if points:  # later runs' markers smaller, so that two runs on one head both show
-            size = (min(8.0, max(2.5, cell_pt * 0.35)) * (1 - 0.2 * (index % 3))) ** 2
+            # most of a cell, at least 5 pt across (a 30-layer map has cells of about 8 pt)
+            size = (min(12.0, max(5.0, cell_pt * 0.7)) * (1 - 0.2 * (index % 3))) ** 2
             ax.scatter(
                 [h for _, h in points],
                 [layer for layer, _ in points],
@@ -206,7 +207,7 @@ def _mark(ax: Axes, marked: Marked, n_heads: int, cell_pt: float) -> None:
                 marker=MARKERS[index % len(MARKERS)],
                 c=MARKED_COLOUR,
                 edgecolors="white",
-                linewidths=0.5,
+                linewidths=0.8,
                 zorder=4,
             )
 
@@ -226,7 +227,7 @@ def _legend_handles(groups: Sequence[tuple[Heads, str, str]], marked: Marked) ->
             linestyle="none",
             marker=MARKERS[i % len(MARKERS)],
             color=MARKED_COLOUR,
-            markersize=5,
+            markersize=7,
             label=f"{name} intervened on it",
         )
         for i, (name, _) in enumerate(marked)

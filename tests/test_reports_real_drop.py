@@ -97,7 +97,7 @@ def test_ablating_the_top_heads_is_a_significant_regression(drop: tuple[Path, in
     assert all(s["evidence"] or s["note"] for s in failed)
     assert data["heads"]["emergent"][:1] and len(data["heads"]["emergent"]) == 27
     html = (out / "report" / "report.html").read_text()
-    assert "<h2>Heads</h2>" in html and "intervened in ablated" in html
+    assert "<h2>Heads</h2>" in html and "ablated intervened on it" in html
 
 
 def test_identical_real_runs_pass_the_gate(drop: tuple[Path, int], tmp_path: Path) -> None:
