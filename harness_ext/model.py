@@ -94,12 +94,13 @@ class SparksLM(HFLM):
             separate_cache_per_intervention()
 
     def _prepare_interventions(self, config: Any) -> list:
-        """Draw a random control for this config (the spec becomes concrete), then resolve."""
-        from harness_ext.interventions import expand_controls, resolve
+        """The intervention plan for this config (:mod:`harness_ext.interventions.plan`, the
+        one ``sparks-vllm`` applies too): the random control drawn, the items resolved."""
+        from harness_ext.interventions.plan import build_plan
 
-        expanded = expand_controls(self._spec, config)
-        self._spec, self._control = expanded.spec, expanded.control
-        return resolve(self._spec, config)
+        plan = build_plan(self._spec, config)
+        self._spec, self._control = plan.spec, plan.control
+        return plan.items
 
     @property
     def interventions(self) -> str | None:
@@ -359,12 +360,15 @@ def spec_digest(normalized: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest()[:12]
 
 
-def results_names(model_args: str | dict | None, found: str | None) -> tuple[str, str]:
-    """The model name and folder name lm-eval records for a ``sparks`` run.
+def results_names(
+    model_args: str | dict | None, found: str | None, backend: str = "hf"
+) -> tuple[str, str]:
+    """The model name and folder name lm-eval records for a ``sparks`` (or ``sparks-vllm``) run.
 
     ``found`` is the name lm-eval derived from ``model_args`` (``pretrained=``, ...), or None,
     for which lm-eval would draw a "random" name from its seeded generator (the same for every
-    run). The name is then the embedded model's; the folder adds ``__sparks-<digest>`` when
+    run). The name is then the embedded model's; a ``sparks-vllm`` run (``backend="vllm"``)
+    adds ``__vllm``; the folder adds ``__sparks-<digest>`` when
     there are interventions, so a baseline and an ablated run never share a folder. The digest
     is that of the concrete spec the model runs (a random control drawn for the model's config).
     """
@@ -379,6 +383,8 @@ def results_names(model_args: str | dict | None, found: str | None) -> tuple[str
     )
     name = found or MODEL_NAME
     folder = sanitize_model_name(name)
+    if backend == "vllm":  # a vLLM run never shares a folder with a transformers run
+        folder += "__vllm"
     text = args.get("interventions")
     if text is not None and str(text).strip():
         folder += f"__sparks-{spec_digest(_normalized_or_text(str(text), args))}"
