@@ -26,7 +26,7 @@ import json
 from collections import defaultdict, deque
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["FACTS_KEY", "FactsRecorder", "generation_facts"]
+__all__ = ["FACTS_KEY", "FactsRecorder", "generation_facts", "vllm_facts"]
 
 FACTS_KEY = "sparks_generation"
 Fact = dict[str, Any]
@@ -83,6 +83,27 @@ def _stop_length(
         else:
             low = middle + 1
     return low
+
+
+def vllm_facts(output: Any, budget: int | None) -> dict[str, Any]:
+    """The facts of one vLLM ``RequestOutput`` (``sparks-vllm``), from vLLM's own record.
+
+    ``token_ids`` holds what the model produced: the end token included, nothing after a stop
+    string was complete (as :func:`generation_facts` counts). ``finish_reason`` is ``length``
+    or ``stop``; ``stop_reason`` is None (the end token), a stop token id, or the stop string.
+    ``budget``: the request's ``max_tokens``."""
+    completion = output.outputs[0]
+    if completion.finish_reason == "length":
+        reason = "length"
+    elif isinstance(completion.stop_reason, str):
+        reason = "stop_sequence"
+    else:  # None: the model's end token; an int: a stop token id
+        reason = "eos"
+    return {
+        "generated_tokens": len(completion.token_ids),
+        "stop_reason": reason,
+        "max_gen_toks": budget,
+    }
 
 
 class FactsRecorder:

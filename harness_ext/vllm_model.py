@@ -94,6 +94,10 @@ class SparksVLLM(VLLM):
         self._facts = None
         if spec is not None:
             self._plan = self._prepare_plan(spec, pretrained, vllm_args)
+        self._counting = self._plan is not None or not (
+            vllm_args.get("worker_cls") or vllm_args.get("worker_extension_cls")
+        )
+        if self._counting:  # a baseline counts its engine steps too, unless the user's worker runs
             vllm_args = self._engine_args(vllm_args)
         super().__init__(pretrained=pretrained, **vllm_args)
         if self._plan is not None:
@@ -132,9 +136,10 @@ class SparksVLLM(VLLM):
         from harness_ext.interventions.plan import save_plan
         from harness_ext.vllm_worker import PLAN_KEY
 
-        path = save_plan(self._plan, cache_dir() / "vllm-plans")
         extra = dict(vllm_args.get("additional_config") or {})
-        extra[PLAN_KEY] = {"path": str(path), "digest": self._plan.digest()}
+        if self._plan is not None:
+            path = save_plan(self._plan, cache_dir() / "vllm-plans")
+            extra[PLAN_KEY] = {"path": str(path), "digest": self._plan.digest()}
         return {
             **vllm_args,
             "worker_cls": "harness_ext.vllm_worker.SparksWorker",
@@ -161,9 +166,11 @@ class SparksVLLM(VLLM):
         outputs = super()._model_generate(
             requests, generate=generate, sampling_params=sampling_params
         )
-        if self._plan is not None:
+        if self._counting and self.data_parallel_size <= 1:
             self._check_applied()
         if generate and self._facts is not None:
+            from harness_ext.generation_facts import vllm_facts
+
             params = sampling_params if isinstance(sampling_params, list) else None
             budgets = [p.max_tokens for p in params] if params else [None] * len(outputs)
             self._facts.add_batch(
@@ -174,10 +181,12 @@ class SparksVLLM(VLLM):
     def _check_applied(self) -> None:
         """Read the workers' counts; fail unless every layer ran in every engine step."""
         counts = self.model.collective_rpc("sparks_applied_steps")
+        wanted = set(self._plan.layers) if self._plan is not None else set()
         for worker in counts:
             steps = worker["engine_steps"]
             layers = {int(layer): int(n) for layer, n in worker["layers"].items()}
-            wanted = set(self._plan.layers)
+            if not wanted and not layers:
+                continue
             skipped = {layer: n for layer, n in layers.items() if n != steps}
             if set(layers) != wanted or skipped or steps == 0:
                 raise SparksError(
@@ -233,22 +242,6 @@ class SparksVLLM(VLLM):
             "sparks_plugins": _plugin_versions() if plan is not None else {},
             "sparks_applied_steps": self._applied,
         }
-
-
-def vllm_facts(output: Any, budget: int | None) -> dict[str, Any]:
-    """``sparks_generation`` of one vLLM ``RequestOutput``: tokens and why it stopped."""
-    completion = output.outputs[0]
-    if completion.finish_reason == "length":
-        reason = "length"
-    elif isinstance(completion.stop_reason, str):
-        reason = "stop_sequence"
-    else:  # None: the model's end token; an int: a stop token id
-        reason = "eos"
-    return {
-        "generated_tokens": len(completion.token_ids),
-        "stop_reason": reason,
-        "max_gen_toks": budget,
-    }
 
 
 def _calibrate(plan: Any, pretrained: str, vllm_args: dict[str, Any]) -> None:
