@@ -139,9 +139,22 @@ class SparksLM(HFLM):
             raise SparksError(self._non_finite_message()) from error
         if guard is not None and not guard.all_finite():
             raise SparksError(self._non_finite_message())
+        self._check_applied()
         if self._facts is not None:
             self._facts.add_batch(self._generation_facts(output, context, max_length, stop))
         return output
+
+    def _check_applied(self) -> None:
+        """Fail when an intervened layer ran in fewer forward passes than the model."""
+        record = self._intervened.applied_steps() if self._intervened is not None else None
+        if record is None:
+            return
+        steps, layers = record["engine_steps"], record["layers"]
+        if any(count != steps for count in layers.values()):  # type: ignore[union-attr]
+            raise SparksError(
+                f"interventions were skipped: the model ran {steps} forward passes, but the "
+                f"intervened layers were applied in {layers}; the run is stopped."
+            )
 
     def _generation_facts(self, output, context, max_length: int, stop) -> list[dict]:
         from harness_ext.generation_facts import generation_facts
@@ -287,6 +300,10 @@ class SparksLM(HFLM):
             self._intervened.mode if self._intervened is not None else None
         )
         info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
+        info["sparks_backend"] = "transformers"
+        info["sparks_applied_steps"] = (
+            self._intervened.applied_steps() if self._intervened is not None else None
+        )
         return info
 
 

@@ -131,3 +131,20 @@ def test_generation_facts_from_vllm_outputs(finish, stop, reason):
         "stop_reason": reason,
         "max_gen_toks": 32,
     }
+
+
+@pytest.mark.parametrize("mode", ["fold", "pyvene"])
+def test_transformers_path_records_applied_steps_too(mode):
+    from harness_ext.interventions import apply_interventions
+
+    model = tiny_model("llama")
+    batch = tiny_tokenizer()(["What is 2+3?"], return_tensors="pt")
+    intervened = apply_interventions(
+        model, build_plan("scale:L0H1+L1H2:0.5", model.config).items, mode=mode
+    )
+    with intervened, torch.no_grad():
+        model.generate(**batch, **GENERATE)
+    assert intervened.applied_steps() == {
+        "engine_steps": GENERATE["max_new_tokens"],
+        "layers": {"0": GENERATE["max_new_tokens"], "1": GENERATE["max_new_tokens"]},
+    }
