@@ -35,8 +35,9 @@ class Command:
 def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
     """Run lm-eval with the sparks model (--model sparks unless you pass another).
 
-    Every lm_eval flag works. Interventions can also be given as flags, which are added to
-    ``--model_args`` as one ``interventions=`` spec:
+    Every lm_eval flag works. ``--backend vllm`` runs ``--model sparks-vllm`` (from .venv-vllm
+    when this environment has no vLLM; docs/vllm.md). Interventions can also be given as
+    flags, which are added to ``--model_args`` as one ``interventions=`` spec:
 
       --ablate L12H3 [L14H7 ...]   zero these heads (``L12`` = all heads of layer 12)
       --boost L20H1=1.3 [...]      scale a head's output by a factor (0.5 damps)
@@ -46,14 +47,52 @@ def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
         eval_parser().print_help()
         return 0
     check_json_flags(rest)
+    backend, rest = pop_backend(rest)
     argv = with_intervention_flags(rest)
     if "--model" not in argv and not any(arg.startswith("--model=") for arg in argv):
-        argv = ["--model", "sparks", *argv]
+        argv = ["--model", BACKEND_MODELS[backend], *argv]
+    if backend == "vllm":
+        vllm_lm_eval(argv)  # returns only when this interpreter has vLLM
     from lm_eval.__main__ import cli_evaluate
 
     sys.argv = ["lm_eval", *argv]
     cli_evaluate()
     return 0
+
+
+BACKEND_MODELS = {"transformers": "sparks", "vllm": "sparks-vllm"}
+
+
+def pop_backend(argv: list[str]) -> tuple[str, list[str]]:
+    """``--backend transformers|vllm`` (default transformers) taken out of ``argv``."""
+    backend, kept, args = "transformers", [], iter(argv)
+    for arg in args:
+        if arg == "--backend" or arg.startswith("--backend="):
+            value = arg.partition("=")[2] if "=" in arg else next(args, "")
+            if value not in BACKEND_MODELS:
+                raise SparksError(f"--backend {value!r} is not one of {', '.join(BACKEND_MODELS)}")
+            backend = value
+        else:
+            kept.append(arg)
+    return backend, kept
+
+
+def vllm_lm_eval(argv: list[str]) -> None:
+    """Run lm_eval from the vLLM environment (.venv-vllm) unless this interpreter has vLLM."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    if importlib.util.find_spec("vllm") is not None:
+        return
+    root = Path(__file__).resolve().parents[1]
+    lm_eval = root / ".venv-vllm" / "bin" / "lm_eval"
+    if not lm_eval.is_file():
+        raise SparksError(
+            f"--backend vllm needs vLLM, which is not installed here and {lm_eval} does not "
+            f"exist: make it with `bash {root / 'scripts' / 'setup-vllm.sh'}`"
+        )
+    os.execv(str(lm_eval), [str(lm_eval), *argv])
 
 
 def add_intervention_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -92,7 +131,7 @@ def eval_parser() -> argparse.ArgumentParser:
     parser = holder.choices["run"]
     parser.prog = "sparks eval"
     parser.usage = (
-        "sparks eval --tasks <task> [--model_args <arg=value> ...] "
+        "sparks eval --tasks <task> [--backend transformers|vllm] [--model_args <arg=value> ...] "
         "[--ablate HEAD ...] [--boost HEAD=FACTOR ...] [--interventions SPEC] "
         "[lm_eval options]"
     )
@@ -104,6 +143,13 @@ def eval_parser() -> argparse.ArgumentParser:
         parser.add_argument_group(
             "sparks interventions (added to --model_args as one interventions=SPEC)"
         )
+    )
+    parser.add_argument(
+        "--backend",
+        choices=list(BACKEND_MODELS),
+        default="transformers",
+        help="transformers (--model sparks, default) or vllm (--model sparks-vllm, from "
+        ".venv-vllm when needed; docs/vllm.md)",
     )
     return parser
 

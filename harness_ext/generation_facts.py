@@ -26,7 +26,7 @@ import json
 from collections import defaultdict, deque
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["FACTS_KEY", "FactsRecorder", "generation_facts"]
+__all__ = ["FACTS_KEY", "FactsRecorder", "generation_facts", "vllm_facts"]
 
 FACTS_KEY = "sparks_generation"
 Fact = dict[str, Any]
@@ -85,6 +85,27 @@ def _stop_length(
     return low
 
 
+def vllm_facts(output: Any, budget: int | None) -> dict[str, Any]:
+    """The facts of one vLLM ``RequestOutput`` (``sparks-vllm``), from vLLM's own record.
+
+    ``token_ids`` holds what the model produced: the end token included, nothing after a stop
+    string was complete (as :func:`generation_facts` counts). ``finish_reason`` is ``length``
+    or ``stop``; ``stop_reason`` is None (the end token), a stop token id, or the stop string.
+    ``budget``: the request's ``max_tokens``."""
+    completion = output.outputs[0]
+    if completion.finish_reason == "length":
+        reason = "length"
+    elif isinstance(completion.stop_reason, str):
+        reason = "stop_sequence"
+    else:  # None: the model's end token; an int: a stop token id
+        reason = "eos"
+    return {
+        "generated_tokens": len(completion.token_ids),
+        "stop_reason": reason,
+        "max_gen_toks": budget,
+    }
+
+
 class FactsRecorder:
     """Pairs the facts of each generated row with the response lm-eval reports for it.
 
@@ -92,8 +113,11 @@ class FactsRecorder:
     during ``generate_until`` (it forwards every call to the real hook); then ``attach``.
     """
 
-    def __init__(self, real_hook: Any) -> None:
+    def __init__(self, real_hook: Any, *, match_settings: bool = True) -> None:
         self._real = real_hook
+        # lm-eval's VLLM reports rewritten generation arguments (``until``, budget) to the
+        # hook, not the request's own: there, requests are matched by context (and text) only
+        self._match_settings = match_settings
         self._pending: deque[Fact] = deque()
         self._by_request: dict[tuple[str, str], deque[tuple[str, Optional[Fact]]]] = defaultdict(
             deque
@@ -107,7 +131,7 @@ class FactsRecorder:
         if attr == "generate_until":
             context, gen_kwargs = request
             fact = self._pending.popleft() if self._pending else None
-            self._by_request[(context, _settings(gen_kwargs))].append((result, fact))
+            self._by_request[(context, self._key(gen_kwargs))].append((result, fact))
         self._real.add_partial(attr, request, result)
 
     def attach(self, requests: Sequence[Any], outputs: Sequence[str]) -> None:
@@ -116,12 +140,15 @@ class FactsRecorder:
             context, gen_kwargs = request.args
             if not isinstance(gen_kwargs, dict):
                 continue
-            queue = self._by_request.get((context, _settings(gen_kwargs)))
+            queue = self._by_request.get((context, self._key(gen_kwargs)))
             if not queue:
                 continue  # served from lm-eval's cache: no facts, reports estimate
             fact = _take(queue, output)
             if fact is not None:
                 gen_kwargs.setdefault(FACTS_KEY, []).append(fact)
+
+    def _key(self, gen_kwargs: Any) -> str:
+        return _settings(gen_kwargs) if self._match_settings else ""
 
 
 def _settings(gen_kwargs: Any) -> str:

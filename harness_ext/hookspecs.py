@@ -63,6 +63,15 @@ def register_interventions(register: Callable[[str, InterventionFactory], None])
     head's output by it, so the runtime may fold it into ``o_proj``'s weight columns instead)
     and ``calibrate(reference)`` (called once before use with the selected heads' outputs on
     sparks' reference prompts, ``[n_tokens, n_heads, head_dim]``).
+
+    On vLLM (``--model sparks-vllm``, docs/vllm.md) ``base`` is ``[1, num_tokens, n_heads,
+    head_dim]``: one flat batch mixing the prefill and decode tokens of many requests, with no
+    request or position axis. A kind runs there only when it acts on each token alone
+    (``fold_scale`` set, or the class attribute ``token_wise = True``; others are refused
+    before the engine starts) and its ``forward`` traces under torch.compile (tensor ops, no
+    ``.item()``, no Python side effects, no ``torch.Generator``). Random draws go through an
+    optional ``forward_step(base, step)`` (``step``: a 0-d int64 tensor counting the layer's
+    steps), called there instead of ``forward``. ``calibrate`` runs before the engine starts.
     """
 
 

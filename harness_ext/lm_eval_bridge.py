@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "sparks"
 MODEL_TARGET = "harness_ext.model:SparksLM"
+VLLM_MODEL_NAME = "sparks-vllm"
+VLLM_MODEL_TARGET = "harness_ext.vllm_model:SparksVLLM"  # imports vLLM only when chosen
 
 
 def tasks_dir() -> Path:
@@ -48,11 +50,12 @@ def tasks_dir() -> Path:
 
 
 def register_model() -> None:
-    """Register ``sparks`` in lm-eval's model registry as a lazy placeholder."""
+    """Register ``sparks`` and ``sparks-vllm`` in lm-eval's model registry as lazy placeholders."""
     from lm_eval.api.registry import model_registry
 
-    if MODEL_NAME not in model_registry:
-        model_registry.register(MODEL_NAME, target=MODEL_TARGET)
+    for name, target in ((MODEL_NAME, MODEL_TARGET), (VLLM_MODEL_NAME, VLLM_MODEL_TARGET)):
+        if name not in model_registry:
+            model_registry.register(name, target=target)
 
 
 def patch_task_manager(manager_module: ModuleType) -> None:
@@ -88,11 +91,13 @@ def patch_evaluation_tracker(tracker_module: ModuleType) -> None:
 
     def log_experiment_args(self, model_source, model_args, *args, **kwargs):
         original(self, model_source, model_args, *args, **kwargs)
-        if model_source == MODEL_NAME:
+        if model_source in (MODEL_NAME, VLLM_MODEL_NAME):
             from harness_ext.model import results_names
 
             found = tracker._get_model_name(model_args)
-            self.model_name, self.model_name_sanitized = results_names(model_args, found)
+            self.model_name, self.model_name_sanitized = results_names(
+                model_args, found, backend="vllm" if model_source == VLLM_MODEL_NAME else "hf"
+            )
 
     log_experiment_args._sparks_bridge = True  # type: ignore[attr-defined]
     log_experiment_args.__doc__ = original.__doc__

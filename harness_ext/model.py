@@ -94,12 +94,13 @@ class SparksLM(HFLM):
             separate_cache_per_intervention()
 
     def _prepare_interventions(self, config: Any) -> list:
-        """Draw a random control for this config (the spec becomes concrete), then resolve."""
-        from harness_ext.interventions import expand_controls, resolve
+        """The intervention plan for this config (:mod:`harness_ext.interventions.plan`, the
+        one ``sparks-vllm`` applies too): the random control drawn, the items resolved."""
+        from harness_ext.interventions.plan import build_plan
 
-        expanded = expand_controls(self._spec, config)
-        self._spec, self._control = expanded.spec, expanded.control
-        return resolve(self._spec, config)
+        plan = build_plan(self._spec, config)
+        self._spec, self._control = plan.spec, plan.control
+        return plan.items
 
     @property
     def interventions(self) -> str | None:
@@ -138,9 +139,22 @@ class SparksLM(HFLM):
             raise SparksError(self._non_finite_message()) from error
         if guard is not None and not guard.all_finite():
             raise SparksError(self._non_finite_message())
+        self._check_applied()
         if self._facts is not None:
             self._facts.add_batch(self._generation_facts(output, context, max_length, stop))
         return output
+
+    def _check_applied(self) -> None:
+        """Fail when an intervened layer ran in fewer forward passes than the model."""
+        record = self._intervened.applied_steps() if self._intervened is not None else None
+        if record is None:
+            return
+        steps, layers = record["engine_steps"], record["layers"]
+        if any(count != steps for count in layers.values()):  # type: ignore[union-attr]
+            raise SparksError(
+                f"interventions were skipped: the model ran {steps} forward passes, but the "
+                f"intervened layers were applied in {layers}; the run is stopped."
+            )
 
     def _generation_facts(self, output, context, max_length: int, stop) -> list[dict]:
         from harness_ext.generation_facts import generation_facts
@@ -286,6 +300,10 @@ class SparksLM(HFLM):
             self._intervened.mode if self._intervened is not None else None
         )
         info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
+        info["sparks_backend"] = "transformers"
+        info["sparks_applied_steps"] = (
+            self._intervened.applied_steps() if self._intervened is not None else None
+        )
         return info
 
 
@@ -359,12 +377,15 @@ def spec_digest(normalized: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest()[:12]
 
 
-def results_names(model_args: str | dict | None, found: str | None) -> tuple[str, str]:
-    """The model name and folder name lm-eval records for a ``sparks`` run.
+def results_names(
+    model_args: str | dict | None, found: str | None, backend: str = "hf"
+) -> tuple[str, str]:
+    """The model name and folder name lm-eval records for a ``sparks`` (or ``sparks-vllm``) run.
 
     ``found`` is the name lm-eval derived from ``model_args`` (``pretrained=``, ...), or None,
     for which lm-eval would draw a "random" name from its seeded generator (the same for every
-    run). The name is then the embedded model's; the folder adds ``__sparks-<digest>`` when
+    run). The name is then the embedded model's; a ``sparks-vllm`` run (``backend="vllm"``)
+    adds ``__vllm``; the folder adds ``__sparks-<digest>`` when
     there are interventions, so a baseline and an ablated run never share a folder. The digest
     is that of the concrete spec the model runs (a random control drawn for the model's config).
     """
@@ -379,6 +400,8 @@ def results_names(model_args: str | dict | None, found: str | None) -> tuple[str
     )
     name = found or MODEL_NAME
     folder = sanitize_model_name(name)
+    if backend == "vllm":  # a vLLM run never shares a folder with a transformers run
+        folder += "__vllm"
     text = args.get("interventions")
     if text is not None and str(text).strip():
         folder += f"__sparks-{spec_digest(_normalized_or_text(str(text), args))}"

@@ -68,6 +68,7 @@ class HeadIntervention(pyvene.SourcelessIntervention):  # type: ignore[name-defi
     """
 
     fold_scale: float | None = None
+    token_wise: bool = False  # forward treats each token alone: it may run on vLLM's flat batch
 
     def __init__(self) -> None:
         super().__init__(keep_last_dim=True)

@@ -37,6 +37,8 @@ class ScaleHeads(HeadIntervention):
 class MeanHeads(HeadIntervention):
     """Replace the heads' outputs with their mean over the reference prompts."""
 
+    token_wise = True
+
     def __init__(self) -> None:
         super().__init__()
         self.mean: torch.Tensor | None = None
@@ -58,6 +60,8 @@ class MeanHeads(HeadIntervention):
 class NoiseHeads(HeadIntervention):
     """Add seeded Gaussian noise to the heads' outputs."""
 
+    token_wise = True
+
     def __init__(self, std: float, seed: int) -> None:
         super().__init__()
         self.std = std
@@ -75,6 +79,14 @@ class NoiseHeads(HeadIntervention):
             base.shape, generator=self._generator, device=base.device, dtype=base.dtype
         )
         return base + self.std * noise
+
+    def forward_step(self, base: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        """On vLLM's flat batch: counter-based draws keyed on seed, layer, step and element
+        (reproducible within vLLM, not draw for draw equal to :meth:`forward`)."""
+        from harness_ext.interventions.flat import counter_normal
+
+        layer = self.site.layer if self.site is not None else 0
+        return base + self.std * counter_normal(base, noise_seed(self.seed, layer), step)
 
 
 def noise_seed(seed: int, layer: int) -> int:

@@ -34,8 +34,10 @@ class LayerHeads:
         self.head_dim = items[0].head_dim
         self.items = list(items)
         self.indices = [_head_index(item.heads) for item in items]
+        self.applied = 0  # forward passes this layer's interventions ran in
 
     def __call__(self, base: torch.Tensor) -> torch.Tensor:
+        self.applied += 1
         if not base.is_contiguous():
             base = base.contiguous()
         heads = base.view(*base.shape[:-1], self.n_heads, self.head_dim)

