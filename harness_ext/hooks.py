@@ -31,7 +31,7 @@ from harness_ext.errors import SparksError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["InputFn", "input_hooks"]
+__all__ = ["InputFn", "add_input_hook", "count_calls", "input_hooks"]
 
 InputFn = Callable[["torch.Tensor"], Optional["torch.Tensor"]]
 """``fn(x)``: ``x`` is the module's first positional input; return its replacement, or None."""
@@ -57,11 +57,35 @@ def input_hooks(model: torch.nn.Module, fns: Mapping[str, InputFn]) -> Iterator[
     handles = []
     try:
         for path, module, fn in modules:
-            handles.append(module.register_forward_pre_hook(_pre_hook(path, fn)))
+            handles.append(add_input_hook(module, fn, path))
         yield
     finally:
         for handle in handles:
             handle.remove()
+
+
+def add_input_hook(module: torch.nn.Module, fn: InputFn, path: str = "module") -> Any:
+    """The hook of :func:`input_hooks` on one module, kept until its handle's ``remove()``:
+    for a model that lives as long as its engine (the vLLM worker installs it before the
+    compile warm-up, so that the compiled graph contains it)."""
+    return module.register_forward_pre_hook(_pre_hook(path, fn))
+
+
+@contextlib.contextmanager
+def count_calls(module: torch.nn.Module, calls: Optional[list[int]] = None) -> Iterator[list[int]]:
+    """Count the calls of ``module`` during the block (however it is called) in the yielded
+    list's one item, ``calls`` when given (to add up several blocks): the forward passes that a
+    run's applied-step record compares with."""
+    calls = [0] if calls is None else calls
+
+    def count(_module: Any, _args: tuple[Any, ...]) -> None:
+        calls[0] += 1
+
+    handle = module.register_forward_pre_hook(count)
+    try:
+        yield calls
+    finally:
+        handle.remove()
 
 
 def _pre_hook(path: str, fn: InputFn) -> Callable[[Any, tuple[Any, ...]], tuple[Any, ...] | None]:

@@ -74,6 +74,7 @@ class SparksWorkerMixin:
 def install_plan(model: Any, path: str, digest: str) -> dict[int, Any]:
     """Load the plan and hook each intervened layer's ``o_proj`` of ``model``; ``{layer: FlatHeads}``."""
     from harness_ext.errors import SparksError
+    from harness_ext.hooks import add_input_hook
     from harness_ext.interventions.flat import flat_layers
     from harness_ext.interventions.plan import load_plan
 
@@ -99,13 +100,9 @@ def install_plan(model: Any, path: str, digest: str) -> dict[int, Any]:
             )
         heads.to(device)
         o_proj.sparks_heads = heads  # a submodule: compiled with the model, moved with it
-        o_proj.register_forward_pre_hook(_pre_hook)
+        add_input_hook(o_proj, heads, module_path)
         layers[heads.layer] = heads
     return layers
-
-
-def _pre_hook(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (module.sparks_heads(args[0]), *args[1:])
 
 
 def __getattr__(name: str) -> Any:

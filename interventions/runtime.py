@@ -24,7 +24,7 @@ import contextlib
 from typing import TYPE_CHECKING, Sequence
 
 from harness_ext.errors import SparksError
-from harness_ext.hooks import input_hooks
+from harness_ext.hooks import count_calls, input_hooks
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -81,7 +81,7 @@ class Intervened:
         self.mode = choose_mode(model, self.resolved, mode)
         self._active: contextlib.ExitStack | None = None
         self._edits: dict[str, LayerHeads] = {}
-        self.steps = 0  # forward passes of the model inside the block (all entries together)
+        self._steps = [0]  # forward passes of the model inside the block (all entries together)
         if self.mode == "none":
             return
         _check_model(model, self.resolved)
@@ -117,8 +117,7 @@ class Intervened:
                 active.enter_context(folded_weights(self.model, self.resolved))
             else:
                 active.enter_context(input_hooks(self.model, self._edits))
-            counter = self.model.register_forward_pre_hook(self._count_step)
-            active.callback(counter.remove)
+            active.enter_context(count_calls(self.model, self._steps))
         except BaseException:
             try:
                 active.close()
@@ -128,8 +127,10 @@ class Intervened:
         self._active = active
         return self.mode
 
-    def _count_step(self, module: object, args: object) -> None:
-        self.steps += 1
+    @property
+    def steps(self) -> int:
+        """The model's forward passes inside the block, all entries together."""
+        return self._steps[0]
 
     def applied_steps(self) -> dict[str, object] | None:
         """``{"engine_steps": N, "layers": {"L": n}}``: the model's forward passes inside the
