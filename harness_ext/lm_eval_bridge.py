@@ -12,6 +12,8 @@ Nothing is imported until a program imports lm-eval itself; then:
   appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths);
 * right after ``lm_eval.loggers.evaluation_tracker`` runs, ``sparks`` runs get their own
   results folder name (see :func:`patch_evaluation_tracker`);
+* right after ``lm_eval.api.task`` runs, two lm-eval warnings that never concern a sparks
+  user are filtered out of its loggers (:mod:`harness_ext.quiet`);
 * right after ``lm_eval._cli`` runs (only lm-eval's command line imports it: ``lm_eval``,
   ``python -m lm_eval``), a sparks error that escapes is shown as one line
   (:func:`harness_ext.errors.install_excepthook`); a program that imports lm-eval or sparks
@@ -111,6 +113,13 @@ def install_cli_excepthook() -> None:
     install_excepthook()
 
 
+def install_log_filters() -> None:
+    """Drop two lm-eval warnings that never concern a sparks user (:mod:`harness_ext.quiet`)."""
+    from harness_ext.quiet import install_log_filters as install
+
+    install()
+
+
 def with_our_tasks(include_path: object) -> list:
     """``include_path`` as a list that ends with our task folder (added once)."""
     from pathlib import Path
@@ -155,6 +164,7 @@ class _LmEvalHook:
             "lm_eval.tasks.manager": patch_task_manager,
             "lm_eval.loggers.evaluation_tracker": patch_evaluation_tracker,
             "lm_eval._cli": lambda _module: install_cli_excepthook(),
+            "lm_eval.api.task": lambda _module: install_log_filters(),
         }
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target=None):

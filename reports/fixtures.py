@@ -237,6 +237,9 @@ metric_list:
   - metric: exact_match
     aggregation: mean
     higher_is_better: true
+  - metric: ungraded
+    aggregation: !function harness_ext.tasks.scoring.total
+    higher_is_better: false
 metadata:
   version: 1.0
   grading:

@@ -1,0 +1,50 @@
+"""Two lm-eval warnings that never concern a sparks user, dropped where lm-eval logs them.
+
+lm-eval 0.4.13 warns on every run of a task with a ``custom_dataset`` (all sparks tasks) that
+"Custom kwargs can be passed to --metadata ... max_seq_lengths", and on every ``--gen_kwargs``
+to "Ensure 'do_sample=True' for non-greedy decoding!", also when only the length is set. Both
+come from lm-eval's own loggers, so the one place to silence them without patching lm-eval or
+hiding stderr is a :class:`logging.Filter` on those two loggers. It drops exactly these records:
+the first only for tasks whose name holds "sparks", the second only when the generation
+settings given name no sampling setting (``max_gen_toks``, ``until``). Every other record,
+these loggers' real warnings included, passes. Installed by :mod:`harness_ext.lm_eval_bridge`
+when lm-eval is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["install_log_filters"]
+
+_CUSTOM_KWARGS = "Custom kwargs can be passed to `--metadata`"
+_DO_SAMPLE = "Ensure 'do_sample=True' for non-greedy decoding"
+_GEN_KWARGS = re.compile(r"generation_kwargs: (\{.*?\}) specified through cli")
+_LENGTH_ONLY = {"max_gen_toks", "until"}
+
+
+class _IrrelevantToSparks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is lm-eval's to show
+            return True
+        if _CUSTOM_KWARGS in message:
+            return "sparks" not in message.split(":", 1)[0]
+        if _DO_SAMPLE in message:
+            found = _GEN_KWARGS.search(message)
+            keys = set(re.findall(r"'(\w+)':", found.group(1))) if found else {"?"}
+            return not keys <= _LENGTH_ONLY
+        return True
+
+
+_FILTER = _IrrelevantToSparks()
+
+
+def install_log_filters() -> None:
+    """Add the filter to lm-eval's task and evaluator loggers (idempotent)."""
+    for name in ("lm_eval.api.task", "lm_eval.evaluator"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
