@@ -45,8 +45,35 @@ INSTRUCT_HINTS = ("instruct", "chat")  # lm-eval's own hint words are "inst" and
 logger = logging.getLogger(__name__)
 
 
+class ArgsGivenOnce:
+    """lm-eval merges ``--model_args`` with ``--device``/``--batch_size`` (or simple_evaluate's
+    ``device=``...) by passing both as keywords: a key in both was a ``TypeError`` traceback
+    from deep in lm-eval. Here it is one line that names both values."""
+
+    @classmethod
+    def create_from_arg_obj(cls, arg_dict: dict, additional_config: dict | None = None) -> Any:
+        _refuse_given_twice(arg_dict, additional_config)
+        return super().create_from_arg_obj(arg_dict, additional_config)  # type: ignore[misc]
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> Any:
+        from lm_eval.utils import simple_parse_args_string
+
+        _refuse_given_twice(simple_parse_args_string(arg_string), additional_config)
+        return super().create_from_arg_string(arg_string, additional_config)  # type: ignore[misc]
+
+
+def _refuse_given_twice(model_args: dict, additional_config: dict | None) -> None:
+    for key, value in (additional_config or {}).items():
+        if value is not None and key in model_args:
+            raise SparksError(
+                f"{key} is given twice: in --model_args ({key}={model_args[key]}) and as "
+                f"--{key} {value} (or simple_evaluate's {key}=); give it once, e.g. --{key} {value}"
+            )
+
+
 @register_model("sparks")
-class SparksLM(HFLM):
+class SparksLM(ArgsGivenOnce, HFLM):
     """HFLM with an embedded default model and attention-head interventions."""
 
     def __init__(

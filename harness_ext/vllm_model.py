@@ -61,9 +61,11 @@ VLLM_VERSION = check_vllm_version()
 from lm_eval.api.registry import register_model  # noqa: E402
 from lm_eval.models.vllm_causallms import VLLM  # noqa: E402
 
+from harness_ext.model import ArgsGivenOnce  # noqa: E402
+
 
 @register_model("sparks-vllm")
-class SparksVLLM(VLLM):
+class SparksVLLM(ArgsGivenOnce, VLLM):
     """lm-eval's VLLM with an embedded default model and in-graph head interventions."""
 
     def __init__(

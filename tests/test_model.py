@@ -95,3 +95,16 @@ def test_generation_budget_is_fitted_to_the_context(tiny_model_dirs, caplog):
     assert request.args[1]["max_gen_toks"] == 64 - prompt_tokens - 1
     assert "does not fit in this model's context" in caplog.text
     assert isinstance(output, str)
+
+
+@pytest.mark.parametrize("how", ["string", "object"])
+def test_an_argument_given_twice_is_one_line_naming_both(how: str) -> None:
+    """--model_args device=cpu with --device cpu: lm-eval passed both as keywords (a TypeError
+    traceback); sparks refuses before any model loads, naming both values."""
+    from harness_ext.model import SparksLM
+
+    with pytest.raises(SparksError, match=r"^device is given twice: .*device=cuda.*--device cpu"):
+        if how == "string":
+            SparksLM.create_from_arg_string("device=cuda", {"device": "cpu", "batch_size": None})
+        else:
+            SparksLM.create_from_arg_obj({"device": "cuda"}, {"device": "cpu"})
