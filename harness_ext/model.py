@@ -222,10 +222,21 @@ class SparksLM(ArgsGivenOnce, HFLM):
         return super().apply_chat_template(chat_history, add_generation_prompt)
 
     def chat_template(self, chat_template: bool | str = False) -> str | None:
-        """HFLM's; lm-eval calls it with a true value only when the template is applied."""
+        """HFLM's; lm-eval calls it with a true value only when the template is applied (before
+        any request is built: a model without a template is refused here, in one line)."""
         if chat_template:
             self._chat_template_applied = True
+            if chat_template is True and not getattr(self.tokenizer, "chat_template", None):
+                raise SparksError(
+                    f"--apply_chat_template: the model {self.pretrained_name()} has no chat "
+                    f"template (its tokenizer defines none); leave --apply_chat_template out "
+                    f"for a base model, or use a model whose tokenizer has one"
+                )
         return super().chat_template(chat_template)
+
+    def pretrained_name(self) -> str:
+        """The model as the user named it (the embedded model by its name)."""
+        return "SmolLM2-135M-Instruct (embedded)" if self._embedded else str(self.pretrained)
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         """HFLM's generate_until, with the token budget fitted to the model's context, and the

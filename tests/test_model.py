@@ -108,3 +108,17 @@ def test_an_argument_given_twice_is_one_line_naming_both(how: str) -> None:
             SparksLM.create_from_arg_string("device=cuda", {"device": "cpu", "batch_size": None})
         else:
             SparksLM.create_from_arg_obj({"device": "cuda"}, {"device": "cpu"})
+
+
+def test_a_chat_template_asked_of_a_model_without_one_is_one_line(tiny_model_dirs) -> None:
+    """--apply_chat_template on a model whose tokenizer has no template: refused when lm-eval
+    first asks for the template (before any request), not a traceback from transformers."""
+    from harness_ext.model import SparksLM
+
+    lm = SparksLM(pretrained=str(tiny_model_dirs["llama"]), device="cpu")
+    assert lm.chat_template(True)  # the tiny checkpoint has one
+    lm.tokenizer.chat_template = None
+    with pytest.raises(
+        SparksError, match=r"^--apply_chat_template: the model .* has no chat template"
+    ):
+        lm.chat_template(True)
