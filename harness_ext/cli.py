@@ -51,12 +51,20 @@ def run_eval(args: argparse.Namespace, rest: list[str]) -> int:
     argv = with_intervention_flags(rest)
     if "--model" not in argv and not any(arg.startswith("--model=") for arg in argv):
         argv = ["--model", BACKEND_MODELS[backend], *argv]
+    from harness_ext.preflight import check_eval_args
+
+    check_eval_args(argv)  # the spec, paths and sparks' task names, before lm-eval loads
     if backend == "vllm":
         vllm_lm_eval(argv)  # returns only when this interpreter has vLLM
     from lm_eval.__main__ import cli_evaluate
 
     sys.argv = ["lm_eval", *argv]
-    cli_evaluate()
+    try:
+        cli_evaluate()
+    except ValueError as error:  # lm-eval's own task check: one line, as sparks' errors are
+        if str(error).startswith("Tasks not found"):
+            raise SparksError(f"{error}; `sparks tasks` and `lm_eval ls tasks` list them") from None
+        raise
     return 0
 
 
@@ -314,6 +322,9 @@ def run_fold(args: argparse.Namespace, rest: list[str]) -> int:
     Any engine (vLLM, lm-eval --model vllm or hf, plain transformers) then runs the
     intervened model at full speed; the folder's sparks_interventions.json records the spec.
     """
+    from harness_ext.preflight import check_interventions, model_config
+
+    check_interventions(args.interventions, model_config(args.model))  # before torch loads
     from harness_ext.interventions import fold_checkpoint
 
     model = args.model

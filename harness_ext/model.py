@@ -27,8 +27,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -37,6 +35,7 @@ from lm_eval.models.huggingface import HFLM
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from harness_ext.errors import SparksError
+from harness_ext.local_paths import checked_local_path
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
 # torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
@@ -376,32 +375,6 @@ def choose_device(device: str | None) -> str:
             "device=cpu, or leave device out to choose automatically."
         )
     return device
-
-
-def looks_local(pretrained: str) -> bool:
-    """True when ``pretrained`` is meant as a folder, not a Hub id (``org/name`` or ``name``)."""
-    return (
-        pretrained.startswith(("/", "./", "../", "~", ".\\", "..\\"))
-        or pretrained in (".", "..")
-        or pretrained.count("/") > 1
-        or re.match(r"^[A-Za-z]:[\\/]", pretrained) is not None
-    )
-
-
-def checked_local_path(pretrained: str) -> str:
-    """``pretrained`` (``~`` expanded); a path that is no folder fails before any loading."""
-    if not looks_local(pretrained):
-        return pretrained
-    folder = Path(pretrained).expanduser()
-    if folder.is_dir():
-        return str(folder)
-    problem = "is a file, not a model folder" if folder.exists() else "does not exist"
-    raise SparksError(
-        f"pretrained={pretrained}: the folder {folder} {problem}. Pass a local "
-        f"model folder (with config.json) or a Hub id such as "
-        f"HuggingFaceTB/SmolLM2-135M-Instruct, or leave pretrained out for the "
-        f"embedded model."
-    )
 
 
 def _as_list(value: Any) -> list[Any]:
