@@ -575,9 +575,10 @@ HOSTILE = [
 
 @pytest.fixture
 def small_work_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tenth of the work limit: the hostile answers below reach it either way (the mechanism
-    is the same), and the suite does not spend minutes of CPU on them."""
+    """A tenth of the work limit and of the CPU backstop: the hostile answers below reach them
+    either way (the mechanism is the same), and the suite does not spend minutes of CPU."""
     monkeypatch.setattr(grade, "WORK_LIMIT", grade.WORK_LIMIT // 10)
+    monkeypatch.setattr(grade, "CPU_LIMIT_S", grade.CPU_LIMIT_S / 10)
 
 
 def test_hostile_inputs_are_bounded(small_work_limit) -> None:

@@ -47,7 +47,7 @@ Bounds: work, never waiting
     from any number of threads. Extraction reads at most ``MAX_RESPONSE_CHARS`` characters and
     answers of at most ``MAX_ANSWER_CHARS``; the fast paths take microseconds; a Math-Verify
     comparison runs in a child of the worker process that may make ``WORK_LIMIT`` (3 million)
-    Python calls, counted, and is ended when it has (with ``CPU_LIMIT_S``, 10 s of its own CPU
+    Python calls, counted, and is ended when it has (with ``CPU_LIMIT_S``, 5 s of its own CPU
     time, as a backstop for work in C code): its answer is then *ungraded* (reason
     "timeout"), never a wrong grade. A count does not move with the load, as CPU time does.
     Waiting (for the worker's queue, one child per usable CPU, or for a busy machine) counts
