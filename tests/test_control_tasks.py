@@ -429,12 +429,12 @@ def test_triviaqa_filter_metric_and_prompt():
     "hostile",
     ["\n" * 100_000, "a. " * 40_000, "( " * 50_000, "\\boxed{" * 20_000, "answer is " * 10_000],
 )
-def test_extraction_stays_fast_on_hostile_text(hostile):
-    import time
-
-    start = time.perf_counter()
-    choices.extract_letter(hostile), aliases.extract_span(hostile)
-    assert time.perf_counter() - start < 2.0
+def test_extraction_of_hostile_text_finds_no_answer(hostile):
+    """No timing here (benchmarks time things): the bounded readers return, find no letter,
+    and a span is at most the last 100,000 characters of the text, if any."""
+    assert choices.extract_letter(hostile) is None
+    span = aliases.extract_span(hostile)
+    assert span is None or (len(span) <= 100_000 and span in hostile)
 
 
 # ---------------------------------------------------------------- through lm-eval
