@@ -27,7 +27,9 @@ the functions.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Iterator, Sequence
+import copy
+import inspect
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from harness_ext.hooks import InputFn, input_hooks
 from harness_ext.interventions.arch import get_arch
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METHODS",
+    "ablation_attribute",
     "attribute",
     "edge_attribute",
     "edge_targets",
@@ -46,7 +49,7 @@ __all__ = [
     "head_activations",
 ]
 
-METHODS = ("eap-ig", "fisher")
+METHODS = ("eap-ig", "fisher", "ablation")
 
 
 def greedy_opening(
@@ -287,22 +290,124 @@ def fisher_attribute(
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
+    # with a corrupted opening only the opening's positions differ (the runs share the prompt):
+    # the prompt's keys and values are computed once, without gradients
+    first = 0 if corrupt is None else start
+    prefixes: dict[int, dict[str, Any]] = {}
     for chunk in drawn.split(batch_size or samples):
-        batch = torch.tensor([ids] * len(chunk), device=model.device)
+        if first and len(chunk) not in prefixes:
+            with torch.no_grad():
+                prefixes[len(chunk)] = _prefix_cache(model, ids[:first], len(chunk))
+        batch = torch.tensor([ids[first:]] * len(chunk), device=model.device)
         with _capture_inputs(model, o_projs) as seen:
-            logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+            logits = (
+                model(
+                    batch,
+                    logits_to_keep=len(clean) + 1,
+                    **copy.deepcopy(prefixes.get(len(chunk), {})),
+                )
+                .logits[:, :-1]
+                .float()
+            )
             grads = torch.autograd.grad(
                 torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(), seen
             )
         for layer, grad in enumerate(grads):
-            delta = (clean_acts[layer] - corrupt_acts[layer])[None]
+            delta = (clean_acts[layer] - corrupt_acts[layer])[None, first:]
             dots = (
                 (grad * delta)
-                .reshape(len(chunk), len(ids), shape.n_heads, shape.head_dim)
+                .reshape(len(chunk), len(ids) - first, shape.n_heads, shape.head_dim)
                 .sum(dim=(1, 3))
             )
             squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     return 0.5 * squares / samples
+
+
+def ablation_attribute(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    steps: int = 0,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """Brute force, the ground truth the other methods approximate: head scores
+    ``[n_layers, n_heads]`` (non-negative), for each head alone, the exact
+    KL(clean || patched) summed over the opening's positions, with the head's ``o_proj`` input
+    slice set to zero at every position (``corrupt=None``, zero ablation) or to its value in the
+    corrupted run ``prompt + corrupt`` (activation patching; position i of one run to position
+    i of the other: both runs share the prompt, so only the opening's positions change, and
+    the prompt's keys and values are computed once and reused). One forward pass per head,
+    ``batch_size`` heads per pass (default: one layer's heads). ``steps`` is unused (the
+    signature of the other methods)."""
+    import torch
+
+    del steps
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+        model, prompt_ids, clean, corrupt
+    )
+    clean_logp = torch.log_softmax(clean_logits[start : len(ids) - 1].float(), dim=-1)
+    heads = [(layer, head) for layer in range(shape.n_layers) for head in range(shape.n_heads)]
+    width = batch_size or shape.n_heads
+    # with a corrupted opening, the prompt (all but its last token) is the same in both runs:
+    # its keys and values are computed once (for a full batch) and copied for each pass
+    first = 0 if corrupt is None else start
+    with torch.no_grad():
+        prefix = _prefix_cache(model, ids[:first], width) if first else {}
+        fed = torch.tensor([ids[first:]] * width, device=model.device)
+        scores = torch.zeros(shape.n_layers, shape.n_heads)
+        for at in range(0, len(heads), width):
+            chunk = heads[at : at + width]
+            with _patch_heads(model, arch, shape.head_dim, corrupt_acts, chunk, first):
+                out = model(fed, logits_to_keep=len(clean) + 1, **copy.deepcopy(prefix))
+            logp = torch.log_softmax(out.logits[: len(chunk), :-1].float(), -1)
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+            for (layer, head), value in zip(chunk, kl.tolist()):
+                scores[layer, head] = value
+    return scores
+
+
+def _prefix_cache(model: PreTrainedModel, ids: Sequence[int], rows: int) -> dict[str, Any]:
+    """The keyword arguments that continue a forward pass of ``rows`` rows after ``ids``: the
+    key/value cache of ``ids`` (computed once, repeated to ``rows`` rows), under the name this
+    transformers version reads (``cache`` from 5.x, ``past_key_values`` before; the old name
+    warns in 5.x). Each pass extends the cache it is given: pass it a copy."""
+    import torch
+
+    out = model(torch.tensor([list(ids)], device=model.device), use_cache=True)
+    cache = getattr(out, "cache", None) or out.past_key_values
+    cache.batch_repeat_interleave(rows)
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return {name: cache, "use_cache": True}
+
+
+@contextlib.contextmanager
+def _patch_heads(
+    model: PreTrainedModel,
+    arch,  # noqa: ANN001
+    head_dim: int,
+    values: list,
+    heads: Sequence[tuple[int, int]],
+    first: int,
+) -> Iterator[None]:
+    """Row i of the batch gets head ``heads[i]``'s slice of its ``o_proj`` input replaced by
+    ``values[layer]`` from position ``first`` on (rows past ``len(heads)`` are left clean)."""
+    by_layer: dict[int, list[tuple[int, int]]] = {}
+    for row, (layer, head) in enumerate(heads):
+        by_layer.setdefault(layer, []).append((row, head))
+
+    def patch_for(layer: int) -> InputFn:
+        def patch(x: torch.Tensor) -> torch.Tensor:
+            x = x.clone()
+            for row, head in by_layer[layer]:
+                cols = slice(head * head_dim, (head + 1) * head_dim)
+                x[row, :, cols] = values[layer][first:, cols].to(x.dtype)
+            return x
+
+        return patch
+
+    with input_hooks(model, {arch.o_proj_path(layer): patch_for(layer) for layer in by_layer}):
+        yield
 
 
 def _setup(
