@@ -93,3 +93,24 @@ def test_bootstrap_marks_the_planted_heads_stable(tmp_path: Path) -> None:
 
     with pytest.raises(SparksError, match="--bootstrap 1"):
         run_discover(parser.parse_args(["--bootstrap", "1"]))
+
+
+def test_cli_bootstrap_writes_stability(tmp_path: Path, local_data) -> None:  # noqa: ANN001
+    """``sparks discover --bootstrap 20`` on saved tiny models: heads.json carries the
+    stability entry and each head's frequencies; the heat map is drawn."""
+    from harness_ext.discovery import configure_discover, run_discover
+    from harness_ext.testing import tiny_model, tiny_tokenizer
+
+    for name in ("post", "base"):
+        tiny_model("llama", 0).save_pretrained(tmp_path / name)
+        tiny_tokenizer().save_pretrained(tmp_path / name)
+    parser = argparse.ArgumentParser()
+    configure_discover(parser)
+    argv = ["--model", str(tmp_path / "post"), "--base", str(tmp_path / "base"), "--limit", "3"]
+    argv += ["--ig-steps", "2", "--opening-tokens", "4", "--method", "fisher", "--device", "cpu"]
+    out = tmp_path / "heads.json"
+    assert run_discover(parser.parse_args([*argv, "--bootstrap", "20", "-o", str(out)])) == 0
+    data = json.loads(out.read_text())
+    assert data["stability"]["resamples"] == 20 and data["stability"]["problems"] == 3
+    assert all(0 <= h["circuit_frequency_post"] <= 1 for h in data["heads"])
+    assert all(h["rank_interval_post"][0] <= h["rank_interval_post"][1] for h in data["heads"])

@@ -114,7 +114,7 @@ def attribute(
     all in one batch), so memory is bounded by the batch, not by the number of steps."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
     grads = _ig_mean_grads(
@@ -122,7 +122,7 @@ def attribute(
         arch,
         ids,
         len(clean),
-        clean_logits[start : len(ids) - 1],
+        clean_logits,
         clean_acts,
         corrupt_acts,
         ig_steps,
@@ -163,7 +163,7 @@ def edge_attribute(
     as :func:`attribute`). A head's edge scores sum to its node score."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
     readers = arch.reader_paths(shape.n_layers)
@@ -173,7 +173,7 @@ def edge_attribute(
             arch,
             ids,
             len(clean),
-            clean_logits[start : len(ids) - 1],
+            clean_logits,
             clean_acts,
             corrupt_acts,
             ig_steps,
@@ -282,22 +282,21 @@ def fisher_attribute(
 
     if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
-    probs = torch.softmax(clean_logits[start : len(ids) - 1].float(), dim=-1)
+    probs = torch.softmax(clean_logits.float(), dim=-1)
     generator = torch.Generator(device=probs.device).manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
     # with a corrupted opening only the opening's positions differ (the runs share the prompt):
     # the prompt's keys and values are computed once, without gradients
-    first = 0 if corrupt is None else start
+    first = start if after else 0
     prefixes: dict[int, dict[str, Any]] = {}
     for chunk in drawn.split(batch_size or samples):
-        if first and len(chunk) not in prefixes:
-            with torch.no_grad():
-                prefixes[len(chunk)] = _prefix_cache(model, ids[:first], len(chunk))
+        if len(chunk) not in prefixes:
+            prefixes[len(chunk)] = _repeat(after, len(chunk))
         batch = torch.tensor([ids[first:]] * len(chunk), device=model.device)
         with _capture_inputs(model, o_projs) as seen:
             logits = (
@@ -343,17 +342,17 @@ def ablation_attribute(
     import torch
 
     del steps
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
-    clean_logp = torch.log_softmax(clean_logits[start : len(ids) - 1].float(), dim=-1)
+    clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
     heads = [(layer, head) for layer in range(shape.n_layers) for head in range(shape.n_heads)]
     width = batch_size or shape.n_heads
     # with a corrupted opening, the prompt (all but its last token) is the same in both runs:
     # its keys and values are computed once (for a full batch) and copied for each pass
-    first = 0 if corrupt is None else start
+    first = start if after else 0
     with torch.no_grad():
-        prefix = _prefix_cache(model, ids[:first], width) if first else {}
+        prefix = _repeat(after, width)
         fed = torch.tensor([ids[first:]] * width, device=model.device)
         scores = torch.zeros(shape.n_layers, shape.n_heads)
         for at in range(0, len(heads), width):
@@ -367,18 +366,16 @@ def ablation_attribute(
     return scores
 
 
-def _prefix_cache(model: PreTrainedModel, ids: Sequence[int], rows: int) -> dict[str, Any]:
-    """The keyword arguments that continue a forward pass of ``rows`` rows after ``ids``: the
-    key/value cache of ``ids`` (computed once, repeated to ``rows`` rows), under the name this
-    transformers version reads (``cache`` from 5.x, ``past_key_values`` before; the old name
-    warns in 5.x). Each pass extends the cache it is given: pass it a copy."""
-    import torch
-
-    out = model(torch.tensor([list(ids)], device=model.device), use_cache=True)
-    cache = getattr(out, "cache", None) or out.past_key_values
-    cache.batch_repeat_interleave(rows)
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    return {name: cache, "use_cache": True}
+def _repeat(after: dict[str, Any], rows: int) -> dict[str, Any]:
+    """The keyword arguments of :func:`_setup`'s shared prefix, for a batch of ``rows`` rows
+    (the one-row cache repeated; empty stays empty). Each pass extends the cache it is given:
+    pass it a copy."""
+    if not after:
+        return {}
+    repeated = copy.deepcopy(after)
+    for value in repeated.values():
+        value.batch_repeat_interleave(rows)
+    return {**repeated, "use_cache": True}
 
 
 @contextlib.contextmanager
@@ -418,7 +415,10 @@ def _setup(
 ) -> tuple:
     """What both attributions start from: the architecture and its shape, the clean token ids,
     the position predicting the first opening token, and the clean and corrupted head
-    activations (zeros for ``corrupt=None``) with the clean logits."""
+    activations (zeros for ``corrupt=None``) with the clean logits at the opening's positions,
+    and, with a corrupted opening, the keyword arguments that continue after the prompt's
+    shared part (all but its last token; empty without one). The two runs differ only in the
+    opening, so position i of one is position i of the other and the shared part runs once."""
     import torch
 
     if corrupt is not None and len(corrupt) != len(clean):
@@ -430,21 +430,64 @@ def _setup(
         raise ValueError("attribution needs a non-empty opening")
     arch = get_arch(model.config)
     ids = [*prompt_ids, *clean]
-    clean_acts, clean_logits = head_activations(model, ids)
-    corrupt_acts = (
-        head_activations(model, [*prompt_ids, *corrupt])[0]
-        if corrupt is not None
-        else [torch.zeros_like(a) for a in clean_acts]
-    )
+    start = len(prompt_ids) - 1
+    after: dict[str, Any] = {}  # with a corrupted opening: the cache of the shared prefix
+    if corrupt is None or start < 1:
+        clean_acts, clean_logits = head_activations(model, ids)
+        clean_logits = clean_logits[start:-1]
+        corrupt_acts = (
+            [torch.zeros_like(a) for a in clean_acts]
+            if corrupt is None
+            else head_activations(model, [*prompt_ids, *corrupt])[0]
+        )
+    else:  # both runs share all but the last prompt token: computed once, continued twice
+        first, _, after = _capture(model, arch, prompt_ids[:-1], {})
+        rest, clean_logits, _ = _capture(model, arch, ids[start:], after)
+        other = _capture(model, arch, [prompt_ids[-1], *corrupt], after)[0]
+        clean_acts = [torch.cat([a, b]) for a, b in zip(first, rest)]
+        corrupt_acts = [torch.cat([a, b]) for a, b in zip(first, other)]
     return (
         arch,
         arch.shape(model.config),
         ids,
-        len(prompt_ids) - 1,
+        start,
         clean_acts,
         clean_logits,
         corrupt_acts,
+        after,
     )
+
+
+def _capture(
+    model: PreTrainedModel,
+    arch,  # noqa: ANN001
+    ids: Sequence[int],
+    after: dict[str, Any],
+) -> tuple[list[torch.Tensor], torch.Tensor, dict[str, Any]]:
+    """Run ``ids`` (after the cache in ``after``, which is copied, not changed): each layer's
+    ``o_proj`` input for them, the logits at their positions but the last, and the keyword
+    arguments that continue after them."""
+    import torch
+
+    n_layers = arch.shape(model.config).n_layers
+    acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
+
+    def capture(layer: int) -> InputFn:
+        def keep(x: torch.Tensor) -> None:
+            acts[layer] = x[0].detach().clone()
+
+        return keep
+
+    with (
+        input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
+        torch.no_grad(),
+    ):
+        out = model(
+            torch.tensor([list(ids)], device=model.device), use_cache=True, **copy.deepcopy(after)
+        )
+    cache = getattr(out, "cache", None) or out.past_key_values
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return acts, out.logits[0, :-1], {name: cache}
 
 
 @contextlib.contextmanager
