@@ -95,7 +95,7 @@ def template_args(text: str | None, flag: str) -> dict[str, Any] | None:
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.ig_steps < 1:
         raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
-    if args.edges and args.method != "eap-ig":
+    if args.edges and args.method not in (None, "eap-ig"):
         raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
     if args.top_edges < 1 or not 0 <= args.edge_threshold <= 1:
         raise SparksError("--top-edges must be >= 1 and --edge-threshold between 0 and 1")

@@ -1,9 +1,9 @@
-"""``sparks discover``: find the attention heads that post-training added (EAP-IG at head level).
+"""``sparks discover``: find the attention heads that post-training added (head attribution).
 
 For each problem, the post-trained model's own greedy opening of its response is the clean
 input and the base model's opening of the same problem is the corrupted one (without a base:
 the next problem's opening, after the same prompt). Each head's importance is the sum over
-problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery.attribution`); each model's
+problems of its absolute score (``--method``: fisher by default, eap-ig, ablation; see :mod:`harness_ext.discovery.attribution`); each model's
 circuit is its top heads, or the fewest carrying a share of its importance
 (:mod:`harness_ext.discovery.circuits`); emergent heads are in the post circuit and not in the
 base circuit. ``--compare-thinking`` pairs one model with itself, thinking on against thinking
@@ -59,7 +59,7 @@ class Attribution:
     opening_tokens: int = 32
     ig_steps: int = 5  # IG steps, or samples with method="fisher"
     corrupt: str = "auto"
-    method: str = "eap-ig"
+    method: str = "fisher"  # the most faithful to brute force that meets the goal (docs)
     batch_size: int | None = None  # IG steps (or samples) per pass; None: all at once
     edges: bool = False
 
@@ -256,15 +256,17 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
         "--ig-steps",
         type=int,
         default=5,
-        help="integrated-gradient steps, or samples with --method fisher (default 5)",
+        help="samples of the Fisher estimate (the default method), or integrated-gradient "
+        "steps with --method eap-ig (default 5)",
     )
     parser.add_argument(
         "--method",
-        default="eap-ig",
-        choices=("eap-ig", "fisher", "ablation"),
-        help="eap-ig (the paper's, default), fisher (second-order estimate of "
-        "patching each head alone) or ablation (the brute force: one forward pass per "
-        "head, exact; for small models and as the reference)",
+        default=None,
+        choices=("fisher", "eap-ig", "ablation"),
+        help="fisher (default: second-order estimate of patching each head alone, the most "
+        "faithful to brute force, see docs/discover.md), eap-ig (the paper's; the default "
+        "with --edges) or ablation (the brute force: one forward pass per head, exact; for "
+        "small models and as the reference)",
     )
     parser.add_argument(
         "--edges",
@@ -597,7 +599,12 @@ def _discover_thinking(
 
 def _attribution(args: argparse.Namespace) -> Attribution:
     return Attribution(
-        args.opening_tokens, args.ig_steps, args.corrupt, args.method, args.batch_size, args.edges
+        args.opening_tokens,
+        args.ig_steps,
+        args.corrupt,
+        args.method or ("eap-ig" if args.edges else "fisher"),
+        args.batch_size,
+        args.edges,
     )
 
 
@@ -850,7 +857,7 @@ def _settings(
         "opening_lengths": found["opening_lengths"],
         "ig_steps": args.ig_steps,
         "batch_size": args.batch_size,
-        "method": found["method"],
+        "method": found["method"],  # what ran: the --method default resolved
         "level": "edges" if args.edges else "heads",
         "openings": f"post: read from {args.samples}" if args.samples else "generated (greedy)",
         "corrupt": found["corrupt"],
