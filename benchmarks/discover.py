@@ -1,35 +1,63 @@
-"""Benchmark ``sparks discover``'s attribution against brute-force zero ablation, on the embedded
-model (SmolLM2-135M-Instruct: 30 layers x 9 heads = 270 heads), CPU, one thread.
+"""Benchmark ``sparks discover``'s attribution against the brute force it approximates, on the
+embedded model (SmolLM2-135M-Instruct: 30 layers x 9 heads = 270 heads), CPU.
 
-Ground truth: for each head alone, zero its o_proj input slice and measure KL(clean || ablated)
-of the next-token distributions at the opening's positions (270 forward passes per problem).
-Attribution: EAP-IG (``--method eap-ig``, the paper's; node scores, and with ``--edges`` the
-sum of absolute edge scores) and the second-order estimate (``--method fisher``), both with zero activations as the corrupted baseline (``corrupt=None``, i.e.
-``--corrupt zeros``), so both measure the effect of removing a head; with another input as the
-corruption (``base``/``next``), attribution measures something else and the comparison would
-not hold. All variants run interleaved per problem in one process. Prints the Spearman rank
-correlation of the summed scores with the truth (goal >= 0.7) and each method's speed ratio
-to brute force (goal >= 20x).
+Two settings, each with its own ground truth (``--method ablation``, one forward pass per head):
 
-    .venv/bin/python benchmarks/discover.py [--problems 3] [--opening-tokens 16] [--ig-steps 5]
+* ``zeros`` (``--corrupt zeros``): each head alone zeroed at every position, against
+  KL(clean || ablated) of the next-token distributions at the opening's positions;
+* ``next`` (``--corrupt next``): each head alone patched from the corrupted run into the clean
+  run. The corrupted run is the same prompt followed by the next problem's opening (cyclically),
+  both openings truncated to the shorter; position i of one run goes to position i of the other,
+  so the prompt's positions are identical in both runs and only the opening's positions change.
+
+Every method runs on the same openings and prints, pooled over the problems (scores summed, as
+``sparks discover`` sums them), the Spearman rank correlation with the truth, the overlap of the
+top 10% of heads, and its speed against the brute force. Goal for the default method: Spearman
+>= 0.8, overlap >= 2/3, >= 10x faster. Openings and brute-force scores are cached per problem
+and setting (``--cache``, default benchmarks/data/discover_truth.json), keyed by the token ids,
+so a rerun costs only the methods. Not run in CI.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/discover.py [--problems 8] [--opening-tokens 16]
+        [--settings next,zeros] [--methods eap-ig,fisher,...] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+
+
+def _methods() -> dict[str, Callable[..., Any]]:
+    """Every variant measured: name -> ``fn(model, prompt, clean, corrupt)`` -> scores."""
+    from harness_ext.discovery.attribution import attribute, edge_attribute, fisher_attribute
+
+    return {
+        "eap-ig 5 steps": lambda *a: attribute(*a, 5),
+        "eap-ig 20 steps": lambda *a: attribute(*a, 20),
+        "eap-ig edges 5": lambda *a: edge_attribute(*a, 5).abs().sum(dim=-1),
+        "fisher 5": lambda *a: fisher_attribute(*a, 5),
+        "fisher 16": lambda *a: fisher_attribute(*a, 16),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=3)
+    parser.add_argument("--problems", type=int, default=8)
     parser.add_argument("--opening-tokens", type=int, default=16)
-    parser.add_argument("--ig-steps", type=int, default=5)
+    parser.add_argument("--settings", default="next,zeros")
+    parser.add_argument("--methods", default=None, help="comma-separated names (default: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=HERE / "data" / "discover_truth.json")
+    parser.add_argument("--truth-only", action="store_true", help="fill the cache, no methods")
     args = parser.parse_args()
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    shared = HERE.parents[1] / "shared" / "data"
     if "SPARKS_DATA_DIR" not in os.environ and shared.is_dir():
         os.environ["SPARKS_DATA_DIR"] = str(shared)
 
@@ -37,72 +65,85 @@ def main() -> int:
     from scipy.stats import spearmanr
 
     from harness_ext.discovery import load_model, load_task_rows, prompt_ids
-    from harness_ext.discovery.attribution import (
-        attribute,
-        edge_attribute,
-        fisher_attribute,
-        greedy_opening,
-    )
-    from harness_ext.testing import reference_hook
+    from harness_ext.discovery.attribution import ablation_attribute, greedy_opening
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     _, model, tokenizer = load_model(None, "float32", "cpu")
     shape = (model.config.num_hidden_layers, model.config.num_attention_heads)
-    rows = load_task_rows("amc_sparks", args.problems)
-    eos = [tokenizer.eos_token_id]
+    rows = [row for _, row in load_task_rows("amc_sparks", args.problems)]
+    cache: dict[str, Any] = json.loads(args.cache.read_text()) if args.cache.exists() else {}
 
-    def edges(*args):  # noqa: ANN002, ANN202 - the paper's importance: summed |edge scores|
-        return edge_attribute(*args).abs().sum(dim=-1)
+    def save() -> None:
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        args.cache.write_text(json.dumps(cache, indent=0, sort_keys=True))
 
-    methods = {"eap-ig": attribute, "edges": edges, "fisher": fisher_attribute}
-    truth_total = torch.zeros(shape)
-    totals = {name: torch.zeros(shape) for name in methods}
-    times = {name: 0.0 for name in ["brute force", *methods]}
-    per_problem: dict[str, list[float]] = {name: [] for name in methods}
-    for _, row in rows:
-        prompt = prompt_ids(tokenizer, row)
-        clean = greedy_opening(model, prompt, args.opening_tokens, eos)
-        ids, keep = torch.tensor([prompt + clean]), len(clean) + 1
+    prompts = [prompt_ids(tokenizer, row) for row in rows]
+    openings = []
+    for row, prompt in zip(rows, prompts):
+        key = f"opening {row['problem_id']} {args.opening_tokens}"
+        entry = cache.get(key)
+        if entry is None or entry["prompt"] != prompt:
+            opening = greedy_opening(model, prompt, args.opening_tokens, [tokenizer.eos_token_id])
+            cache[key] = entry = {"prompt": prompt, "opening": opening}
+            save()
+        openings.append(entry["opening"])
 
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            ref = torch.log_softmax(model(ids, logits_to_keep=keep).logits[0, :-1], -1)
-            truth = torch.zeros(shape)
-            for layer in range(shape[0]):
-                for head in range(shape[1]):
-                    with reference_hook(model, {(layer, head): torch.zeros_like}):
-                        out = torch.log_softmax(model(ids, logits_to_keep=keep).logits[0, :-1], -1)
-                    truth[layer, head] = (ref.exp() * (ref - out)).sum()
-        times["brute force"] += time.perf_counter() - t0
-        truth_total += truth
-        line = []
-        for name, method in methods.items():
-            t0 = time.perf_counter()
-            scores = method(model, prompt, clean, None, args.ig_steps).abs()
-            times[name] += time.perf_counter() - t0
-            totals[name] += scores
-            per_problem[name].append(spearmanr(scores.flatten(), truth.flatten()).statistic)
-            line.append(f"{name} Spearman {per_problem[name][-1]:.3f}")
-        print(
-            f"{row['problem_id']}: {len(prompt)} prompt + {len(clean)} opening tokens; "
-            + "; ".join(line),
-            flush=True,
-        )
+    chosen = _methods()
+    if args.methods:
+        chosen = {name: chosen[name] for name in args.methods.split(",")}
     top = round(0.1 * shape[0] * shape[1])
-    truth_top = set(truth_total.flatten().topk(top).indices.tolist())
-    print(
-        f"heads: {shape[0] * shape[1]}; problems: {len(rows)}; IG steps / samples: {args.ig_steps}; "
-        f"brute force: {times['brute force']:.1f} s"
-    )
-    for name in methods:
-        rho = spearmanr(totals[name].flatten(), truth_total.flatten()).statistic
-        overlap = len(set(totals[name].flatten().topk(top).indices.tolist()) & truth_top)
+    for setting in args.settings.split(","):
+        truth_total = torch.zeros(shape)
+        totals = {name: torch.zeros(shape) for name in chosen}
+        times = {name: 0.0 for name in ["brute force", *chosen]}
+        per_problem: dict[str, list[float]] = {name: [] for name in chosen}
+        for i, (row, prompt) in enumerate(zip(rows, prompts)):
+            clean, corrupt = openings[i], None
+            if setting == "next":
+                other = openings[(i + 1) % len(rows)]
+                n = min(len(clean), len(other))
+                clean, corrupt = clean[:n], other[:n]
+            key = f"truth {setting} {row['problem_id']} {args.opening_tokens}"
+            entry = cache.get(key)
+            if entry is None or entry["ids"] != [prompt, clean, corrupt]:
+                t0 = time.perf_counter()
+                truth = ablation_attribute(model, prompt, clean, corrupt)
+                seconds = time.perf_counter() - t0
+                cache[key] = entry = {
+                    "ids": [prompt, clean, corrupt],
+                    "scores": truth.tolist(),
+                    "seconds": seconds,
+                    "threads": args.threads,
+                }
+                save()
+                print(f"{setting} {row['problem_id']}: brute force {seconds:.0f} s", flush=True)
+            truth = torch.tensor(entry["scores"])
+            times["brute force"] += entry["seconds"]
+            truth_total += truth
+            if args.truth_only:
+                continue
+            for name, method in chosen.items():
+                t0 = time.perf_counter()
+                scores = method(model, prompt, clean, corrupt).abs()
+                times[name] += time.perf_counter() - t0
+                totals[name] += scores
+                per_problem[name].append(spearmanr(scores.flatten(), truth.flatten()).statistic)
+        if args.truth_only:
+            continue
+        truth_top = set(truth_total.flatten().topk(top).indices.tolist())
         print(
-            f"{name:>7}: Spearman {rho:.3f} (goal >= 0.7; per problem "
-            f"{', '.join(f'{r:.3f}' for r in per_problem[name])}); top-{top} overlap "
-            f"{overlap}/{top}; {times[name]:.2f} s, {times['brute force'] / times[name]:.1f}x "
-            f"faster than brute force (goal >= 20x)"
+            f"\n--corrupt {setting}: {len(rows)} AMC problems, {args.opening_tokens}-token "
+            f"openings, {shape[0] * shape[1]} heads; brute force {times['brute force']:.0f} s"
         )
+        print(f"{'method':<18} {'Spearman':>8} {'per problem':>17} {'top-10%':>8} {'speed-up':>8}")
+        for name in chosen:
+            rho = spearmanr(totals[name].flatten(), truth_total.flatten()).statistic
+            overlap = len(set(totals[name].flatten().topk(top).indices.tolist()) & truth_top)
+            lo, hi = min(per_problem[name]), max(per_problem[name])
+            print(
+                f"{name:<18} {rho:>8.3f} {lo:>8.2f} - {hi:<6.2f} {overlap:>4}/{top:<3} "
+                f"{times['brute force'] / times[name]:>7.1f}x"
+            )
     return 0
 
 

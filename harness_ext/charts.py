@@ -38,6 +38,7 @@ __all__ = [
 
 EMERGENT_COLOUR = "#d62728"
 COMPENSATORY_COLOUR = "#1f77b4"
+UNSTABLE_COLOUR = "#888888"  # emergent heads that a bootstrap finds unstable
 MARKED_COLOUR = "#000000"
 MARKERS = ("o", "s", "^", "D", "v", "P")  # one per run that intervened (repeating)
 STATE_COLOURS = ("#f4f4f4", "#9ecae1", "#08519c")  # series cells: 0, 1, 2
@@ -80,11 +81,13 @@ def heads_figure(
     emergent: Heads = (),
     compensatory: Heads = (),
     marked: Marked = (),
+    unstable: Heads = (),
 ) -> Figure:
     """Heat maps side by side, layer 0 at the bottom, each with its colour bar. On every panel
     the ``emergent`` heads are outlined red, the ``compensatory`` ones blue, and the heads of
     each ``marked`` entry (run name, its heads; head None: the whole layer) get that run's
-    marker; a legend under the panels names them."""
+    marker; a legend under the panels names them. ``unstable`` heads (emergent, but not in
+    most bootstrap resamples) are outlined grey."""
     if not panels:
         raise ValueError("a heat map needs at least one panel")
     n_layers = len(panels[0].values)
@@ -97,6 +100,7 @@ def heads_figure(
         for heads, colour, label in (
             (emergent, EMERGENT_COLOUR, "emergent head (in the file's emergent list)"),
             (compensatory, COMPENSATORY_COLOUR, "compensatory head"),
+            (unstable, UNSTABLE_COLOUR, "emergent, not stable (< 80% of bootstrap resamples)"),
         )
         if heads
     ]

@@ -7,7 +7,8 @@ Grammar (the value of lm-eval's ``interventions=`` model_arg, so it contains nei
             | "random" ":" (INT | HEADS) [":" SEED [":" KIND (":" ARG)*]]   (a random control)
     HEADS  := SEL ("+" SEL)*
     SEL    := "L" INT ["H" INT]          (0-based; "L12" is every head of layer 12)
-            | "@" FILE.json ["#" INT]    (the emergent heads of a ``sparks discover`` file, top N)
+            | "@" FILE.json ["#" INT | "#stable"]  (a ``sparks discover`` file's emergent
+                                           heads: the top N, or the stable ones)
     INT    := ASCII digits 0-9 only      (``int()`` would also read other scripts' digits)
 
 An empty spec is an error: it is almost always a script's empty variable, and the baseline is
@@ -316,8 +317,11 @@ class _Parser:
         name = self.text[start : self.i].strip()
         if not name:
             raise self.fail("expected a file name after '@', e.g. @heads.json#10")
-        top = None
-        if self.peek() == "#":
+        top: int | None = None
+        stable = self.text.startswith("#stable", self.i)
+        if stable:  # @heads.json#stable: the stable emergent heads (discover --bootstrap)
+            self.i += len("#stable")
+        elif self.peek() == "#":
             self.i += 1
             self.refuse_other_digits()
             match = _INT.match(self.text, self.i)
@@ -327,7 +331,7 @@ class _Parser:
                 )
             top, self.i = int(match.group()), match.end()
         try:
-            pairs = read_heads_file(self.base / name, top)
+            pairs = read_heads_file(self.base / name, top, stable)
         except SpecError as error:
             raise SpecError(caret_message(str(error), self.text, at, hint="")) from None
         return [HeadRef(layer, head, at) for layer, head in pairs]
@@ -401,19 +405,25 @@ def read_heads_json(path: Path) -> Any:
         raise SpecError(str(error)) from None
 
 
-def read_heads_file(path: Path, top: int | None = None) -> list[tuple[int, int]]:
+def read_heads_file(
+    path: Path, top: int | None = None, stable: bool = False
+) -> list[tuple[int, int]]:
     """The emergent heads of a ``sparks discover`` JSON file, best first: ``[(layer, head), ...]``.
 
     Reads the ``emergent`` list (objects with ``layer`` and ``head``, in rank order) or, without it,
     the ``heads`` list keeping ``emergent: true`` entries sorted by ``effect`` descending
     (:func:`harness_ext.formats.read_emergent_heads`, which also takes hand-written files).
+    ``stable`` (``@heads.json#stable``) keeps the stable emergent heads of a file written
+    with ``sparks discover --bootstrap B``.
     """
     from harness_ext.formats import read_emergent_heads
 
     try:
-        pairs = read_emergent_heads(path)
+        pairs = read_emergent_heads(path, stable)
     except SparksError as error:
         raise SpecError(str(error)) from None
+    if stable and not pairs:
+        raise SpecError(f"heads file {path} has no stable emergent heads (see its 'stability')")
     if top is not None and top > len(pairs):
         raise SpecError(
             f"heads file {path} has {len(pairs)} emergent heads, fewer than the {top} asked for"

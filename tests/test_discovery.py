@@ -233,7 +233,7 @@ def test_cli_end_to_end(tmp_path, local_data, capsys) -> None:  # noqa: ANN001
         "loading the base model",
         "post: generating openings",
         "base: generating openings",
-        "attributing (eap-ig, post and base)",
+        "attributing (fisher, post and base)",
     ):
         assert phase in printed.err  # progress with an ETA, per model and per problem
     assert "2/2" in printed.err

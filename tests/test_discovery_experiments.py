@@ -221,6 +221,8 @@ def test_compare_thinking_attributes_each_mode_against_the_other(
                 "5",
                 "--ig-steps",
                 "2",
+                "--method",
+                "eap-ig",
                 "--device",
                 "cpu",
                 "-o",

@@ -1,7 +1,7 @@
 """``sparks discover``: find the heads that post-training made emerge (the paper's method).
 
-Layout: ``command`` (the CLI and the discovery loop), ``attribution`` (EAP-IG, edges, Fisher),
-``circuits`` (circuit definitions: top share, importance mass, kept edges), ``heads_file``
+Layout: ``command`` (the CLI and the discovery loop), ``attribution`` (Fisher, EAP-IG, edges,
+the brute force), ``stability`` (``--bootstrap``: resampled problems), ``circuits`` (circuit definitions: top share, importance mass, kept edges), ``heads_file``
 (heads.json and its heat map), ``series`` (checkpoint series), ``rewards`` (checkpoint rewards
 and steps), ``thinking`` (think on/off), ``samples`` (openings read from lm-eval samples),
 ``checks`` (argument checks before any model work), ``stats`` (Spearman without scipy).

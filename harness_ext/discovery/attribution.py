@@ -27,7 +27,9 @@ the functions.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Iterator, Sequence
+import copy
+import inspect
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from harness_ext.hooks import InputFn, input_hooks
 from harness_ext.interventions.arch import get_arch
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METHODS",
+    "ablation_attribute",
     "attribute",
     "edge_attribute",
     "edge_targets",
@@ -46,7 +49,7 @@ __all__ = [
     "head_activations",
 ]
 
-METHODS = ("eap-ig", "fisher")
+METHODS = ("eap-ig", "fisher", "ablation")
 
 
 def greedy_opening(
@@ -111,7 +114,7 @@ def attribute(
     all in one batch), so memory is bounded by the batch, not by the number of steps."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
     grads = _ig_mean_grads(
@@ -119,7 +122,7 @@ def attribute(
         arch,
         ids,
         len(clean),
-        clean_logits[start : len(ids) - 1],
+        clean_logits,
         clean_acts,
         corrupt_acts,
         ig_steps,
@@ -160,7 +163,7 @@ def edge_attribute(
     as :func:`attribute`). A head's edge scores sum to its node score."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
     readers = arch.reader_paths(shape.n_layers)
@@ -170,7 +173,7 @@ def edge_attribute(
             arch,
             ids,
             len(clean),
-            clean_logits[start : len(ids) - 1],
+            clean_logits,
             clean_acts,
             corrupt_acts,
             ig_steps,
@@ -279,30 +282,129 @@ def fisher_attribute(
 
     if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
-    probs = torch.softmax(clean_logits[start : len(ids) - 1].float(), dim=-1)
+    probs = torch.softmax(clean_logits.float(), dim=-1)
     generator = torch.Generator(device=probs.device).manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
+    # with a corrupted opening only the opening's positions differ (the runs share the prompt):
+    # the prompt's keys and values are computed once, without gradients
+    first = start if after else 0
+    prefixes: dict[int, dict[str, Any]] = {}
     for chunk in drawn.split(batch_size or samples):
-        batch = torch.tensor([ids] * len(chunk), device=model.device)
+        if len(chunk) not in prefixes:
+            prefixes[len(chunk)] = _repeat(after, len(chunk))
+        batch = torch.tensor([ids[first:]] * len(chunk), device=model.device)
         with _capture_inputs(model, o_projs) as seen:
-            logits = model(batch, logits_to_keep=len(clean) + 1).logits[:, :-1].float()
+            logits = (
+                model(
+                    batch,
+                    logits_to_keep=len(clean) + 1,
+                    **copy.deepcopy(prefixes.get(len(chunk), {})),
+                )
+                .logits[:, :-1]
+                .float()
+            )
             grads = torch.autograd.grad(
                 torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(), seen
             )
         for layer, grad in enumerate(grads):
-            delta = (clean_acts[layer] - corrupt_acts[layer])[None]
+            delta = (clean_acts[layer] - corrupt_acts[layer])[None, first:]
             dots = (
                 (grad * delta)
-                .reshape(len(chunk), len(ids), shape.n_heads, shape.head_dim)
+                .reshape(len(chunk), len(ids) - first, shape.n_heads, shape.head_dim)
                 .sum(dim=(1, 3))
             )
             squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     return 0.5 * squares / samples
+
+
+def ablation_attribute(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    steps: int = 0,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """Brute force, the ground truth the other methods approximate: head scores
+    ``[n_layers, n_heads]`` (non-negative), for each head alone, the exact
+    KL(clean || patched) summed over the opening's positions, with the head's ``o_proj`` input
+    slice set to zero at every position (``corrupt=None``, zero ablation) or to its value in the
+    corrupted run ``prompt + corrupt`` (activation patching; position i of one run to position
+    i of the other: both runs share the prompt, so only the opening's positions change, and
+    the prompt's keys and values are computed once and reused). One forward pass per head,
+    ``batch_size`` heads per pass (default: one layer's heads). ``steps`` is unused (the
+    signature of the other methods)."""
+    import torch
+
+    del steps
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
+        model, prompt_ids, clean, corrupt
+    )
+    clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
+    heads = [(layer, head) for layer in range(shape.n_layers) for head in range(shape.n_heads)]
+    width = batch_size or shape.n_heads
+    # with a corrupted opening, the prompt (all but its last token) is the same in both runs:
+    # its keys and values are computed once (for a full batch) and copied for each pass
+    first = start if after else 0
+    with torch.no_grad():
+        prefix = _repeat(after, width)
+        fed = torch.tensor([ids[first:]] * width, device=model.device)
+        scores = torch.zeros(shape.n_layers, shape.n_heads)
+        for at in range(0, len(heads), width):
+            chunk = heads[at : at + width]
+            with _patch_heads(model, arch, shape.head_dim, corrupt_acts, chunk, first):
+                out = model(fed, logits_to_keep=len(clean) + 1, **copy.deepcopy(prefix))
+            logp = torch.log_softmax(out.logits[: len(chunk), :-1].float(), -1)
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+            for (layer, head), value in zip(chunk, kl.tolist()):
+                scores[layer, head] = value
+    return scores
+
+
+def _repeat(after: dict[str, Any], rows: int) -> dict[str, Any]:
+    """The keyword arguments of :func:`_setup`'s shared prefix, for a batch of ``rows`` rows
+    (the one-row cache repeated; empty stays empty). Each pass extends the cache it is given:
+    pass it a copy."""
+    if not after:
+        return {}
+    repeated = copy.deepcopy(after)
+    for value in repeated.values():
+        value.batch_repeat_interleave(rows)
+    return {**repeated, "use_cache": True}
+
+
+@contextlib.contextmanager
+def _patch_heads(
+    model: PreTrainedModel,
+    arch,  # noqa: ANN001
+    head_dim: int,
+    values: list,
+    heads: Sequence[tuple[int, int]],
+    first: int,
+) -> Iterator[None]:
+    """Row i of the batch gets head ``heads[i]``'s slice of its ``o_proj`` input replaced by
+    ``values[layer]`` from position ``first`` on (rows past ``len(heads)`` are left clean)."""
+    by_layer: dict[int, list[tuple[int, int]]] = {}
+    for row, (layer, head) in enumerate(heads):
+        by_layer.setdefault(layer, []).append((row, head))
+
+    def patch_for(layer: int) -> InputFn:
+        def patch(x: torch.Tensor) -> torch.Tensor:
+            x = x.clone()
+            for row, head in by_layer[layer]:
+                cols = slice(head * head_dim, (head + 1) * head_dim)
+                x[row, :, cols] = values[layer][first:, cols].to(x.dtype)
+            return x
+
+        return patch
+
+    with input_hooks(model, {arch.o_proj_path(layer): patch_for(layer) for layer in by_layer}):
+        yield
 
 
 def _setup(
@@ -313,7 +415,10 @@ def _setup(
 ) -> tuple:
     """What both attributions start from: the architecture and its shape, the clean token ids,
     the position predicting the first opening token, and the clean and corrupted head
-    activations (zeros for ``corrupt=None``) with the clean logits."""
+    activations (zeros for ``corrupt=None``) with the clean logits at the opening's positions,
+    and, with a corrupted opening, the keyword arguments that continue after the prompt's
+    shared part (all but its last token; empty without one). The two runs differ only in the
+    opening, so position i of one is position i of the other and the shared part runs once."""
     import torch
 
     if corrupt is not None and len(corrupt) != len(clean):
@@ -325,21 +430,64 @@ def _setup(
         raise ValueError("attribution needs a non-empty opening")
     arch = get_arch(model.config)
     ids = [*prompt_ids, *clean]
-    clean_acts, clean_logits = head_activations(model, ids)
-    corrupt_acts = (
-        head_activations(model, [*prompt_ids, *corrupt])[0]
-        if corrupt is not None
-        else [torch.zeros_like(a) for a in clean_acts]
-    )
+    start = len(prompt_ids) - 1
+    after: dict[str, Any] = {}  # with a corrupted opening: the cache of the shared prefix
+    if corrupt is None or start < 1:
+        clean_acts, clean_logits = head_activations(model, ids)
+        clean_logits = clean_logits[start:-1]
+        corrupt_acts = (
+            [torch.zeros_like(a) for a in clean_acts]
+            if corrupt is None
+            else head_activations(model, [*prompt_ids, *corrupt])[0]
+        )
+    else:  # both runs share all but the last prompt token: computed once, continued twice
+        first, _, after = _capture(model, arch, prompt_ids[:-1], {})
+        rest, clean_logits, _ = _capture(model, arch, ids[start:], after)
+        other = _capture(model, arch, [prompt_ids[-1], *corrupt], after)[0]
+        clean_acts = [torch.cat([a, b]) for a, b in zip(first, rest)]
+        corrupt_acts = [torch.cat([a, b]) for a, b in zip(first, other)]
     return (
         arch,
         arch.shape(model.config),
         ids,
-        len(prompt_ids) - 1,
+        start,
         clean_acts,
         clean_logits,
         corrupt_acts,
+        after,
     )
+
+
+def _capture(
+    model: PreTrainedModel,
+    arch,  # noqa: ANN001
+    ids: Sequence[int],
+    after: dict[str, Any],
+) -> tuple[list[torch.Tensor], torch.Tensor, dict[str, Any]]:
+    """Run ``ids`` (after the cache in ``after``, which is copied, not changed): each layer's
+    ``o_proj`` input for them, the logits at their positions but the last, and the keyword
+    arguments that continue after them."""
+    import torch
+
+    n_layers = arch.shape(model.config).n_layers
+    acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
+
+    def capture(layer: int) -> InputFn:
+        def keep(x: torch.Tensor) -> None:
+            acts[layer] = x[0].detach().clone()
+
+        return keep
+
+    with (
+        input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
+        torch.no_grad(),
+    ):
+        out = model(
+            torch.tensor([list(ids)], device=model.device), use_cache=True, **copy.deepcopy(after)
+        )
+    cache = getattr(out, "cache", None) or out.past_key_values
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return acts, out.logits[0, :-1], {name: cache}
 
 
 @contextlib.contextmanager

@@ -11,7 +11,14 @@ from typing import Any
 
 from harness_ext.errors import SparksError
 
-__all__ = ["DEFAULT_MASS", "DEFAULT_SHARE", "check_args", "circuit_choice", "template_args"]
+__all__ = [
+    "DEFAULT_MASS",
+    "DEFAULT_SHARE",
+    "check_args",
+    "check_models",
+    "circuit_choice",
+    "template_args",
+]
 
 DEFAULT_SHARE = 0.1  # --circuit-size of one model against its base (the original default)
 DEFAULT_MASS = 0.8  # --circuit-mass where circuit sizes are compared (thinking on/off, checkpoints)
@@ -88,7 +95,7 @@ def template_args(text: str | None, flag: str) -> dict[str, Any] | None:
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.ig_steps < 1:
         raise SparksError(f"--ig-steps {args.ig_steps}: give at least 1 (5 is the usual)")
-    if args.edges and args.method != "eap-ig":
+    if args.edges and args.method not in (None, "eap-ig"):
         raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
     if args.top_edges < 1 or not 0 <= args.edge_threshold <= 1:
         raise SparksError("--top-edges must be >= 1 and --edge-threshold between 0 and 1")
@@ -98,6 +105,15 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise SparksError(f"--opening-tokens {args.opening_tokens}: give at least 1")
     if args.limit is not None and args.limit < 1:
         raise SparksError(f"--limit {args.limit}: give at least 1 problem")
+    if args.bootstrap < 0 or args.bootstrap == 1:
+        raise SparksError(
+            f"--bootstrap {args.bootstrap}: give 0 (none) or at least 2 resamples (100 is usual)"
+        )
+    if args.bootstrap and args.circuit_edges:
+        raise SparksError(
+            "--bootstrap resamples head importance; it does not work with --circuit-edges "
+            "(use --circuit-size or --circuit-mass)"
+        )
 
 
 def _check_circuit(args: argparse.Namespace) -> None:
@@ -166,3 +182,49 @@ def _check_thinking(args: argparse.Namespace) -> None:
             "--compare-thinking sets enable_thinking itself (on, then off); remove it "
             "from --chat-template-args"
         )
+
+
+def check_models(args: argparse.Namespace) -> None:
+    """Every model named (``--model``, each of ``--checkpoints``, ``--base``) has a readable
+    config, and all are of one architecture, before any weights load: a checkpoint folder
+    that is missing or holds no model is refused by name, and so is a base of another
+    ``model_type`` even when its layers and heads match (its heads are not the same heads)."""
+    from transformers import AutoConfig
+
+    from harness_ext.embedded import embedded_model_path
+
+    named = [("--checkpoints", name) for name in args.checkpoints or ()]
+    if not args.checkpoints:
+        named.append(("--model", args.model))
+    if args.base:
+        named.append(("--base", args.base))
+    types = []
+    for flag, name in named:
+        path = str(embedded_model_path()) if name is None else name
+        if name is not None and _looks_local(name) and not Path(name).is_dir():
+            raise SparksError(f"{flag} {name}: no such folder; give a model folder or a Hub id")
+        try:
+            config = AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as error:
+            raise SparksError(
+                f"{flag} {name}: no model config could be read ({str(error)[:160]}); give a "
+                "folder saved with save_pretrained (config.json and weights) or a Hub id"
+            ) from None
+        types.append((flag, name or "the embedded model", getattr(config, "model_type", None)))
+    if len({kind for _, _, kind in types}) > 1:
+        listed = ", ".join(f"{flag} {name}: {kind}" for flag, name, kind in types)
+        raise SparksError(
+            f"the models are of different architectures ({listed}); discovery compares the "
+            "same heads in models of one architecture (a base and its post-trained descendants)"
+        )
+
+
+def _looks_local(name: str) -> bool:
+    """A name that can only be a folder: it exists, is absolute or relative (``./``, ``../``,
+    ``~``), or has more than one ``/`` (a Hub id is ``org/name``)."""
+    return (
+        Path(name).exists()
+        or name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or "\\" in name
+    )

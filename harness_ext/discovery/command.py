@@ -1,9 +1,9 @@
-"""``sparks discover``: find the attention heads that post-training added (EAP-IG at head level).
+"""``sparks discover``: find the attention heads that post-training added (head attribution).
 
 For each problem, the post-trained model's own greedy opening of its response is the clean
 input and the base model's opening of the same problem is the corrupted one (without a base:
 the next problem's opening, after the same prompt). Each head's importance is the sum over
-problems of its absolute EAP-IG score (see :mod:`harness_ext.discovery.attribution`); each model's
+problems of its absolute score (``--method``: fisher by default, eap-ig, ablation; see :mod:`harness_ext.discovery.attribution`); each model's
 circuit is its top heads, or the fewest carrying a share of its importance
 (:mod:`harness_ext.discovery.circuits`); emergent heads are in the post circuit and not in the
 base circuit. ``--compare-thinking`` pairs one model with itself, thinking on against thinking
@@ -59,7 +59,7 @@ class Attribution:
     opening_tokens: int = 32
     ig_steps: int = 5  # IG steps, or samples with method="fisher"
     corrupt: str = "auto"
-    method: str = "eap-ig"
+    method: str = "fisher"  # the most faithful to brute force that meets the goal (docs)
     batch_size: int | None = None  # IG steps (or samples) per pass; None: all at once
     edges: bool = False
 
@@ -96,6 +96,7 @@ def discover_heads(
     """
     from harness_ext.discovery.attribution import (
         METHODS,
+        ablation_attribute,
         attribute,
         edge_attribute,
         fisher_attribute,
@@ -107,7 +108,8 @@ def discover_heads(
         raise SparksError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
     if edges and method != "eap-ig":
         raise SparksError("--edges works with --method eap-ig (edge scores are EAP-IG's)")
-    score = edge_attribute if edges else attribute if method == "eap-ig" else fisher_attribute
+    methods = {"eap-ig": attribute, "fisher": fisher_attribute, "ablation": ablation_attribute}
+    score = edge_attribute if edges else methods[method]
 
     mode = _corrupt_mode(how.corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
@@ -126,6 +128,7 @@ def discover_heads(
             openings[name].append(greedy_opening(model, p.prompt(name), opening_tokens, eos_ids))
             advance()
     totals = {name: None for name in models}
+    per_problem: dict[str, list] = {name: [] for name in models}  # for --bootstrap
     used, skipped, lengths = [], [], []
     attributed = phases.phase(
         f"attributing ({method}, {' and '.join(models)})", total=len(problems)
@@ -143,6 +146,7 @@ def discover_heads(
                 models[name], problem.prompt(name), clean, other, how.ig_steps, how.batch_size
             ).abs()
             totals[name] = scores if totals[name] is None else totals[name] + scores
+            per_problem[name].append((scores.sum(dim=-1) if edges else scores).tolist())
         used.append(problem.problem_id)
         lengths.append(n)
         attributed()
@@ -164,6 +168,8 @@ def discover_heads(
         "corrupt": mode,
         "method": method,
         "openings": openings,
+        "per_problem_post": per_problem["post"],
+        "per_problem_base": per_problem.get("base"),
     }
     if edges:
         found.update(edges_post=totals["post"], edges_base=totals.get("base"))
@@ -250,14 +256,17 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
         "--ig-steps",
         type=int,
         default=5,
-        help="integrated-gradient steps, or samples with --method fisher (default 5)",
+        help="samples of the Fisher estimate (the default method), or integrated-gradient "
+        "steps with --method eap-ig (default 5)",
     )
     parser.add_argument(
         "--method",
-        default="eap-ig",
-        choices=("eap-ig", "fisher"),
-        help="eap-ig (the paper's, default) or fisher (second-order estimate of "
-        "patching each head alone)",
+        default=None,
+        choices=("fisher", "eap-ig", "ablation"),
+        help="fisher (default: second-order estimate of patching each head alone, the most "
+        "faithful to brute force, see docs/discover.md), eap-ig (the paper's; the default "
+        "with --edges) or ablation (the brute force: one forward pass per head, exact; for "
+        "small models and as the reference)",
     )
     parser.add_argument(
         "--edges",
@@ -363,6 +372,16 @@ def configure_discover(parser: argparse.ArgumentParser) -> None:
         help="torch device: cpu, cuda, cuda:1, mps (default: cuda if available)",
     )
     parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="resample the problems B times (with replacement): each head's rank interval and "
+        "how often it is in the circuit and emergent, the circuits' Jaccard stability, and "
+        "which emergent heads are stable (emergent in >= 80%% of resamples; "
+        "@heads.json#stable); default 0: none",
+    )
+    parser.add_argument(
         "-o", "--output", default="heads.json", help="output file (default heads.json)"
     )
 
@@ -373,7 +392,7 @@ def run_discover(args: argparse.Namespace) -> int:
     heads appearing and disappearing against the reward; with ``--compare-thinking``, POST with
     thinking on against itself with thinking off. Use the result with
     interventions=zero:@heads.json#5."""
-    from harness_ext.discovery.checks import check_args
+    from harness_ext.discovery.checks import check_args, check_models
     from harness_ext.discovery.heads_file import write_heatmap, write_json
     from harness_ext.discovery.series import series_plot_path, write_series_plot
 
@@ -382,6 +401,7 @@ def run_discover(args: argparse.Namespace) -> int:
     _check_outputs(args, output)
     device = check_device(args.device)
     rows, logged = _problem_rows(args)  # data errors before any model work
+    check_models(args)  # every model's config, and one architecture, before any weights
     rewards = _series_rewards(args)  # and so are a series' step and reward errors
     log = lambda message: print(f"sparks discover: {message}", file=sys.stderr)  # noqa: E731
     with Phases() as progress:
@@ -579,7 +599,12 @@ def _discover_thinking(
 
 def _attribution(args: argparse.Namespace) -> Attribution:
     return Attribution(
-        args.opening_tokens, args.ig_steps, args.corrupt, args.method, args.batch_size, args.edges
+        args.opening_tokens,
+        args.ig_steps,
+        args.corrupt,
+        args.method or ("eap-ig" if args.edges else "fisher"),
+        args.batch_size,
+        args.edges,
     )
 
 
@@ -599,6 +624,12 @@ def _result(
         {"post": found.get("edges_post"), "base": found.get("edges_base")} if args.edges else None
     )
     result = build_result(found["importance_post"], found["importance_base"], rule, settings, edges)
+    if args.bootstrap:
+        from harness_ext.discovery.stability import add_stability
+
+        add_stability(
+            result, found["per_problem_post"], found["per_problem_base"], rule, args.bootstrap
+        )
     if args.edges:
         result["edges"] = edge_summary(found, args.top_edges, args.edge_threshold)
     return result
@@ -707,6 +738,12 @@ def _circuit_rule(
 
     shape = get_arch(post.config).shape(post.config)
     if base is not None:
+        kinds = (post.config.model_type, base[1].config.model_type)
+        if kinds[0] != kinds[1]:
+            raise SparksError(
+                f"--base {base[0]} is a {kinds[1]} model and {post_name} a {kinds[0]} model; "
+                "discovery compares the same heads in models of one architecture"
+            )
         base_shape = get_arch(base[1].config).shape(base[1].config)
         if (base_shape.n_layers, base_shape.n_heads) != (shape.n_layers, shape.n_heads):
             raise SparksError(
@@ -820,7 +857,7 @@ def _settings(
         "opening_lengths": found["opening_lengths"],
         "ig_steps": args.ig_steps,
         "batch_size": args.batch_size,
-        "method": found["method"],
+        "method": found["method"],  # what ran: the --method default resolved
         "level": "edges" if args.edges else "heads",
         "openings": f"post: read from {args.samples}" if args.samples else "generated (greedy)",
         "corrupt": found["corrupt"],

@@ -148,7 +148,8 @@ def head_grid(heads: Sequence[dict[str, Any]], key: str) -> list[list[Any]]:
 
 def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     """A layer x head PNG of importance (post, and base when present) and effect at ``path``
-    (:func:`harness_ext.charts.heads_figure`: emergent heads outlined red, a
+    (:func:`harness_ext.charts.heads_figure`: emergent heads outlined red, grey when a
+    ``--bootstrap`` finds them unstable, a
     ``--compare-thinking`` file's compensatory heads blue). Returns False, writing nothing,
     when matplotlib is not installed."""
     try:
@@ -176,11 +177,18 @@ def write_heatmap(result: dict[str, Any], path: Path) -> bool:
     models = " vs ".join(
         str(settings[key]) for key in ("model_post", "model_base") if settings.get(key)
     )
+    emergent = pairs(result["emergent"])
+    unstable: list[tuple[int, int]] = []
+    if result.get("stability") is not None:  # --bootstrap: unstable emergent heads in grey
+        stable = set(pairs(result["stability"]["stable_emergent"]))
+        unstable = [pair for pair in emergent if pair not in stable]
+        emergent = [pair for pair in emergent if pair in stable]
     fig = charts.heads_figure(
         panels,
         title=f"heads of {models or path.stem}: layer x head",
-        emergent=pairs(result["emergent"]),
+        emergent=emergent,
         compensatory=pairs(result.get("compensatory")),
+        unstable=unstable,
     )
     save_figure(fig, path)
     return True

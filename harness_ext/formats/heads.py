@@ -254,6 +254,19 @@ class Dynamics(_Part):
     spearman: Correlation
 
 
+class Stability(_Part):
+    """``stability`` (``sparks discover --bootstrap B``): the definition of a stable head, the
+    circuits' and the emergent set's Jaccard stability, and the stable emergent heads."""
+
+    resamples: Index
+    definition: str
+    threshold: Number
+    jaccard_circuit_post: Number | None
+    jaccard_circuit_base: Number | None
+    jaccard_emergent: Number | None
+    stable_emergent: tuple[Head, ...]
+
+
 class HeadsFile(_Part):
     """A whole ``heads.json``. Build one with :meth:`read`, :meth:`from_json` or
     :meth:`from_data`; write it with :meth:`write` (atomically) or :meth:`to_json`."""
@@ -273,6 +286,7 @@ class HeadsFile(_Part):
     transitions: tuple[Transition, ...] | None = None
     appearance: tuple[Appearance, ...] | None = None
     dynamics: Dynamics | None = None
+    stability: Stability | None = None  # --bootstrap
 
     @model_validator(mode="after")
     def _consistent(self) -> HeadsFile:
@@ -402,18 +416,31 @@ class _Flagged(Head):
 _PAIRS = TypeAdapter(tuple[Head, ...])
 
 
-def read_emergent_heads(path: Path) -> list[tuple[int, int]]:
+def read_emergent_heads(path: Path, stable: bool = False) -> list[tuple[int, int]]:
     """The emergent heads of a heads file, best first, read leniently (``zero:@heads.json#N``).
 
     The ``emergent`` list (objects with ``layer`` and ``head``, in rank order) or, without it,
     the ``heads`` entries flagged ``emergent``, by ``effect`` descending. Nothing else of the
-    file is needed or checked, except a ``format`` other than sparks-heads/1.
+    file is needed or checked, except a ``format`` other than sparks-heads/1. With ``stable``
+    (``@heads.json#stable``): only the stable emergent heads, the ``stability.stable_emergent``
+    list that ``sparks discover --bootstrap B`` writes; a file without it is refused.
     """
     path = Path(path)
     data = read_heads_json(path)
     source = f"heads file {path}"
     if isinstance(data, dict):
         check_format(data, source)
+    if stable:
+        kept = data.get("stability") if isinstance(data, dict) else None
+        if not isinstance(kept, dict) or not isinstance(kept.get("stable_emergent"), list):
+            raise SparksError(
+                f"{source} has no stability entry, so no stable heads; write it with "
+                "sparks discover --bootstrap 100, or take the top N with @heads.json#N"
+            )
+        try:
+            return [head.pair for head in _PAIRS.validate_python(kept["stable_emergent"])]
+        except ValidationError as error:
+            raise _malformed(source, error, ["stability", "stable_emergent"]) from None
     if not isinstance(data, dict) or not isinstance(data.get("emergent", data.get("heads")), list):
         raise SparksError(f"{source} has no 'emergent' or 'heads' list; expected {LENIENT_FORM}")
     if isinstance(data.get("emergent"), list):
