@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 import torch
+from tiny_models import ReversePlugin  # a plugin kind that is not token-wise
 
 from harness_ext import hookimpl
 from harness_ext.errors import SparksError
@@ -28,24 +29,6 @@ from harness_ext.testing import (
 
 PROMPTS = ["What is 2+3? Think.", "1+1=", "Let x be 7. Find x^2."]
 GENERATE = dict(max_new_tokens=8, min_new_tokens=8, do_sample=False)
-
-
-class Reverse(HeadIntervention):
-    """Reverse each head's output vector (not linear in a way that folds)."""
-
-    def forward(self, base, source=None, subspaces=None):
-        return base.flip(-1)
-
-
-class ReversePlugin:
-    @staticmethod
-    @hookimpl
-    def register_interventions(register):
-        def reverse() -> Reverse:
-            """Reverse the heads' output vectors."""
-            return Reverse()
-
-        register("reverse", reverse)
 
 
 def scaled(factor: float) -> Callable[[torch.Tensor], torch.Tensor]:

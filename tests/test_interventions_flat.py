@@ -13,35 +13,16 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from tiny_models import ReversePlugin  # a plugin kind that is not token-wise
 
-from harness_ext import hookimpl
 from harness_ext.errors import SparksError
 from harness_ext.generation_facts import vllm_facts
 from harness_ext.hooks import input_hooks
-from harness_ext.interventions.base import HeadIntervention
 from harness_ext.interventions.flat import counter_normal, flat_layers, flat_problem
 from harness_ext.interventions.plan import build_plan, load_plan, save_plan
 from harness_ext.testing import reference_hook, throwaway_plugin, tiny_model, tiny_tokenizer
 
 GENERATE = dict(max_new_tokens=6, min_new_tokens=6, do_sample=False)
-
-
-class Reverse(HeadIntervention):
-    """Reverse each head's output vector: not token-wise by declaration."""
-
-    def forward(self, base, source=None, subspaces=None):
-        return base.flip(-1)
-
-
-class ReversePlugin:
-    @staticmethod
-    @hookimpl
-    def register_interventions(register):
-        def reverse() -> Reverse:
-            """Reverse the heads' output vectors."""
-            return Reverse()
-
-        register("reverse", reverse)
 
 
 def test_flat_heads_match_the_reference_hook_and_count_steps():

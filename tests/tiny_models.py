@@ -119,3 +119,29 @@ def heads_config(n_layers: int = 6, n_heads: int = 8):  # noqa: ANN201
         num_key_value_heads=n_heads,
         head_dim=8,
     )
+
+
+def _reverse_plugin() -> object:
+    """A plugin whose kind ``reverse`` reverses each head's output vector: neither a constant
+    scaling (it does not fold) nor declared token-wise (sparks-vllm refuses it)."""
+    from harness_ext import hookimpl
+    from harness_ext.interventions.base import HeadIntervention
+
+    class Reverse(HeadIntervention):
+        def forward(self, base, source=None, subspaces=None):  # noqa: ANN001, ANN201
+            return base.flip(-1)
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def register_interventions(register):  # noqa: ANN001, ANN205
+            def reverse() -> Reverse:
+                """Reverse the heads' output vectors."""
+                return Reverse()
+
+            register("reverse", reverse)
+
+    return Plugin
+
+
+ReversePlugin = _reverse_plugin()

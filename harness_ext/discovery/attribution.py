@@ -82,7 +82,17 @@ def head_activations(
     the logits ``[seq, vocab]``, from one forward pass."""
     import torch
 
-    arch = get_arch(model.config)
+    with _o_proj_inputs(model, get_arch(model.config)) as acts:
+        logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
+    return acts, logits
+
+
+@contextlib.contextmanager
+def _o_proj_inputs(model: PreTrainedModel, arch: Any) -> Iterator[list[torch.Tensor]]:
+    """During the block (no gradients), every layer's ``o_proj`` input of the first sequence
+    is kept in the yielded list, one ``[seq, n_heads * head_dim]`` tensor per layer."""
+    import torch
+
     n_layers = arch.shape(model.config).n_layers
     acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
 
@@ -96,8 +106,7 @@ def head_activations(
         input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
         torch.no_grad(),
     ):
-        logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
-    return acts, logits
+        yield acts
 
 
 def attribute(
@@ -469,19 +478,7 @@ def _capture(
     arguments that continue after them."""
     import torch
 
-    n_layers = arch.shape(model.config).n_layers
-    acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
-
-    def capture(layer: int) -> InputFn:
-        def keep(x: torch.Tensor) -> None:
-            acts[layer] = x[0].detach().clone()
-
-        return keep
-
-    with (
-        input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
-        torch.no_grad(),
-    ):
+    with _o_proj_inputs(model, arch) as acts:
         out = model(
             torch.tensor([list(ids)], device=model.device), use_cache=True, **copy.deepcopy(after)
         )
