@@ -87,20 +87,13 @@ def pop_backend(argv: list[str]) -> tuple[str, list[str]]:
 
 def vllm_lm_eval(argv: list[str]) -> None:
     """Run lm_eval from the vLLM environment (.venv-vllm) unless this interpreter has vLLM."""
-    import importlib.util
     import os
-    from pathlib import Path
 
-    if importlib.util.find_spec("vllm") is not None:
-        return
-    root = Path(__file__).resolve().parents[1]
-    lm_eval = root / ".venv-vllm" / "bin" / "lm_eval"
-    if not lm_eval.is_file():
-        raise SparksError(
-            f"--backend vllm needs vLLM, which is not installed here and {lm_eval} does not "
-            f"exist: make it with `bash {root / 'scripts' / 'setup-vllm.sh'}`"
-        )
-    os.execv(str(lm_eval), [str(lm_eval), *argv])
+    from harness_ext.vllm_env import vllm_lm_eval as program
+
+    found = program("--backend vllm")
+    if found is not None:
+        os.execv(str(found), [str(found), *argv])
 
 
 def add_intervention_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -80,7 +80,15 @@ LOG_TAIL_LINES = 25
 Log = Callable[[str], None]
 
 
-def _lm_eval() -> list[str]:
+def _lm_eval(model: str) -> list[str]:
+    """The lm_eval program of a run: this environment's, or .venv-vllm's for sparks-vllm when
+    this environment has no vLLM (harness_ext.vllm_env)."""
+    if model == "sparks-vllm":
+        from harness_ext.vllm_env import vllm_lm_eval
+
+        program = vllm_lm_eval("model: sparks-vllm")
+        if program is not None:
+            return [str(program)]
     script = Path(sys.executable).with_name("lm_eval")
     return [str(script)] if script.exists() else [sys.executable, "-m", "lm_eval"]
 
@@ -255,7 +263,7 @@ def execute_run(
         shutil.rmtree(partial)  # ours: claim_run_folders refused anything else
     partial.mkdir(parents=True)
     _write_stamp(partial, run, "running")  # stamped from the first moment
-    command = [*_lm_eval(), *lm_eval_command(spec, run, partial)]
+    command = [*_lm_eval(spec.model), *lm_eval_command(spec, run, partial)]
     log(f"{run.name}: running lm_eval ({reason}; log: {partial / 'lm_eval.log'})")
     with open(partial / "lm_eval.log", "w", encoding="utf-8") as stream:
         stream.write(" ".join(command) + "\n")
@@ -325,7 +333,12 @@ def check_names(spec: RegressSpec) -> None:
     from lm_eval.tasks import TaskManager
 
     try:
-        get_model(spec.model)
+        if spec.model == "sparks-vllm":  # ours; runs in .venv-vllm when vLLM is not here
+            from harness_ext.vllm_env import vllm_lm_eval
+
+            vllm_lm_eval("model: sparks-vllm")
+        else:
+            get_model(spec.model)
     except ValueError:
         known = sorted(model_registry.keys())
         raise SparksError(
@@ -418,7 +431,10 @@ def run_regress(args: argparse.Namespace) -> int:
     check_names(spec)
     if args.dry_run:
         for run in spec.runs:
-            command = [*_lm_eval(), *lm_eval_command(spec, run, spec.output / "runs" / run.name)]
+            command = [
+                *_lm_eval(spec.model),
+                *lm_eval_command(spec, run, spec.output / "runs" / run.name),
+            ]
             console.print(" ".join(command), highlight=False, soft_wrap=True)
         return 0
     from harness_ext.locks import folder_lock

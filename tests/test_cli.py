@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness_ext import cli
+from harness_ext.errors import SparksError
 
 SPARKS = str(Path(sys.executable).with_name("sparks"))
 
@@ -240,3 +243,20 @@ def test_eval_backend_flag_picks_the_model():
     assert BACKEND_MODELS["vllm"] == "sparks-vllm"
     with pytest.raises(SparksError, match="not one of transformers, vllm"):
         pop_backend(["--backend", "tgi"])
+
+
+def test_sparks_vllm_runs_from_its_own_environment(monkeypatch, tmp_path) -> None:
+    """sparks eval --backend vllm and regress's model: sparks-vllm use .venv-vllm's lm_eval when
+    this interpreter has no vLLM, and name the set-up command when it is missing."""
+    from harness_ext import vllm_env
+    from harness_ext.reports.regress import _lm_eval
+
+    monkeypatch.setattr(vllm_env, "has_vllm", lambda: False)
+    monkeypatch.setattr(vllm_env, "ROOT", tmp_path)
+    with pytest.raises(SparksError, match=r"model: sparks-vllm needs vLLM.*setup-vllm\.sh"):
+        _lm_eval("sparks-vllm")
+    program = tmp_path / ".venv-vllm" / "bin" / "lm_eval"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    assert _lm_eval("sparks-vllm") == [str(program)]
+    assert _lm_eval("sparks") != [str(program)]

@@ -56,7 +56,7 @@ def fake_lm_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     calls = tmp_path / "calls.log"
     calls.touch()
     monkeypatch.setenv("FAKE_LOG", str(calls))
-    monkeypatch.setattr(regress, "_lm_eval", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(regress, "_lm_eval", lambda model: [sys.executable, str(script)])
     monkeypatch.setattr(regress, "check_names", lambda spec: None)  # real one: its own test
     return calls
 
@@ -112,7 +112,7 @@ def test_a_run_folder_is_stamped_from_the_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = load_spec(_spec(tmp_path))
-    monkeypatch.setattr(regress, "_lm_eval", lambda: ["sh", "-c", "exit 9", "x"])
+    monkeypatch.setattr(regress, "_lm_eval", lambda model: ["sh", "-c", "exit 9", "x"])
     with pytest.raises(SparksError, match="exit status 9"):
         execute_run(spec, spec.runs[0], rerun=False, log=lambda message: None)
     stamp = json.loads((spec.output / "runs" / "base.partial" / STAMP).read_text())

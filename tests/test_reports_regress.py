@@ -159,7 +159,9 @@ def test_failed_lm_eval_run_shows_its_log(tmp_path: Path, monkeypatch: pytest.Mo
     import harness_ext.reports.regress as regress
 
     spec = load_spec(_write(tmp_path, SPEC))
-    monkeypatch.setattr(regress, "_lm_eval", lambda: ["sh", "-c", "echo the cause; exit 3", "x"])
+    monkeypatch.setattr(
+        regress, "_lm_eval", lambda model: ["sh", "-c", "echo the cause; exit 3", "x"]
+    )
     with pytest.raises(SparksError, match="(?s)lm_eval failed \\(exit status 3\\).*the cause"):
         execute_run(spec, spec.runs[0], rerun=False, log=lambda message: None)
     assert not (spec.output / "runs" / "base").exists()  # only the .partial folder
