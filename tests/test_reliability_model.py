@@ -15,7 +15,8 @@ from harness_ext import hookimpl
 from harness_ext.embedded import MODEL_NAME
 from harness_ext.errors import SparksError
 from harness_ext.interventions.base import HeadIntervention
-from harness_ext.model import SparksLM, checked_local_path, choose_device, looks_local
+from harness_ext.local_paths import checked_local_path, looks_local
+from harness_ext.model import SparksLM, choose_device
 from harness_ext.testing import throwaway_plugin
 
 PROMPT = "What is 12 times 13?"
