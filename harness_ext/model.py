@@ -151,6 +151,12 @@ class SparksLM(ArgsGivenOnce, HFLM):
             return super()._model_call(inps, attn_mask=attn_mask, labels=labels)
 
     def _model_generate(self, context, max_length, stop, **generation_kwargs):
+        if "streamer" not in generation_kwargs:  # tokens as they come (lm-eval counts batches)
+            from harness_ext.progress import TokenProgress
+
+            generation_kwargs["streamer"] = TokenProgress(
+                context.shape[0], max_length - context.shape[1]
+            )
         guard = None
         if self._spec is not None:  # only intervened runs pay for the check (no sync per token)
             guard = FiniteScores()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Callable, Optional
 
-__all__ = ["Phases"]
+__all__ = ["Phases", "TokenProgress"]
 
 Advance = Callable[..., None]
 LOG_WIDTH = 160  # in a log file rich would assume 80 columns and cut the bars' numbers
@@ -89,3 +89,39 @@ class Phases:
 
 def _nothing(*args: Any, **kwargs: Any) -> None:
     """The advance of a disabled display."""
+
+
+class TokenProgress:
+    """A transformers streamer (``put``/``end``, passed to ``generate``) that shows one
+    generation batch's tokens as they come, below lm-eval's own bar, which counts requests only
+    when a whole batch is done (``0/4`` for minutes on a CPU). In a log it is a tqdm line like
+    lm-eval's, so ``sparks regress`` shows it live too."""
+
+    def __init__(self, responses: int, budget: int) -> None:
+        self._responses = responses
+        self._budget = max(budget, 0)
+        self._bar: Any = None
+
+    def put(self, value: Any) -> None:
+        """Called by ``generate``: first with the prompts, then once per generated token."""
+        if self._bar is None:
+            import sys
+
+            from tqdm import tqdm
+
+            plural = "s" * (self._responses != 1)
+            self._bar = tqdm(
+                total=self._budget,
+                desc=f"generating {self._responses} response{plural}",
+                unit="tok",
+                leave=False,
+                mininterval=1.0,
+                file=sys.stderr,
+            )
+            return
+        self._bar.update(1)
+
+    def end(self) -> None:
+        """Called by ``generate`` when the batch is done."""
+        if self._bar is not None:
+            self._bar.close()
