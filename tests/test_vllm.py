@@ -186,7 +186,8 @@ def test_report_compares_a_vllm_run_with_a_transformers_run(runs, tmp_path):
     "model_args, problem",
     [
         ("intervention_mode=fold,interventions=zero:L3H1", "not available on vLLM"),
-        ("interventions=zero:L3H1,tensor_parallel_size=2", "tensor_parallel_size=2"),
+        ("tensor_parallel_size=2", "does not divide the model's 9 attention heads"),
+        ("interventions=zero:L3H1,pipeline_parallel_size=2", "pipeline_parallel_size=2"),
         ("interventions=zero:L99H1", "layer 99 out of range"),
     ],
 )

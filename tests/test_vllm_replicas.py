@@ -1,0 +1,26 @@
+"""What sparks-vllm decides before any engine starts about data and tensor parallelism."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness_ext.errors import SparksError
+from harness_ext.vllm_replicas import replica_resources
+
+
+def test_replicas_reserve_gpus_where_the_machine_has_them():
+    assert replica_resources(2, 2, gpus=4, cpus=16) == {"num_gpus": 2}
+
+
+def test_replicas_reserve_cores_on_a_machine_without_gpus():
+    """lm-eval asks Ray for GPUs and waits forever without them; sparks reserves cores."""
+    assert replica_resources(2, 1, gpus=0, cpus=2) == {"num_cpus": 1}
+
+
+@pytest.mark.parametrize(
+    "gpus, cpus, problem",
+    [(2, 16, "needs 4 GPUs, and Ray sees 2"), (0, 3, "needs 4 cores, and Ray sees 3")],
+)
+def test_too_few_resources_are_refused_at_once(gpus, cpus, problem):
+    with pytest.raises(SparksError, match=problem):
+        replica_resources(2, 2, gpus=gpus, cpus=cpus)
