@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,3 +71,35 @@ def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 
     base = tmp_path_factory.mktemp("tiny")
     return {arch: save_tiny_checkpoint(arch, base / arch) for arch in ("llama", "qwen2")}
+
+
+# sparks-vllm tests (test_vllm.py, test_vllm_parallel.py): vLLM lives in its own environment
+VLLM_VENV = Path(__file__).resolve().parents[1] / ".venv-vllm"
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "sparks-negate"
+
+
+@pytest.fixture(scope="session")
+def vllm_bin() -> Path:
+    """.venv-vllm's bin folder (skip without it; fail under CI)."""
+    if not (VLLM_VENV / "bin" / "lm_eval").is_file():
+        message = f"{VLLM_VENV} is missing: make it with `bash scripts/setup-vllm.sh`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return VLLM_VENV / "bin"
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/sparks-negate installed into a throwaway folder, put on both runs' paths."""
+    target = tmp_path_factory.mktemp("site")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    command += ["--no-build-isolation", "--disable-pip-version-check", "--no-index"]
+    done = subprocess.run(
+        [*command, "--target", str(target), str(EXAMPLE_PLUGIN)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return target

@@ -21,39 +21,10 @@ import pytest
 pytestmark = [pytest.mark.vllm, pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parents[1]
-VLLM_VENV = ROOT / ".venv-vllm"
-EXAMPLE = ROOT / "examples" / "sparks-negate"
 # every kind at once: zero + scale, mean (calibrated), a plugin kind and a random control
 EVERY_KIND = "zero:L3H1+L4H0;scale:L5H2:1.5;mean:L7H3;negate:L9H4;random:2:7"
 TASK = ["--tasks", "aime24_sparks_greedy", "--limit", "3", "--gen_kwargs", "max_gen_toks=32"]
 VLLM_ARGS = "dtype=float32,max_model_len=2048"
-
-
-@pytest.fixture(scope="session")
-def vllm_bin() -> Path:
-    """.venv-vllm's bin folder (skip without it; fail under CI)."""
-    if not (VLLM_VENV / "bin" / "lm_eval").is_file():
-        message = f"{VLLM_VENV} is missing: make it with `bash scripts/setup-vllm.sh`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return VLLM_VENV / "bin"
-
-
-@pytest.fixture(scope="session")
-def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """examples/sparks-negate installed into a throwaway folder, put on both runs' paths."""
-    target = tmp_path_factory.mktemp("site")
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
-    command += ["--no-build-isolation", "--disable-pip-version-check", "--no-index"]
-    done = subprocess.run(
-        [*command, "--target", str(target), str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return target
 
 
 def environment(data: Path, site: Path) -> dict[str, str]:
