@@ -31,7 +31,7 @@ def _in_worker_process(code: str, tmp_path: Path) -> dict:
     audit = tmp_path / "audit.jsonl"
     script = (
         "import json, sys\n"
-        "from harness_ext.answers import worker\n"
+        "from harness_ext.answers import latex_patches, sandbox, symbolic, worker\n"
         "worker.prepare_process()\n" + code + "\nprint(json.dumps(out))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_ANSWERS_AUDIT=str(audit))
@@ -62,12 +62,12 @@ out = {}
 for name, call in [
         ("sympify", lambda: sympy.sympify("__import__('os').getcwd()")),
         ("parse_expr", lambda: sympy.parsing.sympy_parser.parse_expr("1+1")),
-        ("number", lambda: worker.safe_number("__import__('os')")),
+        ("number", lambda: latex_patches.safe_number("__import__('os')")),
 ]:
     try:
         call()
         out[name] = "evaluated"
-    except worker.CodeRefused:
+    except sandbox.CodeRefused:
         out[name] = "refused"
 out["expr_config"] = [str(x) for x in parse("the answer is 1/2", [ExprExtractionConfig()],
                                              parsing_timeout=None)]
@@ -106,7 +106,7 @@ CORPUS = [  # ordinary and hostile answers: none may reach eval/exec/compile exc
 def test_only_sympys_own_code_templates_are_executed(tmp_path: Path) -> None:
     out = _in_worker_process(
         f"""
-out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
+out = {{"results": [symbolic.compare(p, g) for p, g in {CORPUS!r}]}}
 """,
         tmp_path,
     )
