@@ -239,7 +239,8 @@ def model_arg_names() -> set[str]:
 
 
 def _subclasses(cls: type) -> Iterator[type]:
-    for sub in cls.__subclasses__():
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
         yield sub
         yield from _subclasses(sub)
 
