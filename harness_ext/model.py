@@ -36,6 +36,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from harness_ext.errors import SparksError
 from harness_ext.local_paths import checked_local_path
+from harness_ext.tasks.metadata import record_model_args
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
 # torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
@@ -52,13 +53,16 @@ class ArgsGivenOnce:
     @classmethod
     def create_from_arg_obj(cls, arg_dict: dict, additional_config: dict | None = None) -> Any:
         _refuse_given_twice(arg_dict, additional_config)
+        record_model_args(arg_dict)  # the tasks, built next, know these metadata keys
         return super().create_from_arg_obj(arg_dict, additional_config)  # type: ignore[misc]
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> Any:
         from lm_eval.utils import simple_parse_args_string
 
-        _refuse_given_twice(simple_parse_args_string(arg_string), additional_config)
+        model_args = simple_parse_args_string(arg_string)
+        _refuse_given_twice(model_args, additional_config)
+        record_model_args(model_args)  # the tasks, built next, know these metadata keys
         return super().create_from_arg_string(arg_string, additional_config)  # type: ignore[misc]
 
 
