@@ -117,6 +117,35 @@ out = {{"results": [symbolic.compare(p, g) for p, g in {CORPUS!r}]}}
         assert record["source"].startswith("'def monomial_"), record
 
 
+def test_a_latex2sympy_without_the_patched_parts_is_named() -> None:
+    """A latex2sympy2 release without a part the worker patches is one clear error (naming
+    the part and the pinned release), before anything is patched."""
+    script = (
+        "import latex2sympy2_extended.latex2sympy2 as l2s\n"
+        "from harness_ext.answers import latex_patches\n"
+        "from harness_ext.errors import SparksError\n"
+        "del l2s._Latex2Sympy.parse_number\n"
+        "try:\n"
+        "    latex_patches.apply()\n"
+        "except SparksError as error:\n"
+        "    print(error)\n"
+        "print(hasattr(l2s._Latex2Sympy, '_sparks_patched'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    message, patched = done.stdout.strip().splitlines()
+    assert "latex2sympy2 has no _Latex2Sympy.parse_number" in message
+    assert "latex2sympy2_extended>=1.11,<1.12" in message
+    assert patched == "False"
+
+
 SLL_SAMPLE = [
     "(3,4)",
     "x^2/16 + y^2/12 = 1/4",

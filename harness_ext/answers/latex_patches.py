@@ -33,7 +33,8 @@ All four replace private parts of ``latex2sympy2_extended.latex2sympy2`` (the cl
    module imported before it ran.
 
 A new latex2sympy2 release can rename these; ``tests/test_answers_worker.py`` fails then
-(numbers, ``3R^2``, the audit of ``eval``), and :func:`apply` raises if a target is missing.
+(numbers, ``3R^2``, the audit of ``eval``), and :func:`apply` raises a SparksError naming the
+missing part and the pinned release.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ import dataclasses
 import re
 from typing import Any
 
+from harness_ext.errors import SparksError
+
 from .sandbox import CodeRefused, refuse
 
 _NUMBER_TOKEN = re.compile(r"\d+|\d*\.\d+|\d+\.|(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 _PATCHED = "_sparks_patched"
+_PINNED = "latex2sympy2_extended>=1.11,<1.12 (setup.cfg pins it)"
 
 
 def safe_number(text: str) -> Any:
@@ -61,16 +65,25 @@ def safe_number(text: str) -> Any:
     return sympy.Float(text)  # parsed by mpmath from the digits: no eval
 
 
+def _changed(name: str) -> str:
+    """The error for a latex2sympy2 without a part these patches replace."""
+    return (
+        f"latex2sympy2 has no {name}, which the answer worker patches ({__name__}): "
+        f"install {_PINNED}, or update the patches for the new release"
+    )
+
+
 def _converter() -> Any:
-    """latex2sympy2's private converter class, checked to have what the patches replace."""
+    """latex2sympy2's private converter class, the module checked to have every part the
+    patches replace (so that :func:`apply` patches all or nothing)."""
     import latex2sympy2_extended.latex2sympy2 as l2s
 
     converter = l2s._Latex2Sympy
     for name in ("create_parser", "parse", "parse_number"):
         if not hasattr(converter, name):
-            raise RuntimeError(
-                f"latex2sympy2 changed: _Latex2Sympy.{name} is gone (see {__name__})"
-            )
+            raise SparksError(_changed(f"_Latex2Sympy.{name}"))
+    if not hasattr(l2s, "convert_number"):
+        raise SparksError(_changed("convert_number"))
     return converter
 
 
@@ -124,8 +137,6 @@ def exact_numbers() -> None:
         return safe_number(number.lstrip("0") or "0" if number.isdigit() else number)
 
     _converter().parse_number = lambda self, text: safe_number(text)
-    if not hasattr(l2s, "convert_number"):
-        raise RuntimeError(f"latex2sympy2 changed: convert_number is gone (see {__name__})")
     l2s.convert_number = convert_number
     l2s.parse_expr = refuse("parse_expr")
 
