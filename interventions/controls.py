@@ -28,8 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from harness_ext.interventions.arch.mapping import ModelShape
-from harness_ext.interventions.spec import (
+from harness_ext.formats.arch.mapping import ModelShape
+from harness_ext.formats.spec import (
     RANDOM,
     HeadRef,
     InterventionItem,

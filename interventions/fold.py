@@ -8,21 +8,21 @@ columns ``[h*head_dim:(h+1)*head_dim]``: no run-time cost, and any inference eng
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
 from harness_ext.atomic import staged_folder
 from harness_ext.errors import SparksError
+from harness_ext.formats.fold_note import FOLD_NOTE, fold_note_text
 from harness_ext.output_check import check_writable
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
+    from harness_ext.formats.spec import InterventionSpec
     from harness_ext.interventions.resolver import ResolvedIntervention
-    from harness_ext.interventions.spec import InterventionSpec
 
 __all__ = [
     "FOLD_NOTE",
@@ -33,8 +33,6 @@ __all__ = [
     "folded_weights",
     "restore",
 ]
-
-FOLD_NOTE = "sparks_interventions.json"
 
 
 def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> list[str]:
@@ -154,8 +152,8 @@ def fold_checkpoint(
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from harness_ext.formats.spec import parse_spec
     from harness_ext.interventions.resolver import expand_controls, resolve
-    from harness_ext.interventions.spec import parse_spec
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     out = Path(out_dir)
@@ -188,14 +186,13 @@ def fold_checkpoint(
     with staged_folder(out, owned=lambda folder: (folder / FOLD_NOTE).is_file()) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        note = {
-            "interventions": spec.normalized(),
-            "source_model": str(model_name_or_path),
-            "versions": _versions(torch.__version__, transformers.__version__),
-        }
-        if expanded.control is not None:
-            note["random_control"] = expanded.control.record()
-        (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        note = fold_note_text(
+            spec.normalized(),
+            str(model_name_or_path),
+            _versions(torch.__version__, transformers.__version__),
+            expanded.control.record() if expanded.control is not None else None,
+        )
+        (staging / FOLD_NOTE).write_text(note, encoding="utf-8")
     return out
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from harness_ext.errors import SparksError
-from harness_ext.tasks import METADATA_KEYS
+from harness_ext.formats.task_metadata import METADATA_KEYS
 
 __all__ = ["RegressSpec", "RunSpec", "load_spec"]
 
@@ -321,7 +321,7 @@ def with_seed(spec: str, seed: int) -> str:
 
 def _interventions(path: Path, name: str, text: Optional[str]) -> str:
     """The normalized spec: ``@file`` read relative to the spec's folder, heads made explicit."""
-    from harness_ext.interventions.spec import SpecError, parse_spec
+    from harness_ext.formats.spec import SpecError, parse_spec
 
     if text is None or not text.strip():
         return ""
