@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FOLD_NOTE",
+    "o_proj_weight",
     "check_fold_range",
     "fold_checkpoint",
     "fold_in",
@@ -51,7 +52,8 @@ def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedInterventio
         if getattr(module, "bias", None) is not None:
             problems.append(f"{item.o_proj} has a bias")
         elif (
-            type(weight) not in (torch.Tensor, torch.nn.Parameter)
+            not isinstance(weight, torch.Tensor)
+            or type(weight) not in (torch.Tensor, torch.nn.Parameter)  # no subclass (quantized)
             or weight.dim() != 2
             or weight.is_meta
             or not weight.dtype.is_floating_point
@@ -71,7 +73,7 @@ def check_fold_range(model: PreTrainedModel, resolved: Sequence[ResolvedInterven
         scale = abs(item.fold_scale or 0.0)
         if scale <= 1.0:
             continue
-        weight = model.get_submodule(item.o_proj).weight
+        weight = o_proj_weight(model, item.o_proj)
         with torch.no_grad():
             largest = max(float(weight[:, cols].abs().amax()) for cols in _columns(item))
         limit = torch.finfo(weight.dtype).max
@@ -106,10 +108,10 @@ def fold_in(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) ->
     try:
         with torch.no_grad():
             for item in resolved:
-                weight = model.get_submodule(item.o_proj).weight
+                weight, scale = o_proj_weight(model, item.o_proj), _scale(item)
                 for cols in _columns(item):
                     saved.append((weight, cols, weight[:, cols].clone()))
-                    weight[:, cols] *= item.fold_scale
+                    weight[:, cols] *= scale
     except BaseException:
         restore(saved)
         raise
@@ -179,9 +181,9 @@ def fold_checkpoint(
     tokenizer = AutoTokenizer.from_pretrained(str(model_name_or_path))
     with torch.no_grad():
         for item in resolved:
-            weight = model.get_submodule(item.o_proj).weight
+            weight, scale = o_proj_weight(model, item.o_proj), _scale(item)
             for cols in _columns(item):
-                weight[:, cols] *= item.fold_scale
+                weight[:, cols] *= scale
     # swapped in whole; an older folded checkpoint there (checked above) is replaced
     with staged_folder(out, owned=lambda folder: (folder / FOLD_NOTE).is_file()) as staging:
         model.save_pretrained(staging, safe_serialization=True)
@@ -204,3 +206,22 @@ def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:
         "torch": torch_version,
         "transformers": transformers_version,
     }
+
+
+def o_proj_weight(model: PreTrainedModel, path: str) -> torch.Tensor:
+    """The weight of the ``o_proj`` at ``path``: a tensor (:func:`fold_problems` refuses a
+    model whose weight is none, e.g. quantized), so that folding can index its columns."""
+    import torch
+
+    weight = getattr(model.get_submodule(path), "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        raise SparksError(f"{path}.weight is not a tensor; its heads cannot be folded")
+    return weight
+
+
+def _scale(item: ResolvedIntervention) -> float:
+    """The constant an item multiplies its heads by; :func:`fold_problems` has refused items
+    without one before anything is folded."""
+    if item.fold_scale is None:
+        raise SparksError(f"{item.name} ({item.plugin}) is not a constant scale; it cannot fold")
+    return item.fold_scale

@@ -166,7 +166,7 @@ def _lengths_plot(report: Report) -> list[str]:
                 if task_run.max_gen_toks:
                     budgets.add(task_run.max_gen_toks)
                 values = [
-                    float(r.n_tokens if tokens else r.n_chars)
+                    float(r.n_tokens if tokens and r.n_tokens is not None else r.n_chars)
                     for p in task_run.problems.values()
                     if tier == ALL_TIERS or p.tier == tier
                     for r in p.responses

@@ -293,7 +293,10 @@ def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
                 entry.name if entry.control_for else None,
             )
         ]
-    if not entry.control_for or not (entry.interventions or "").startswith("random:"):
+    spec = entry.interventions or ""
+    # the validator made a count a list of seeds; the field's type still admits the count
+    seeds = entry.seeds if isinstance(entry.seeds, list) else list(range(entry.seeds))
+    if not entry.control_for or not spec.startswith("random:"):
         raise _fail(
             path,
             f"run {entry.name!r}: 'seeds' makes one control run per seed; it "
@@ -303,13 +306,13 @@ def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
     return [
         RunSpec(
             f"{entry.name}-s{seed}",
-            _interventions(path, entry.name, with_seed(entry.interventions, seed)),
+            _interventions(path, entry.name, with_seed(spec, seed)),
             model_args,
             gen_kwargs,
             entry.control_for,
             entry.name,
         )
-        for seed in entry.seeds
+        for seed in seeds
     ]
 
 

@@ -60,13 +60,14 @@ def tier(doc: Mapping[str, Any], task: str) -> str:
     from harness_ext import tiers
 
     number = doc.get("number")
+    level = doc.get("level") or number
     try:
         if task.startswith("aime") and number is not None:
             return tiers.tier_for_number("aime", int(number))
         if task.startswith("amc") and number is not None:
             return tiers.tier_for_number("amc", int(number))
-        if task.startswith("math500") and (doc.get("level") or number) is not None:
-            return tiers.tier_for_level(int(doc.get("level") or number))
+        if task.startswith("math500") and level is not None:
+            return tiers.tier_for_level(int(level))
     except (TypeError, ValueError):
         pass
     return TIER_FALLBACK
