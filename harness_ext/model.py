@@ -339,19 +339,20 @@ class SparksLM(ArgsGivenOnce, HFLM):
         plugin versions."""
         info = super().get_model_info()
         from harness_ext import __version__
+        from harness_ext.formats.results import SparksRecord
 
-        info["sparks_version"] = __version__
-        info["sparks_interventions"] = self.interventions
-        info["sparks_random_control"] = self.random_control
-        info["sparks_intervention_mode"] = (
-            self._intervened.mode if self._intervened is not None else None
+        record = SparksRecord(
+            version=__version__,
+            backend="transformers",
+            interventions=self.interventions,
+            random_control=self.random_control,
+            intervention_mode=self._intervened.mode if self._intervened is not None else None,
+            plugins=_plugin_versions() if self._spec is not None else {},
+            applied_steps=(
+                self._intervened.applied_steps() if self._intervened is not None else None
+            ),
         )
-        info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
-        info["sparks_backend"] = "transformers"
-        info["sparks_applied_steps"] = (
-            self._intervened.applied_steps() if self._intervened is not None else None
-        )
-        return info
+        return {**info, **record.to_config()}
 
 
 class FiniteScores(LogitsProcessor):
