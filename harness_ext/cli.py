@@ -354,6 +354,10 @@ def run_regress(args: argparse.Namespace, rest: list[str]) -> int:
     SPEC.yaml names the model, tasks, limits, generation settings and the runs (a baseline
     and intervention sets); finished runs are reused unless --rerun. See docs/reports.md.
     """
+    from harness_ext.preflight import check_regress_spec
+    from harness_ext.reports.regress_spec import load_spec
+
+    check_regress_spec(load_spec(args.spec))  # before lm-eval or torch loads
     from harness_ext.reports.regress import run_regress as run
 
     return run(args)
