@@ -275,3 +275,34 @@ def test_the_live_view_is_a_table_of_every_run(tmp_path: Path) -> None:
     assert base[1] == "running" and "9/20," in base and "120/256" in base
     assert base[-1] == str(log)
     assert next(row for row in rows if row and row[0] == "ablate")[1:] == ["pending"]
+
+
+def test_an_interrupted_regress_stops_its_lm_eval_and_marks_the_run_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sys
+
+    import harness_ext.reports.regress as regress
+    from harness_ext.reports.regress_view import RunsView
+
+    pid_file, finished = tmp_path / "pid", tmp_path / "finished"
+    spec = load_spec(_write(tmp_path, SPEC))
+    script = (  # a long lm-eval: it would write `finished` if it were waited for, not stopped
+        f"import os, sys, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+        f"time.sleep(60); open({str(finished)!r}, 'w').write('x')"
+    )
+    monkeypatch.setattr(regress, "_lm_eval", lambda model: [sys.executable, "-c", script, "x"])
+
+    class Interrupting(RunsView):
+        def poll(self, name: str) -> None:
+            if pid_file.exists() and pid_file.read_text().strip():
+                raise KeyboardInterrupt  # Ctrl-C while lm-eval runs
+
+    console = _console(terminal=False)
+    with pytest.raises(KeyboardInterrupt), Interrupting(["base"], console) as view:
+        execute_run(spec, spec.runs[0], rerun=False, log=lambda message: None, view=view)
+    assert not finished.exists()  # stopped, not waited for
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # and reaped: it no longer exists
+    assert "regress base: failed;" in console.file.getvalue()  # type: ignore[attr-defined]
