@@ -375,12 +375,8 @@ def _controls(spec: RegressSpec) -> dict[str, list[str]]:
 
 
 def configure_regress(parser: argparse.ArgumentParser) -> None:
-    """Add the ``sparks regress`` arguments to ``parser``."""
-    parser.description = (
-        "Run a baseline and intervention sets through lm-eval as a YAML spec describes "
-        "(model, tasks, limit, generation settings, runs), reusing finished runs, then write "
-        "the report of `sparks report` comparing every run with the baseline."
-    )
+    """Add the ``sparks regress`` arguments to ``parser`` (the command's description is the
+    docstring of ``harness_ext.cli.run_regress``)."""
     parser.add_argument("spec", type=Path, metavar="SPEC.yaml", help="the regress spec")
     parser.add_argument(
         "--rerun", action="store_true", help="run every run again, even when a finished one exists"
