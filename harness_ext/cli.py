@@ -1,16 +1,23 @@
 """The ``sparks`` command line. Each subcommand is one small function; heavy imports stay inside.
 
-A command is a ``run(args, rest) -> exit status`` function whose docstring is its help, plus an
-optional ``configure(parser)`` that declares its flags. Pass-through commands (``eval``) hand
-everything after their name to another program.
+A command is a ``run(args, rest) -> exit status`` function whose docstring is its help (the
+first line in ``sparks --help``, the whole in ``sparks NAME --help``; nothing else describes a
+command), plus an optional ``configure(parser)`` that declares its flags and their help.
+Pass-through commands (``eval``) hand everything after their name to another program. The
+``sparks --help`` block in README.md and the ``sparks regress --help`` block in
+docs/reports.md are this help, checked by tests/test_cli.py (rewritten by
+:func:`write_help_docs`).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 from harness_ext.errors import SparksError, install_excepthook, sparks_error_in
@@ -332,10 +339,13 @@ def run_fold(args: argparse.Namespace, rest: list[str]) -> int:
 def run_report(args: argparse.Namespace, rest: list[str]) -> int:
     """Compare lm-eval runs per task and difficulty tier, with failure labels.
 
-    Reads lm-eval output folders or results files (with their --log_samples files), pairs
-    problems across runs, tests significance (McNemar / paired bootstrap) and writes
-    report.md, report.html and report.json to -o DIR. --fail-on-regression exits 1 when a
-    task or tier of a candidate is significantly worse than --baseline.
+    Each RUN is an lm-eval output folder (--output_path of a run with --log_samples) or its
+    results_*.json, optionally named: NAME=PATH. The report pairs problems across runs and
+    gives accuracy per task and difficulty tier, paired deltas with 95% intervals and
+    significance tests (McNemar / paired bootstrap), a failure label (with evidence) for
+    every wrong response and the problems that flipped, in report.md, report.html and
+    report.json (-o DIR). --fail-on-regression exits 1 when a task or tier of a candidate is
+    significantly worse than --baseline.
     """
     from harness_ext.reports.command import run_report as run
 
@@ -352,8 +362,16 @@ def run_regress(args: argparse.Namespace, rest: list[str]) -> int:
     """Run a regression spec (model, tasks, runs) through lm-eval, then report on it.
 
     SPEC.yaml names the model, tasks, limits, generation settings and the runs (a baseline
-    and intervention sets); finished runs are reused unless --rerun. See docs/reports.md.
+    and intervention sets). The spec, sparks' task names, its paths and each run's heads
+    (against the model's config.json) are checked before lm-eval loads. Finished runs are
+    reused unless --rerun; while the others run, each run's state, progress and log are
+    shown. The report of `sparks report` then compares every run with the baseline. See
+    docs/reports.md.
     """
+    from harness_ext.preflight import check_regress_spec
+    from harness_ext.reports.regress_spec import load_spec
+
+    check_regress_spec(load_spec(args.spec))  # before lm-eval or torch loads
     from harness_ext.reports.regress import run_regress as run
 
     return run(args)
@@ -403,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
-        doc = (command.run.__doc__ or "").strip()
+        doc = inspect.cleandoc(command.run.__doc__ or "")
         summary = (doc.splitlines() or [""])[0]
         child = sub.add_parser(
             name,
@@ -415,6 +433,53 @@ def build_parser() -> argparse.ArgumentParser:
         if command.configure is not None:
             command.configure(child)
     return parser
+
+
+# where the command line's help is quoted in the docs: a marker, then a code block
+HELP_BLOCK = re.compile(r"<!-- help: (?P<argv>[^>]*?) -->\n```\n(?P<body>.*?)```\n", re.S)
+HELP_WIDTH = "100"  # the docs' blocks are rendered at this many columns
+DOCS_WITH_HELP = ("README.md", "docs/reports.md")
+
+
+def help_text(argv: Sequence[str]) -> str:
+    """What ``sparks ARGV`` (ending in ``--help``) prints, at the docs' width."""
+    import contextlib
+    import io
+    import os
+
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_WIDTH  # argparse reads the width from COLUMNS
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            build_parser().parse_args(list(argv))
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return out.getvalue()
+
+
+def help_docs(root: Path) -> dict[Path, str]:
+    """Each file of :data:`DOCS_WITH_HELP` under ``root`` with its help blocks regenerated."""
+    found = {}
+    for name in DOCS_WITH_HELP:
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        found[path] = HELP_BLOCK.sub(
+            lambda block: (
+                f"<!-- help: {block['argv']} -->\n```\n{help_text(block['argv'].split()[1:])}```\n"
+            ),
+            text,
+        )
+    return found
+
+
+def write_help_docs(root: Path | None = None) -> None:
+    """Rewrite the help blocks of the docs (for maintainers, after changing a command's help)."""
+    for path, text in help_docs(root or Path(__file__).resolve().parents[1]).items():
+        path.write_text(text, encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

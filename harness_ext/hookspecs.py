@@ -8,16 +8,21 @@ its spec (so hooks can gain arguments later), and hooks are always called with k
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable
 
 from pluggy import HookimplMarker, HookspecMarker
+
+from harness_ext.labeling import Diagnosis, Labeler, LabelerResult, LabelSample
 
 if TYPE_CHECKING:
     from pyvene import Intervention
 
 __all__ = [
+    "Diagnosis",
     "InterventionFactory",
+    "LabelSample",
     "Labeler",
+    "LabelerResult",
     "hookimpl",
     "hookspec",
     "register_interventions",
@@ -29,9 +34,6 @@ hookimpl = HookimplMarker("harness_ext")  # re-exported as harness_ext.hookimpl
 
 InterventionFactory = Callable[..., "Intervention"]
 """``factory(*args: str) -> pyvene.Intervention``; its docstring is the user-facing help."""
-
-Labeler = Callable[[Mapping[str, Any]], Any]
-"""``labeler(sample) -> None | label | Diagnosis``; its docstring is the user-facing help."""
 
 
 @hookspec
@@ -83,11 +85,12 @@ def register_labelers(register: Callable[[str, Labeler], None]) -> None:
     ``register(name, labeler)`` once per labeler; a name registered by two plugins is an error
     that names both.
 
-    ``labeler(sample)`` gets one response as a mapping: what lm-eval logs for the problem,
-    narrowed to this response, plus keys such as ``response``, ``answer``, ``gold``,
-    ``correct`` and ``truncated`` (``harness_ext.reports.labels`` lists them all). It returns
-    None when it does not apply, else a label string such as ``"logical_loop"`` or a
-    ``harness_ext.reports.labels.Diagnosis`` (label, evidence span, note). It must not modify
+    ``labeler(sample)`` gets one response as a :class:`~harness_ext.labeling.LabelSample` (a
+    typed dict): what lm-eval logs for the problem, narrowed to this response, plus keys such
+    as ``response``, ``answer``, ``gold``, ``correct`` and ``truncated`` (the class lists them
+    all). It returns None when it does not apply, else a label string such as
+    ``"logical_loop"`` or a :class:`~harness_ext.labeling.Diagnosis` (label, evidence span,
+    note; also importable from ``harness_ext.reports``). It must not modify
     the sample. An optional ``order`` attribute places it in the label order. Its docstring is
     the help shown by ``sparks plugins``.
     """

@@ -114,7 +114,7 @@ def install_cli_excepthook() -> None:
 
 
 def install_log_filters() -> None:
-    """Drop two lm-eval warnings that never concern a sparks user (:mod:`harness_ext.quiet`)."""
+    """Drop the warnings that never concern a sparks user (:mod:`harness_ext.quiet`)."""
     from harness_ext.quiet import install_log_filters as install
 
     install()

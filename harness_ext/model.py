@@ -36,6 +36,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from harness_ext.errors import SparksError
 from harness_ext.local_paths import checked_local_path
+from harness_ext.tasks.metadata import record_model_args
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
 # torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
@@ -52,13 +53,16 @@ class ArgsGivenOnce:
     @classmethod
     def create_from_arg_obj(cls, arg_dict: dict, additional_config: dict | None = None) -> Any:
         _refuse_given_twice(arg_dict, additional_config)
+        record_model_args(arg_dict)  # the tasks, built next, know these metadata keys
         return super().create_from_arg_obj(arg_dict, additional_config)  # type: ignore[misc]
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> Any:
         from lm_eval.utils import simple_parse_args_string
 
-        _refuse_given_twice(simple_parse_args_string(arg_string), additional_config)
+        model_args = simple_parse_args_string(arg_string)
+        _refuse_given_twice(model_args, additional_config)
+        record_model_args(model_args)  # the tasks, built next, know these metadata keys
         return super().create_from_arg_string(arg_string, additional_config)  # type: ignore[misc]
 
 
@@ -335,19 +339,20 @@ class SparksLM(ArgsGivenOnce, HFLM):
         plugin versions."""
         info = super().get_model_info()
         from harness_ext import __version__
+        from harness_ext.formats.results import SparksRecord
 
-        info["sparks_version"] = __version__
-        info["sparks_interventions"] = self.interventions
-        info["sparks_random_control"] = self.random_control
-        info["sparks_intervention_mode"] = (
-            self._intervened.mode if self._intervened is not None else None
+        record = SparksRecord(
+            version=__version__,
+            backend="transformers",
+            interventions=self.interventions,
+            random_control=self.random_control,
+            intervention_mode=self._intervened.mode if self._intervened is not None else None,
+            plugins=_plugin_versions() if self._spec is not None else {},
+            applied_steps=(
+                self._intervened.applied_steps() if self._intervened is not None else None
+            ),
         )
-        info["sparks_plugins"] = _plugin_versions() if self._spec is not None else {}
-        info["sparks_backend"] = "transformers"
-        info["sparks_applied_steps"] = (
-            self._intervened.applied_steps() if self._intervened is not None else None
-        )
-        return info
+        return {**info, **record.to_config()}
 
 
 class FiniteScores(LogitsProcessor):

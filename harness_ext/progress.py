@@ -1,8 +1,8 @@
 """Progress for long commands: one rich display on stderr, a bar per phase, with an ETA.
 
-``sparks report`` shows reading and grading per run and task, then writing; ``sparks regress``
-adds one line per lm-eval run that follows lm-eval's own progress. On a terminal the bars
-move; in a log (not a terminal) rich prints the finished bars once at the end.
+``sparks report`` (and the report of ``sparks regress``) shows reading and grading per run and
+task, then writing; ``sparks regress``'s runs have their own view (reports.regress_view). On
+a terminal the bars move; in a log (not a terminal) rich prints the finished bars once at the end.
 """
 
 from __future__ import annotations

@@ -281,21 +281,22 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
         """The sparks records of the run, as ``sparks`` writes them, plus the backend and the
         applied-step counts."""
         from harness_ext import __version__
+        from harness_ext.formats.results import SparksRecord
         from harness_ext.model import _plugin_versions
 
         plan = self._plan
-        return {
-            "sparks_version": __version__,
-            "sparks_backend": "vllm",
-            "vllm_version": VLLM_VERSION,
-            "sparks_interventions": self.interventions,
-            "sparks_random_control": (
+        record = SparksRecord(
+            version=__version__,
+            backend="vllm",
+            interventions=self.interventions,
+            random_control=(
                 plan.control.record() if plan is not None and plan.control is not None else None
             ),
-            "sparks_intervention_mode": "in-graph" if plan is not None else None,
-            "sparks_plugins": _plugin_versions() if plan is not None else {},
-            "sparks_applied_steps": self._applied,
-        }
+            intervention_mode="in-graph" if plan is not None else None,
+            plugins=_plugin_versions() if plan is not None else {},
+            applied_steps=self._applied,
+        )
+        return {**record.to_config(), "vllm_version": VLLM_VERSION}
 
 
 def tensor_parallel_ranks(config: Any, vllm_args: dict[str, Any]) -> int:

@@ -1,6 +1,6 @@
 """Attention-head interventions: resolve a spec for a model, then run the model with it.
 
-    from harness_ext.interventions.spec import parse_spec
+    from harness_ext.formats.spec import parse_spec
     from harness_ext.interventions import apply_interventions, resolve
 
     resolved = resolve(parse_spec("zero:L12H3+L14H7;scale:L20H1:1.3"), model.config)

@@ -28,8 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from harness_ext.interventions.arch.mapping import ModelShape
-from harness_ext.interventions.spec import (
+from harness_ext.formats.arch.mapping import ModelShape
+from harness_ext.formats.spec import (
     RANDOM,
     HeadRef,
     InterventionItem,
@@ -105,7 +105,7 @@ def expand(
     reference = explicit(item.heads, shape)
     candidates = [head for head in all_heads(shape) if head not in taken and head not in reference]
     if item.count is not None:
-        _check_count(item, len(candidates), len(taken), shape, spec.text)
+        _check_count(item, item.count, len(candidates), len(taken), shape, spec.text)
         drawn = draw(candidates, seed, count=item.count)
     else:
         need = Counter(layer for layer, _ in reference)
@@ -210,15 +210,16 @@ def _check_kind(
 
 
 def _check_count(
-    item: InterventionItem, available: int, taken: int, shape: ModelShape, text: str
+    item: InterventionItem, count: int, available: int, taken: int, shape: ModelShape, text: str
 ) -> None:
-    if item.count <= available:
+    """Refuse ``random:K`` (``count`` = K) when fewer than K heads are free to draw."""
+    if count <= available:
         return
     total = shape.n_layers * shape.n_heads
     others = f", the spec's other items take {taken} of them" if taken else ""
     raise SpecError(
         caret_message(
-            f"random:{item.count} asks for {item.count} heads, but this model has {total} heads "
+            f"random:{count} asks for {count} heads, but this model has {total} heads "
             f"({shape}){others}: at most {available} can be drawn; ask for fewer heads",
             text,
             item.pos,

@@ -8,24 +8,25 @@ columns ``[h*head_dim:(h+1)*head_dim]``: no run-time cost, and any inference eng
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
 from harness_ext.atomic import staged_folder
 from harness_ext.errors import SparksError
+from harness_ext.formats.fold_note import FOLD_NOTE, fold_note_text
 from harness_ext.output_check import check_writable
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
+    from harness_ext.formats.spec import InterventionSpec
     from harness_ext.interventions.resolver import ResolvedIntervention
-    from harness_ext.interventions.spec import InterventionSpec
 
 __all__ = [
     "FOLD_NOTE",
+    "o_proj_weight",
     "check_fold_range",
     "fold_checkpoint",
     "fold_in",
@@ -33,8 +34,6 @@ __all__ = [
     "folded_weights",
     "restore",
 ]
-
-FOLD_NOTE = "sparks_interventions.json"
 
 
 def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) -> list[str]:
@@ -53,7 +52,8 @@ def fold_problems(model: PreTrainedModel, resolved: Sequence[ResolvedInterventio
         if getattr(module, "bias", None) is not None:
             problems.append(f"{item.o_proj} has a bias")
         elif (
-            type(weight) not in (torch.Tensor, torch.nn.Parameter)
+            not isinstance(weight, torch.Tensor)
+            or type(weight) not in (torch.Tensor, torch.nn.Parameter)  # no subclass (quantized)
             or weight.dim() != 2
             or weight.is_meta
             or not weight.dtype.is_floating_point
@@ -73,7 +73,7 @@ def check_fold_range(model: PreTrainedModel, resolved: Sequence[ResolvedInterven
         scale = abs(item.fold_scale or 0.0)
         if scale <= 1.0:
             continue
-        weight = model.get_submodule(item.o_proj).weight
+        weight = o_proj_weight(model, item.o_proj)
         with torch.no_grad():
             largest = max(float(weight[:, cols].abs().amax()) for cols in _columns(item))
         limit = torch.finfo(weight.dtype).max
@@ -108,10 +108,10 @@ def fold_in(model: PreTrainedModel, resolved: Sequence[ResolvedIntervention]) ->
     try:
         with torch.no_grad():
             for item in resolved:
-                weight = model.get_submodule(item.o_proj).weight
+                weight, scale = o_proj_weight(model, item.o_proj), _scale(item)
                 for cols in _columns(item):
                     saved.append((weight, cols, weight[:, cols].clone()))
-                    weight[:, cols] *= item.fold_scale
+                    weight[:, cols] *= scale
     except BaseException:
         restore(saved)
         raise
@@ -154,8 +154,8 @@ def fold_checkpoint(
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from harness_ext.formats.spec import parse_spec
     from harness_ext.interventions.resolver import expand_controls, resolve
-    from harness_ext.interventions.spec import parse_spec
 
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     out = Path(out_dir)
@@ -181,21 +181,20 @@ def fold_checkpoint(
     tokenizer = AutoTokenizer.from_pretrained(str(model_name_or_path))
     with torch.no_grad():
         for item in resolved:
-            weight = model.get_submodule(item.o_proj).weight
+            weight, scale = o_proj_weight(model, item.o_proj), _scale(item)
             for cols in _columns(item):
-                weight[:, cols] *= item.fold_scale
+                weight[:, cols] *= scale
     # swapped in whole; an older folded checkpoint there (checked above) is replaced
     with staged_folder(out, owned=lambda folder: (folder / FOLD_NOTE).is_file()) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        note = {
-            "interventions": spec.normalized(),
-            "source_model": str(model_name_or_path),
-            "versions": _versions(torch.__version__, transformers.__version__),
-        }
-        if expanded.control is not None:
-            note["random_control"] = expanded.control.record()
-        (staging / FOLD_NOTE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        note = fold_note_text(
+            spec.normalized(),
+            str(model_name_or_path),
+            _versions(torch.__version__, transformers.__version__),
+            expanded.control.record() if expanded.control is not None else None,
+        )
+        (staging / FOLD_NOTE).write_text(note, encoding="utf-8")
     return out
 
 
@@ -207,3 +206,22 @@ def _versions(torch_version: str, transformers_version: str) -> dict[str, str]:
         "torch": torch_version,
         "transformers": transformers_version,
     }
+
+
+def o_proj_weight(model: PreTrainedModel, path: str) -> torch.Tensor:
+    """The weight of the ``o_proj`` at ``path``: a tensor (:func:`fold_problems` refuses a
+    model whose weight is none, e.g. quantized), so that folding can index its columns."""
+    import torch
+
+    weight = getattr(model.get_submodule(path), "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        raise SparksError(f"{path}.weight is not a tensor; its heads cannot be folded")
+    return weight
+
+
+def _scale(item: ResolvedIntervention) -> float:
+    """The constant an item multiplies its heads by; :func:`fold_problems` has refused items
+    without one before anything is folded."""
+    if item.fold_scale is None:
+        raise SparksError(f"{item.name} ({item.plugin}) is not a constant scale; it cannot fold")
+    return item.fold_scale

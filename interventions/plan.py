@@ -29,9 +29,9 @@ from harness_ext.errors import SparksError
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from harness_ext.formats.spec import InterventionSpec
     from harness_ext.interventions.controls import RandomControl
     from harness_ext.interventions.resolver import ResolvedIntervention
-    from harness_ext.interventions.spec import InterventionSpec
 
 __all__ = ["InterventionPlan", "build_plan", "load_plan", "save_plan"]
 

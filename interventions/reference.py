@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from harness_ext.atomic import write_atomic_with
 from harness_ext.errors import SparksError
 from harness_ext.hooks import input_hooks
+from harness_ext.interventions.fold import o_proj_weight
 
 if TYPE_CHECKING:
     import torch
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
 
     from harness_ext.interventions.resolver import ResolvedIntervention
 
-__all__ = ["REFERENCE_PROMPTS", "calibrate", "needs_calibration", "reference_cache_dir"]
+__all__ = [
+    "ACTIVE_ATTR",
+    "REFERENCE_PROMPTS",
+    "calibrate",
+    "needs_calibration",
+    "reference_cache_dir",
+]
+
+ACTIVE_ATTR = "_sparks_active"  # set on a model while interventions are applied to it
 
 CACHE_FORMAT = 1
 REFERENCE_PROMPTS: tuple[str, ...] = (
@@ -80,7 +89,7 @@ def calibrate(
     todo = needs_calibration(resolved)
     if not todo:
         return
-    if getattr(model, "_sparks_active", None):
+    if getattr(model, ACTIVE_ATTR, None):
         raise SparksError("calibration must run on the clean model, outside apply_interventions()")
     folder = Path(cache_dir) if cache_dir is not None else reference_cache_dir()
     pending = {}
@@ -110,7 +119,7 @@ def _deliver(item: ResolvedIntervention, reference: torch.Tensor) -> None:
 
 
 def _cache_key(model: PreTrainedModel, item: ResolvedIntervention, prompts: Sequence[str]) -> str:
-    weight = model.get_submodule(item.o_proj).weight.detach()
+    weight = o_proj_weight(model, item.o_proj).detach()
     fingerprint = hashlib.sha256(weight.float().cpu().numpy().tobytes()).hexdigest()
     payload = {
         "format": CACHE_FORMAT,

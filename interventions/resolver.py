@@ -6,15 +6,15 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.interventions.arch import ModelShape, get_arch
-from harness_ext.interventions.controls import Expanded, expand
-from harness_ext.interventions.spec import (
+from harness_ext.formats.arch import ModelShape, get_arch
+from harness_ext.formats.spec import (
     InterventionItem,
     InterventionSpec,
     SpecError,
     caret_message,
     parse_spec,
 )
+from harness_ext.interventions.controls import Expanded, expand
 from harness_ext.plugins import PluginError, Registered, get_registered_interventions, usage
 
 if TYPE_CHECKING:

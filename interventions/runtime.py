@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from harness_ext.errors import SparksError
 from harness_ext.hooks import count_calls, input_hooks
+from harness_ext.interventions.reference import ACTIVE_ATTR
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -106,9 +107,9 @@ class Intervened:
     def __enter__(self) -> str:
         if self.mode == "none":
             return self.mode
-        if getattr(self.model, "_sparks_active", None):
+        if getattr(self.model, ACTIVE_ATTR, None):
             raise SparksError("interventions are already active on this model; they do not nest")
-        self.model._sparks_active = self.mode
+        setattr(self.model, ACTIVE_ATTR, self.mode)
         active = contextlib.ExitStack()
         try:
             if self.mode == "fold":
@@ -122,7 +123,7 @@ class Intervened:
             try:
                 active.close()
             finally:
-                self.model._sparks_active = None
+                setattr(self.model, ACTIVE_ATTR, None)
             raise
         self._active = active
         return self.mode
@@ -155,7 +156,7 @@ class Intervened:
             if active is not None:
                 active.close()
         finally:
-            self.model._sparks_active = None
+            setattr(self.model, ACTIVE_ATTR, None)
 
 
 def apply_interventions(

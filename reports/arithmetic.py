@@ -37,67 +37,27 @@ larger is skipped.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator, Optional
 
+from harness_ext.reports.arithmetic_scan import (
+    MAX_TOKENS,
+    OPENERS,
+    Tok,
+    left_side,
+    right_side,
+    solid,
+    tokenize,
+)
+
 __all__ = ["Claim", "check_claims", "find_false_claim", "plain_value"]
 
-MAX_TOKENS = 48
 MAX_DIGITS = 40
 MAX_POWER_BITS = 4096
 MAX_FACTORIAL = 100
 MAX_CLAIMS = 2000  # per response; a 32k-token response rarely states more
 RELATION_WORDS = frozenset({"is", "equals"})  # "9 + 8 is 17" states "9 + 8 = 17"
-
-_TOKEN = re.compile(
-    r"(?P<num>\d{1,3}(?:(?:\{,\}|,)\d{3})+(?![\d])(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"|(?P<bold>\*\*)"
-    r"|(?P<op>\\times(?![A-Za-z])|\\cdot(?![A-Za-z])|\\div(?![A-Za-z])|\\ast(?![A-Za-z])"
-    r"|[+\-*/\u00d7\u00b7\u00f7\u2212\u22c5])"
-    r"|(?P<lparen>\\left\s*\(|\()|(?P<rparen>\\right\s*\)|\))"
-    r"|(?P<frac>\\[dt]?frac(?![A-Za-z]))"
-    r"|(?P<delim>\$|\\\(|\\\)|\\\[|\\\])"
-    r"|(?P<brk>\\\\|\n)"
-    r"|(?P<space>\\[,;:! ]|[ \t\r\f\v~&]+)"
-    r"|(?P<lbrace>\{)|(?P<rbrace>\})|(?P<caret>\^)"
-    r"|(?P<rel>==|<=|>=|!=|:=|=>|=<|\\n?eq(?![A-Za-z])|\\approx(?![A-Za-z]))"
-    r"|(?P<eq>=)"
-    r"|(?P<punct>[.,;:?!])"
-    r"|(?P<word>[A-Za-z]+)"
-    r"|(?P<cmd>\\[A-Za-z]+)"
-    r"|(?P<other>.)",
-    re.S,
-)
-_ARITH = {"num", "op", "lparen", "rparen", "frac", "lbrace", "rbrace", "caret", "fact"}
-_OPENERS = {"lparen": "rparen", "lbrace": "rbrace"}
-_STRONG_LEFT = {"brk", "delim", "eq", "bold"}
-_ARROWS = {
-    r"\implies",
-    r"\Rightarrow",
-    r"\rightarrow",
-    r"\Longrightarrow",
-    r"\to",
-    r"\therefore",
-    r"\because",
-    r"\quad",
-    r"\qquad",
-    r"\iff",
-    r"\text",
-    r"\textbf",
-    r"\mathrm",
-    r"\hence",
-}
-_MOD = {"mod", "modulo", r"\pmod", r"\bmod", r"\mod"}
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str
-    text: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -133,133 +93,10 @@ def _show(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator} (~{decimal:.6g})"
 
 
-def _tokens(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "other"
-        if (
-            m.group() == "!"
-            and tokens
-            and tokens[-1].kind in ("num", "rparen")
-            and tokens[-1].end == m.start()
-        ):
-            kind = "fact"  # 7! (glued to its number); "= 7 !" or "Wow!" stay punctuation
-        tokens.append(_Tok(kind, m.group(), m.start(), m.end()))
-    return tokens
-
-
-def _solid(tokens: list[_Tok], start: int, stop: int, step: int) -> Iterator[int]:
-    """Indexes from ``start`` towards ``stop`` that are not spacing."""
-    i = start
-    while i != stop:
-        if tokens[i].kind != "space":
-            yield i
-        i += step
-
-
-def _left_side(tokens: list[_Tok], eq: int) -> Optional[tuple[int, int]]:
-    """The token range [first, eq) of the claim's left side, or None when its edge is unclear."""
-    first = None
-    depth = 0
-    count = 0
-    for i in _solid(tokens, eq - 1, -1, -1):
-        kind = tokens[i].kind
-        if kind not in _ARITH:
-            break
-        if kind in ("rparen", "rbrace"):
-            depth += 1
-        elif kind in _OPENERS:
-            if depth == 0:
-                break  # an unmatched opener: the formula starts after it
-            depth -= 1
-        first = i
-        count += 1
-        if count > MAX_TOKENS:
-            return None
-    if first is None or depth != 0:
-        return None
-    before = next(_solid(tokens, first - 1, -1, -1), None)
-    starts_with_sign = tokens[first].kind == "op" and tokens[first].text in "+-\u2212"
-    if tokens[first].kind not in ("num", "lparen", "lbrace", "frac") and not starts_with_sign:
-        return None
-    # a sign may follow a word only when glued to its number: "then -3 + 5", not "y - 3 + 5"
-    glued = starts_with_sign and first + 1 < eq and tokens[first + 1].kind == "num"
-    if not _left_edge_ok(tokens, before, first, strong_only=starts_with_sign and not glued):
-        return None
-    return first, eq
-
-
-def _left_edge_ok(
-    tokens: list[_Tok], before: Optional[int], first: int, *, strong_only: bool
-) -> bool:
-    if before is None:
-        return True
-    tok = tokens[before]
-    if tok.kind in _STRONG_LEFT or tok.kind in _OPENERS:
-        return True
-    if tok.kind == "punct":  # "!" glued to a number is a factorial, not punctuation
-        return True
-    if strong_only:
-        return False
-    spaced = before + 1 < first and tokens[before + 1].kind == "space"
-    if tok.kind == "word":
-        return spaced and len(tok.text) >= 2 and tok.text.lower() not in _MOD
-    if tok.kind == "cmd":
-        return tok.text in _ARROWS
-    return False
-
-
-def _right_side(tokens: list[_Tok], eq: int) -> Optional[tuple[int, int]]:
-    """The token range (eq, last] of the claim's right side, or None when its edge is unclear."""
-    last = None
-    depth = 0
-    count = 0
-    end = len(tokens)
-    for i in _solid(tokens, eq + 1, end, 1):
-        kind = tokens[i].kind
-        if kind not in _ARITH:
-            break
-        if kind in _OPENERS:
-            depth += 1
-        elif kind in ("rparen", "rbrace"):
-            if depth == 0:
-                break  # an unmatched closer ends the formula
-            depth -= 1
-        last = i
-        count += 1
-        if count > MAX_TOKENS:
-            return None
-    if last is None or depth != 0 or tokens[last].kind in ("op", "caret"):
-        return None
-    after = next(_solid(tokens, last + 1, end, 1), None)
-    if not _right_edge_ok(tokens, last, after):
-        return None
-    return eq + 1, last + 1
-
-
-def _right_edge_ok(tokens: list[_Tok], last: int, after: Optional[int]) -> bool:
-    if after is None:
-        return True
-    tok = tokens[after]
-    for i in _solid(tokens, after, min(len(tokens), after + 6), 1):
-        if tokens[i].text.lower() in _MOD:
-            return False
-    if tok.kind in ("brk", "delim", "eq", "bold", "rparen", "rbrace"):
-        return True
-    if tok.kind == "punct":  # "!" glued to a number is a factorial, not punctuation
-        return True
-    spaced = last + 1 < after and tokens[last + 1].kind == "space"
-    if tok.kind == "word":
-        return spaced and len(tok.text) >= 2
-    if tok.kind == "cmd":
-        return tok.text in _ARROWS
-    return False
-
-
 class _Parser:
     """Recursive descent over arithmetic tokens into an exact Fraction; raises _Skip."""
 
-    def __init__(self, tokens: list[_Tok]) -> None:
+    def __init__(self, tokens: list[Tok]) -> None:
         self.toks = [t for t in tokens if t.kind != "space"]
         self.i = 0
         self.ops = 0
@@ -271,10 +108,10 @@ class _Parser:
             raise _Skip("trailing tokens")
         return value
 
-    def peek(self) -> Optional[_Tok]:
+    def peek(self) -> Optional[Tok]:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
-    def take(self, kind: str) -> _Tok:
+    def take(self, kind: str) -> Tok:
         tok = self.peek()
         if tok is None or tok.kind != kind:
             raise _Skip(f"expected {kind}")
@@ -338,7 +175,7 @@ class _Parser:
         if tok is not None and tok.kind == "num":  # x^23 is x to the 23rd in plain text
             self.i += 1
             return _number(tok.text, self)
-        if tok is not None and tok.kind in _OPENERS:
+        if tok is not None and tok.kind in OPENERS:
             return self.group()
         raise _Skip("unknown exponent")
 
@@ -353,7 +190,7 @@ class _Parser:
             if nxt is not None and nxt.kind in ("num", "lparen", "lbrace", "frac"):
                 raise _Skip("implicit multiplication")
             return value
-        if tok.kind in _OPENERS:
+        if tok.kind in OPENERS:
             return self.group()
         if tok.kind == "frac":
             self.i += 1
@@ -370,7 +207,7 @@ class _Parser:
         assert opener is not None
         self.i += 1
         value = self.expr()
-        self.take(_OPENERS[opener.kind])
+        self.take(OPENERS[opener.kind])
         return value
 
     def braced(self) -> Fraction:
@@ -406,7 +243,7 @@ def _rounds_to(value: Fraction, stated: Fraction, decimals: int) -> bool:
     return stated == truncated
 
 
-def _simple_value(tokens: list[_Tok]) -> bool:
+def _simple_value(tokens: list[Tok]) -> bool:
     """The right side is one value: no +, -, times or divide after a leading sign."""
     solid = [t for t in tokens if t.kind != "space"]
     for index, tok in enumerate(solid):
@@ -420,7 +257,7 @@ def _simple_value(tokens: list[_Tok]) -> bool:
 
 def check_claims(response: str) -> Iterator[Claim]:
     """Every checkable ``lhs = rhs`` claim of a response, in order, with whether it holds."""
-    tokens = _tokens(response)
+    tokens = tokenize(response)
     found = 0
     for eq, tok in enumerate(tokens):
         if not _is_relation(tok):
@@ -436,10 +273,10 @@ def check_claims(response: str) -> Iterator[Claim]:
             return
 
 
-def _arithmetic_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Claim]:
+def _arithmetic_claim(response: str, tokens: list[Tok], eq: int) -> Optional[Claim]:
     """The claim of the relation at ``eq`` when both sides are plain arithmetic."""
-    left = _left_side(tokens, eq)
-    right = _right_side(tokens, eq) if left else None
+    left = left_side(tokens, eq)
+    right = right_side(tokens, eq) if left else None
     if left is None or right is None or not _simple_value(tokens[right[0] : right[1]]):
         return None
     try:
@@ -464,12 +301,12 @@ def _arithmetic_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Cl
 _LINEAR = {"num", "op", "word"}
 
 
-def _linear_side(tokens: list[_Tok], eq: int, step: int) -> Optional[list[_Tok]]:
+def _linear_side(tokens: list[Tok], eq: int, step: int) -> Optional[list[Tok]]:
     """The solid tokens of one side of ``eq`` when it is a sum of terms ``3x``, ``x``, ``5``
     (one-letter names, ``+`` and ``-`` only) with clear edges; None otherwise."""
-    side: list[_Tok] = []
+    side: list[Tok] = []
     stop = -1 if step < 0 else len(tokens)
-    for i in _solid(tokens, eq + step, stop, step):
+    for i in solid(tokens, eq + step, stop, step):
         tok = tokens[i]
         if tok.kind in ("delim", "brk", "eq") or (tok.kind == "punct" and tok.text in ".,;:?"):
             break
@@ -485,7 +322,7 @@ def _linear_side(tokens: list[_Tok], eq: int, step: int) -> Optional[list[_Tok]]
     return side[::-1] if step < 0 else side
 
 
-def _linear_form(side: list[_Tok]) -> Optional[tuple[str, Fraction, Fraction, int]]:
+def _linear_form(side: list[Tok]) -> Optional[tuple[str, Fraction, Fraction, int]]:
     """(name, coefficient, constant, terms) of a side such as ``3x - 2 + 1``."""
     name, coefficient, constant, terms, sign, i = "", Fraction(0), Fraction(0), 0, 1, 0
     expect_term = True
@@ -511,7 +348,7 @@ def _linear_form(side: list[_Tok]) -> Optional[tuple[str, Fraction, Fraction, in
     return (name, coefficient, constant, terms) if terms and not expect_term else None
 
 
-def _linear_term(side: list[_Tok], i: int) -> tuple[Optional[Fraction], str, int]:
+def _linear_term(side: list[Tok], i: int) -> tuple[Optional[Fraction], str, int]:
     """One term at ``side[i]``: (value, name or "", next index); ``3x`` needs no space."""
     tok = side[i]
     if tok.kind == "word":
@@ -525,7 +362,7 @@ def _linear_term(side: list[_Tok], i: int) -> tuple[Optional[Fraction], str, int
     return value, "", i + 1
 
 
-def _simplification_claim(response: str, tokens: list[_Tok], eq: int) -> Optional[Claim]:
+def _simplification_claim(response: str, tokens: list[Tok], eq: int) -> Optional[Claim]:
     """``3x - 2 + 1 = 3x + 1``: a left side simplified into fewer terms of the same name with
     the same coefficient must keep its constant (an equation to solve, ``2x + 3 = 7``, changes
     the coefficient and is no claim)."""
@@ -550,7 +387,7 @@ def _show_linear(coefficient: Fraction, name: str, constant: Fraction) -> str:
     return f"{term} {'+' if constant > 0 else '-'} {_show(abs(constant))}"
 
 
-def _is_relation(tok: _Tok) -> bool:
+def _is_relation(tok: Tok) -> bool:
     """``=``, or a relation word such as ``is`` (see the module docstring)."""
     return tok.kind == "eq" or (tok.kind == "word" and tok.text.lower() in RELATION_WORDS)
 
@@ -559,7 +396,7 @@ def plain_value(text: str) -> Optional[Fraction]:
     """The exact value of ``text`` when it is one written number: ``156``, ``-1``, ``1,000``,
     ``2.5``, ``\\frac{14}{3}``, ``14/3``, ``2^{10}``; None for anything else (``-1 + 5``,
     ``2x``). Nothing is evaluated."""
-    tokens = [t for t in _tokens(text) if t.kind not in ("space", "delim")]
+    tokens = [t for t in tokenize(text) if t.kind not in ("space", "delim")]
     if not tokens or len(tokens) > MAX_TOKENS or not _simple_value(tokens):
         return None
     try:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+
+from harness_ext.formats.results import SparksRecord
 
 if TYPE_CHECKING:
     from harness_ext.answers.graders import GradingRules
@@ -136,8 +138,9 @@ def write_run(
         "config": {
             "model": "sparks",
             "model_args": model_args,
-            "sparks_version": "0.1.0",
-            "sparks_interventions": interventions,
+            **SparksRecord(
+                version="0.1.0", backend="transformers", interventions=interventions or None
+            ).to_config(),
         },
         "date": 1767225600.0,
         "lm_eval_version": "0.4.13",
@@ -193,7 +196,8 @@ def derive_run(
         samples_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         scores[f"{metric},extracted"] = sum(values) / max(1, len(values))
     if interventions is not None:
-        data["config"]["sparks_interventions"] = interventions
+        record = replace(SparksRecord.from_config(data["config"]), interventions=interventions)
+        data["config"].update(record.to_config())
     path = out / results_file.name
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return path

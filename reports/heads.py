@@ -78,7 +78,7 @@ def load_heads(path: Path) -> HeadsMap:
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
     """The heads named by a run's recorded interventions (``None`` head: a whole layer); an
     empty set for none or for a spec that no longer parses (e.g. a moved heads file)."""
-    from harness_ext.interventions.spec import SpecError, parse_spec
+    from harness_ext.formats.spec import SpecError, parse_spec
 
     if not interventions or interventions == "none":
         return set()

@@ -1,7 +1,8 @@
 """``report.html``: one self-contained page (inline CSS and SVG, a few lines of JavaScript for
 filtering the sample table; nothing is fetched), rendered from ``templates/report.html.j2`` by
 jinja2 with autoescaping: model text is escaped by the template engine, never by hand. The
-charts are SVG built by ``reports.svg`` (their text escaped there) and passed in as markup.
+charts are matplotlib figures (:mod:`harness_ext.charts`) written as inline SVG and passed in as
+markup.
 
 Every failed response opens to its problem and its full text with the evidence marked, and a
 flipped problem shows both runs' responses side by side. Texts are bounded (``--max-response-
@@ -13,23 +14,24 @@ files by a path relative to the report.
 from __future__ import annotations
 
 import os
+from html import escape
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from markupsafe import Markup
 
-from harness_ext.reports.compare import ALL_TIERS, Report
-from harness_ext.reports.svg import (
+from harness_ext.charts import (
+    LIMIT_COLOUR,
     Bar,
     BoxSeries,
     Segment,
     box_plot,
     grouped_bars,
-    label_color,
-    legend,
-    run_color,
+    label_colour,
+    run_colour,
     stacked_bars,
 )
+from harness_ext.reports.compare import ALL_TIERS, Report
 from harness_ext.reports.views import (
     CONTROL_HEADER,
     RESPONSE_CHARS,
@@ -99,7 +101,7 @@ def _accuracy_plot(report: Report) -> list[str]:
                         cell.accuracy,
                         cell.ci_low,
                         cell.ci_high,
-                        run_color(index),
+                        run_colour(index),
                         f"{run.name}, {task} / {tier}: {100 * cell.accuracy:.1f}% "
                         f"(95% CI {100 * cell.ci_low:.1f}-{100 * cell.ci_high:.1f}%, "
                         f"{cell.problems} problems)",
@@ -108,8 +110,17 @@ def _accuracy_plot(report: Report) -> list[str]:
             if bars:
                 groups.append((f"{_short(task)}\n{tier}", bars))
     chart = grouped_bars(groups, title="Accuracy by task and tier (95% bootstrap intervals)")
-    keys = legend([(run.name, run_color(i)) for i, run in enumerate(report.runs)])
-    return [chart, keys]
+    keys = _legend([(run.name, run_colour(i)) for i, run in enumerate(report.runs)])
+    return [chart.to_svg(), keys]
+
+
+def _legend(items: Sequence[tuple[str, str]]) -> str:
+    """An HTML legend (name, colour) under a chart: HTML, so it wraps with the page."""
+    cells = "".join(
+        f'<span class="key"><i style="background:{colour}"></i>{escape(name)}</span>'
+        for name, colour in items
+    )
+    return f'<div class="legend">{cells}</div>'
 
 
 def _short(task: str) -> str:
@@ -126,12 +137,12 @@ def _labels_plot(report: Report) -> list[str]:
                 if counts is None:
                     continue
                 segments = [
-                    Segment(name, counts.get(name, 0), label_color(name, names)) for name in names
+                    Segment(name, counts.get(name, 0), label_colour(name, names)) for name in names
                 ]
                 rows.append((f"{_short(task)} / {tier} / {run.name}", segments))
     chart = stacked_bars(rows, title="Failure-label mix by task, tier and run (all responses)")
-    keys = legend([(name, label_color(name, names)) for name in names])
-    return [chart, keys]
+    keys = _legend([(name, label_colour(name, names)) for name in names])
+    return [chart.to_svg(), keys]
 
 
 def _lengths_plot(report: Report) -> list[str]:
@@ -155,24 +166,24 @@ def _lengths_plot(report: Report) -> list[str]:
                 if task_run.max_gen_toks:
                     budgets.add(task_run.max_gen_toks)
                 values = [
-                    float(r.n_tokens if tokens else r.n_chars)
+                    float(r.n_tokens if tokens and r.n_tokens is not None else r.n_chars)
                     for p in task_run.problems.values()
                     if tier == ALL_TIERS or p.tier == tier
                     for r in p.responses
                 ]
                 if values:
-                    series.append(BoxSeries(run.name, values, run_color(index)))
+                    series.append(BoxSeries(run.name, values, run_colour(index)))
             if series:
                 groups.append((f"{_short(task)}\n{tier}", series))
     limit: Optional[float] = float(budgets.pop()) if tokens and len(budgets) == 1 else None
     chart = box_plot(
         groups, title=f"Response length in {unit} by task and tier", y_label=unit, limit=limit
     )
-    keys = legend(
-        [(run.name, run_color(i)) for i, run in enumerate(report.runs)]
-        + ([("token budget (max_gen_toks)", "#c00")] if limit else [])
+    keys = _legend(
+        [(run.name, run_colour(i)) for i, run in enumerate(report.runs)]
+        + ([("token budget (max_gen_toks)", LIMIT_COLOUR)] if limit else [])
     )
-    return [chart, keys]
+    return [chart.to_svg(), keys]
 
 
 def _heads(report: Report) -> Optional[dict[str, Any]]:

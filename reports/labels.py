@@ -31,10 +31,11 @@ surrogate in them (not valid UTF-8) is replaced by U+FFFD; spans still index the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Optional, Sequence, TypedDict, TypeVar, Union
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from harness_ext.errors import SparksError
+from harness_ext.labeling import Diagnosis, Labeler, LabelerResult, LabelSample
 
 __all__ = [
     "BUILTIN_LABELS",
@@ -42,6 +43,8 @@ __all__ = [
     "DEFAULT_ORDER",
     "Diagnosis",
     "LabelSample",
+    "Labeler",
+    "LabelerResult",
     "NamedLabelers",
     "diagnose",
     "diagnose_sample",
@@ -67,48 +70,8 @@ UNGRADED = "ungraded"  # the answer check ran out of time: no failure to explain
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class LabelSample(TypedDict):
-    """What a labeler receives for one response. Every key is always there (None when
-    unknown), so a labeler never has to tell a missing key from an unknown value."""
-
-    doc: dict[str, Any]  # the task's doc (problem, answer, problem_id, tier, ...)
-    doc_id: Optional[int]
-    target: str  # lm-eval's target for the problem
-    resps: list[list[str]]  # [[response]]: lm-eval's shape, narrowed to this response
-    filtered_resps: list[str]  # [answer or ""]
-    response: str
-    answer: Optional[str]  # the extracted final answer
-    gold: str
-    correct: bool
-    truncated: bool  # generation stopped at its token budget
-    integer_range: Optional[tuple[int, int]]  # (0, 999) for AIME
-    task: Optional[str]
-    max_gen_toks: Optional[int]
-    n_tokens: Optional[int]
-    grade_reason: Optional[str]  # harness_ext.answers reason ("out_of_range", "timeout", ...)
-
-
 F = TypeVar("F", bound=Callable[..., Any])
-LabelerResult = Union[None, str, "Diagnosis"]
-NamedLabelers = Sequence[tuple[str, Callable[["LabelSample"], LabelerResult]]]
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """A label and its evidence: the response's span that shows it, and a one-line note."""
-
-    label: str
-    evidence: str = ""
-    span: Optional[tuple[int, int]] = None
-    note: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "evidence": self.evidence,
-            "span": list(self.span) if self.span else None,
-            "note": self.note,
-        }
+NamedLabelers = Sequence[tuple[str, Labeler]]
 
 
 def ordered(order: float) -> Callable[[F], F]:

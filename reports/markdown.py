@@ -88,10 +88,17 @@ def _fence(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """The whole report as Markdown."""
-    word, lines = verdict(report)
+    """The whole report as Markdown: one section after the other."""
     out = ["# sparks report", ""]
-    out += _table(
+    for section in (_header, _accuracy, _controls, _labels, _flips, _heads, _footer):
+        out += section(report)
+    return "\n".join(out)
+
+
+def _header(report: Report) -> list[str]:
+    """The runs, and the verdict."""
+    word, lines = verdict(report)
+    out = _table(
         ["run", "role", "model", "interventions", "date", "lm-eval", "sparks", "settings"],
         [
             [
@@ -108,8 +115,12 @@ def render_markdown(report: Report) -> str:
         ],
     )
     out += ["", f"**{word}**: {_esc(lines[0])}"]
-    out += [f"- {_esc(line)}" for line in lines[1:]]
-    out += [
+    return out + [f"- {_esc(line)}" for line in lines[1:]]
+
+
+def _accuracy(report: Report) -> list[str]:
+    """Accuracy by task and tier, with the deltas of each candidate."""
+    out = [
         "",
         "## Accuracy by task and tier",
         "",
@@ -139,23 +150,37 @@ def render_markdown(report: Report) -> str:
                 deltas.append(text)
             rows.append([row.tier, *row.cells, *deltas])
         out += ["", f"### {_esc(task)}", ""] + _table(header, rows)
+    return out
+
+
+def _controls(report: Report) -> list[str]:
+    """The comparison against matched random controls, when the report has any."""
     controls = control_rows(report)
-    if controls:
-        out += [
-            "",
-            "## Against matched random controls",
-            "",
-            "The same number of random heads in the same layers (one run per seed), pooled "
-            "per problem; the same paired test. **bold**: significant.",
-        ]
-        out += [""] + _table(
+    if not controls:
+        return []
+    out = [
+        "",
+        "## Against matched random controls",
+        "",
+        "The same number of random heads in the same layers (one run per seed), pooled "
+        "per problem; the same paired test. **bold**: significant.",
+    ]
+    return (
+        out
+        + [""]
+        + _table(
             CONTROL_HEADER,
             [
                 [*cells[:6], f"**{cells[6]}**" if significant else cells[6]]
                 for cells, significant in controls
             ],
         )
-    out += [
+    )
+
+
+def _labels(report: Report) -> list[str]:
+    """Responses per failure label, by task, tier and run."""
+    out = [
         "",
         "## Failure labels by tier",
         "",
@@ -168,54 +193,58 @@ def render_markdown(report: Report) -> str:
             for tier, run, counts in label_rows(report, task)
         ]
         out += ["", f"### {_esc(task)}", ""] + _table(["tier", "run", *names], rows)
-    flips = flip_rows(report)
-    out += ["", "## Flipped problems", ""]
-    if not flips:
-        out.append("None." if report.candidates else "No candidate run.")
-    else:
-        rows = [
-            [
-                f.candidate,
-                f.direction,
-                f.task,
-                f.tier,
-                f.problem_id,
-                f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
-                failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
-            ]
-            for f in flips[:MAX_FLIPS]
-        ]
-        out += _table(
-            [
-                "candidate",
-                "flip",
-                "task",
-                "tier",
-                "problem",
-                "score",
-                "failure labels (failing run)",
-            ],
-            rows,
-        )
-        if len(flips) > MAX_FLIPS:
-            out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
-        out += _flip_examples(report)
-    if report.heads is not None:
-        from harness_ext.reports.heads import heads_lines
+    return out
 
-        out += ["", "## Heads", ""] + [
-            f"- {_esc(line)}" for line in heads_lines(report.heads, report.runs)
+
+def _flips(report: Report) -> list[str]:
+    """The problems a candidate broke or fixed, and examples of their responses."""
+    flips = flip_rows(report)
+    out = ["", "## Flipped problems", ""]
+    if not flips:
+        return out + ["None." if report.candidates else "No candidate run."]
+    rows = [
+        [
+            f.candidate,
+            f.direction,
+            f.task,
+            f.tier,
+            f.problem_id,
+            f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+            failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
         ]
-        png = report.heads.path.with_suffix(".png")
-        if png.is_file():
-            out += ["", f"Heat map: {_esc(png)} (and inline in report.html)."]
-    if report.warnings:
-        out += ["", "## Warnings", ""] + [f"- {_esc(w)}" for w in report.warnings]
-    out += [
+        for f in flips[:MAX_FLIPS]
+    ]
+    out += _table(
+        ["candidate", "flip", "task", "tier", "problem", "score", "failure labels (failing run)"],
+        rows,
+    )
+    if len(flips) > MAX_FLIPS:
+        out.append(f"\n... and {len(flips) - MAX_FLIPS} more (report.json lists all).")
+    return out + _flip_examples(report)
+
+
+def _heads(report: Report) -> list[str]:
+    """The heads file's summary, when the report has one."""
+    if report.heads is None:
+        return []
+    from harness_ext.reports.heads import heads_lines
+
+    out = ["", "## Heads", ""] + [
+        f"- {_esc(line)}" for line in heads_lines(report.heads, report.runs)
+    ]
+    png = report.heads.path.with_suffix(".png")
+    if png.is_file():
+        out += ["", f"Heat map: {_esc(png)} (and inline in report.html)."]
+    return out
+
+
+def _footer(report: Report) -> list[str]:
+    """Warnings, the seed and where the token counts come from."""
+    out = ["", "## Warnings", ""] + [f"- {_esc(w)}" for w in report.warnings]
+    return (out if report.warnings else []) + [
         "",
         f"<sub>seed {report.seed}; truncation: "
         + _esc("; ".join(f"{run.name}: {run.truncation}" for run in report.runs))
         + "</sub>",
         "",
     ]
-    return "\n".join(out)

@@ -49,7 +49,6 @@ import argparse
 import difflib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +59,7 @@ from harness_ext.errors import SparksError
 from harness_ext.reports.regress_spec import RegressSpec, RunSpec, load_spec
 
 if TYPE_CHECKING:
-    from harness_ext.progress import Phases
+    from harness_ext.reports.regress_view import RunsView
 
 __all__ = [
     "RegressSpec",
@@ -242,12 +241,12 @@ def execute_run(
     rerun: bool,
     log: Log,
     force: bool = False,
-    progress: Optional["Phases"] = None,
+    view: Optional["RunsView"] = None,
 ) -> Path:
     """Run (or reuse) one run; returns its output folder.
 
-    ``force`` lets the finished run replace a folder that sparks did not make; ``progress``
-    shows lm-eval's own progress, read from the run's log as it is written.
+    ``force`` lets the finished run replace a folder that sparks did not make; ``view`` shows
+    the run's state and lm-eval's own progress, read from the run's log as it is written.
     """
     from harness_ext.reports.output import replace_folder
     from harness_ext.reports.run_identity import run_identity
@@ -258,14 +257,39 @@ def execute_run(
     reason = "--rerun" if rerun else _reuse_reason(folder, identity)
     if reason is None:
         log(f"{run.name}: reusing the finished run in {folder}")
+        if view is not None:
+            view.finish(run.name, "reused", folder / LOG)
         return folder
     if partial.exists():
         shutil.rmtree(partial)  # ours: claim_run_folders refused anything else
     partial.mkdir(parents=True)
     _write_stamp(partial, run, "running")  # stamped from the first moment
     command = [*_lm_eval(spec.model), *lm_eval_command(spec, run, partial)]
-    log(f"{run.name}: running lm_eval ({reason}; log: {partial / 'lm_eval.log'})")
-    with open(partial / "lm_eval.log", "w", encoding="utf-8") as stream:
+    log(f"{run.name}: running lm_eval ({reason}; log: {partial / LOG})")
+    if view is not None:
+        view.start(run.name, partial / LOG)
+    try:
+        _run_lm_eval(command, partial / LOG, run, view)
+        check_run_output(partial, run)
+    except BaseException:  # a failure or Ctrl-C: the view says which run, and its log
+        if view is not None:
+            view.finish(run.name, "failed")
+        raise
+    _write_stamp(partial, run, "finished", identity)
+    replace_folder(partial, folder, owned=lambda path: force or _ours(path))
+    if view is not None:
+        view.finish(run.name, "done", folder / LOG)
+    return folder
+
+
+LOG = "lm_eval.log"  # in each run folder: the command, then lm-eval's stdout and stderr
+
+
+def _run_lm_eval(
+    command: list[str], log_path: Path, run: RunSpec, view: Optional["RunsView"]
+) -> None:
+    """Run lm-eval into ``log_path``; a non-zero exit fails with the end of the log."""
+    with open(log_path, "w", encoding="utf-8") as stream:
         stream.write(" ".join(command) + "\n")
         stream.flush()
         process = subprocess.Popen(
@@ -274,54 +298,30 @@ def execute_run(
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        code = _follow(process, partial / "lm_eval.log", run.name, progress)
+        try:
+            code = _follow(process, run.name, view)
+        except BaseException:
+            process.kill()  # ours: a Ctrl-C or a broken view must not leave lm-eval running
+            process.wait()
+            raise
     if code != 0:
-        tail = (partial / "lm_eval.log").read_text(encoding="utf-8", errors="replace")
+        tail = log_path.read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
         raise SparksError(
             f"run {run.name!r}: lm_eval failed (exit status {code}); the end of "
-            f"its log ({partial / 'lm_eval.log'}):\n{tail}"
+            f"its log ({log_path}):\n{tail}"
         )
-    check_run_output(partial, run)
-    _write_stamp(partial, run, "finished", identity)
-    replace_folder(partial, folder, owned=lambda path: force or _ours(path))
-    return folder
 
 
-# tqdm's line, as lm-eval writes it: "Running generate_until requests:  45%|####  | 9/20 [...]"
-TQDM_LINE = re.compile(r"([A-Za-z][^:\r\n|]{2,80}):\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
-
-
-def _follow(
-    process: subprocess.Popen, log_path: Path, name: str, progress: Optional["Phases"]
-) -> int:
-    """Wait for lm-eval, showing the last progress line of its log; returns its exit status."""
-    if progress is None:
+def _follow(process: subprocess.Popen, name: str, view: Optional["RunsView"]) -> int:
+    """Wait for lm-eval, letting the view read its log twice a second; returns its exit status."""
+    if view is None:
         return process.wait()
-    advance = progress.phase(f"{name}: starting lm_eval")
     while True:
         try:
             return process.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            pass
-        found = _last_progress(log_path)
-        if found is not None:
-            what, done, total = found
-            advance(completed=done, total=total, description=f"{name}: {what}")
-
-
-def _last_progress(log_path: Path) -> Optional[tuple[str, int, int]]:
-    try:
-        with open(log_path, "rb") as stream:
-            stream.seek(max(0, log_path.stat().st_size - 8192))
-            tail = stream.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    matches = list(TQDM_LINE.finditer(tail))
-    if not matches:
-        return None
-    last = matches[-1]
-    return last.group(1).strip(), int(last.group(2)), int(last.group(3))
+            view.poll(name)
 
 
 # ---------------------------------------------------------------- names, before any run
@@ -375,12 +375,8 @@ def _controls(spec: RegressSpec) -> dict[str, list[str]]:
 
 
 def configure_regress(parser: argparse.ArgumentParser) -> None:
-    """Add the ``sparks regress`` arguments to ``parser``."""
-    parser.description = (
-        "Run a baseline and intervention sets through lm-eval as a YAML spec describes "
-        "(model, tasks, limit, generation settings, runs), reusing finished runs, then write "
-        "the report of `sparks report` comparing every run with the baseline."
-    )
+    """Add the ``sparks regress`` arguments to ``parser`` (the command's description is the
+    docstring of ``harness_ext.cli.run_regress``)."""
     parser.add_argument("spec", type=Path, metavar="SPEC.yaml", help="the regress spec")
     parser.add_argument(
         "--rerun", action="store_true", help="run every run again, even when a finished one exists"
@@ -424,6 +420,7 @@ def run_regress(args: argparse.Namespace) -> int:
         make_report,
         write_report,
     )
+    from harness_ext.reports.regress_view import RunsView
     from harness_ext.reports.terminal import summary_console
 
     console = summary_console()
@@ -448,22 +445,24 @@ def run_regress(args: argparse.Namespace) -> int:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
     lock = folder_lock(spec.output, name=LOCK, what="the regress output folder", log=log)
-    with lock, Phases() as progress:
-        folders = {
-            run.name: execute_run(
-                spec, run, rerun=args.rerun, log=log, force=args.force, progress=progress
+    with lock:
+        with RunsView([run.name for run in spec.runs], console) as view:
+            folders = {
+                run.name: execute_run(
+                    spec, run, rerun=args.rerun, log=log, force=args.force, view=view
+                )
+                for run in spec.runs
+            }
+        with Phases() as progress:
+            report = make_report(
+                [f"{name}={folder}" for name, folder in folders.items()],
+                baseline=spec.baseline,
+                alpha=spec.alpha,
+                seed=spec.seed,
+                truncation=args.truncation,
+                heads=spec.heads,
+                progress=progress,
+                controls=_controls(spec),
             )
-            for run in spec.runs
-        }
-        report = make_report(
-            [f"{name}={folder}" for name, folder in folders.items()],
-            baseline=spec.baseline,
-            alpha=spec.alpha,
-            seed=spec.seed,
-            truncation=args.truncation,
-            heads=spec.heads,
-            progress=progress,
-            controls=_controls(spec),
-        )
-        written = write_report(report, report_folder, progress)
+            written = write_report(report, report_folder, progress)
     return finish_report(report, written, args.fail_on_regression, console)

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from harness_ext.errors import SparksError
-from harness_ext.tasks import METADATA_KEYS
+from harness_ext.formats.task_metadata import METADATA_KEYS
 
 __all__ = ["RegressSpec", "RunSpec", "load_spec"]
 
@@ -293,7 +293,10 @@ def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
                 entry.name if entry.control_for else None,
             )
         ]
-    if not entry.control_for or not (entry.interventions or "").startswith("random:"):
+    spec = entry.interventions or ""
+    # the validator made a count a list of seeds; the field's type still admits the count
+    seeds = entry.seeds if isinstance(entry.seeds, list) else list(range(entry.seeds))
+    if not entry.control_for or not spec.startswith("random:"):
         raise _fail(
             path,
             f"run {entry.name!r}: 'seeds' makes one control run per seed; it "
@@ -303,13 +306,13 @@ def _run(path: Path, index: int, item: Any) -> list[RunSpec]:
     return [
         RunSpec(
             f"{entry.name}-s{seed}",
-            _interventions(path, entry.name, with_seed(entry.interventions, seed)),
+            _interventions(path, entry.name, with_seed(spec, seed)),
             model_args,
             gen_kwargs,
             entry.control_for,
             entry.name,
         )
-        for seed in entry.seeds
+        for seed in seeds
     ]
 
 
@@ -321,7 +324,7 @@ def with_seed(spec: str, seed: int) -> str:
 
 def _interventions(path: Path, name: str, text: Optional[str]) -> str:
     """The normalized spec: ``@file`` read relative to the spec's folder, heads made explicit."""
-    from harness_ext.interventions.spec import SpecError, parse_spec
+    from harness_ext.formats.spec import SpecError, parse_spec
 
     if text is None or not text.strip():
         return ""

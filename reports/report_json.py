@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 from harness_ext.reports.compare import Report
 
@@ -41,23 +41,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "regression": bool(report.regressions()),
         "uncompared": report.uncompared(),
         "controls": report.controls,
-        "control_deltas": [
-            {
-                "run": d.run,
-                "controls": list(d.controls),
-                "task": d.task,
-                "tier": d.tier,
-                "problems": d.comparison.n,
-                "control_accuracy": d.comparison.baseline,
-                "run_accuracy": d.comparison.candidate,
-                "delta": d.comparison.delta,
-                "ci95": [d.comparison.ci_low, d.comparison.ci_high],
-                "p_value": d.comparison.p_value,
-                "test": d.comparison.test,
-                "significant": d.significant,
-            }
-            for d in report.control_deltas
-        ],
+        "control_deltas": _control_deltas(report),
         "runs": [
             {**run.header(), "role": report.role(run.name), "tasks": settings[run.name]}
             for run in report.runs
@@ -75,82 +59,124 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for c in report.cells
         ],
-        "deltas": [
-            {
-                "baseline": report.baseline,
-                "candidate": d.candidate,
-                "task": d.task,
-                "tier": d.tier,
-                "problems": d.comparison.n,
-                "baseline_accuracy": d.comparison.baseline,
-                "candidate_accuracy": d.comparison.candidate,
-                "delta": d.comparison.delta,
-                "ci95": [d.comparison.ci_low, d.comparison.ci_high],
-                "p_value": d.comparison.p_value,
-                "test": d.comparison.test,
-                "worse": d.comparison.worse,
-                "better": d.comparison.better,
-                "significant": d.comparison.significant(report.alpha),
-                "regression": d.regression,
-            }
-            for d in report.deltas
-        ],
+        "deltas": _deltas(report),
         "labels": [
             {"run": run, "task": task, "tier": tier, "counts": dict(counts)}
             for (run, task, tier), counts in report.labels.items()
         ],
-        "flips": [
-            {
-                "candidate": f.candidate,
-                "task": f.task,
-                "tier": f.tier,
-                "problem_id": f.problem_id,
-                "doc_id": f.doc_id,
-                "direction": f.direction,
-                "baseline_score": f.baseline_score,
-                "candidate_score": f.candidate_score,
-                "baseline_labels": list(f.baseline_labels),
-                "candidate_labels": list(f.candidate_labels),
-            }
-            for f in report.flips
-        ],
-        "samples": [
-            {
-                "run": run.name,
-                "task": task,
-                "doc_id": p.doc_id,
-                "problem_id": p.problem_id,
-                "tier": p.tier,
-                "response_index": r.index,
-                "correct": r.correct,
-                "ungraded": r.ungraded,
-                "label": r.label,
-                "answer": r.answer,
-                "gold": p.gold,
-                "truncated": r.truncated,
-                "n_tokens": r.n_tokens,
-                "n_chars": r.n_chars,
-                "tokens_recorded": r.recorded,
-                "evidence": r.evidence,
-                "span": list(r.span) if r.span else None,
-                "note": r.note,
-            }
-            for run in report.runs
-            for task, t in run.tasks.items()
-            for p in t.problems.values()
-            for r in p.responses
-        ],
-        "heads": None
-        if report.heads is None
-        else {
-            "file": str(report.heads.path),
-            "layers": report.heads.n_layers,
-            "heads_per_layer": report.heads.n_heads,
-            "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent],
-        },
+        "flips": _flips(report),
+        "samples": _samples(report),
+        "heads": _heads(report),
         "warnings": list(report.warnings),
     }
 
 
+def _control_deltas(report: Report) -> list[dict[str, Any]]:
+    """Each run against its matched random controls."""
+    return [
+        {
+            "run": d.run,
+            "controls": list(d.controls),
+            "task": d.task,
+            "tier": d.tier,
+            "problems": d.comparison.n,
+            "control_accuracy": d.comparison.baseline,
+            "run_accuracy": d.comparison.candidate,
+            "delta": d.comparison.delta,
+            "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+            "p_value": d.comparison.p_value,
+            "test": d.comparison.test,
+            "significant": d.significant,
+        }
+        for d in report.control_deltas
+    ]
+
+
+def _deltas(report: Report) -> list[dict[str, Any]]:
+    """Each candidate against the baseline, by task and tier."""
+    return [
+        {
+            "baseline": report.baseline,
+            "candidate": d.candidate,
+            "task": d.task,
+            "tier": d.tier,
+            "problems": d.comparison.n,
+            "baseline_accuracy": d.comparison.baseline,
+            "candidate_accuracy": d.comparison.candidate,
+            "delta": d.comparison.delta,
+            "ci95": [d.comparison.ci_low, d.comparison.ci_high],
+            "p_value": d.comparison.p_value,
+            "test": d.comparison.test,
+            "worse": d.comparison.worse,
+            "better": d.comparison.better,
+            "significant": d.comparison.significant(report.alpha),
+            "regression": d.regression,
+        }
+        for d in report.deltas
+    ]
+
+
+def _flips(report: Report) -> list[dict[str, Any]]:
+    """The problems a candidate broke or fixed."""
+    return [
+        {
+            "candidate": f.candidate,
+            "task": f.task,
+            "tier": f.tier,
+            "problem_id": f.problem_id,
+            "doc_id": f.doc_id,
+            "direction": f.direction,
+            "baseline_score": f.baseline_score,
+            "candidate_score": f.candidate_score,
+            "baseline_labels": list(f.baseline_labels),
+            "candidate_labels": list(f.candidate_labels),
+        }
+        for f in report.flips
+    ]
+
+
+def _samples(report: Report) -> list[dict[str, Any]]:
+    """Every response: its grade, label and evidence (not its text)."""
+    return [
+        {
+            "run": run.name,
+            "task": task,
+            "doc_id": p.doc_id,
+            "problem_id": p.problem_id,
+            "tier": p.tier,
+            "response_index": r.index,
+            "correct": r.correct,
+            "ungraded": r.ungraded,
+            "label": r.label,
+            "answer": r.answer,
+            "gold": p.gold,
+            "truncated": r.truncated,
+            "n_tokens": r.n_tokens,
+            "n_chars": r.n_chars,
+            "tokens_recorded": r.recorded,
+            "evidence": r.evidence,
+            "span": list(r.span) if r.span else None,
+            "note": r.note,
+        }
+        for run in report.runs
+        for task, t in run.tasks.items()
+        for p in t.problems.values()
+        for r in p.responses
+    ]
+
+
+def _heads(report: Report) -> Optional[dict[str, Any]]:
+    """The heads file the report shows, or None."""
+    if report.heads is None:
+        return None
+    return {
+        "file": str(report.heads.path),
+        "layers": report.heads.n_layers,
+        "heads_per_layer": report.heads.n_heads,
+        "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent],
+    }
+
+
 def render_json(report: Report) -> str:
+    """``report.json``: :func:`to_json` as indented text."""
     return json.dumps(to_json(report), indent=1, ensure_ascii=False) + "\n"

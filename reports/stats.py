@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
@@ -69,7 +72,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def _rng(seed: int):
+def _rng(seed: int) -> np.random.Generator:
     import numpy as np
 
     return np.random.default_rng(seed)

@@ -18,6 +18,7 @@ from harness_ext.reports.views import (
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 __all__ = ["MAX_FLIPS", "print_summary", "summary_console"]
 
@@ -55,33 +56,8 @@ def print_summary(report: Report, console: "Console") -> None:
     for run in report.runs:
         console.print(f"  {run.name}: {run_settings(report, run.name)}", highlight=False)
     for task in report.tasks():
-        table = Table(title=f"{task}: accuracy by tier", title_justify="left")
-        table.add_column("tier")
-        for run in report.runs:
-            table.add_column(run.name, justify="right")
-        for run in report.candidates:
-            table.add_column(f"Δ {run.name} [95% CI] p", justify="right")
-        for row in accuracy_rows(report, task):
-            deltas = []
-            for d in row.deltas:
-                if d is None:
-                    deltas.append("-")
-                    continue
-                style = "bold red" if d.regression else "bold green" if d.improvement else ""
-                text = d.summary
-                deltas.append(f"[{style}]{text}[/]" if style else text)
-            tier = f"[bold]{row.tier}[/]" if row.tier == ALL_TIERS else row.tier
-            table.add_row(tier, *row.cells, *deltas)
-        console.print(table)
-        names = report.label_names()
-        labels = Table(title=f"{task}: responses per label", title_justify="left")
-        labels.add_column("tier")
-        labels.add_column("run")
-        for name in names:
-            labels.add_column(name, justify="right")
-        for tier, run_name, counts in label_rows(report, task):
-            labels.add_row(tier, run_name, *[str(counts.get(name, 0) or "") for name in names])
-        console.print(labels)
+        console.print(_accuracy_table(report, task))
+        console.print(_labels_table(report, task))
     controls = control_rows(report)
     if controls:
         table = Table(title="against matched random controls", title_justify="left")
@@ -90,25 +66,7 @@ def print_summary(report: Report, console: "Console") -> None:
         for cells, significant in controls:
             table.add_row(*cells[:6], f"[bold]{cells[6]}[/]" if significant else cells[6])
         console.print(table)
-    flips = flip_rows(report)
-    if flips:
-        table = Table(title=f"flipped problems ({len(flips)})", title_justify="left")
-        for column in ("candidate", "flip", "task", "tier", "problem", "score", "failure labels"):
-            table.add_column(column)
-        for f in flips[:MAX_FLIPS]:
-            style = "red" if f.direction == "broke" else "green"
-            table.add_row(
-                f.candidate,
-                f"[{style}]{f.direction}[/]",
-                f.task,
-                f.tier,
-                f.problem_id,
-                f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
-                failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
-            )
-        console.print(table)
-        if len(flips) > MAX_FLIPS:
-            console.print(f"... {len(flips) - MAX_FLIPS} more in report.md / report.json")
+    _print_flips(report, console)
     if report.heads is not None:
         from harness_ext.reports.heads import heads_lines
 
@@ -122,3 +80,68 @@ def print_summary(report: Report, console: "Console") -> None:
     )
     for line in lines[1:]:
         console.print(f"  {line}", highlight=False)
+
+
+def _accuracy_table(report: Report, task: str) -> Table:
+    """Accuracy by tier for one task, with each candidate's delta (red: a regression)."""
+    from rich.table import Table
+
+    table = Table(title=f"{task}: accuracy by tier", title_justify="left")
+    table.add_column("tier")
+    for run in report.runs:
+        table.add_column(run.name, justify="right")
+    for run in report.candidates:
+        table.add_column(f"Δ {run.name} [95% CI] p", justify="right")
+    for row in accuracy_rows(report, task):
+        deltas = []
+        for d in row.deltas:
+            if d is None:
+                deltas.append("-")
+                continue
+            style = "bold red" if d.regression else "bold green" if d.improvement else ""
+            text = d.summary
+            deltas.append(f"[{style}]{text}[/]" if style else text)
+        tier = f"[bold]{row.tier}[/]" if row.tier == ALL_TIERS else row.tier
+        table.add_row(tier, *row.cells, *deltas)
+    return table
+
+
+def _labels_table(report: Report, task: str) -> Table:
+    """Responses per failure label for one task, by tier and run."""
+    from rich.table import Table
+
+    names = report.label_names()
+    labels = Table(title=f"{task}: responses per label", title_justify="left")
+    labels.add_column("tier")
+    labels.add_column("run")
+    for name in names:
+        labels.add_column(name, justify="right")
+    for tier, run_name, counts in label_rows(report, task):
+        labels.add_row(tier, run_name, *[str(counts.get(name, 0) or "") for name in names])
+    return labels
+
+
+def _print_flips(report: Report, console: Console) -> None:
+    """The flipped problems (the first MAX_FLIPS), when there are any."""
+    from rich.table import Table
+
+    flips = flip_rows(report)
+    if not flips:
+        return
+    table = Table(title=f"flipped problems ({len(flips)})", title_justify="left")
+    for column in ("candidate", "flip", "task", "tier", "problem", "score", "failure labels"):
+        table.add_column(column)
+    for f in flips[:MAX_FLIPS]:
+        style = "red" if f.direction == "broke" else "green"
+        table.add_row(
+            f.candidate,
+            f"[{style}]{f.direction}[/]",
+            f.task,
+            f.tier,
+            f.problem_id,
+            f"{f.baseline_score:.2f} → {f.candidate_score:.2f}",
+            failure_labels(f.candidate_labels if f.direction == "broke" else f.baseline_labels),
+        )
+    console.print(table)
+    if len(flips) > MAX_FLIPS:
+        console.print(f"... {len(flips) - MAX_FLIPS} more in report.md / report.json")

@@ -13,43 +13,24 @@ lm-eval 0.4.13 has no command-line flag for a task's ``repeats``; our tasks read
 metadata that ``--metadata '{"repeats": 16}'`` passes to every task, so users choose n for
 pass@1 without editing YAML.
 
-lm-eval hands every task one metadata dict: the task YAML's ``metadata``, the model_args
-(``pretrained=...``), ``--metadata`` and its own ``config_source``, all merged. A misspelt key
-(``{"repeat": 1}``) would vanish in it, so keys that nothing reads get a warning naming the
-nearest known key, once per key per process.
+Metadata keys that nothing reads get a warning naming the nearest known key
+(:mod:`harness_ext.tasks.metadata`).
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
-import inspect
-import json
 import logging
-import re
-import sys
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.answers.graders import METADATA_KEY, GradingRules, rules_from_metadata
 from harness_ext.errors import SparksError
-from harness_ext.tasks import METADATA_KEYS
+from harness_ext.tasks.metadata import warn_unknown_metadata
 
 logger = logging.getLogger(__name__)
 
-# Keys lm-eval itself puts into a task's metadata (0.4.13: tasks/_factory.py).
-LM_EVAL_KEYS = ("version", "config_source", "_metadata", "config")
-# Keys of the sparks task YAMLs' own metadata: the grading rules (harness_ext.answers.graders).
-TASK_YAML_KEYS = ("grading",)
-# Keys lm-eval's own tasks read from --metadata (RULER, BABILong): a run may mix them with ours.
-LM_EVAL_TASK_KEYS = ("max_seq_lengths", "tokenizer", "pretrained", "model", "qa_split")
-# model_args of the sparks model beyond HFLM's (harness_ext.model.SparksLM).
-SPARKS_MODEL_ARGS = ("pretrained", "interventions", "intervention_mode")
-MODEL_ARGS_FLAGS = ("--model_args", "-a")
-ARG_KEY = re.compile(r"[A-Za-z_][\w.-]*")
-
-_warned_keys: set[str] = set()
 _warned_greedy: set[str] = set()
 
 
@@ -136,121 +117,3 @@ def parse_repeats(value: Any) -> int:
         f"integer; repeats is n, the number of responses sampled per "
         f"problem: {hint}."
     )
-
-
-# ---------------------------------------------------------------- unknown metadata keys
-
-
-def warn_unknown_metadata(
-    metadata: Mapping[str, Any], argv: Sequence[str] | None = None
-) -> list[str]:
-    """Warn about metadata keys that neither sparks, lm-eval nor the model reads.
-
-    Each such key is warned about once per process, with the nearest known key. Returns the
-    unknown keys (warned about now or before).
-    """
-    cheap = known_metadata_keys(sys.argv if argv is None else argv)
-    unknown = [str(key) for key in metadata if str(key) not in cheap]
-    if not unknown:
-        return []
-    known = cheap | model_arg_names()  # imports HFLM: only when a key is still unexplained
-    unknown = [key for key in unknown if key not in known]
-    for key in unknown:
-        if key not in _warned_keys:
-            _warned_keys.add(key)
-            logger.warning("%s", unknown_key_message(key, known))
-    return unknown
-
-
-def unknown_key_message(key: str, known: set[str]) -> str:
-    """The warning for one unknown metadata key, naming the nearest known key."""
-    near = nearest_key(key, known)
-    guess = f" (did you mean {near!r}?)" if near else ""
-    return (
-        f"--metadata key {key!r} is not read by the sparks tasks, by lm-eval or by the "
-        f"model, so it has no effect{guess}. The sparks tasks read "
-        f"{', '.join(METADATA_KEYS)}."
-    )
-
-
-def nearest_key(key: str, known: set[str] | Sequence[str]) -> str | None:
-    """The known key closest to ``key`` (sparks' own keys first), or None if none is close."""
-    for pool in (METADATA_KEYS, sorted(known)):
-        found = difflib.get_close_matches(key, pool, n=1)
-        if found:
-            return found[0]
-    return None
-
-
-def known_metadata_keys(argv: Sequence[str]) -> set[str]:
-    """Keys known without importing a model: sparks', lm-eval's and the --model_args given."""
-    return {
-        *METADATA_KEYS,
-        *LM_EVAL_KEYS,
-        *TASK_YAML_KEYS,
-        *LM_EVAL_TASK_KEYS,
-        *SPARKS_MODEL_ARGS,
-    } | command_line_model_args(argv)
-
-
-def command_line_model_args(argv: Sequence[str]) -> set[str]:
-    """The keys given with ``--model_args``/``-a`` in ``argv`` (lm-eval merges model_args
-    into the metadata, so these keys are known even where the model takes them as **kwargs)."""
-    keys: set[str] = set()
-    taking = False
-    for token in argv:
-        if token in MODEL_ARGS_FLAGS:
-            taking = True
-        elif token.startswith("--model_args="):
-            keys |= _arg_keys(token.split("=", 1)[1])
-            taking = False
-        elif token.startswith("-"):
-            taking = False
-        elif taking:  # lm-eval takes one or more values: "a=1,b=2" or "a=1 b=2" or JSON
-            keys |= _arg_keys(token)
-    return keys
-
-
-def _arg_keys(text: str) -> set[str]:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        return {str(key) for key in parsed}
-    parts = (part.split("=", 1)[0].strip() for part in text.split(",") if "=" in part)
-    return {key for key in parts if ARG_KEY.fullmatch(key)}
-
-
-def model_arg_names() -> set[str]:
-    """Constructor arguments of HFLM and of every lm-eval model class loaded in this process
-    (the model of a run is loaded before its tasks are built)."""
-    from lm_eval.api.model import LM
-
-    try:
-        import lm_eval.models.huggingface  # noqa: F401  (HFLM: the base of the sparks model)
-    except ImportError:
-        pass
-    names = set(SPARKS_MODEL_ARGS)
-    for model_class in _subclasses(LM):
-        for klass in model_class.__mro__:
-            names |= _init_parameters(klass)
-    return names
-
-
-def _subclasses(cls: type) -> Iterator[type]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
-def _init_parameters(klass: type) -> set[str]:
-    init = klass.__dict__.get("__init__")
-    if init is None:
-        return set()
-    try:
-        parameters = inspect.signature(init).parameters.values()
-    except (TypeError, ValueError):
-        return set()
-    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {p.name for p in parameters if p.kind in named and p.name != "self"}

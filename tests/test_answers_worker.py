@@ -31,7 +31,7 @@ def _in_worker_process(code: str, tmp_path: Path) -> dict:
     audit = tmp_path / "audit.jsonl"
     script = (
         "import json, sys\n"
-        "from harness_ext.answers import worker\n"
+        "from harness_ext.answers import latex_patches, sandbox, symbolic, worker\n"
         "worker.prepare_process()\n" + code + "\nprint(json.dumps(out))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_ANSWERS_AUDIT=str(audit))
@@ -62,12 +62,12 @@ out = {}
 for name, call in [
         ("sympify", lambda: sympy.sympify("__import__('os').getcwd()")),
         ("parse_expr", lambda: sympy.parsing.sympy_parser.parse_expr("1+1")),
-        ("number", lambda: worker.safe_number("__import__('os')")),
+        ("number", lambda: latex_patches.safe_number("__import__('os')")),
 ]:
     try:
         call()
         out[name] = "evaluated"
-    except worker.CodeRefused:
+    except sandbox.CodeRefused:
         out[name] = "refused"
 out["expr_config"] = [str(x) for x in parse("the answer is 1/2", [ExprExtractionConfig()],
                                              parsing_timeout=None)]
@@ -106,7 +106,7 @@ CORPUS = [  # ordinary and hostile answers: none may reach eval/exec/compile exc
 def test_only_sympys_own_code_templates_are_executed(tmp_path: Path) -> None:
     out = _in_worker_process(
         f"""
-out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
+out = {{"results": [symbolic.compare(p, g) for p, g in {CORPUS!r}]}}
 """,
         tmp_path,
     )
@@ -115,6 +115,35 @@ out = {{"results": [worker.compare(p, g) for p, g in {CORPUS!r}]}}
     assert {r["caller"] for r in out["audit"]} <= {"sympy.polys.monomials"}
     for record in out["audit"]:
         assert record["source"].startswith("'def monomial_"), record
+
+
+def test_a_latex2sympy_without_the_patched_parts_is_named() -> None:
+    """A latex2sympy2 release without a part the worker patches is one clear error (naming
+    the part and the pinned release), before anything is patched."""
+    script = (
+        "import latex2sympy2_extended.latex2sympy2 as l2s\n"
+        "from harness_ext.answers import latex_patches\n"
+        "from harness_ext.errors import SparksError\n"
+        "del l2s._Latex2Sympy.parse_number\n"
+        "try:\n"
+        "    latex_patches.apply()\n"
+        "except SparksError as error:\n"
+        "    print(error)\n"
+        "print(hasattr(l2s._Latex2Sympy, '_sparks_patched'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    message, patched = done.stdout.strip().splitlines()
+    assert "latex2sympy2 has no _Latex2Sympy.parse_number" in message
+    assert "latex2sympy2_extended>=1.11,<1.12" in message
+    assert patched == "False"
 
 
 SLL_SAMPLE = [

@@ -246,3 +246,74 @@ def test_outputs_close_a_pyplot_figure(tmp_path: Path) -> None:
         fig.add_subplot().plot([0, 1])
         write(fig)
         assert fig.number not in plt.get_fignums()
+
+
+# ---------------------------------------------------------------- the report's bars and boxes
+
+
+def _ids(svg: str) -> list[str]:
+    return re.findall(r'id="(mark-[^"]*)"', svg)
+
+
+def test_grouped_bars_mark_each_bar_with_its_tooltip_and_value() -> None:
+    chart = charts.grouped_bars(
+        [
+            ("aime24\neasy", [charts.Bar("base", 0.5, 0.25, 0.75), charts.Bar("cand", 1.0)]),
+            ("aime24\nall", [charts.Bar("base", 0.0, tooltip="base <all> & more")]),
+        ],
+        title="accuracy",
+    )
+    svg = chart.to_svg()
+    assert _ids(svg) == ["mark-bar-0", "mark-bar-1", "mark-bar-2"]
+    assert '<g id="mark-bar-2"><title>base &lt;all&gt; &amp; more</title>' in svg
+    texts = _texts(svg)
+    assert {"50", "100", "0", "aime24", "easy", "all", "accuracy"} <= set(texts)
+    ET.fromstring(svg)
+    again = charts.grouped_bars([("g", [charts.Bar("base", 0.5)])], title="accuracy").to_svg()
+    assert (
+        again == charts.grouped_bars([("g", [charts.Bar("base", 0.5)])], title="accuracy").to_svg()
+    )
+
+
+def test_stacked_bars_skip_empty_segments() -> None:
+    chart = charts.stacked_bars(
+        [
+            (
+                "aime24 / all / base",
+                [charts.Segment("correct", 3, "#0f0"), charts.Segment("x", 0, "#f00")],
+            ),
+            (
+                "aime24 / all / cand",
+                [charts.Segment("correct", 1, "#0f0"), charts.Segment("x", 3, "#f00")],
+            ),
+        ],
+        title="labels",
+    )
+    svg = chart.to_svg()
+    assert _ids(svg) == ["mark-segment-0", "mark-segment-1", "mark-segment-2"]
+    assert "aime24 / all / cand: x 3 of 4 (75%)" in svg
+
+
+def test_a_box_of_equal_quartiles_still_shows() -> None:
+    chart = charts.box_plot(
+        [
+            (
+                "g",
+                [
+                    charts.BoxSeries("base", [100.0] * 5, "#4e79a7"),
+                    charts.BoxSeries("c", [], "#f00"),
+                ],
+            )
+        ],
+        title="lengths",
+        y_label="tokens",
+        limit=4096,
+    )
+    ax = chart.figure.axes[0]
+    (box,) = [p for p in ax.patches if p.get_gid() == "mark-box-0"]
+    extent = box.get_path().get_extents()
+    assert extent.height > 0.01 * 4096  # drawn at least 2% of the axis high
+    assert chart.tooltips == {
+        "mark-box-0": "base: n=5, median 100, quartiles 100-100, range 100-100"
+    }
+    chart.to_svg()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,42 @@ def test_sparks_vllm_runs_from_its_own_environment(monkeypatch, tmp_path) -> Non
     program.write_text("#!/bin/sh\n", encoding="utf-8")
     assert _lm_eval("sparks-vllm") == [str(program)]
     assert _lm_eval("sparks") != [str(program)]
+
+
+def test_a_commands_help_is_its_docstring_alone():
+    """One source per command: the run function's docstring (no configure overrides it)."""
+    import inspect
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in cli.COMMANDS.items():
+        assert commands.choices[name].description == inspect.cleandoc(command.run.__doc__ or "")
+
+
+def test_the_docs_quote_the_help_as_the_code_prints_it():
+    """README's `sparks --help` and docs/reports.md's `sparks regress --help` blocks."""
+    root = Path(__file__).resolve().parents[1]
+    blocks = 0
+    for path, expected in cli.help_docs(root).items():
+        blocks += len(cli.HELP_BLOCK.findall(expected))
+        assert path.read_text(encoding="utf-8") == expected, (
+            f"{path.name}: a help block differs from the code's help; rewrite them with "
+            "python -c 'from harness_ext.cli import write_help_docs; write_help_docs()'"
+        )
+    assert blocks >= 2
+
+
+def test_help_text_is_what_sparks_prints(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", cli.HELP_WIDTH)
+    with pytest.raises(SystemExit):
+        cli.main(["regress", "--help"])
+    assert capsys.readouterr().out == cli.help_text(["regress", "--help"])
+    assert "SPEC.yaml" in cli.help_text(["regress", "--help"])
+
+
+def test_a_stale_help_block_is_found(tmp_path):
+    (tmp_path / "docs").mkdir()
+    for name in cli.DOCS_WITH_HELP:
+        (tmp_path / name).write_text("<!-- help: sparks --help -->\n```\nold text\n```\n")
+    for expected in cli.help_docs(tmp_path).values():
+        assert "old text" not in expected and "usage: sparks [-h] COMMAND" in expected

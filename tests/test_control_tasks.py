@@ -13,7 +13,7 @@ import pytest
 from harness_ext.answers import aliases, choices
 from harness_ext.answers.graders import GradingRules
 from harness_ext.errors import SparksError
-from harness_ext.tasks import data, scoring
+from harness_ext.tasks import data, hub, scoring
 
 LETTER = GradingRules(grader="letter", publish_text=False)
 ALIAS = GradingRules(grader="alias")
@@ -229,7 +229,7 @@ def _fake_hub(monkeypatch: pytest.MonkeyPatch, rows: list[dict[str, Any]]) -> li
         return rows
 
     monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
-    monkeypatch.setattr(data, "_hub_rows", hub_rows)
+    monkeypatch.setattr(hub, "hub_rows", hub_rows)
     return asked
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -96,3 +97,113 @@ def test_sparks_eval_reports_a_mistake_before_lm_eval_or_torch_loads(model_folde
     )
     assert "layer 9 out of range" in done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _hub_cache(root: Path, repo_id: str, config: dict) -> None:
+    """A Hub cache as huggingface_hub lays it out: refs/main names the snapshot."""
+    repo = root / ("models--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text(json.dumps(config))
+
+
+def test_a_hub_model_is_checked_from_its_cached_config_only(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a lookup that tried the network would fail
+    _hub_cache(tmp_path, "org/cached", CONFIG)
+    args = ["--model_args", "pretrained=org/cached,interventions=zero:L1H9"]
+    with pytest.raises(SparksError, match="head 9 out of range"):
+        check_eval_args(args)
+    check_eval_args(["--model_args", "pretrained=org/cached,interventions=zero:L1H3"])
+    # not in the cache: left to the model's loading (nothing is downloaded here)
+    check_eval_args(["--model_args", "pretrained=org/elsewhere,interventions=zero:L1H9"])
+
+
+REGRESS = """
+tasks: [amc_sparks_greedy]
+model_args: {{pretrained: {model}}}
+runs:
+  - name: base
+  - name: ablate
+    interventions: {spec}
+"""
+
+
+def _regress_spec(tmp_path: Path, model_folder: Path, spec: str = "zero:L1H3", extra: str = ""):
+    from harness_ext.reports.regress_spec import load_spec
+
+    path = tmp_path / "regress.yaml"
+    path.write_text(REGRESS.format(model=model_folder, spec=spec) + extra, encoding="utf-8")
+    return load_spec(path)
+
+
+def test_a_good_regress_spec_passes(tmp_path, model_folder):
+    from harness_ext.preflight import check_regress_spec
+
+    check_regress_spec(_regress_spec(tmp_path, model_folder))
+
+
+@pytest.mark.parametrize(
+    "spec, extra, message",
+    [
+        ("zero:L1H9", "", r"regress.yaml: run 'ablate': .*head 9 out of range in L1H9"),
+        ("zero:L7", "", r"run 'ablate': .*layer 7 out of range"),
+        ("zero:L1H3", "heads: gone.json\n", r"heads .*gone.json does not exist"),
+        ("zero:L1H3", "metadata: {data_dir: nodata}\n", r"data_dir .*nodata is not a folder"),
+    ],
+)
+def test_a_regress_spec_mistake_is_refused_before_any_run(
+    tmp_path, model_folder, spec, extra, message
+):
+    from harness_ext.preflight import check_regress_spec
+
+    with pytest.raises(SparksError, match=message):
+        check_regress_spec(_regress_spec(tmp_path, model_folder, spec, extra))
+
+
+def test_a_misspelt_sparks_task_in_a_regress_spec_is_refused(tmp_path, model_folder):
+    from harness_ext.preflight import check_regress_spec
+
+    spec = _regress_spec(tmp_path, model_folder)
+    spec = dataclasses.replace(spec, tasks=["amc_sparkz_greedy"])
+    with pytest.raises(SparksError, match=r"tasks: amc_sparkz_greedy: .*did you mean amc_sparks"):
+        check_regress_spec(spec)
+
+
+def _sparks(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """``sparks ARGV`` in a fresh interpreter that prints, last, which heavy modules it loaded."""
+    code = (
+        "import sys\n"
+        "from harness_ext.cli import main\n"
+        "try:\n"
+        f"    code = main({list(argv)!r})\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "print('exit', code)\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'lm_eval', 'lm_eval.api.model') "
+        "if m in sys.modules))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("tasks: [amc_sparks_greedy]\nlimt: 3\nruns: [{name: base}]\n", "did you mean 'limit'?"),
+        (REGRESS.format(model="{model}", spec="zero:L1H9"), "head 9 out of range in L1H9"),
+    ],
+)
+def test_sparks_regress_reports_a_mistake_in_one_line_before_lm_eval_or_torch(
+    tmp_path, model_folder, text, message
+):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text.replace("{model}", str(model_folder)), encoding="utf-8")
+    done = _sparks(tmp_path, "regress", str(spec))
+    assert done.stderr.startswith(f"sparks: error: {spec}") and message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.strip().splitlines()[-2:] == ["exit 2", "[]"]

@@ -211,12 +211,13 @@ def test_found_then_lost_reads_a_bounded_number_of_candidates() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def test_the_old_module_name_still_works() -> None:
-    """The task filters of earlier releases import harness_ext.answers_extract."""
-    from harness_ext import answers_extract
+def test_the_box_reader_of_the_task_filters() -> None:
+    """The cut and the box reader the control tasks' filters use (``aliases``, ``choices``)."""
+    from harness_ext.answers.boxes import last_boxed
+    from harness_ext.answers.extract import cut_response
 
-    assert answers_extract.cut_response("abc") == "abc"
-    assert answers_extract._last_boxed("so \\boxed{2}, \\boxed{3}") == ("2, 3", 23)
+    assert cut_response("abc") == "abc"
+    assert last_boxed("so \\boxed{2}, \\boxed{3}") == ("2, 3", 23)
 
 
 def test_a_worker_child_is_ended_by_its_cpu_time_limit() -> None:

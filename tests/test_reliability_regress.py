@@ -30,6 +30,13 @@ FAKE_LM_EVAL = textwrap.dedent("""
     out = Path(sys.argv[sys.argv.index("--output_path") + 1])
     with open(os.environ["FAKE_LOG"], "a") as log:
         log.write(" ".join(sys.argv[1:]) + "\\n")
+    for done in range(4):  # sparks' token bar of a batch, then lm-eval's request bar moves
+        print(f"generating 1 response: 50%|#  | {5 * done}/16 [00:01<00:01]", end="\\r",
+              file=sys.stderr)
+        print(f"Running generate_until requests: {done * 33}%|#  | {done}/3 [00:01<00:01]",
+              end="\\r", file=sys.stderr)
+    if os.environ.get("FAKE_FAIL") and "interventions" in " ".join(sys.argv):
+        sys.exit(3)
     problems = [FakeProblem(f"p{i}", str(i), [f"\\\\boxed{{{i}}}"]) for i in range(3)]
     results = write_run(out, {"amc_sparks_greedy": problems})
     if os.environ.get("FAKE_CUT"):  # a full disk: lm-eval's writer stops mid-line, exit 0
@@ -523,6 +530,46 @@ def test_a_finished_run_without_its_samples_is_run_again(
     assert _calls(fake_lm_eval) == 2
     assert "samples_amc_sparks_greedy" in said[-1] and "missing" in said[-1]
     assert len(list(folder.rglob("samples_*.jsonl"))) == 1
+
+
+def test_regress_shows_every_run_its_state_progress_and_log(
+    tmp_path: Path, fake_lm_eval: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a terminal (pytest captures stdout): plain lines, as in CI."""
+    spec = _spec(tmp_path, SPEC + "  - name: never\n")
+    assert regress.run_regress(_args(str(spec))) == 0
+    out = capsys.readouterr().out
+    runs = tmp_path / "spec" / "out" / "runs"
+    assert "regress 3 run(s): base, ablate, never" in out
+    assert "[1/3] base: done; generate_until requests 3/3; " in out
+    assert f"log: {runs / 'base' / 'lm_eval.log'}" in out
+    assert "regress never: done; generate_until requests 3/3; " in out
+    # run again: all three are reused, and the view still says where each log is
+    assert regress.run_regress(_args(str(spec))) == 0
+    out = capsys.readouterr().out
+    reused = [line for line in out.splitlines() if line.startswith("regress ablate: reused;")]
+    assert reused == [
+        f"regress ablate: reused; generate_until requests 3/3; "
+        f"log: {runs / 'ablate' / 'lm_eval.log'}"
+    ]
+
+
+def test_a_failed_run_is_shown_with_its_log_and_the_rest_pending(
+    tmp_path: Path,
+    fake_lm_eval: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_FAIL", "1")  # the run with interventions exits 3
+    spec = _spec(tmp_path, SPEC + "  - name: never\n")
+    with pytest.raises(SparksError, match="run 'ablate': lm_eval failed"):
+        regress.run_regress(_args(str(spec)))
+    lines = capsys.readouterr().out.splitlines()
+    partial = tmp_path / "spec" / "out" / "runs" / "ablate.partial" / "lm_eval.log"
+    assert lines[-3].startswith("regress base: done;")
+    assert lines[-2].startswith("regress ablate: failed; generate_until requests 3/3;")
+    assert lines[-2].endswith(f"log: {partial}")
+    assert lines[-1] == "regress never: pending"
 
 
 # ---------------------------------------------------------------- one regress per folder

@@ -174,11 +174,13 @@ def spec_text(n_heads: int, n_layers: int = 64, per_layer: int = 64) -> str:
 
 
 def traced_lines(function: Callable[[], Any]) -> int:
-    """Python lines run inside interventions/spec.py and interventions/resolver.py by
-    ``function``: an operation count that does not depend on the machine's speed or load."""
-    from harness_ext.interventions import resolver, spec
+    """Python lines run inside the spec parser (harness_ext/formats/spec*.py) and
+    interventions/resolver.py by ``function``: an operation count that does not depend on the
+    machine's speed or load."""
+    from harness_ext.formats import spec, spec_items, spec_text
+    from harness_ext.interventions import resolver
 
-    files = {spec.__file__, resolver.__file__}
+    files = {spec.__file__, spec_items.__file__, spec_text.__file__, resolver.__file__}
     count = 0
 
     def local(frame: Any, event: str, arg: Any) -> Any:

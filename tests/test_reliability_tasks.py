@@ -12,6 +12,7 @@ import pytest
 
 from harness_ext.errors import SparksError
 from harness_ext.tasks import data, task
+from harness_ext.tasks import metadata as task_metadata
 from harness_ext.tasks.task import SparksTask
 
 AMC_ROW = {"id": "2022-AMC12A-1", "number": 1, "problem": "What is 1+1?", "answer": "2"}
@@ -20,10 +21,10 @@ WARNINGS = "harness_ext.tasks.task"
 
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts as a new process would: nothing warned yet, no --model_args, no env."""
-    monkeypatch.setattr(task, "_warned_keys", set())
+    """Each test starts as a new process would: nothing warned yet, no model_args, no env."""
+    monkeypatch.setattr(task_metadata, "_warned_keys", set())
+    monkeypatch.setattr(task_metadata, "_model_args", set())
     monkeypatch.setattr(task, "_warned_greedy", set())
-    monkeypatch.setattr(sys, "argv", ["lm_eval"])
     monkeypatch.setenv("SPARKS_DATA_DIR", "")  # the Hub
 
 
@@ -299,15 +300,15 @@ def test_misspelt_key_warns_once_with_the_nearest_key(caplog):
 
 def test_unknown_key_far_from_any_known_key_has_no_guess(caplog):
     with caplog.at_level(logging.WARNING, logger=WARNINGS):
-        assert task.warn_unknown_metadata({"zzqx": 1}, argv=[]) == ["zzqx"]
+        assert task_metadata.warn_unknown_metadata({"zzqx": 1}) == ["zzqx"]
     [message] = _warnings(caplog)
     assert "'zzqx' is not read" in message and "did you mean" not in message
 
 
 def test_nearest_key_prefers_sparks_keys():
-    assert task.nearest_key("datadir", {"data_dir", "dtype"}) == "data_dir"
-    assert task.nearest_key("dtyp", {"dtype", "revision"}) == "dtype"
-    assert task.nearest_key("zzqx", {"dtype"}) is None
+    assert task_metadata.nearest_key("datadir", {"data_dir", "dtype"}) == "data_dir"
+    assert task_metadata.nearest_key("dtyp", {"dtype", "revision"}) == "dtype"
+    assert task_metadata.nearest_key("zzqx", {"dtype"}) is None
 
 
 def test_keys_of_sparks_lm_eval_and_the_model_are_known(caplog):
@@ -325,44 +326,44 @@ def test_keys_of_sparks_lm_eval_and_the_model_are_known(caplog):
         "max_seq_lengths": [4096],
     }
     with caplog.at_level(logging.WARNING, logger=WARNINGS):
-        assert task.warn_unknown_metadata(metadata, argv=[]) == []
+        assert task_metadata.warn_unknown_metadata(metadata) == []
     assert _warnings(caplog) == []
 
 
-def test_keys_given_in_model_args_are_known():
-    metadata = {"attn_implementation": "sdpa", "load_in_4bit": True}
-    argv = [
-        "lm_eval",
-        "--model",
-        "sparks",
-        "--model_args",
-        "pretrained=m,attn_implementation=sdpa",
-        "load_in_4bit=True",
-        "--tasks",
-        "amc",
-    ]
-    assert task.warn_unknown_metadata(metadata, argv=argv) == []
-    assert task.warn_unknown_metadata(metadata, argv=["lm_eval", "--tasks", "amc"]) == [
-        "attn_implementation",
-        "load_in_4bit",
-    ]
+def test_model_args_recorded_by_the_model_are_known():
+    """lm-eval merges the model_args into every task's metadata; the model records the keys it
+    was given, so keys it takes only through **kwargs (HFLM passes them to from_pretrained) are
+    not warned about. The latest model's record replaces the earlier one."""
+    given = {"attn_implementation": "sdpa", "load_in_4bit": True}
+    assert task_metadata.warn_unknown_metadata(given) == ["attn_implementation", "load_in_4bit"]
+    task_metadata.record_model_args(["pretrained", "attn_implementation", "load_in_4bit"])
+    assert task_metadata.warn_unknown_metadata(given) == []
+    task_metadata.record_model_args(["pretrained"])
+    assert task_metadata.warn_unknown_metadata(given) == ["attn_implementation", "load_in_4bit"]
 
 
-@pytest.mark.parametrize(
-    "argv,keys",
-    [
-        (["--model_args", "pretrained=m,dtype=float32"], {"pretrained", "dtype"}),
-        (["-a", "a=1", "b=[1,2]", "--tasks", "c=3"], {"a", "b"}),
-        (["--model_args=pretrained=m,x=1"], {"pretrained", "x"}),
-        (
-            ["--model_args", '{"pretrained": "m", "chat_template_args": {"k": 1}}'],
-            {"pretrained", "chat_template_args"},
-        ),
-        (["--metadata", "repeat=1"], set()),
-    ],
-)
-def test_command_line_model_args(argv, keys):
-    assert task.command_line_model_args(["lm_eval", *argv]) == keys
+@pytest.mark.parametrize("as_string", [True, False])
+def test_sparks_models_record_their_model_args(as_string):
+    """Both ways lm-eval creates a model (the CLI's dict, simple_evaluate's string) record the
+    model_args, and only them (not --device/--batch_size)."""
+    from lm_eval.api.model import LM
+
+    from harness_ext.model import ArgsGivenOnce
+
+    class Recorder(ArgsGivenOnce, LM):  # the sparks models' class method, without a model
+        def __init__(self, **options: Any) -> None:
+            self.options = options
+
+        loglikelihood = loglikelihood_rolling = generate_until = None  # type: ignore[assignment]
+
+    extra = {"batch_size": 2, "device": None}
+    if as_string:
+        made = Recorder.create_from_arg_string("pretrained=m,load_in_4bit=True", extra)
+    else:
+        made = Recorder.create_from_arg_obj({"pretrained": "m", "load_in_4bit": True}, extra)
+    assert made.options["load_in_4bit"] in (True, "True") and made.options["batch_size"] == 2
+    assert task_metadata.recorded_model_args() == {"pretrained", "load_in_4bit"}
+    assert task_metadata.warn_unknown_metadata({"load_in_4bit": True, "pretrained": "m"}) == []
 
 
 @pytest.mark.slow

@@ -158,7 +158,12 @@ def test_report_files(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
         assert "SmolLM2-135M-Instruct (embedded)" in text
         assert "REGRESSION" in text and "2022-AMC12A-3" in text
     assert html.count('<svg class="plot"') == 3
-    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    namespaces = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink")  # names only
+    assert "http://" not in re.sub("|".join(map(re.escape, namespaces)), "", html)
+    # each bar, label segment and box is a mark with its numbers as a tooltip
+    assert re.search(r'<g id="mark-bar-0"><title>base, [^<]*% \(95% CI', html)
+    assert re.search(r'<g id="mark-segment-0"><title>[^<]* of \d+ \(\d+%\)</title>', html)
+    assert re.search(r'<g id="mark-box-0"><title>base: n=\d+, median', html)
     assert "https://" not in html
 
 

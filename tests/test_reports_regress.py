@@ -176,3 +176,133 @@ def test_dry_run_prints_the_commands(
     assert run_regress(_args(str(_write(tmp_path, SPEC)), "--dry-run")) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all("lm_eval" in line and "--log_samples" in line for line in lines)
+
+
+# ---------------------------------------------------------------- the live view
+
+LM_EVAL_BAR = "Running generate_until requests:  45%|####5     | 9/20 [00:04<00:05]\r"
+TOKEN_BAR = "generating 4 responses:  47%|####7     | 120/256 [00:03<00:04, 40.0tok/s]\r"
+
+
+def test_the_view_reads_lm_evals_and_the_token_bar_from_the_log(tmp_path: Path) -> None:
+    from harness_ext.reports.regress_view import Bar, read_progress
+
+    log = tmp_path / "lm_eval.log"
+    log.write_text("loading\nRunning generate_until requests:   0%|    | 0/20 [00:00<?]\r")
+    assert read_progress(log) == (Bar("Running generate_until requests", 0, 20), None)
+    log.write_text(log.read_text() + LM_EVAL_BAR + TOKEN_BAR)
+    assert read_progress(log) == (
+        Bar("Running generate_until requests", 9, 20),
+        Bar("generating 4 responses", 120, 256),
+    )
+    # the batch is done: lm-eval's bar moved past the token bar, which is no longer current
+    log.write_text(log.read_text() + LM_EVAL_BAR.replace("9/20", "13/20"))
+    assert read_progress(log) == (Bar("Running generate_until requests", 13, 20), None)
+    log.write_text("no bar yet\n")
+    assert read_progress(log) == (None, None)
+    assert read_progress(tmp_path / "gone.log") == (None, None)
+
+
+def _console(terminal: bool):
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), force_terminal=terminal, width=250, color_system=None)
+
+
+def test_the_plain_view_lists_every_run_with_its_state_progress_and_log(tmp_path: Path) -> None:
+    from harness_ext.reports.regress_view import RunsView
+
+    console = _console(terminal=False)
+    log = tmp_path / "base.partial" / "lm_eval.log"
+    log.parent.mkdir()
+    log.write_text("lm_eval --model sparks\n" + LM_EVAL_BAR + TOKEN_BAR)
+    with RunsView(["base", "ablate", "ctrl"], console, interval=0) as view:
+        view.start("base", log)
+        view.poll("base")
+        view.finish("base", "done", tmp_path / "base" / "lm_eval.log")
+        view.finish("ablate", "reused", tmp_path / "ablate" / "lm_eval.log")
+        view.start("ctrl", tmp_path / "ctrl.partial" / "lm_eval.log")
+        view.finish("ctrl", "failed")
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines[0] == "regress 3 run(s): base, ablate, ctrl"
+    assert lines[1].startswith(
+        "regress [1/3] base: generate_until requests 9/20, tokens 120/256 (4 responses) ("
+    )
+    assert lines[2].startswith("regress [1/3] base: done; generate_until requests 9/20")
+    assert lines[2].endswith(f"log: {tmp_path / 'base' / 'lm_eval.log'}")
+    assert lines[3].startswith("regress [3/3] ctrl: failed;")
+    assert lines[3].endswith(f"log: {tmp_path / 'ctrl.partial' / 'lm_eval.log'}")
+    summary = lines[4:]
+    assert [line.split(";")[0] for line in summary] == [
+        "regress base: done",
+        "regress ablate: reused",
+        "regress ctrl: failed",
+    ]
+    assert summary[1] == f"regress ablate: reused; log: {tmp_path / 'ablate' / 'lm_eval.log'}"
+
+
+def test_a_pending_run_stays_listed_and_progress_lines_are_spaced(tmp_path: Path) -> None:
+    from harness_ext.reports.regress_view import RunsView
+
+    console = _console(terminal=False)
+    log = tmp_path / "lm_eval.log"
+    log.write_text(LM_EVAL_BAR)
+    with RunsView(["base", "later"], console, interval=3600) as view:
+        view.start("base", log)
+        for _ in range(3):
+            view.poll("base")  # one line, not three, within the interval
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert sum("requests 9/20 (" in line for line in lines) == 1
+    assert lines[-2].startswith("regress base: running; generate_until requests 9/20")
+    assert lines[-1] == "regress later: pending"
+
+
+def test_the_live_view_is_a_table_of_every_run(tmp_path: Path) -> None:
+    from harness_ext.reports.regress_view import RunsView
+
+    console = _console(terminal=True)
+    log = tmp_path / "lm_eval.log"
+    log.write_text(LM_EVAL_BAR + TOKEN_BAR)
+    with RunsView(["base", "ablate"], console) as view:
+        view.start("base", log)
+        view.poll("base")
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "2 run(s)" not in shown and "[1/2]" not in shown  # no plain lines on a terminal
+    rows = [line.split() for line in reversed(shown.splitlines())]  # the last drawing first
+    base = next(row for row in rows if row and row[0] == "base")
+    assert base[1] == "running" and "9/20," in base and "120/256" in base
+    assert base[-1] == str(log)
+    assert next(row for row in rows if row and row[0] == "ablate")[1:] == ["pending"]
+
+
+def test_an_interrupted_regress_stops_its_lm_eval_and_marks_the_run_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sys
+
+    import harness_ext.reports.regress as regress
+    from harness_ext.reports.regress_view import RunsView
+
+    pid_file, finished = tmp_path / "pid", tmp_path / "finished"
+    spec = load_spec(_write(tmp_path, SPEC))
+    script = (  # a long lm-eval: it would write `finished` if it were waited for, not stopped
+        f"import os, sys, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+        f"time.sleep(60); open({str(finished)!r}, 'w').write('x')"
+    )
+    monkeypatch.setattr(regress, "_lm_eval", lambda model: [sys.executable, "-c", script, "x"])
+
+    class Interrupting(RunsView):
+        def poll(self, name: str) -> None:
+            if pid_file.exists() and pid_file.read_text().strip():
+                raise KeyboardInterrupt  # Ctrl-C while lm-eval runs
+
+    console = _console(terminal=False)
+    with pytest.raises(KeyboardInterrupt), Interrupting(["base"], console) as view:
+        execute_run(spec, spec.runs[0], rerun=False, log=lambda message: None, view=view)
+    assert not finished.exists()  # stopped, not waited for
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # and reaped: it no longer exists
+    assert "regress base: failed;" in console.file.getvalue()  # type: ignore[attr-defined]

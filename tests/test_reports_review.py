@@ -100,19 +100,6 @@ def test_report_shows_its_phases_on_stderr(tmp_path: Path, capsys) -> None:
     assert "2/2" in err and "writing" in err
 
 
-def test_regress_follows_lm_evals_progress_line(tmp_path: Path) -> None:
-    from harness_ext.reports.regress import _last_progress
-
-    log = tmp_path / "lm_eval.log"
-    log.write_text(
-        "loading\nRunning generate_until requests:   0%|          | 0/20 [00:00<?]\r"
-        "Running generate_until requests:  45%|####5     | 9/20 [00:04<00:05]\r"
-    )
-    assert _last_progress(log) == ("Running generate_until requests", 9, 20)
-    log.write_text("no bar yet\n")
-    assert _last_progress(log) is None
-
-
 def test_recorded_generation_facts_decide_truncation(tmp_path: Path) -> None:
     """A garbled ablated response re-tokenizes shorter than it was generated: the recorded
     stop reason, not an estimate, says it ran out of budget."""

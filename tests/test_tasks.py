@@ -9,6 +9,7 @@ import pytest
 from harness_ext.answers.graders import GradingRules
 from harness_ext.errors import SparksError
 from harness_ext.tasks import data, scoring
+from harness_ext.tasks.rows import checked_answer
 from harness_ext.tasks.task import SparksTask
 from harness_ext.tiers import tier_for_level, tier_for_number
 
@@ -96,9 +97,9 @@ def test_bad_problem_number_names_file_and_line(tmp_path, monkeypatch):
 
 
 def test_integral_float_answers_lose_their_point():
-    assert data._answer(142.0) == "142"
-    assert data._answer(-4.0) == "-4"
-    assert data._answer(" \\frac{1}{2} ") == "\\frac{1}{2}"
+    assert checked_answer(142.0) == "142"
+    assert checked_answer(-4.0) == "-4"
+    assert checked_answer(" \\frac{1}{2} ") == "\\frac{1}{2}"
 
 
 def test_prompt_asks_for_boxed_answer():

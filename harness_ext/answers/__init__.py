@@ -40,7 +40,7 @@ How a check goes
 Safety
     Model text is never evaluated: Math-Verify runs with its LaTeX extraction only; in the
     worker, number tokens are read without ``sympify``, and ``parse_expr``, ``eval``, ``exec``
-    and ``compile`` refuse source text (``worker.harden``).
+    and ``compile`` refuse source text (``sandbox``, ``latex_patches``).
 
 Bounds: work, never waiting
     A verdict is decided by work, so the same input gets the same verdict under any load and

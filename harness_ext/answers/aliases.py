@@ -15,8 +15,9 @@ import re
 import string
 from typing import Sequence
 
+from .boxes import last_boxed
 from .choices import _TEXT_COMMAND, THINK_END  # one reading of \\text{...} and </think>
-from .extract import _last_boxed, cut_response
+from .extract import cut_response
 
 __all__ = ["extract_span", "matches_alias", "normalize_trivia"]
 
@@ -70,7 +71,7 @@ def extract_span(response: str) -> str | None:
 
 def _stated_span(text: str) -> str | None:
     """The last boxed answer or "the answer is X", whichever comes later."""
-    box = _last_boxed(text)  # (content, end), as the math tasks read boxes
+    box = last_boxed(text)  # (content, end), as the math tasks read boxes
     marker = next(reversed(list(_SPAN_MARKER.finditer(text))), None)  # the last marker
     if marker is not None and (box is None or marker.start() > box[1]):
         span = _first_sentence(text[marker.end() :].lstrip(_EDGE).split("\n", 1)[0])

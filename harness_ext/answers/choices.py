@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .extract import _boxes, cut_response
+from .boxes import boxes
+from .extract import cut_response
 
 __all__ = ["THINK_END", "box_letter", "extract_letter"]
 
@@ -95,7 +96,7 @@ def _stated_letters(text: str) -> Found:
 
 def _boxed_letters(text: str) -> Found:
     # the math extractor's box parser (nested braces, ``\\boxed C``): one parser for all tasks
-    for start, _, content in _boxes(text):
+    for start, _, content in boxes(text):
         letter = box_letter(content)
         if letter:
             yield start, letter

@@ -12,6 +12,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Optional
 
+from . import exact_numbers as exact
 from . import normalize as nz
 from .pool import compare_texts
 
@@ -43,7 +44,7 @@ class Prepared:
     cleaned: str
     key: str
     text: Optional[str] = None  # "choice:C" or "text:<words>"
-    number: Optional[nz.Num] = None
+    number: Optional[exact.Num] = None
     based: Optional[tuple[str, int]] = None
 
 
@@ -51,7 +52,7 @@ class Prepared:
 def prepare(answer: str) -> Prepared:
     """Clean and classify one answer (at most MAX_ANSWER_CHARS characters); never raises."""
     if _PLAIN_INTEGER.fullmatch(answer):  # the common case: nothing to clean or classify
-        return Prepared(answer, answer, answer, number=nz.Num(Fraction(int(answer))))
+        return Prepared(answer, answer, answer, number=exact.Num(Fraction(int(answer))))
     cleaned = nz.clean(answer)
     key = nz.squash(cleaned)
     text = nz.text_value(cleaned) if _LETTERS.search(cleaned) else None
@@ -61,8 +62,8 @@ def prepare(answer: str) -> Prepared:
         answer,
         cleaned,
         key,
-        number=nz.number(cleaned),
-        based=nz.based(cleaned) if "_" in cleaned else None,
+        number=exact.number(cleaned),
+        based=exact.based(cleaned) if "_" in cleaned else None,
     )
 
 
@@ -132,7 +133,7 @@ def _compare_text(p: Prepared, g: Prepared) -> bool:
     return False
 
 
-def _numbers_equal(a: nz.Num, b: nz.Num) -> Optional[str]:
+def _numbers_equal(a: exact.Num, b: exact.Num) -> Optional[str]:
     """ "exact" or "numeric" when two plain numbers are equal (percent: as written or divided by
     100; a decimal against an exact value: to a relative 1e-9), else None."""
     if a.label and b.label and a.label != b.label:
@@ -266,4 +267,4 @@ def clear_cache() -> None:
     prepare.cache_clear()
     _compare_cached.cache_clear()
     nz.clean.cache_clear()
-    nz.number.cache_clear()
+    exact.number.cache_clear()

@@ -1,24 +1,19 @@
-"""Normalise an extracted answer (string level, both sides) and read the exact fast paths.
+"""Normalise an extracted answer (string level, both sides), and read words and choice letters.
 
 Nothing here parses LaTeX into expressions or evaluates anything: the cleaning is a fixed
-series of regex rewrites on a string of at most :data:`MAX_ANSWER_CHARS` characters, and the
-fast paths read only plain numbers (``033``, ``-3.5``, ``1,000``, ``\\frac{3}{4}``, ``3\\frac12``,
-``25\\%``, ``1.2\\times10^{5}``), numbers in a base (``2516_8``), words (``\\text{Evelyn}``) and
-choice letters (``(C)``) into :class:`fractions.Fraction` and strings. Everything else is left to
-Math-Verify in the worker process (:mod:`.worker`).
+series of regex rewrites on a string of at most :data:`MAX_ANSWER_CHARS` characters, and
+:func:`text_value` reads words (``\\text{Evelyn}``) and choice letters (``(C)``) as strings.
+Plain numbers are read by :mod:`.exact_numbers`; everything else is left to Math-Verify in the
+worker process (:mod:`.worker`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from typing import Optional
 
 MAX_ANSWER_CHARS = 1_000  # longer answers are only compared as text ("refused" otherwise)
-MAX_EXPONENT = 400  # 10^k and a^k in the fast path: |k| at most this (else Math-Verify)
-MAX_FACTORIAL = 5_000
 
 _UNICODE = {
     "\u2212": "-",
@@ -125,7 +120,6 @@ _LABEL = re.compile(  # a left-hand side that only names the answer: x =, a_1 =,
 )
 _PLAIN_FUNCS = re.compile(r"(?<![\\A-Za-z])(sqrt|pi|infinity|infty)(?![A-Za-z])")
 _PLAIN_MATHRM_E = re.compile(r"\\math(?:rm|it)\s*\{\s*e\s*\}")
-_BASED = re.compile(r"([0-9A-Za-z]+)_\{?\s*(\d{1,2})\s*\}?")
 
 
 def _strip_delimiters(s: str) -> str:
@@ -324,8 +318,8 @@ _PAREN_NUMBER = re.compile(r"\(\s*([+-]?\d+(?:\.\d+)?)\s*\)")
 
 def _unwrap_parenthesised_number(s: str) -> str:
     """AoPS writes an AIME answer as a choice: ``\\textbf{(113) }`` is 113."""
-    m = _WRAPPED.fullmatch(s)
-    body = m.group(1).strip() if m and _balanced(m.group(1)) else s
+    m = WRAPPED.fullmatch(s)
+    body = m.group(1).strip() if m and balanced(m.group(1)) else s
     p = _PAREN_NUMBER.fullmatch(body)
     return p.group(1) if p else s
 
@@ -339,7 +333,7 @@ def squash(s: str) -> str:
 # Text answers and multiple-choice letters
 # ----------------------------------------------------------------------------------------------
 
-_WRAPPED = re.compile(_TEXT_WRAP + r"\s*\{(.*)\}", re.S)
+WRAPPED = re.compile(_TEXT_WRAP + r"\s*\{(.*)\}", re.S)
 _CHOICE = re.compile(r"\(\s*([A-E])\s*\)|([A-E])")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z '\-]*")
 _MATH_WORDS = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "pi", "infty"}
@@ -356,8 +350,8 @@ def text_value(s: str) -> Optional[str]:
     """
     body, wrapped = s.strip(), False
     while True:
-        m = _WRAPPED.fullmatch(body)
-        if not m or not _balanced(m.group(1)):
+        m = WRAPPED.fullmatch(body)
+        if not m or not balanced(m.group(1)):
             break
         body, wrapped = m.group(1).strip(), True
     m = _CHOICE.fullmatch(body)
@@ -370,134 +364,11 @@ def text_value(s: str) -> Optional[str]:
     return None
 
 
-def _balanced(s: str) -> bool:
+def balanced(s: str) -> bool:
+    """Whether the braces of ``s`` close in order (``{a}{b}`` yes, ``a}{b`` no)."""
     depth = 0
     for ch in s:
         depth += (ch == "{") - (ch == "}")
         if depth < 0:
             return False
     return depth == 0
-
-
-# ----------------------------------------------------------------------------------------------
-# Exact numbers
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Num:
-    """A plain number read exactly: its value and how it was written."""
-
-    value: Fraction
-    decimal: bool = False  # written with a decimal point (a possibly rounded value)
-    percent: bool = False  # 25\%
-    degrees: bool = False  # 30^\circ
-    label: str = ""  # "x" of "x = 5"
-
-
-_INT = r"[+-]?\d+"
-_DEC = r"[+-]?(?:\d+\.\d*|\.\d+)"
-_BRACED = r"\{\s*([+-]?\d+)\s*\}"
-_FRAC = re.compile(rf"([+-])?\\frac(?:{_BRACED}|(\d))(?:{_BRACED}|(\d))")
-_MIXED = re.compile(rf"([+-])?(\d+)\s*\\frac(?:{_BRACED}|(\d))(?:{_BRACED}|(\d))")
-_SLASH = re.compile(rf"({_INT})\s*/\s*(\d+)")
-_SCI = re.compile(
-    rf"({_DEC}|{_INT})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*"
-    rf"(?:\{{\s*({_INT})\s*\}}|(\d))"
-)
-_POW = re.compile(rf"({_INT})\s*\^\s*(?:\{{\s*({_INT})\s*\}}|(\d))")
-_FACT = re.compile(r"(\d{1,4})\s*!")
-_LABEL_PREFIX = re.compile(r"[A-Za-z](?:_\{?\w{1,4}\}?)?\s*=\s*(?=[^=]*$)")
-
-
-def _frac(sign: Optional[str], a: str, b: str) -> Optional[Fraction]:
-    den = int(b)
-    if den == 0:
-        return None
-    value = Fraction(int(a), den)
-    return -value if sign == "-" else value
-
-
-def _plain_value(body: str) -> Optional[tuple[Fraction, bool]]:
-    """``(value, decimal)`` of a plain number written without units, else None."""
-    if re.fullmatch(_INT, body):
-        return Fraction(int(body)), False
-    if re.fullmatch(_DEC, body):
-        return Fraction(body[:-1] if body.endswith(".") else body), True
-    m = _FRAC.fullmatch(body)
-    if m:
-        value = _frac(m[1], m[2] or m[3], m[4] or m[5])
-        return (value, False) if value is not None else None
-    m = _MIXED.fullmatch(body)
-    if m:
-        part = _frac(None, m[3] or m[4], m[5] or m[6])
-        if part is None or part >= 1 or part <= 0:
-            return None
-        value = int(m[2]) + part
-        return (-value if m[1] == "-" else value), False
-    m = _SLASH.fullmatch(body)
-    if m:
-        value = _frac(None, m[1], m[2])
-        return (value, False) if value is not None else None
-    m = _SCI.fullmatch(body)
-    if m:
-        exp = int(m[2] or m[3])
-        if abs(exp) > MAX_EXPONENT:
-            return None
-        return Fraction(m[1]) * Fraction(10) ** exp, "." in m[1]
-    m = _POW.fullmatch(body)
-    if m:
-        exp = int(m[2] or m[3])
-        base = int(m[1])
-        if abs(exp) > MAX_EXPONENT or abs(base) > 10**6 or (base == 0 and exp < 0):
-            return None
-        return Fraction(base) ** exp, False
-    m = _FACT.fullmatch(body)
-    if m and int(m[1]) <= MAX_FACTORIAL:
-        import math
-
-        return Fraction(math.factorial(int(m[1]))), False
-    return None
-
-
-@lru_cache(maxsize=16_384)
-def number(cleaned: str) -> Optional[Num]:
-    """The exact number a cleaned answer denotes (``033``, ``x = 3.5``, ``\\frac{-3}{8}``,
-    ``3\\frac12``, ``25\\%``, ``30^\\circ``, ``10^{3}``, ``\\textbf{5}``), else None."""
-    body = squash(cleaned)
-    if len(body) > 60:
-        return None
-    m = _WRAPPED.fullmatch(body)
-    if m and _balanced(m.group(1)):
-        body = m.group(1)
-    label = ""
-    if "=" in body:
-        m = _LABEL_PREFIX.match(body)
-        if m:
-            label, body = m.group(0).split("=")[0], body[m.end() :]
-    if body.startswith("{") and body.endswith("}") and _balanced(body[1:-1]):
-        body = body[1:-1]
-    percent = body.endswith("\\%")
-    if percent:
-        body = body[:-2]
-    degrees = body.endswith("^\\circ")
-    if degrees:
-        body = body[: -len("^\\circ")]
-    if body.startswith("+"):
-        body = body[1:]
-    read = _plain_value(body)
-    if read is None:
-        return None
-    return Num(read[0], read[1], percent, degrees, label)
-
-
-def based(cleaned: str) -> Optional[tuple[str, int]]:
-    """``("2516", 8)`` for a number written in a base: ``2516_8``, ``2516_{8}``."""
-    m = _BASED.fullmatch(squash(cleaned))
-    if not m or not 2 <= int(m[2]) <= 36:
-        return None
-    try:
-        int(m[1], int(m[2]))
-    except ValueError:
-        return None
-    return m[1], int(m[2])

@@ -31,8 +31,8 @@ import copy
 import inspect
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from harness_ext.formats.arch import get_arch
 from harness_ext.hooks import InputFn, input_hooks
-from harness_ext.interventions.arch import get_arch
 
 if TYPE_CHECKING:
     import torch

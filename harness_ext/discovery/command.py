@@ -734,7 +734,7 @@ def _circuit_rule(
     from harness_ext.discovery.checks import circuit_choice
     from harness_ext.discovery.circuits import CircuitRule
     from harness_ext.discovery.heads_file import circuit_size
-    from harness_ext.interventions.arch import get_arch
+    from harness_ext.formats.arch import get_arch
 
     shape = get_arch(post.config).shape(post.config)
     if base is not None:

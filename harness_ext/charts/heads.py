@@ -1,25 +1,16 @@
-"""The charts of sparks, drawn once with matplotlib: the layer x head heat maps of a heads file
-and the heads of a checkpoint series. The same Figure goes to a PNG (``sparks discover``) or to
-an inline SVG (``sparks report``).
-
-:func:`heads_figure` and :func:`series_figure` build a Figure; :func:`save_png` writes it
-atomically, :func:`to_svg` returns it as an ``<svg class="plot">`` element whose text stays
-``<text>`` (``svg.fonttype: none``) and whose data marks have ids starting ``mark-``, so that
-``scripts/check_report_html.py`` can measure them. Both close the figure.
-
-A base module: it imports nothing of sparks' features, and matplotlib only inside functions.
+"""The charts of attention heads: the layer x head heat maps of a heads file (with the heads
+each run intervened on marked) and the heads of a checkpoint series. :func:`heads_figure` and
+:func:`series_figure` build a Figure, which goes to a PNG (``sparks discover``) or an inline
+SVG (``sparks report``) through :mod:`harness_ext.charts.render`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
-import sys
 from dataclasses import dataclass
-from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Optional, Sequence
+
+from harness_ext.charts.render import CHAR_IN, new_figure, style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,9 +22,7 @@ __all__ = [
     "STATE_LABELS",
     "HeatPanel",
     "heads_figure",
-    "save_png",
     "series_figure",
-    "to_svg",
 ]
 
 EMERGENT_COLOUR = "#d62728"
@@ -44,21 +33,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P")  # one per run that intervened (repeati
 STATE_COLOURS = ("#f4f4f4", "#9ecae1", "#08519c")  # series cells: 0, 1, 2
 STATE_LABELS = ("not in the post circuit", "in the post circuit only", "emergent")
 REWARD_COLOUR = "#d95f02"
-DPI = 110  # the PNGs'
-
-# Applied while a figure is built and while it is saved: tick labels are made at draw time.
-_STYLE: dict[Any, Any] = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "figure.titlesize": 11,
-    "legend.fontsize": 8,
-    "axes.labelsize": 9,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-}
-# SVG metadata: none at all (no date, no matplotlib version), so the bytes depend on the input only
-_NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
-_CHAR_IN = 0.075  # inches per character of an 8-9 pt DejaVu Sans label, a generous mean
 
 
 @dataclass(frozen=True)
@@ -120,43 +94,14 @@ def heads_figure(
     labels = [label for _, _, label in groups] + [f"{name} intervened on it" for name, _ in marked]
     width = max(
         len(panels) * (panel_w + 1.3) + 0.4,
-        _CHAR_IN * 1.3 * len(title) + 0.5,
-        _CHAR_IN * max((len(label) for label in labels), default=0) + 1.0,
+        CHAR_IN * 1.3 * len(title) + 0.5,
+        CHAR_IN * max((len(label) for label in labels), default=0) + 1.0,
     )
-    with _style():
-        import numpy as np
-        from matplotlib import colormaps
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-        fig = _figure(width, panel_h + 1.2 + 0.2 * len(labels))
+    with style():
+        fig = new_figure(width, panel_h + 1.2 + 0.2 * len(labels))
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for index, (ax, panel) in enumerate(zip(axes, panels)):
-            values = np.array(
-                [[math.nan if v is None else v for v in row] for row in panel.values], dtype=float
-            )
-            if panel.diverging:
-                cmap, limits = colormaps["BrBG"], {"vmin": -1.0, "vmax": 1.0}
-            else:
-                cmap, limits = colormaps["viridis"], {}
-            image = ax.imshow(
-                values,
-                origin="lower",
-                aspect="auto",
-                interpolation="none",
-                cmap=cmap.with_extremes(bad="#dddddd"),
-                **limits,
-            )
-            image.set_gid(f"mark-heat-{index}")  # the data mark scripts/check_report_html.py finds
-            ax.set_title(panel.title)
-            ax.set(xlabel="head", ylabel="layer")
-            for axis in (ax.xaxis, ax.yaxis):  # whole heads and layers, as many as fit unhidden
-                axis.set_major_locator(MaxNLocator(nbins="auto", integer=True, min_n_ticks=1))
-            bar = fig.colorbar(image, ax=ax, fraction=0.1, pad=0.04)
-            if panel.diverging:
-                bar.set_ticks([-1.0, -0.5, 0.0, 0.5, 1.0])
-            else:
-                bar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}")  # no offset text
-                bar.update_ticks()
+            _heat_panel(fig, ax, panel, index)
             _outline(ax, groups, cell_pt)
             _mark(ax, marked, n_heads, cell_pt)
         if labels:
@@ -168,6 +113,38 @@ def heads_figure(
             )
         fig.suptitle(title)
     return fig
+
+
+def _heat_panel(fig: Figure, ax: Axes, panel: HeatPanel, index: int) -> None:
+    """One panel of :func:`heads_figure`: the heat map and its colour bar."""
+    import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    values = np.array(
+        [[math.nan if v is None else v for v in row] for row in panel.values], dtype=float
+    )
+    cmap = colormaps["BrBG" if panel.diverging else "viridis"]
+    image = ax.imshow(
+        values,
+        origin="lower",
+        aspect="auto",
+        interpolation="none",
+        cmap=cmap.with_extremes(bad="#dddddd"),
+        vmin=-1.0 if panel.diverging else None,  # None: lowest..highest
+        vmax=1.0 if panel.diverging else None,
+    )
+    image.set_gid(f"mark-heat-{index}")  # the data mark scripts/check_report_html.py finds
+    ax.set_title(panel.title)
+    ax.set(xlabel="head", ylabel="layer")
+    for axis in (ax.xaxis, ax.yaxis):  # whole heads and layers, as many as fit unhidden
+        axis.set_major_locator(MaxNLocator(nbins="auto", integer=True, min_n_ticks=1))
+    bar = fig.colorbar(image, ax=ax, fraction=0.1, pad=0.04)
+    if panel.diverging:
+        bar.set_ticks([-1.0, -0.5, 0.0, 0.5, 1.0])
+    else:
+        bar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}")  # no offset text
+        bar.update_ticks()
 
 
 def _outline(ax: Axes, groups: Sequence[tuple[Heads, str, str]], cell_pt: float) -> None:
@@ -260,13 +237,13 @@ def series_figure(
     has_reward = any(r is not None for r in rewards)
     grid = [list(row) for row in states] or [[0] * n]
     shown = sorted({s for row in grid for s in row} | {2})
-    width = min(12.0, max(4.5, 2.0 + 0.9 * n, _CHAR_IN * 1.3 * len(title) + 0.5))
+    width = min(12.0, max(4.5, 2.0 + 0.9 * n, CHAR_IN * 1.3 * len(title) + 0.5))
     grid_h = min(16.0, 0.2 * max(1, len(rows)))
-    with _style():
+    with style():
         from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch
 
-        fig = _figure(width, grid_h + 1.6 + 0.18 * len(shown) + (1.6 if has_reward else 0))
+        fig = new_figure(width, grid_h + 1.6 + 0.18 * len(shown) + (1.6 if has_reward else 0))
         axes = fig.subplots(
             2 if has_reward else 1,
             1,
@@ -290,14 +267,7 @@ def series_figure(
         every = max(1, math.ceil(len(rows) * 12 / (grid_h * 72)))  # 12 pt per label at least
         grid_ax.set_yticks([i + 0.5 for i in range(0, len(rows), every)], list(rows[::every]))
         names = [str(x) for x in xs] if on_steps else [_short(name) for name in checkpoints]
-        upright = on_steps or all(
-            len(name) * _CHAR_IN + 0.1 < (width - 2) / max(1, n) for name in names
-        )
-        extent = (max(len(name) for name in names) * _CHAR_IN + 0.12) if upright else 0.22
-        kept = _spaced(xs, extent * (edges[-1] - edges[0]) / max(1.0, width - 2.0))
-        grid_ax.set_xticks(
-            [xs[i] for i in kept], [names[i] for i in kept], rotation=0 if upright else 90
-        )
+        _column_ticks(grid_ax, xs, edges, names, width, upright_always=on_steps)
         grid_ax.set(
             xlabel="step" if on_steps else "checkpoint", ylabel="head", xlim=(edges[0], edges[-1])
         )
@@ -321,6 +291,26 @@ def series_figure(
         )
         fig.suptitle(title)
     return fig
+
+
+def _column_ticks(
+    ax: Axes,
+    xs: Sequence[int],
+    edges: Sequence[float],
+    names: Sequence[str],
+    width: float,
+    *,
+    upright_always: bool,
+) -> None:
+    """Label the checkpoint columns: upright when they fit (always for steps), else turned,
+    and only as many as fit side by side."""
+    n = len(names)
+    upright = upright_always or all(
+        len(name) * CHAR_IN + 0.1 < (width - 2) / max(1, n) for name in names
+    )
+    extent = (max(len(name) for name in names) * CHAR_IN + 0.12) if upright else 0.22
+    kept = _spaced(xs, extent * (edges[-1] - edges[0]) / max(1.0, width - 2.0))
+    ax.set_xticks([xs[i] for i in kept], [names[i] for i in kept], rotation=0 if upright else 90)
 
 
 def _short(name: str, limit: int = 24) -> str:
@@ -351,79 +341,3 @@ def _step_axis(steps: Sequence[int | None]) -> tuple[list[int], list[float], boo
         return xs or [0], [centre - 0.5, centre + 0.5], known
     mids = [(a + b) / 2 for a, b in zip(xs, xs[1:])]
     return xs, [2 * xs[0] - mids[0], *mids, 2 * xs[-1] - mids[-1]], known
-
-
-def save_png(fig: Figure, path: Path, *, dpi: int = DPI) -> Path:
-    """Write ``fig`` as a PNG at ``path`` atomically (:func:`harness_ext.atomic.write_atomic_with`:
-    a temporary file beside it, then ``os.replace``; mode 0o666 less the umask), close it, and
-    return ``path``."""
-    from harness_ext.atomic import write_atomic_with
-
-    try:
-        with _style():
-            return write_atomic_with(
-                Path(path), lambda out: fig.savefig(out, format="png", dpi=dpi), suffix=".png"
-            )
-    finally:
-        _close(fig)
-
-
-def to_svg(fig: Figure, *, title: str) -> str:
-    """``fig`` as an inline ``<svg class="plot" role="img" aria-label=TITLE>`` element (no XML
-    prolog, no DOCTYPE), its text as ``<text>``, the same bytes for the same figure; closes it."""
-    import matplotlib
-
-    chart_id = "chart-" + hashlib.sha1(title.encode("utf-8")).hexdigest()[:10]
-    # a salt of the title's: fixed for a chart, yet two charts on one page get distinct ids
-    svg_rc: dict[Any, Any] = {
-        "svg.fonttype": "none",
-        "svg.hashsalt": f"sparks {title}",
-        "svg.image_inline": True,
-    }
-    if "svg.id" in matplotlib.rcParams:  # matplotlib >= 3.8: the root gets our id only
-        svg_rc["svg.id"] = None
-    buffer = io.StringIO()
-    try:
-        with _style(), matplotlib.rc_context(svg_rc):
-            fig.savefig(buffer, format="svg", metadata=_NO_METADATA)
-    finally:
-        _close(fig)
-    text = buffer.getvalue()
-    # By hand, two edits of matplotlib's output, which is a standalone file and has no option
-    # for either: the root element loses the prolog and DOCTYPE before it and gets the class and
-    # aria-label that the report's CSS and scripts/check_report_html.py look for (svg.plot);
-    # and its default style rule "*{...}", which inline would style the whole page, is scoped
-    # to this chart.
-    start = text.index("<svg ")
-    end = text.index(">", start) + 1
-    label = escape(title, quote=True)
-    root = (
-        f'<svg class="plot" id="{chart_id}" role="img" aria-label="{label}" {text[start + 5 : end]}'
-    )
-    rule = '<style type="text/css">*{'
-    body = text[end:].replace(rule, f'<style type="text/css">#{chart_id} *{{', 1)
-    return f"{root}<title>{label}</title>{body.rstrip()}"
-
-
-def _figure(width: float, height: float) -> Figure:
-    """A Figure drawn by Agg with a constrained layout; not registered with pyplot, so that
-    nothing global is left behind."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _close(fig: Figure) -> None:
-    """Release ``fig``: pyplot's too, when pyplot made it (our figures are not pyplot's)."""
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:
-        pyplot.close(fig)
-
-
-def _style() -> Any:
-    import matplotlib
-
-    return matplotlib.rc_context(_STYLE)
