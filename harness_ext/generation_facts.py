@@ -24,11 +24,23 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
-__all__ = ["FACTS_KEY", "FactsRecorder", "generation_facts", "vllm_facts"]
+if TYPE_CHECKING:
+    from lm_eval.api.instance import Instance
+    from lm_eval.api.model import LM
+
+__all__ = [
+    "FACTS_KEY",
+    "INTERVENTIONS_KEY",
+    "FactsRecorder",
+    "generate_recording_facts",
+    "generation_facts",
+    "vllm_facts",
+]
 
 FACTS_KEY = "sparks_generation"
+INTERVENTIONS_KEY = "sparks_interventions"
 Fact = dict[str, Any]
 
 
@@ -124,6 +136,7 @@ class FactsRecorder:
         )
 
     def add_batch(self, facts: Sequence[Fact]) -> None:
+        """The facts of one generated batch, in the order lm-eval will report its responses."""
         self._pending.extend(facts)
 
     def add_partial(self, attr: str, request: Any, result: Any) -> None:
@@ -166,3 +179,43 @@ def _take(queue: deque[tuple[str, Optional[Fact]]], output: str) -> Optional[Fac
             del queue[index]
             return fact
     return None
+
+
+def generate_recording_facts(
+    lm: LM,
+    requests: Sequence[Instance],
+    generate: Callable[[], list[str]],
+    *,
+    interventions: str | None,
+    match_settings: bool = True,
+) -> list[str]:
+    """Run ``generate()`` (the LM's ``generate_until`` on ``requests``) with the facts recorded,
+    the one way ``sparks`` and ``sparks-vllm`` write their per-sample records.
+
+    What sparks wrote into the requests' generation arguments before (a request object logged
+    twice) is dropped first, so that it is never passed to the model. During ``generate()`` a
+    :class:`FactsRecorder` is the LM's cache hook (installed through lm-eval's
+    ``LM.set_cache_hook``, the real hook restored after); the LM's ``_model_generate`` finds it
+    as ``lm.cache_hook`` and adds each batch's facts. Then each request's logged arguments get
+    ``sparks_generation`` and, with ``interventions``, ``sparks_interventions``: the arguments
+    are what lm-eval's ``--log_samples`` writes for a request, and 0.4.13 has no other per-sample
+    field a model can fill.
+    """
+    for request in requests:
+        settings = request.args[1] if len(request.args) > 1 else None
+        if isinstance(settings, dict):
+            settings.pop(INTERVENTIONS_KEY, None)
+            settings.pop(FACTS_KEY, None)
+    real = lm.cache_hook
+    recorder = FactsRecorder(real, match_settings=match_settings)
+    lm.set_cache_hook(recorder)  # type: ignore[arg-type]  # it forwards every call to `real`
+    try:
+        outputs = generate()
+        recorder.attach(requests, outputs)
+    finally:
+        lm.set_cache_hook(real)
+    if interventions is not None:
+        for request in requests:
+            if isinstance(request.args[1], dict):
+                request.args[1][INTERVENTIONS_KEY] = interventions
+    return outputs

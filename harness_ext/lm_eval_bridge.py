@@ -7,11 +7,18 @@ reads them, this module bridges the gap: the installed ``harness_ext_lm_eval.pth
 Nothing is imported until a program imports lm-eval itself; then:
 
 * right after ``lm_eval.models`` runs, ``"sparks"`` is registered as a lazy
-  ``"harness_ext.model:SparksLM"`` placeholder (the form lm-eval uses for its own models);
+  ``"harness_ext.model:SparksLM"`` placeholder (the form lm-eval uses for its own models,
+  through its public ``model_registry.register``; PR #4013's ``lm_eval.models`` group, merged
+  after 0.4.13, replaces this step);
 * right after ``lm_eval.tasks.manager`` runs, every ``TaskManager`` gets our task folder
-  appended to its ``include_path`` (lm-eval scans its own tasks first, then include paths);
+  in its ``include_path`` (lm-eval scans its own tasks first, then include paths);
 * right after ``lm_eval.loggers.evaluation_tracker`` runs, ``sparks`` runs get their own
-  results folder name (see :func:`patch_evaluation_tracker`);
+  results folder name.
+
+The last two patch lm-eval classes, since 0.4.13 offers no other way: those patches, and the
+cache one the model applies, live in :mod:`harness_ext.lm_eval_patches`, each with the upstream
+change that will remove it. The rest is lm-eval's public API or no lm-eval class at all:
+
 * right after ``lm_eval.api.task`` runs, two lm-eval warnings that never concern a sparks
   user are filtered out of its loggers (:mod:`harness_ext.quiet`);
 * right after ``lm_eval._cli`` runs (only lm-eval's command line imports it: ``lm_eval``,
@@ -33,6 +40,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (type che
 # runtime names and importlib.abc cost ~20 ms there); the rest is imported where it is used.
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
     from pathlib import Path
     from types import ModuleType
 
@@ -60,52 +69,6 @@ def register_model() -> None:
             model_registry.register(name, target=target)
 
 
-def patch_task_manager(manager_module: ModuleType) -> None:
-    """Append our task folder to the ``include_path`` of every ``TaskManager``."""
-    task_manager = manager_module.TaskManager
-    if getattr(task_manager.__init__, "_sparks_bridge", False):
-        return
-    original_init = task_manager.__init__
-
-    def __init__(self, *args, **kwargs):  # signature is TaskManager's own
-        kwargs["include_path"] = with_our_tasks(kwargs.get("include_path"))
-        original_init(self, *args, **kwargs)
-
-    __init__._sparks_bridge = True  # type: ignore[attr-defined]
-    __init__.__doc__ = original_init.__doc__
-    task_manager.__init__ = __init__
-
-
-def patch_evaluation_tracker(tracker_module: ModuleType) -> None:
-    """Name the results folder of ``sparks`` runs after the model and their interventions.
-
-    lm-eval names the folder under ``--output_path`` in
-    ``GeneralConfigTracker.log_experiment_args(model_source, model_args, ...)``: the model
-    name comes from ``model_args`` (``pretrained=``, ...), else from ``random_name_id()``, which
-    draws from the generator ``simple_evaluate`` has just seeded, so every run of the embedded
-    model got the same "random" folder. After lm-eval's own method, a ``sparks`` run gets the
-    names of :func:`harness_ext.model.results_names`; other models are untouched.
-    """
-    tracker = tracker_module.GeneralConfigTracker
-    original = tracker.log_experiment_args
-    if getattr(original, "_sparks_bridge", False):
-        return
-
-    def log_experiment_args(self, model_source, model_args, *args, **kwargs):
-        original(self, model_source, model_args, *args, **kwargs)
-        if model_source in (MODEL_NAME, VLLM_MODEL_NAME):
-            from harness_ext.model import results_names
-
-            found = tracker._get_model_name(model_args)
-            self.model_name, self.model_name_sanitized = results_names(
-                model_args, found, backend="vllm" if model_source == VLLM_MODEL_NAME else "hf"
-            )
-
-    log_experiment_args._sparks_bridge = True  # type: ignore[attr-defined]
-    log_experiment_args.__doc__ = original.__doc__
-    tracker.log_experiment_args = log_experiment_args
-
-
 def install_cli_excepthook() -> None:
     """Show a sparks error that escapes lm-eval's command line as one line, not a traceback."""
     from harness_ext.errors import install_excepthook
@@ -120,31 +83,26 @@ def install_log_filters() -> None:
     install()
 
 
-def with_our_tasks(include_path: object) -> list:
-    """``include_path`` as a list that ends with our task folder (added once)."""
-    from pathlib import Path
+def _add_sparks_tasks(manager_module: ModuleType) -> None:
+    from harness_ext.lm_eval_patches import add_sparks_tasks
 
-    if include_path is None:
-        paths: list = []
-    elif isinstance(include_path, (list, tuple)):
-        paths = list(include_path)
-    else:
-        paths = [include_path]
-    ours = tasks_dir()
-    if all(Path(p).resolve() != ours for p in paths):
-        # ours goes first, so that a user's own include_path still overrides our tasks
-        paths.insert(0, ours)
-    return paths
+    add_sparks_tasks(manager_module, tasks_dir())
+
+
+def _name_results_folder(tracker_module: ModuleType) -> None:
+    from harness_ext.lm_eval_patches import name_results_folder
+
+    name_results_folder(tracker_module, {MODEL_NAME: "hf", VLLM_MODEL_NAME: "vllm"})
 
 
 class _AfterImportLoader:
     """Wraps a module's real loader and runs a callback once the module has executed."""
 
-    def __init__(self, loader: object, after: Callable[[ModuleType], None]):
+    def __init__(self, loader: Loader, after: Callable[[ModuleType], None]) -> None:
         self._loader = loader
         self._after = after
 
-    def create_module(self, spec):  # noqa: D102 - loader protocol
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:  # noqa: D102 - loader protocol
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:  # noqa: D102 - loader protocol
@@ -161,23 +119,25 @@ class _LmEvalHook:
     def __init__(self) -> None:
         self.after: dict[str, Callable[[ModuleType], None]] = {
             "lm_eval.models": lambda _module: register_model(),
-            "lm_eval.tasks.manager": patch_task_manager,
-            "lm_eval.loggers.evaluation_tracker": patch_evaluation_tracker,
+            "lm_eval.tasks.manager": _add_sparks_tasks,
+            "lm_eval.loggers.evaluation_tracker": _name_results_folder,
             "lm_eval._cli": lambda _module: install_cli_excepthook(),
             "lm_eval.api.task": lambda _module: install_log_filters(),
         }
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         after = self.after.get(fullname)
         if after is None:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
-            spec = finder.find_spec(fullname, path, target)
+            spec: ModuleSpec | None = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _AfterImportLoader(spec.loader, after)
+                    spec.loader = _AfterImportLoader(spec.loader, after)  # type: ignore[assignment]
                 return spec
         return None
 

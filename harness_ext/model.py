@@ -10,24 +10,29 @@ Every HFLM model_arg works unchanged (``pretrained``, ``dtype``, ``device``, ``b
   what runs and what is recorded;
 * ``intervention_mode=auto|fold|pyvene``: how interventions are applied (``auto`` folds
   ``zero``/``scale`` into ``o_proj``'s weights; anything else, or ``pyvene``, calls the
-  plugins' pyvene interventions in an ``o_proj`` input hook, ``harness_ext.hooks``);
+  plugins' pyvene interventions, their ``forward``, in sparks' own ``o_proj`` input hook,
+  ``harness_ext.hooks``: pyvene is the interventions' base class, and no pyvene
+  ``IntervenableModel`` is built);
 * no ``device``: cuda when available, else cpu (HFLM's default is cuda, which fails on a
   machine without a GPU); a device given explicitly wins.
 
 The interventions live in the two methods every loglikelihood and generation batch passes
 through (``_model_call`` and ``_model_generate``), wrapped in one intervention context, in the
-manner of lm-eval's own ``steered`` model. Importing this module only registers the model:
-``--use_cache`` files are separated per spec once a model with interventions is built
-(:func:`separate_cache_per_intervention`), and the one-line error display is the ``sparks``
-CLI's and the lm-eval bridge's (:func:`harness_ext.errors.install_excepthook`).
+manner of lm-eval's own ``steered`` model; what generation did is recorded through the response
+hook lm-eval hands the model (:func:`harness_ext.generation_facts.generate_recording_facts`).
+Importing this module only registers the model: ``--use_cache`` files are separated per spec
+once a model with interventions is built (the one lm-eval patch the model applies,
+:func:`harness_ext.lm_eval_patches.separate_cache_per_intervention`), and the one-line error
+display is the ``sparks`` CLI's and the lm-eval bridge's
+(:func:`harness_ext.errors.install_excepthook`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 import torch
 from lm_eval.api.registry import register_model
@@ -35,8 +40,23 @@ from lm_eval.models.huggingface import HFLM
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from harness_ext.errors import SparksError
+from harness_ext.generation_facts import FactsRecorder
+from harness_ext.lm_eval_patches import separate_cache_per_intervention
 from harness_ext.local_paths import checked_local_path
+from harness_ext.model_args import parse_model_args
+from harness_ext.run_names import load_config as _load_config
+from harness_ext.run_names import remember_draw
+from harness_ext.run_names import results_names as results_names
+from harness_ext.run_names import spec_digest as spec_digest
 from harness_ext.tasks.metadata import record_model_args
+
+if TYPE_CHECKING:
+    from lm_eval.api.instance import Instance
+
+    from harness_ext.interventions.controls import RandomControl
+    from harness_ext.interventions.resolver import ResolvedIntervention
+    from harness_ext.interventions.runtime import Intervened
+    from harness_ext.interventions.spec import InterventionSpec
 
 INTERVENTION_MODES = ("auto", "fold", "pyvene")
 # torch.multinomial's message when sampling meets inf/NaN probabilities (CPU and CUDA alike)
@@ -63,6 +83,7 @@ class ArgsGivenOnce:
         model_args = simple_parse_args_string(arg_string)
         _refuse_given_twice(model_args, additional_config)
         record_model_args(model_args)  # the tasks, built next, know these metadata keys
+        _refuse_given_twice(parse_model_args(arg_string), additional_config)
         return super().create_from_arg_string(arg_string, additional_config)  # type: ignore[misc]
 
 
@@ -93,6 +114,7 @@ class SparksLM(ArgsGivenOnce, HFLM):
                 f"{', '.join(INTERVENTION_MODES)}."
             )
         spec = _parse_interventions(interventions)  # a typo fails before the model loads
+        given = pretrained
         self._embedded = pretrained is None
         if pretrained is None:
             from harness_ext.embedded import embedded_model_path
@@ -101,12 +123,11 @@ class SparksLM(ArgsGivenOnce, HFLM):
         elif isinstance(pretrained, str):
             pretrained = checked_local_path(pretrained)
         self._spec = spec
-        self._control = None  # the drawn random control (RandomControl), if the spec has one
+        self._control: RandomControl | None = None  # the drawn random control, if any
         self._intervention_mode = intervention_mode
-        self._intervened = None
+        self._intervened: Intervened | None = None
         self._chat_template_applied = False
         self._chat_template_warned = False
-        self._facts = None  # a FactsRecorder while generate_until runs
         resolved = None
         config = _config_before_loading(spec, pretrained, hflm_args)
         if config is not None:
@@ -117,17 +138,21 @@ class SparksLM(ArgsGivenOnce, HFLM):
 
             if resolved is None:  # a model object was passed: its config is only known now
                 resolved = self._prepare_interventions(self._model.config)
+            if self._control is not None and self.interventions is not None:
+                remember_draw(interventions, given, self.interventions)
             # built once (calibration, head indices); entering it only adds hooks or folds
             self._intervened = apply_interventions(
                 self._model, resolved, mode=intervention_mode, tokenizer=self.tokenizer
             )
             separate_cache_per_intervention()
 
-    def _prepare_interventions(self, config: Any) -> list:
+    def _prepare_interventions(self, config: Any) -> list[ResolvedIntervention]:
         """The intervention plan for this config (:mod:`harness_ext.interventions.plan`, the
         one ``sparks-vllm`` applies too): the random control drawn, the items resolved."""
         from harness_ext.interventions.plan import build_plan
 
+        if self._spec is None:
+            raise ValueError("no interventions to prepare")  # a caller's bug, not the user's
         plan = build_plan(self._spec, config)
         self._spec, self._control = plan.spec, plan.control
         return plan.items
@@ -146,15 +171,21 @@ class SparksLM(ArgsGivenOnce, HFLM):
     @property
     def cache_tag(self) -> str | None:
         """A short digest of the interventions, separating ``--use_cache`` files."""
-        if self._spec is None:
-            return None
-        return spec_digest(self.interventions)
+        interventions = self.interventions
+        return None if interventions is None else spec_digest(interventions)
 
-    def _model_call(self, inps, attn_mask=None, labels=None):
+    def _model_call(
+        self,
+        inps: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         with self._intervention():
             return super()._model_call(inps, attn_mask=attn_mask, labels=labels)
 
-    def _model_generate(self, context, max_length, stop, **generation_kwargs):
+    def _model_generate(
+        self, context: torch.Tensor, max_length: int, stop: list[str], **generation_kwargs: Any
+    ) -> torch.Tensor:
         if "streamer" not in generation_kwargs:  # tokens as they come (lm-eval counts batches)
             from harness_ext.progress import TokenProgress
 
@@ -176,8 +207,8 @@ class SparksLM(ArgsGivenOnce, HFLM):
         if guard is not None and not guard.all_finite():
             raise SparksError(self._non_finite_message())
         self._check_applied()
-        if self._facts is not None:
-            self._facts.add_batch(self._generation_facts(output, context, max_length, stop))
+        if isinstance(self.cache_hook, FactsRecorder):  # inside generate_until
+            self.cache_hook.add_batch(self._generation_facts(output, context, max_length, stop))
         return output
 
     def _check_applied(self) -> None:
@@ -186,13 +217,15 @@ class SparksLM(ArgsGivenOnce, HFLM):
         if record is None:
             return
         steps, layers = record["engine_steps"], record["layers"]
-        if any(count != steps for count in layers.values()):  # type: ignore[union-attr]
+        if not isinstance(layers, dict) or any(count != steps for count in layers.values()):
             raise SparksError(
                 f"interventions were skipped: the model ran {steps} forward passes, but the "
                 f"intervened layers were applied in {layers}; the run is stopped."
             )
 
-    def _generation_facts(self, output, context, max_length: int, stop) -> list[dict]:
+    def _generation_facts(
+        self, output: torch.Tensor, context: torch.Tensor, max_length: int, stop: list[str] | None
+    ) -> list[dict[str, Any]]:
         from harness_ext.generation_facts import generation_facts
 
         eos = {
@@ -225,7 +258,9 @@ class SparksLM(ArgsGivenOnce, HFLM):
             f"interventions."
         )
 
-    def apply_chat_template(self, chat_history, add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         """HFLM's, noting that lm-eval applies the chat template (``--apply_chat_template``)."""
         self._chat_template_applied = True
         return super().apply_chat_template(chat_history, add_generation_prompt)
@@ -247,28 +282,26 @@ class SparksLM(ArgsGivenOnce, HFLM):
         """The model as the user named it (the embedded model by its name)."""
         return "SmolLM2-135M-Instruct (embedded)" if self._embedded else str(self.pretrained)
 
-    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         """HFLM's generate_until, with the token budget fitted to the model's context, and the
         generation facts (``harness_ext.generation_facts``) and interventions written into each
         request's logged generation arguments."""
-        from harness_ext.generation_facts import FactsRecorder
+        from harness_ext.generation_facts import generate_recording_facts
 
         self._warn_without_chat_template()
+        return generate_recording_facts(
+            self,
+            requests,
+            lambda: self._generate_fitted(requests, disable_tqdm),
+            interventions=self.interventions,
+        )
+
+    def _generate_fitted(self, requests: list[Instance], disable_tqdm: bool) -> list[str]:
         self._fit_generation_budget(requests)
-        hook, self._facts = self.cache_hook, FactsRecorder(self.cache_hook)
-        self.cache_hook = self._facts  # lm-eval reports each response through it, in order
-        try:
-            outputs = super().generate_until(requests, disable_tqdm=disable_tqdm)
-            self._facts.attach(requests, outputs)  # `arguments` is what --log_samples shows
-        finally:
-            self.cache_hook, self._facts = hook, None
-        if self._spec is not None:
-            for request in requests:
-                if isinstance(request.args[1], dict):
-                    request.args[1]["sparks_interventions"] = self.interventions
+        outputs: list[str] = super().generate_until(requests, disable_tqdm=disable_tqdm)
         return outputs
 
-    def _fit_generation_budget(self, requests) -> None:
+    def _fit_generation_budget(self, requests: list[Instance]) -> None:
         """Lower ``max_gen_toks`` where prompt + budget exceed the model's context.
 
         HFLM stops with an assertion when ``max_gen_toks`` (32768 in the paper's setting) is
@@ -279,8 +312,6 @@ class SparksLM(ArgsGivenOnce, HFLM):
         groups: dict[str, list] = {}
         for request in requests:
             context, gen_kwargs = request.args
-            gen_kwargs.pop("sparks_interventions", None)  # never passed on to generate()
-            gen_kwargs.pop("sparks_generation", None)
             groups.setdefault(repr(sorted(gen_kwargs.items(), key=str)), []).append(request)
         for group in groups.values():
             wanted = int(group[0].args[1].get("max_gen_toks", self.max_gen_toks))
@@ -331,7 +362,7 @@ class SparksLM(ArgsGivenOnce, HFLM):
             what,
         )
 
-    def _intervention(self):
+    def _intervention(self) -> AbstractContextManager[Any]:
         return self._intervened if self._intervened is not None else contextlib.nullcontext()
 
     def get_model_info(self) -> dict:
@@ -394,76 +425,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
-def spec_digest(normalized: str) -> str:
-    """A short digest of a normalized spec: names cache files and result folders."""
-    return hashlib.sha256(normalized.encode()).hexdigest()[:12]
-
-
-def results_names(
-    model_args: str | dict | None, found: str | None, backend: str = "hf"
-) -> tuple[str, str]:
-    """The model name and folder name lm-eval records for a ``sparks`` (or ``sparks-vllm``) run.
-
-    ``found`` is the name lm-eval derived from ``model_args`` (``pretrained=``, ...), or None,
-    for which lm-eval would draw a "random" name from its seeded generator (the same for every
-    run). The name is then the embedded model's; a ``sparks-vllm`` run (``backend="vllm"``)
-    adds ``__vllm``; the folder adds ``__sparks-<digest>`` when
-    there are interventions, so a baseline and an ablated run never share a folder. The digest
-    is that of the concrete spec the model runs (a random control drawn for the model's config).
-    """
-    from lm_eval.utils import sanitize_model_name, simple_parse_args_string
-
-    from harness_ext.embedded import MODEL_NAME
-
-    args = (
-        simple_parse_args_string(model_args)
-        if isinstance(model_args, str)
-        else dict(model_args or {})
-    )
-    name = found or MODEL_NAME
-    folder = sanitize_model_name(name)
-    if backend == "vllm":  # a vLLM run never shares a folder with a transformers run
-        folder += "__vllm"
-    text = args.get("interventions")
-    if text is not None and str(text).strip():
-        folder += f"__sparks-{spec_digest(_normalized_or_text(str(text), args))}"
-    return name, folder
-
-
-def _normalized_or_text(text: str, args: dict[str, Any]) -> str:
-    """The concrete normalized spec of a run's model_args (``text`` itself when unreadable)."""
-    try:
-        spec = _parse_interventions(text)
-        if spec.control is not None:
-            from harness_ext.interventions import expand_controls
-
-            spec = expand_controls(spec, _run_config(args)).spec
-        return spec.normalized()
-    except SparksError:  # the model parsed it moments ago; a heads file changed since?
-        return text.strip()
-    except Exception as error:  # the config could not be read again: keep the spec's own form
-        logger.warning(
-            "sparks: could not draw the random control again to name the results "
-            "folder (%s); the folder is named after the spec as given",
-            error,
-        )
-        return _parse_interventions(text).normalized()
-
-
-def _run_config(args: dict[str, Any]) -> Any:
-    """The model config of a run's model_args: ``pretrained`` (a path, Hub id or model object)
-    or, without it, the embedded model's."""
-    pretrained = args.get("pretrained")
-    if pretrained is not None and not isinstance(pretrained, str):
-        return pretrained.config
-    if pretrained is None:
-        from harness_ext.embedded import embedded_model_path
-
-        pretrained = str(embedded_model_path())
-    return _load_config(checked_local_path(pretrained), args)
-
-
-def _parse_interventions(text: str | None):
+def _parse_interventions(text: str | None) -> InterventionSpec | None:
     """Parse the spec before any model work, so a typo fails in milliseconds.
 
     Only ``None`` (no ``interventions=``, or lm-eval's ``interventions=None``) is the baseline;
@@ -476,7 +438,9 @@ def _parse_interventions(text: str | None):
     return parse_spec(str(text))
 
 
-def _config_before_loading(spec, pretrained: Any, hflm_args: dict[str, Any]) -> Any:
+def _config_before_loading(
+    spec: InterventionSpec | None, pretrained: Any, hflm_args: dict[str, Any]
+) -> Any:
     """The model's config, read before any weights load so that heads are checked (and a random
     control drawn) first; None without interventions or for a model object."""
     if spec is None or not isinstance(pretrained, str):
@@ -484,46 +448,7 @@ def _config_before_loading(spec, pretrained: Any, hflm_args: dict[str, Any]) -> 
     return _load_config(pretrained, hflm_args)
 
 
-def _load_config(pretrained: str, hflm_args: dict[str, Any]) -> Any:
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(
-        pretrained,
-        revision=hflm_args.get("revision") or "main",
-        subfolder=hflm_args.get("subfolder") or "",
-        trust_remote_code=bool(hflm_args.get("trust_remote_code", False)),
-    )
-
-
 def _plugin_versions() -> dict[str, str | None]:
     from harness_ext.plugins import describe_plugins
 
     return {info.name: info.version for info in describe_plugins() if info.interventions}
-
-
-def separate_cache_per_intervention() -> None:
-    """Give each intervention spec its own ``--use_cache`` file (idempotent).
-
-    lm-eval's ``CachingLM`` keys cached answers by request alone, so a run with heads ablated
-    would silently reuse the answers of a baseline run sharing the cache path. Called when a
-    ``sparks`` model with interventions is built (lm-eval wraps the model in ``CachingLM``
-    after building it); from then on ``CachingLM`` adds the model's :attr:`SparksLM.cache_tag`
-    to the file name. Models without a ``cache_tag`` (runs without interventions, other
-    models) keep lm-eval's path unchanged. The upstream proposal that would make this
-    unnecessary: docs/upstream/lm-eval-cache-per-model.md.
-    """
-    from lm_eval.api import model as lm_eval_model
-
-    original = lm_eval_model.CachingLM.__init__
-    if getattr(original, "_sparks", False):
-        return
-
-    def __init__(self, lm, cache_db: str) -> None:
-        tag = getattr(lm, "cache_tag", None)
-        if tag:
-            stem = cache_db[:-3] if cache_db.endswith(".db") else cache_db
-            cache_db = f"{stem}_sparks-{tag}.db"
-        original(self, lm, cache_db)
-
-    __init__._sparks = True  # type: ignore[attr-defined]
-    lm_eval_model.CachingLM.__init__ = __init__

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from harness_ext.errors import SparksError
 from harness_ext.local_paths import checked_local_path, looks_local
+from harness_ext.model_args import parse_model_args
 
 if TYPE_CHECKING:
     from harness_ext.reports.regress_spec import RegressSpec
@@ -44,13 +45,13 @@ def check_eval_args(argv: Sequence[str]) -> None:
     flags = _flags(argv)
     if flags.get("--model", "sparks") not in SPARKS_MODELS:
         return
-    model_args = _model_args(flags.get("--model_args", ""))
-    pretrained = model_args.get("pretrained")
+    model_args = parse_model_args(flags.get("--model_args", ""))
+    pretrained = str(model_args["pretrained"]) if model_args.get("pretrained") else None
     if pretrained:
         checked_local_path(pretrained)
     if model_args.get("interventions"):
         config = model_config(pretrained, model_args.get("revision"))
-        check_interventions(model_args["interventions"], config)
+        check_interventions(str(model_args["interventions"]), config)
     if flags.get("--tasks"):
         _check_task_names(flags["--tasks"], flags.get("--include_path"))
 
@@ -143,19 +144,6 @@ def _flags(argv: Sequence[str]) -> dict[str, str]:
         elif arg in ("--model", "--model_args", "--tasks", "--include_path"):
             found[arg] = next(args, "")
     return found
-
-
-def _model_args(text: str) -> dict[str, str]:
-    """lm-eval's ``--model_args``: ``key=value,...`` or a JSON object (the spec grammar uses
-    neither ``,`` nor ``=``)."""
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            return {str(k): str(v) for k, v in json.loads(text).items()}
-        except (ValueError, AttributeError):
-            return {}
-    pairs = (item.partition("=") for item in text.split(",") if "=" in item)
-    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _known_tasks(include_path: Optional[str]) -> set[str]:

@@ -85,6 +85,7 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
                 f"fold and pyvene are --model sparks modes"
             )
         spec = _parse_interventions(interventions)
+        given = pretrained
         self._embedded = pretrained is None
         if pretrained is None:
             from harness_ext.embedded import embedded_model_path
@@ -94,7 +95,6 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
             pretrained = checked_local_path(pretrained)
         self._plan = None
         self._applied: dict[str, Any] | None = None
-        self._facts = None
         self._replicas: Any = None
         if int(vllm_args.get("tensor_parallel_size", 1) or 1) > 1:
             from harness_ext.model import _load_config
@@ -102,6 +102,10 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
             bind_cpu_ranks(tensor_parallel_ranks(_load_config(pretrained, vllm_args), vllm_args))
         if spec is not None:
             self._plan = self._prepare_plan(spec, pretrained, vllm_args)
+            if self._plan.control is not None:  # the results folder is named after this draw
+                from harness_ext.run_names import remember_draw
+
+                remember_draw(interventions, given, self._plan.normalized)
         self._counting = self._plan is not None or not (
             vllm_args.get("worker_cls") or vllm_args.get("worker_extension_cls")
         )
@@ -185,12 +189,12 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
             )
             if self._counting:
                 self._check_applied([self.model.collective_rpc("sparks_applied_steps")])
-        if generate and self._facts is not None:
-            from harness_ext.generation_facts import vllm_facts
+        from harness_ext.generation_facts import FactsRecorder, vllm_facts
 
+        if generate and isinstance(self.cache_hook, FactsRecorder):  # inside generate_until
             params = sampling_params if isinstance(sampling_params, list) else None
             budgets = [p.max_tokens for p in params] if params else [None] * len(outputs)
-            self._facts.add_batch(
+            self.cache_hook.add_batch(
                 [vllm_facts(output, budget) for output, budget in zip(outputs, budgets)]
             )
         return outputs
@@ -258,24 +262,15 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
     def generate_until(self, requests: Any, disable_tqdm: bool = False) -> list[str]:
         """VLLM's generate_until, recording ``sparks_generation`` and ``sparks_interventions``
         in each request's logged generation arguments."""
-        from harness_ext.generation_facts import FactsRecorder
+        from harness_ext.generation_facts import generate_recording_facts
 
-        for request in requests:
-            if isinstance(request.args[1], dict):
-                request.args[1].pop("sparks_interventions", None)  # never passed to vLLM
-                request.args[1].pop("sparks_generation", None)
-        hook, self._facts = self.cache_hook, FactsRecorder(self.cache_hook, match_settings=False)
-        self.cache_hook = self._facts
-        try:
-            outputs = super().generate_until(requests, disable_tqdm=disable_tqdm)
-            self._facts.attach(requests, outputs)
-        finally:
-            self.cache_hook, self._facts = hook, None
-        if self._plan is not None:
-            for request in requests:
-                if isinstance(request.args[1], dict):
-                    request.args[1]["sparks_interventions"] = self.interventions
-        return outputs
+        return generate_recording_facts(
+            self,
+            requests,
+            lambda: super(SparksVLLM, self).generate_until(requests, disable_tqdm=disable_tqdm),
+            interventions=self.interventions,
+            match_settings=False,  # VLLM reports rewritten arguments (FactsRecorder)
+        )
 
     def get_model_info(self) -> dict[str, Any]:
         """The sparks records of the run, as ``sparks`` writes them, plus the backend and the

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness_ext import lm_eval_bridge
+from harness_ext.lm_eval_patches import with_our_tasks
 
 TASKS = [
     "amc_sparks",
@@ -72,10 +73,11 @@ def test_task_manager_indexes_our_tasks():
 
 
 def test_users_include_path_still_wins(tmp_path):
-    paths = lm_eval_bridge.with_our_tasks([str(tmp_path)])
-    assert Path(paths[0]) == lm_eval_bridge.tasks_dir()
+    ours = lm_eval_bridge.tasks_dir()
+    paths = with_our_tasks([str(tmp_path)], ours)
+    assert Path(paths[0]) == ours
     assert paths[1:] == [str(tmp_path)]
-    assert lm_eval_bridge.with_our_tasks(paths) == paths  # added once
+    assert with_our_tasks(paths, ours) == paths  # added once
 
 
 @pytest.mark.integration
