@@ -38,7 +38,10 @@ Paths in the spec resolve against the spec's folder. Each run is one ``lm_eval``
   replaced (:mod:`harness_ext.atomic`).
 * One ``sparks regress`` at a time writes into ``OUTPUT``: it holds a lock (:data:`LOCK`, with
   the holder's pid, host, start time and command); a second one is refused with the holder
-  named. The lock of a killed run is taken over, with a message.
+  named. The lock of a killed run is taken over, with a message. Each run has a lock of its
+  own too: ``--only NAME`` makes only the named runs (no report), so the runs of one spec can
+  be spread over GPUs or nodes that share ``OUTPUT``; a run another process is making is
+  refused, and the final ``sparks regress`` without ``--only`` reuses them all.
 
 The report goes to ``OUTPUT/report`` (or ``-o DIR``), replaced as a whole set.
 """
@@ -152,9 +155,12 @@ def _write_stamp(
     write_text_atomic(folder / STAMP, json.dumps(stamp, indent=1, sort_keys=True))
 
 
-def claim_run_folders(spec: RegressSpec, *, force: bool) -> None:
-    """Refuse, before anything runs, any run folder that sparks did not make."""
-    for run in spec.runs:
+def claim_run_folders(
+    spec: RegressSpec, *, force: bool, runs: Optional[list[RunSpec]] = None
+) -> None:
+    """Refuse, before anything runs, any run folder (of ``runs``, default all) that sparks
+    did not make."""
+    for run in spec.runs if runs is None else runs:
         folder = spec.output / "runs" / run.name
         for path in (folder, folder.with_name(run.name + ".partial")):
             if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -374,6 +380,21 @@ def _controls(spec: RegressSpec) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- the command
 
 
+def _only_runs(spec: RegressSpec, names: Optional[str]) -> Optional[list[RunSpec]]:
+    """The runs ``--only`` names, in the spec's order; None without ``--only``."""
+    if names is None:
+        return None
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    known = [run.name for run in spec.runs]
+    unknown = [name for name in wanted if name not in known]
+    if unknown or not wanted:
+        raise SparksError(
+            f"--only {names!r}: {', '.join(map(repr, unknown)) or 'no run named'} is not a run of "
+            f"{spec.path.name}; its runs are {', '.join(known)}"
+        )
+    return [run for run in spec.runs if run.name in wanted]
+
+
 def configure_regress(parser: argparse.ArgumentParser) -> None:
     """Add the ``sparks regress`` arguments to ``parser`` (the command's description is the
     docstring of ``harness_ext.cli.run_regress``)."""
@@ -403,6 +424,12 @@ def configure_regress(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="check the spec, print the lm_eval commands and stop"
     )
     parser.add_argument(
+        "--only",
+        metavar="NAME[,NAME]",
+        help="make only these runs and no report: spread the runs of one spec over GPUs or "
+        "nodes that share OUTPUT, then run without --only to reuse them and report",
+    )
+    parser.add_argument(
         "--truncation",
         choices=("auto", "tokenizer", "estimate"),
         default="auto",
@@ -426,6 +453,7 @@ def run_regress(args: argparse.Namespace) -> int:
     console = summary_console()
     spec = load_spec(args.spec)
     check_names(spec)
+    only = _only_runs(spec, args.only)
     if args.dry_run:
         for run in spec.runs:
             command = [
@@ -437,22 +465,32 @@ def run_regress(args: argparse.Namespace) -> int:
     from harness_ext.locks import folder_lock
 
     report_folder = args.output or spec.output / "report"
-    claim_run_folders(spec, force=args.force)
+    claim_run_folders(spec, force=args.force, runs=only)
     check_report_folder(report_folder)
     check_writable(spec.output, "the runs folder ('output' in the spec)", kind="folder")
 
     def log(message: str) -> None:
         console.print(f"[bold]regress[/] {message}", highlight=False)
 
+    def run_locked(run: RunSpec, view: RunsView) -> Path:
+        # one lock per run, so that regress processes on several machines sharing OUTPUT
+        # (--only) never make the same run at once; a second one is refused, its holder named
+        with folder_lock(spec.output, name=f"{LOCK}.{run.name}", what=f"run {run.name!r}", log=log):
+            return execute_run(spec, run, rerun=args.rerun, log=log, force=args.force, view=view)
+
+    if only is not None:
+        with RunsView([run.name for run in only], console) as view:
+            for run in only:
+                run_locked(run, view)
+        log(
+            f"made {', '.join(run.name for run in only)}; when every run is made, "
+            f"`sparks regress {args.spec}` reuses them and writes the report"
+        )
+        return 0
     lock = folder_lock(spec.output, name=LOCK, what="the regress output folder", log=log)
     with lock:
         with RunsView([run.name for run in spec.runs], console) as view:
-            folders = {
-                run.name: execute_run(
-                    spec, run, rerun=args.rerun, log=log, force=args.force, view=view
-                )
-                for run in spec.runs
-            }
+            folders = {run.name: run_locked(run, view) for run in spec.runs}
         with Phases() as progress:
             report = make_report(
                 [f"{name}={folder}" for name, folder in folders.items()],

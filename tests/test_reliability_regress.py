@@ -579,7 +579,8 @@ HOLD_LOCK = textwrap.dedent("""
     from pathlib import Path
     from harness_ext.locks import folder_lock
     from harness_ext.reports.regress import LOCK
-    with folder_lock(Path(sys.argv[1]), name=LOCK, what="x", log=print):
+    name = sys.argv[3] if len(sys.argv) > 3 else LOCK
+    with folder_lock(Path(sys.argv[1]), name=name, what="x", log=print):
         print("locked", flush=True)
         if sys.argv[2] == "die":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -587,11 +588,11 @@ HOLD_LOCK = textwrap.dedent("""
 """)
 
 
-def _holder(tmp_path: Path, folder: Path, mode: str) -> subprocess.Popen:
+def _holder(tmp_path: Path, folder: Path, mode: str, *lock: str) -> subprocess.Popen:
     script = tmp_path / "hold_lock.py"
     script.write_text(HOLD_LOCK)
     child = subprocess.Popen(
-        [sys.executable, str(script), str(folder), mode],
+        [sys.executable, str(script), str(folder), mode, *lock],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -626,3 +627,45 @@ def test_the_lock_of_a_killed_regress_is_taken_over(
     assert regress.run_regress(_args(str(spec))) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert f"taking over the lock of pid {child.pid}" in said and "no longer running" in said
+
+
+# ---------------------------------------------------------------- spread over machines
+
+
+def test_only_makes_the_named_runs_and_the_full_regress_reuses_them(
+    tmp_path: Path, fake_lm_eval: Path
+) -> None:
+    """Each GPU or node makes its runs with --only into the shared OUTPUT; the last regress
+    reuses them all and reports."""
+    spec = _spec(tmp_path)
+    out = tmp_path / "spec" / "out"
+    assert regress.run_regress(_args(str(spec), "--only", "ablate")) == 0
+    assert _calls(fake_lm_eval) == 1 and "interventions" in fake_lm_eval.read_text()
+    assert not (out / "runs" / "base").exists() and not (out / "report").exists()
+    assert regress.run_regress(_args(str(spec), "--only", "base")) == 0
+    assert regress.run_regress(_args(str(spec))) == 0
+    assert _calls(fake_lm_eval) == 2  # the full regress made nothing again
+    assert (out / "report" / "report.json").is_file()
+
+
+def test_only_names_runs_of_the_spec(tmp_path: Path, fake_lm_eval: Path) -> None:
+    with pytest.raises(SparksError, match="'abalte' is not a run of regress.yaml") as refused:
+        regress.run_regress(_args(str(_spec(tmp_path)), "--only", "base,abalte"))
+    assert "its runs are base, ablate" in str(refused.value)
+    assert _calls(fake_lm_eval) == 0
+
+
+def test_a_run_another_machine_is_making_is_refused(tmp_path: Path, fake_lm_eval: Path) -> None:
+    spec = _spec(tmp_path)
+    out = tmp_path / "spec" / "out"
+    child = _holder(tmp_path, out, "hold", f"{regress.LOCK}.ablate")
+    try:
+        assert regress.run_regress(_args(str(spec), "--only", "base")) == 0  # another run: free
+        with pytest.raises(SparksError, match="in use") as refused:
+            regress.run_regress(_args(str(spec), "--only", "ablate"))
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+    assert f"pid {child.pid}" in str(refused.value)
+    assert _calls(fake_lm_eval) == 1
