@@ -248,14 +248,14 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
                 "the engine reported 0 model steps after generating: sparks' worker did not "
                 f"count them, so it cannot show that {self.interventions!r} applied"
             )
-        layers: dict[str, int] = {}
+        totals: dict[str, int] = {}
         for replica in replicas:
             for layer, n in replica[0]["layers"].items():
-                layers[str(layer)] = layers.get(str(layer), 0) + int(n)
+                totals[str(layer)] = totals.get(str(layer), 0) + int(n)
         self._applied = {
             "engine_steps": sum(replica[0]["engine_steps"] for replica in replicas),
-            "layers": dict(sorted(layers.items(), key=lambda item: int(item[0]))),
-            "replicas": len(replicas),  # data-parallel engines that got requests
+            "layers": dict(sorted(totals.items(), key=lambda item: int(item[0]))),
+            "replicas": len(replicas),  # data-parallel engines (1 without data parallelism)
             "workers": sum(len(replica) for replica in replicas),  # each checked above
         }
 
@@ -339,7 +339,8 @@ def _calibrate(plan: Any, pretrained: str, vllm_args: dict[str, Any]) -> None:
     dtype = vllm_args.get("dtype", "auto")
     torch_dtype = "auto" if dtype in (None, "auto") else getattr(torch, str(dtype))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype).to(device)
+    model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype)
+    model.to(device)  # type: ignore[arg-type]  # transformers wraps .to; its stub misreads it
     try:
         plan.calibrate(model, AutoTokenizer.from_pretrained(pretrained))
     finally:
