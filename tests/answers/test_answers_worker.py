@@ -22,7 +22,7 @@ import pytest
 from harness_ext import answers
 from harness_ext.answers import Verdict, check, check_answer, pool, worker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _in_worker_process(code: str, tmp_path: Path) -> dict:

@@ -25,7 +25,7 @@ from harness_ext.errors import SparksError
 from harness_ext.formats import FORMAT, HeadsFile, read_emergent_heads
 from harness_ext.interventions.spec import SpecError, parse_spec, read_heads_file
 
-DATA = Path(__file__).parent / "data" / "heads"
+DATA = Path(__file__).parents[1] / "data" / "heads"
 FIXTURES = sorted(DATA.glob("sparks-heads-1*.json"))
 
 

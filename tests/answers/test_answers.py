@@ -1,8 +1,8 @@
 """Tests of the answer grader (harness_ext.answers): extraction, equality rules, safety, limits.
 
 The rules are in docs/answers.md; the worker's own safety and determinism are in
-tests/test_answers_worker.py, the extraction of real answer styles in
-tests/test_answers_extract.py.
+tests/answers/test_answers_worker.py, the extraction of real answer styles in
+tests/answers/test_answers_extract.py.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from harness_ext.answers import (
     is_correct,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parents[2].parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from answer_cases import CASES  # noqa: E402
 

@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = [pytest.mark.vllm, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VLLM_VENV = ROOT / ".venv-vllm"
 EXAMPLE = ROOT / "examples" / "sparks-negate"
 # every kind at once: zero + scale, mean (calibrated), a plugin kind and a random control

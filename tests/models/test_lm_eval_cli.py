@@ -163,7 +163,7 @@ def test_lm_eval_records_each_tasks_grading_rules(shared_data, embedded_model, t
 
     data = tmp_path / "data"
     data.mkdir()
-    control = Path(__file__).resolve().parent / "data" / "control"
+    control = Path(__file__).resolve().parents[1] / "data" / "control"
     for name in ("gpqa_diamond.jsonl", "triviaqa.jsonl"):
         (data / name).write_bytes((control / name).read_bytes())
     (data / "aime.jsonl").symlink_to(shared_data / "aime.jsonl")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
-from test_model import PROMPTS, generate
+from tiny_models import PROMPTS, generate
 
 from harness_ext.errors import SparksError
 from harness_ext.model import SparksLM

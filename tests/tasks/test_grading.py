@@ -19,8 +19,8 @@ from harness_ext.answers.graders import GradingRules
 from harness_ext.errors import SparksError
 from harness_ext.reports.fixtures import FakeProblem, write_arithmetic_task, write_run
 
-CONTROL = Path(__file__).resolve().parent / "data" / "control"
-TEMPLATE = Path(__file__).resolve().parents[1] / "tasks" / "_sparks_greedy_template_yaml"
+CONTROL = Path(__file__).resolve().parents[1] / "data" / "control"
+TEMPLATE = Path(__file__).resolve().parents[2] / "tasks" / "_sparks_greedy_template_yaml"
 
 # A task that is not in tasks/ and that reports/ has never heard of: the answer must be one
 # digit (a one-digit addition whose sum is 10 or more has no valid answer), and its problem

@@ -18,7 +18,7 @@ from harness_ext.tasks import data, hub, scoring
 LETTER = GradingRules(grader="letter", publish_text=False)
 ALIAS = GradingRules(grader="alias")
 
-FIXTURES = Path(__file__).resolve().parent / "data" / "control"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "control"
 SCHEMA = {"problem_id", "problem", "answer", "number", "tier", "source"}
 # the letters the fixed seed gives the fixture questions: a changed seed or shuffle shows here
 FIXTURE_LETTERS = {

@@ -19,7 +19,7 @@ from harness_ext.reports.command import configure_report, make_report, run_repor
 from harness_ext.reports.fixtures import FakeProblem, derive_run, write_run
 from harness_ext.reports.stats import compare_paired, mcnemar_exact, paired_bootstrap
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOOP = "Let me check the sum again: 3 + 4 = 7, so the total is 7. " * 12
 RIGHT = "We compute 2 + 3 = 5 and so \\boxed{{{gold}}}."
 CALC = "We compute 12 \\times 13 = 198, so \\boxed{{{wrong}}}."

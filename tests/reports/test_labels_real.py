@@ -20,10 +20,10 @@ from harness_ext.reports.arithmetic import find_false_claim
 from harness_ext.reports.loops import find_loop
 from harness_ext.reports.truncation import is_truncated
 
-DATA = Path(__file__).resolve().parent / "data" / "responses.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "data" / "responses.jsonl"
 ALL_ROWS: list[dict[str, Any]] = [json.loads(line) for line in DATA.read_text().splitlines()]
 # the first 18 rows carry hand-set loop and false-claim marks; the labelled rows that follow
-# (label, reason, a second labeller's label_b) are checked by tests/test_labels_set.py
+# (label, reason, a second labeller's label_b) are checked by tests/reports/test_labels_set.py
 RESPONSES = [row for row in ALL_ROWS if "loop" in row]
 BY_ID = {row["id"]: row for row in RESPONSES}
 

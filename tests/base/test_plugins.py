@@ -22,7 +22,7 @@ from harness_ext.plugins import (
 )
 from harness_ext.testing import throwaway_plugin
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "sparks-negate"
 BUILTIN = DEFAULT_PLUGINS[0]
 
@@ -124,7 +124,7 @@ def test_misspelt_hook_is_refused() -> None:
 
 
 def test_every_hook_has_a_test() -> None:
-    sources = "\n".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
+    sources = "\n".join(path.read_text() for path in Path(__file__).parents[1].rglob("test_*.py"))
     names = [
         name for name, caller in vars(pm.hook).items() if getattr(caller, "spec", None) is not None
     ]

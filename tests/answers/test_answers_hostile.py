@@ -33,7 +33,7 @@ from harness_ext.errors import SparksError
 from harness_ext.reports import BUILTIN_LABELS, builtin_labelers, diagnose, label, loops, reached
 from harness_ext.reports.truncation import is_truncated
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
 
 # ----------------------------------------------------------------------------------------------

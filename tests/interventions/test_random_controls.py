@@ -14,8 +14,7 @@ import pytest
 import torch
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
-from test_model import PROMPTS, generate
-from tiny_models import heads_config
+from tiny_models import PROMPTS, generate, heads_config
 
 from harness_ext.errors import SparksError
 from harness_ext.interventions import expand_controls, resolve

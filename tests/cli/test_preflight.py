@@ -13,7 +13,7 @@ import pytest
 from harness_ext.errors import SparksError
 from harness_ext.preflight import check_eval_args, check_interventions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {
     "model_type": "llama",
     "num_hidden_layers": 4,

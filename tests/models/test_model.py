@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import pytest
 from lm_eval.api.instance import Instance
+from tiny_models import PROMPTS, generate
 
 from harness_ext.errors import SparksError
 from harness_ext.model import SparksLM
-
-PROMPTS = [
-    "What is 12 times 13?",
-    "Let x be a real number such that x^2 = 4. Find x.",
-    "Find x.",
-    "The answer is",
-    "What is 12 times 13? Let x be a real number.",
-]
-
-
-def generate(lm: SparksLM, prompts: list[str], max_gen_toks: int = 8) -> list[str]:
-    requests = [
-        Instance(
-            request_type="generate_until",
-            doc={},
-            idx=i,
-            arguments=(
-                prompt,
-                {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": max_gen_toks},
-            ),
-        )
-        for i, prompt in enumerate(prompts)
-    ]
-    return lm.generate_until(requests, disable_tqdm=True)
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])

@@ -15,7 +15,7 @@ import harness_ext.interventions
 from harness_ext.generation_facts import FACTS_KEY, INTERVENTIONS_KEY, generate_recording_facts
 from harness_ext.model import SparksLM, results_names, spec_digest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "harness_ext"
+PACKAGE = Path(__file__).resolve().parents[2] / "harness_ext"
 
 
 def _assigned_local_functions(tree: ast.AST) -> list[str]:

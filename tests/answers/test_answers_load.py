@@ -17,10 +17,10 @@ from harness_ext import answers
 from harness_ext.answers import Verdict, check
 from harness_ext.reports import diagnose
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from verdict_load import SYMBOLIC  # noqa: E402 - 16 distinct checks that go to the worker
 
-RESPONSES = Path(__file__).resolve().parent / "data" / "responses.jsonl"
+RESPONSES = Path(__file__).resolve().parents[1] / "data" / "responses.jsonl"
 
 
 def _label_cases() -> list[tuple[str, str, bool, tuple[int, int] | None]]:

@@ -2,7 +2,7 @@
 
 The runs differ by their token budget. A deterministic "drop" is also made by deriving a
 baseline from the first real run in which every problem is solved. The real drop (heads found
-by ``sparks discover``, ablated, failing the gate) is tests/test_reports_real_drop.py.
+by ``sparks discover``, ablated, failing the gate) is tests/reports/test_reports_real_drop.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from harness_ext.reports.regress import configure_regress, run_regress
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 6  # McNemar needs 6 discordant problems for p < 0.05
 SPEC = f"""
 tasks: [amc_sparks_greedy, aime24_sparks]

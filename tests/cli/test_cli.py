@@ -275,7 +275,7 @@ def test_a_commands_help_is_its_docstring_alone():
 
 def test_the_docs_quote_the_help_as_the_code_prints_it():
     """README's `sparks --help` and docs/reports.md's `sparks regress --help` blocks."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     blocks = 0
     for path, expected in cli.help_docs(root).items():
         blocks += len(cli.HELP_BLOCK.findall(expected))

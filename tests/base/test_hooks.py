@@ -21,7 +21,7 @@ from harness_ext.errors import SparksError
 from harness_ext.hooks import input_hooks
 from harness_ext.testing import reference_hook, tiny_model, tiny_tokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["harness_ext", "interventions", "tasks", "reports", "tests", "benchmarks"]
 O_PROJ = "model.layers.{layer}.self_attn.o_proj"
 

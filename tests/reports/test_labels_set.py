@@ -15,7 +15,7 @@ import pytest
 
 from harness_ext.reports import BUILTIN_LABELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HAND_FIELDS = (
     "id",
     "label",
