@@ -503,6 +503,7 @@ def _payloads(marker: Path) -> list[str]:
     ]
 
 
+@pytest.mark.integration  # 9 s under load
 def test_model_text_is_never_executed(tmp_path: Path, monkeypatch) -> None:
     """In this process (the spy below) and in the worker process, where Math-Verify runs
     (its audit file: no refused call, and only sympy's own code templates are executed)."""
@@ -581,6 +582,7 @@ def small_work_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(grade, "CPU_LIMIT_S", grade.CPU_LIMIT_S / 10)
 
 
+@pytest.mark.integration  # 19 s under load
 def test_hostile_inputs_are_bounded(small_work_limit) -> None:
     answers.warm_up()
     answers_equal("\\sin x", "\\sin(x) + 0")  # wait for the sympy worker once
@@ -661,6 +663,7 @@ def test_calls_from_threads() -> None:
     assert results == [job[2] for job in jobs]
 
 
+@pytest.mark.integration  # spawns and forks processes
 @pytest.mark.parametrize("method", ["spawn", "fork"])
 def test_calls_from_worker_processes(method: str) -> None:
     if method not in multiprocessing.get_all_start_methods():
@@ -678,6 +681,7 @@ def test_calls_from_worker_processes(method: str) -> None:
     assert results == list(expected)
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_import_is_cheap_and_fast_paths_never_load_sympy() -> None:
     """The caller never imports sympy or Math-Verify: the fast paths need neither, and the rest
     runs in the worker process."""
@@ -730,6 +734,7 @@ def test_math500_golds_parse_in_math_verify() -> None:
     assert failures == []
 
 
+@pytest.mark.integration  # every MATH-500 gold: 10 s
 def test_math500_distinct_golds_do_not_match() -> None:
     golds = _golds("math500")
     pairs = [(golds[i], golds[(7 * i + 3) % len(golds)]) for i in range(0, len(golds), 2)]

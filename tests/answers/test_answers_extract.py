@@ -47,6 +47,7 @@ RESTATED = (
 )
 
 
+@pytest.mark.integration  # 13 s under load
 def test_boxes_that_restate_one_answer() -> None:
     assert find_answer(RESTATED).parts == ("15\\frac{39}{40}", "\\frac{639}{40}")
     assert is_correct(RESTATED, "\\frac{639}{40}")

@@ -320,6 +320,7 @@ def _first_use(jobs: list[tuple[str, str]], **env: str) -> list[str]:
     return json.loads(out.stdout)
 
 
+@pytest.mark.integration  # a fresh interpreter
 @pytest.mark.parametrize("allow_list", [None, ""])
 def test_eight_threads_calling_label_first_in_a_fresh_process(allow_list) -> None:
     jobs = [job for job in MIXED[:7]] + [("So \\boxed{3}.", "3")]
@@ -348,6 +349,7 @@ print(json.dumps({"first": first, "again": run(0), "registered": registered,
 """
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_a_failed_load_leaves_no_half_registry_and_fails_again() -> None:
     environ = dict(os.environ, PYTHONPATH=str(ROOT), SPARKS_LOAD_PLUGINS="no-such-sparks-plugin")
     out = subprocess.run(

@@ -88,21 +88,25 @@ def cpu_burners() -> Iterator[int]:
             proc.wait()
 
 
+@pytest.mark.integration  # 32 threads
 @pytest.mark.parametrize("threads, repeats", [(8, 1), (32, 4)])
 def test_symbolic_verdicts_from_many_threads_equal_the_ones_alone(alone, threads, repeats):
     assert _verdicts(threads, repeats) == alone * repeats
 
 
+@pytest.mark.integration  # CPU burners
 def test_symbolic_verdicts_beside_cpu_burners_equal_the_ones_alone(alone, cpu_burners):
     assert _verdicts(8) == alone
     assert _verdicts(32, 2) == alone * 2
 
 
+@pytest.mark.integration  # 32 threads
 @pytest.mark.parametrize("threads", [8, 32])
 def test_labels_from_many_threads_equal_the_ones_alone(labels_alone, threads):
     assert _labels(threads) == labels_alone
 
 
+@pytest.mark.integration  # CPU burners
 def test_labels_beside_cpu_burners_equal_the_ones_alone(labels_alone, cpu_burners):
     assert _labels(8) == labels_alone
 

@@ -51,6 +51,7 @@ def _in_worker_process(code: str, tmp_path: Path) -> dict:
     return out
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_the_worker_cannot_evaluate_text(tmp_path: Path) -> None:
     """After hardening, every way from text to ``eval`` through sympy and Math-Verify refuses:
     sympify of a string, parse_expr, Math-Verify's expression extraction, number tokens."""
@@ -103,6 +104,7 @@ CORPUS = [  # ordinary and hostile answers: none may reach eval/exec/compile exc
 ]
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_only_sympys_own_code_templates_are_executed(tmp_path: Path) -> None:
     out = _in_worker_process(
         f"""
@@ -117,6 +119,7 @@ out = {{"results": [symbolic.compare(p, g) for p, g in {CORPUS!r}]}}
         assert record["source"].startswith("'def monomial_"), record
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_a_latex2sympy_without_the_patched_parts_is_named() -> None:
     """A latex2sympy2 release without a part the worker patches is one clear error (naming
     the part and the pinned release), before anything is patched."""
@@ -166,6 +169,7 @@ SLL_SAMPLE = [
 ]
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_sll_and_ll_agree_on_a_sample() -> None:
     """Without the worker's patches: parsing with SLL first (when it succeeds) gives exactly
     the full-LL result."""
@@ -301,6 +305,7 @@ def test_eight_threads_get_the_verdict_of_one(response: str, gold: str) -> None:
             assert list(pool_.map(run, range(8))) == [alone] * 8
 
 
+@pytest.mark.integration  # 5 s each
 @pytest.mark.parametrize("failure", ["SIGSTOP", "SIGKILL"])
 def test_a_stopped_or_killed_worker_is_replaced_and_the_check_rerun(failure, caplog) -> None:
     """The watchdog: a worker that is stopped (SIGSTOP) or dies while a check waits is killed,
@@ -320,6 +325,7 @@ def test_a_stopped_or_killed_worker_is_replaced_and_the_check_rerun(failure, cap
     assert any(f"answer worker {word}" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.integration  # 5 s
 def test_a_worker_that_keeps_failing_is_an_error_not_a_verdict(monkeypatch) -> None:
     """When no worker can answer (here: every worker is killed as it starts), the check raises
     GraderUnavailable, naming what to check; it never returns a verdict."""

@@ -151,6 +151,7 @@ def test_no_private_pyvene_attribute_is_used() -> None:
         assert "_intervention" + "_setter" not in text, path  # what the runtime once called
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_pyvene_imports_silently_without_redirecting_stdout() -> None:
     code = (
         "import contextlib, sys\n"

@@ -154,12 +154,14 @@ LIST_INTERVENTIONS = (
 )
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_allow_list_empty_loads_no_outside_plugin() -> None:
     result = run_python(LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": ""})
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout).values()) == {BUILTIN}
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_allow_list_names_a_missing_distribution() -> None:
     result = run_python(
         LIST_INTERVENTIONS.format(setup=""), {"SPARKS_LOAD_PLUGINS": "no-such-dist-xyz"}
@@ -168,6 +170,7 @@ def test_allow_list_names_a_missing_distribution() -> None:
     assert "SPARKS_LOAD_PLUGINS names 'no-such-dist-xyz', which is not installed" in result.stderr
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_plugin_failing_to_import_is_named(tmp_path: Path) -> None:
     info = tmp_path / "broken_plugin-0.1.dist-info"
     info.mkdir()
@@ -209,12 +212,14 @@ def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.integration  # pip installs the example
 def test_example_plugin_found_by_entry_point(installed_example: Path) -> None:
     result = run_python(LIST_INTERVENTIONS.format(setup=""), {}, installed_example)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["negate"] == "negate"
 
 
+@pytest.mark.integration  # pip installs the example
 def test_example_plugin_allowed_by_name_even_in_test_mode(installed_example: Path) -> None:
     setup = "sys._sparks_test_mode = True"
     allowed = run_python(

@@ -15,6 +15,7 @@ from harness_ext.errors import SparksError
 SPARKS = str(Path(sys.executable).with_name("sparks"))
 
 
+@pytest.mark.integration  # the sparks command
 def test_help_lists_the_subcommands():
     done = subprocess.run([SPARKS, "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -83,6 +84,7 @@ def test_bad_boost_flag_is_clear():
         cli.with_intervention_flags(["--ablate", "L1H1", "--model_args", "interventions=zero:L2"])
 
 
+@pytest.mark.integration  # the sparks command
 def test_plugins_command_lists_builtins_with_help():
     done = subprocess.run(
         [SPARKS, "plugins"],

@@ -77,6 +77,7 @@ def test_a_missing_local_folder_is_refused():
         check_eval_args(["--model_args", "pretrained=./nowhere"])
 
 
+@pytest.mark.integration  # the sparks command
 def test_sparks_eval_reports_a_mistake_before_lm_eval_or_torch_loads(model_folder):
     """The checks run in the CLI before lm-eval's machinery (or torch) is imported: a
     subprocess shows which heavy modules were loaded when the error came."""
@@ -191,6 +192,7 @@ def _sparks(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.integration  # the sparks command
 @pytest.mark.parametrize(
     "text, message",
     [

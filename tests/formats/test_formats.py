@@ -393,6 +393,7 @@ def test_the_mode_follows_the_umask(
 # ---------------------------------------------------------------- layering
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_formats_and_atomic_import_no_feature() -> None:
     features = (
         "harness_ext.reports",

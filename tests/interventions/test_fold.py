@@ -81,6 +81,7 @@ fold_checkpoint(sys.argv[1], "zero:L0H1", sys.argv[2])
 """
 
 
+@pytest.mark.integration  # a child process
 def test_a_killed_fold_leaves_no_staging_folder_behind(checkpoint: Path, tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -41,6 +41,7 @@ def test_flat_heads_match_the_reference_hook_and_count_steps():
     assert steps == {GENERATE["max_new_tokens"]}  # one prefill and five decode forward passes
 
 
+@pytest.mark.integration  # torch.compile: 4 s
 def test_flat_heads_trace_into_a_compiled_graph():
     """What vLLM relies on: the hook is in the graph, so it runs (and counts) every call."""
     model = tiny_model("llama")

@@ -40,6 +40,7 @@ def test_pth_file_is_installed():
     assert text.startswith("import ") and "harness_ext.lm_eval_bridge" in text
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_startup_imports_nothing_heavy():
     loaded = json.loads(
         run_python(
@@ -50,6 +51,7 @@ def test_startup_imports_nothing_heavy():
     assert loaded == ["harness_ext.lm_eval_bridge"]
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_get_model_finds_sparks_without_import():
     out = run_python(
         "from lm_eval.api.registry import get_model; c = get_model('sparks'); "
@@ -62,6 +64,7 @@ def test_get_model_finds_sparks_without_import():
     assert out.strip() == "HFLM"
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_task_manager_indexes_our_tasks():
     out = run_python(
         "from lm_eval.tasks import TaskManager; import json; "
@@ -93,6 +96,7 @@ def test_lm_eval_ls_tasks_lists_every_task():
     assert set(TASKS) <= listed
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_a_plain_import_changes_nothing_outside_sparks():
     """Importing the model, the tasks and the interventions leaves ``sys.excepthook`` and
     lm-eval's ``CachingLM`` alone; building a model with interventions separates the cache."""
@@ -108,6 +112,7 @@ def test_a_plain_import_changes_nothing_outside_sparks():
     assert out.split() == ["True", "False", "True"]
 
 
+@pytest.mark.integration  # the lm_eval command
 def test_lm_eval_command_line_shows_a_sparks_error_as_one_line():
     """lm-eval's command line (``lm_eval.__main__`` imports ``lm_eval._cli``) gets the
     one-line display from the bridge; the model's own bad input then reads as one line."""

@@ -83,6 +83,7 @@ def test_a_home_folder_is_expanded(tiny_model_dirs, tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------- the device
 
 
+@pytest.mark.integration  # simple_evaluate
 def test_without_a_device_lm_eval_entry_points_choose_the_cpu(embedded_is_tiny, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     sparks = get_model("sparks")
@@ -251,6 +252,7 @@ def test_the_digest_is_the_models_cache_tag(tiny_model_dirs):
     assert folder == f"x__sparks-{lm.cache_tag}"
 
 
+@pytest.mark.integration  # simple_evaluate
 def test_a_baseline_and_an_ablated_run_get_their_own_folders(
     embedded_is_tiny, local_data, tmp_path, caplog
 ):
@@ -299,6 +301,7 @@ def test_an_empty_interventions_value_is_refused_not_run_as_the_baseline() -> No
         SparksLM.create_from_arg_string("interventions=,dtype=float32")
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_ctrl_c_under_lm_eval_is_one_line() -> None:
     """lm_eval lets KeyboardInterrupt escape; once sparks is loaded, it prints one line."""
     import subprocess

@@ -213,6 +213,7 @@ def test_png_is_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heads.png"]
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_importing_charts_does_not_import_matplotlib() -> None:
     code = (
         "import sys, harness_ext.charts; "

@@ -93,6 +93,7 @@ def _calls(log: Path) -> int:
 # ---------------------------------------------------------------- data loss
 
 
+@pytest.mark.integration  # 3.5 s
 def test_regress_refuses_a_folder_it_did_not_make(tmp_path: Path, fake_lm_eval: Path) -> None:
     spec = _spec(tmp_path)
     victim = tmp_path / "spec" / "out" / "runs" / "base"
@@ -174,6 +175,7 @@ def test_reuse_follows_the_heads_file_and_the_data(
     assert _calls(fake_lm_eval) == 4 and "data changed" in said[-1]
 
 
+@pytest.mark.integration  # 3 s
 def test_reuse_follows_the_task_files_and_versions(
     tmp_path: Path, fake_lm_eval: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -296,6 +298,7 @@ def _write_in_child(tmp_path: Path, folder: Path, **env: str) -> subprocess.Comp
     )
 
 
+@pytest.mark.integration  # a child process
 def test_a_killed_report_write_leaves_the_old_set(tmp_path: Path) -> None:
     folder, before = _old_report(tmp_path)
     done = _write_in_child(tmp_path, folder)
@@ -308,6 +311,7 @@ def test_a_killed_report_write_leaves_the_old_set(tmp_path: Path) -> None:
     assert _delta(folder) == -1.0
 
 
+@pytest.mark.integration  # a child process
 def test_a_full_disk_leaves_the_old_set(tmp_path: Path) -> None:
     folder, before = _old_report(tmp_path)
     done = _write_in_child(tmp_path, folder, FULL_DISK="1")
@@ -398,6 +402,7 @@ def test_spec_paths_resolve_against_the_spec(tmp_path: Path, monkeypatch) -> Non
         load_spec(path)
 
 
+@pytest.mark.integration  # 13 s under load
 def test_unknown_model_and_task_are_named_before_any_run(tmp_path: Path) -> None:
     spec = load_spec(_spec(tmp_path, SPEC.replace("amc_sparks_greedy", "amc_sparks_gredy")))
     with pytest.raises(
@@ -504,6 +509,7 @@ def test_a_file_sparks_now_writes_is_not_taken_from_the_user(tmp_path: Path) -> 
     assert not list(tmp_path.glob(".report.sparks-*"))
 
 
+@pytest.mark.integration  # 4 s
 def test_regress_rerun_keeps_the_users_files(tmp_path: Path, fake_lm_eval: Path) -> None:
     spec = _spec(tmp_path)
     assert regress.run_regress(_args(str(spec))) == 0
@@ -532,6 +538,7 @@ def test_a_finished_run_without_its_samples_is_run_again(
     assert len(list(folder.rglob("samples_*.jsonl"))) == 1
 
 
+@pytest.mark.integration  # 4 s
 def test_regress_shows_every_run_its_state_progress_and_log(
     tmp_path: Path, fake_lm_eval: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -600,6 +607,7 @@ def _holder(tmp_path: Path, folder: Path, mode: str) -> subprocess.Popen:
     return child
 
 
+@pytest.mark.integration  # a child process
 def test_a_second_regress_into_one_folder_is_refused(tmp_path: Path, fake_lm_eval: Path) -> None:
     spec = _spec(tmp_path)
     out = tmp_path / "spec" / "out"
@@ -617,6 +625,7 @@ def test_a_second_regress_into_one_folder_is_refused(tmp_path: Path, fake_lm_eva
     assert regress.run_regress(_args(str(spec))) == 0  # released: the next run proceeds
 
 
+@pytest.mark.integration  # a child process
 def test_the_lock_of_a_killed_regress_is_taken_over(
     tmp_path: Path, fake_lm_eval: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -464,6 +464,7 @@ def _scripted_lm(answers: dict[str, str]):
     return Scripted()
 
 
+@pytest.mark.integration  # simple_evaluate
 def test_end_to_end_through_lm_eval(control_data, tmp_path):
     """TaskManager finds both tasks; simple_evaluate logs letters and spans, scores them, and
     the reports read the run as they read the math tasks (about 3 s)."""

@@ -228,6 +228,7 @@ def suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 TASKS = ["gpqa_diamond_sparks", "triviaqa_sparks", "math500_sparks_greedy", DIGITS_TASK]
 
 
+@pytest.mark.integration  # simple_evaluate
 def test_a_predict_only_report_grades_every_task_as_the_task_did(
     suite: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -260,6 +261,7 @@ def test_a_predict_only_report_grades_every_task_as_the_task_did(
     assert 0 < scored["results"]["gpqa_diamond_sparks"]["exact_match,extracted"] < 1
 
 
+@pytest.mark.integration  # simple_evaluate
 def test_a_new_task_is_graded_by_its_own_rules_without_touching_reports(
     suite: dict[str, Any], tmp_path: Path
 ) -> None:
