@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -97,9 +98,12 @@ def test_installed_wheel_registers_with_lm_eval(wheel, tmp_path):
         "print(get_model('sparks').__name__, harness_ext.__file__)"
     )
     purelib = sysconfig.get_paths()["purelib"]
+    # without PYTHONPATH: a checkout put on it (PYTHONPATH=$PWD) would shadow the wheel's files
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run(
         [sys.executable, "-S", "-c", code, str(target), purelib],
         cwd=tmp_path,
+        env=clean,
         capture_output=True,
         text=True,
         timeout=300,
