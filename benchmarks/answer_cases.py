@@ -1,4 +1,4 @@
-"""Labelled grading cases shared by ``benchmarks/answers.py`` and ``tests/test_answers.py``.
+"""Labelled grading cases shared by ``benchmarks/answers.py`` and ``tests/answers/test_answers.py``.
 
 Each case is a model response, a gold answer (as in MATH-500 / AMC / AIME data) and whether a
 careful human grader would mark the response correct. Labels follow mathematics and the

@@ -5,7 +5,7 @@ first line in ``sparks --help``, the whole in ``sparks NAME --help``; nothing el
 command), plus an optional ``configure(parser)`` that declares its flags and their help.
 Pass-through commands (``eval``) hand everything after their name to another program. The
 ``sparks --help`` block in README.md and the ``sparks regress --help`` block in
-docs/reports.md are this help, checked by tests/test_cli.py (rewritten by
+docs/reports.md are this help, checked by tests/cli/test_cli.py (rewritten by
 :func:`write_help_docs`).
 """
 

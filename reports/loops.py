@@ -28,8 +28,8 @@ The evidence is one copy of the passage near the stretch's end, starting at a li
 sentence start when the copy has one (shortened to :data:`MAX_EVIDENCE_CHARS` characters).
 Enumerations ("n = 1: ... n = 2: ...") change a number every few tokens, so few of their
 windows repeat. The thresholds were set on real greedy output of the embedded model
-(``tests/data/responses.jsonl``, checked by ``tests/test_labels_real.py``) and checked on its
-hand-labelled rows (``tests/test_labels_set.py``).
+(``tests/data/responses.jsonl``, checked by ``tests/reports/test_labels_real.py``) and checked on its
+hand-labelled rows (``tests/reports/test_labels_set.py``).
 """
 
 from __future__ import annotations

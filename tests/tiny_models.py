@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness_ext.model import SparksLM
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
@@ -145,3 +149,32 @@ def _reverse_plugin() -> object:
 
 
 ReversePlugin = _reverse_plugin()
+
+
+# prompts and greedy generation shared by the sparks-model tests (tests/models, tests/interventions)
+PROMPTS = [
+    "What is 12 times 13?",
+    "Let x be a real number such that x^2 = 4. Find x.",
+    "Find x.",
+    "The answer is",
+    "What is 12 times 13? Let x be a real number.",
+]
+
+
+def generate(lm: SparksLM, prompts: list[str], max_gen_toks: int = 8) -> list[str]:
+    """Greedy ``generate_until`` through lm-eval's own request path, stopping at ``<|im_end|>``."""
+    from lm_eval.api.instance import Instance
+
+    requests = [
+        Instance(
+            request_type="generate_until",
+            doc={},
+            idx=i,
+            arguments=(
+                prompt,
+                {"until": ["<|im_end|>"], "do_sample": False, "max_gen_toks": max_gen_toks},
+            ),
+        )
+        for i, prompt in enumerate(prompts)
+    ]
+    return lm.generate_until(requests, disable_tqdm=True)

@@ -1,4 +1,4 @@
-"""Run by tests/test_vllm.py with .venv-vllm's python: a hook added after vLLM compiled.
+"""Run by tests/models/test_vllm.py with .venv-vllm's python: a hook added after vLLM compiled.
 
 Starts a baseline ``sparks-vllm`` (compiled), generates, then installs a plan in the worker
 the way a naive extension would (after the compile warm-up) and generates again: the tokens do

@@ -12,7 +12,7 @@ All four replace private parts of ``latex2sympy2_extended.latex2sympy2`` (the cl
    answers end "timeout" (ungraded). latex2sympy2 has no option for ANTLR's prediction mode and
    we found no upstream issue about it; SLL first, full LL on a syntax error, is ANTLR's own
    recommended strategy, and SLL gives the same tree whenever it succeeds
-   (``tests/test_answers_worker.py::test_sll_and_ll_agree_on_a_sample``).
+   (``tests/answers/test_answers_worker.py::test_sll_and_ll_agree_on_a_sample``).
 2. ``_Latex2Sympy.__init__``: **case-sensitive symbols** (:func:`case_sensitive_symbols`).
    latex2sympy2 lowercases every symbol by default, so ``3R^2`` would equal ``3r^2``. Its
    public ``ConversionConfig(lowercase_symbols=False)`` is a parameter of ``latex2sympy()``,
@@ -32,7 +32,7 @@ All four replace private parts of ``latex2sympy2_extended.latex2sympy2`` (the cl
    ``parse_expr`` refused there too, since :func:`.sandbox.harden` cannot reach a name the
    module imported before it ran.
 
-A new latex2sympy2 release can rename these; ``tests/test_answers_worker.py`` fails then
+A new latex2sympy2 release can rename these; ``tests/answers/test_answers_worker.py`` fails then
 (numbers, ``3R^2``, the audit of ``eval``), and :func:`apply` raises a SparksError naming the
 missing part and the pinned release.
 """

@@ -6,7 +6,7 @@ The first 12 AIME 2024 problems and the first 6 AMC problems, prompted like the 
 with ``--apply_chat_template``, greedy, ``max_new_tokens=512`` (so some responses loop until
 the budget). One thread: on a shared CPU, torch's thread pool slows down badly. The
 ``loop`` field of the checked-in file was set by reading each response (see
-tests/test_labels_real.py); the script does not set it.
+tests/reports/test_labels_real.py); the script does not set it.
 """
 
 from __future__ import annotations

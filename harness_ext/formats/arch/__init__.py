@@ -13,7 +13,7 @@ serves all four. To add an architecture:
   module of its own here, and import its mapping explicitly.
 
 Then add the type to ``harness_ext.testing.tiny_model`` so the exactness tests
-(tests/test_interventions_exact.py) and the mapping test cover it.
+(tests/interventions/test_interventions_exact.py) and the mapping test cover it.
 """
 
 from __future__ import annotations
