@@ -31,6 +31,7 @@ import copy
 import inspect
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from harness_ext.discovery.memory import is_checkpointing
 from harness_ext.hooks import InputFn, input_hooks
 from harness_ext.interventions.arch import get_arch
 
@@ -38,7 +39,10 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
+    from harness_ext.interventions.arch import ArchMapping, ModelShape
+
 __all__ = [
+    "IG_OVER",
     "METHODS",
     "ablation_attribute",
     "attribute",
@@ -61,7 +65,7 @@ def greedy_opening(
 
     ids = torch.tensor([list(prompt_ids)], device=model.device)
     with torch.no_grad():
-        out = model.generate(
+        out = model.generate(  # type: ignore[operator]  # transformers types it loosely
             ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=n_tokens,
@@ -109,6 +113,9 @@ def _o_proj_inputs(model: PreTrainedModel, arch: Any) -> Iterator[list[torch.Ten
         yield acts
 
 
+IG_OVER = ("activations", "inputs")
+
+
 def attribute(
     model: PreTrainedModel,
     prompt_ids: Sequence[int],
@@ -116,33 +123,93 @@ def attribute(
     corrupt: Sequence[int] | None,
     ig_steps: int = 5,
     batch_size: int | None = None,
+    *,
+    ig_over: str = "activations",
+    position_abs: bool = False,
 ) -> torch.Tensor:
     """EAP-IG head scores ``[n_layers, n_heads]`` (signed; callers take absolute values) for one
     problem. ``clean`` and ``corrupt`` are openings of equal length; ``corrupt=None`` uses zero
     activations as the baseline (zero ablation). IG steps run ``batch_size`` at a time (default:
-    all in one batch), so memory is bounded by the batch, not by the number of steps."""
+    all in one batch), so memory is bounded by the batch, not by the number of steps.
+
+    ``ig_over="activations"`` (the default) interpolates every head's activation between its
+    corrupted and clean value; ``"inputs"`` interpolates the input embeddings instead and lets
+    the model compute every activation from them (hannamw/EAP-IG's ``EAP-IG-inputs``; with
+    ``corrupt=None`` the baseline is zero embeddings). ``position_abs`` takes each position's
+    absolute value before summing over positions, so positions cannot cancel (the score is
+    then non-negative)."""
     import torch
 
+    if ig_over not in IG_OVER:
+        raise ValueError(f"ig_over {ig_over!r}: choose one of {', '.join(IG_OVER)}")
     arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
         model, prompt_ids, clean, corrupt
     )
-    grads = _ig_mean_grads(
-        model,
-        arch,
-        ids,
-        len(clean),
-        clean_logits,
-        clean_acts,
-        corrupt_acts,
-        ig_steps,
-        batch_size,
-    )
+    if ig_over == "inputs":
+        corrupt_ids = None if corrupt is None else [*prompt_ids, *corrupt]
+        grads = _ig_input_grads(
+            model, arch, ids, corrupt_ids, len(clean), clean_logits, ig_steps, batch_size
+        )
+    else:
+        grads = _ig_mean_grads(
+            model,
+            arch,
+            ids,
+            len(clean),
+            clean_logits,
+            clean_acts,
+            corrupt_acts,
+            ig_steps,
+            batch_size,
+        )
     scores = torch.zeros(shape.n_layers, shape.n_heads)
     for layer, grad in enumerate(grads):
         diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
-        prod = (diff * grad).reshape(len(ids), shape.n_heads, shape.head_dim)
-        scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
+        prod = (diff * grad).reshape(len(ids), shape.n_heads, shape.head_dim).sum(dim=2)
+        scores[layer] = (prod.abs() if position_abs else prod).sum(dim=0).float().cpu()
     return scores
+
+
+def _ig_input_grads(
+    model: PreTrainedModel,
+    arch: ArchMapping,
+    ids: list[int],
+    corrupt_ids: list[int] | None,
+    n_open: int,
+    clean_logits: torch.Tensor,
+    ig_steps: int,
+    batch_size: int | None,
+) -> list[torch.Tensor]:
+    """The mean over IG steps of dKL/d(each layer's ``o_proj`` input), ``[seq, width]`` per
+    layer, with the *input embeddings* interpolated, ``corrupt + alpha * (clean - corrupt)``
+    (zeros for ``corrupt_ids=None``), at the midpoints ``alpha = (i + 0.5) / steps``; the model
+    computes every head from them (EAP-IG-inputs). Steps run ``batch_size`` at a time."""
+    import torch
+
+    if ig_steps < 1:
+        raise ValueError("attribution needs a non-empty opening and at least one IG step")
+    embed = model.get_input_embeddings()
+    with torch.no_grad():
+        clean_emb = embed(torch.tensor([ids], device=model.device))[0]
+        corrupt_emb = (
+            torch.zeros_like(clean_emb)
+            if corrupt_ids is None
+            else embed(torch.tensor([corrupt_ids], device=model.device))[0]
+        )
+    clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
+    alphas = (torch.arange(ig_steps, dtype=clean_emb.dtype, device=model.device) + 0.5) / ig_steps
+    o_projs = [arch.o_proj_path(layer) for layer in range(arch.shape(model.config).n_layers)]
+    sums: list[torch.Tensor] | None = None
+    for chunk in alphas.split(batch_size or ig_steps):
+        embeds = corrupt_emb[None] + chunk[:, None, None] * (clean_emb - corrupt_emb)[None]
+        with _capture_inputs(model, o_projs) as seen:
+            logits = model(inputs_embeds=embeds, logits_to_keep=n_open + 1).logits[:, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+            grads = torch.autograd.grad(kl.sum(), seen)
+        chunk_sums = [grad.sum(dim=0) for grad in grads]
+        sums = chunk_sums if sums is None else [a + b for a, b in zip(sums, chunk_sums)]
+    return [total / ig_steps for total in sums or ()]
 
 
 def edge_targets(n_layers: int) -> list[str]:
@@ -193,7 +260,8 @@ def edge_attribute(
     n_targets = len(readers)
     edges = torch.zeros(shape.n_layers, shape.n_heads, n_targets)
     for layer in range(shape.n_layers):
-        weight = model.get_submodule(arch.o_proj_path(layer)).weight.detach().float()
+        o_proj: torch.nn.Linear = model.get_submodule(arch.o_proj_path(layer))  # type: ignore[assignment]
+        weight = o_proj.weight.detach().float()
         delta = (
             (clean_acts[layer] - corrupt_acts[layer])
             .float()
@@ -211,12 +279,12 @@ def edge_attribute(
 
 def _ig_mean_grads(
     model: PreTrainedModel,
-    arch,
+    arch: ArchMapping,
     ids: list[int],
-    n_open: int,  # noqa: ANN001
+    n_open: int,
     clean_logits: torch.Tensor,
-    clean_acts: list,
-    corrupt_acts: list,
+    clean_acts: list[torch.Tensor],
+    corrupt_acts: list[torch.Tensor],
     ig_steps: int,
     batch_size: int | None,
     readers: Sequence[str] | None = None,
@@ -255,10 +323,10 @@ def _ig_mean_grads(
 
 
 @contextlib.contextmanager
-def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[list]:
+def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[list[torch.Tensor]]:
     """Give each module at ``paths`` a copy of its input (a separate autograd node, so its
     gradient is that module's share alone); the copies are listed in ``paths`` order."""
-    captured: list = [None] * len(paths)
+    captured: list[torch.Tensor] = [None] * len(paths)  # type: ignore[list-item]
 
     def copy_for(index: int) -> InputFn:
         def copy(x: torch.Tensor) -> torch.Tensor:
@@ -300,7 +368,10 @@ def fisher_attribute(
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
     # with a corrupted opening only the opening's positions differ (the runs share the prompt):
-    # the prompt's keys and values are computed once, without gradients
+    # the prompt's keys and values are computed once, without gradients (not under gradient
+    # checkpointing, which drops a cache: then the whole prompt runs again)
+    if is_checkpointing(model):
+        after = {}
     first = start if after else 0
     prefixes: dict[int, dict[str, Any]] = {}
     for chunk in drawn.split(batch_size or samples):
@@ -390,9 +461,9 @@ def _repeat(after: dict[str, Any], rows: int) -> dict[str, Any]:
 @contextlib.contextmanager
 def _patch_heads(
     model: PreTrainedModel,
-    arch,  # noqa: ANN001
+    arch: ArchMapping,
     head_dim: int,
-    values: list,
+    values: list[torch.Tensor],
     heads: Sequence[tuple[int, int]],
     first: int,
 ) -> Iterator[None]:
@@ -421,7 +492,16 @@ def _setup(
     prompt_ids: Sequence[int],
     clean: Sequence[int],
     corrupt: Sequence[int] | None,
-) -> tuple:
+) -> tuple[
+    ArchMapping,
+    ModelShape,
+    list[int],
+    int,
+    list[torch.Tensor],
+    torch.Tensor,
+    list[torch.Tensor],
+    dict[str, Any],
+]:
     """What both attributions start from: the architecture and its shape, the clean token ids,
     the position predicting the first opening token, and the clean and corrupted head
     activations (zeros for ``corrupt=None``) with the clean logits at the opening's positions,
@@ -469,7 +549,7 @@ def _setup(
 
 def _capture(
     model: PreTrainedModel,
-    arch,  # noqa: ANN001
+    arch: ArchMapping,
     ids: Sequence[int],
     after: dict[str, Any],
 ) -> tuple[list[torch.Tensor], torch.Tensor, dict[str, Any]]:
@@ -490,11 +570,11 @@ def _capture(
 @contextlib.contextmanager
 def _patch_all(
     model: PreTrainedModel,
-    arch,
-    clean_acts,
-    corrupt_acts,
-    alphas,  # noqa: ANN001
-    patched: list,
+    arch: ArchMapping,
+    clean_acts: list[torch.Tensor],
+    corrupt_acts: list[torch.Tensor],
+    alphas: torch.Tensor,
+    patched: list[torch.Tensor],
 ) -> Iterator[None]:
     """Set every head of every layer to its interpolated activation (row i of the batch uses
     ``alphas[i]``); the patched tensors, which gradients are taken against, go to ``patched``."""
