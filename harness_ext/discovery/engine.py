@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
-__all__ = ["CORRUPT_MODES", "Attribution", "Discovery", "discover_heads"]
+__all__ = ["CORRUPT_MODES", "Attribution", "Discovery", "discover_heads", "scorer"]
 
 CORRUPT_MODES = ("auto", "base", "next", "zeros")
 Grid = list[list[float]]  # one row per layer, one value per head
@@ -96,7 +96,7 @@ def discover_heads(
     for the openings and for the attribution. Each model gets its side's prompt
     (:meth:`Problem.prompt`); ``base`` may be ``post`` itself with other prompts (thinking off).
     """
-    score = _scorer(how)
+    score = scorer(how)
     mode = _corrupt_mode(how.corrupt, base is not None, len(problems))
     models = {"post": post, **({"base": base} if base is not None else {})}
     phases = progress or Phases(enabled=False)
@@ -146,7 +146,7 @@ def discover_heads(
     )
 
 
-def _scorer(how: Attribution) -> Callable[..., torch.Tensor]:
+def scorer(how: Attribution) -> Callable[..., torch.Tensor]:
     """``fn(model, prompt, clean, corrupt)`` -> one problem's scores, for ``how``'s method
     (checked here, with a message naming the valid choices)."""
     from functools import partial
