@@ -18,7 +18,9 @@ and setting (``--cache``, default benchmarks/data/discover_truth.json), keyed by
 so a rerun costs only the methods. Not run in CI.
 
     PYTHONPATH=. .venv/bin/python benchmarks/discover.py [--problems 8] [--opening-tokens 16]
-        [--settings next,zeros] [--methods eap-ig,fisher,...] [--threads 2]
+        [--settings next,zeros] [--methods 'eap-ig 5 steps,fisher 5,...'] [--threads 2]
+        [--ig-steps 5,20,100] [--ig-over activations,inputs] [--position-abs] [--subset K]
+        [--batch-size 10]
 """
 
 from __future__ import annotations
@@ -34,17 +36,38 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 
 
-def _methods() -> dict[str, Callable[..., Any]]:
-    """Every variant measured: name -> ``fn(model, prompt, clean, corrupt)`` -> scores."""
+def _methods(args: argparse.Namespace) -> dict[str, Callable[..., Any]]:
+    """Every variant measured: name -> ``fn(model, prompt, clean, corrupt)`` -> scores.
+
+    The EAP-IG variants come from the flags: one per ``--ig-steps`` value (over activations),
+    and, at the first of those step counts, ``--ig-over inputs`` (EAP-IG-inputs) and
+    ``--position-abs`` (absolute value per position before summing)."""
+    from functools import partial
+
     from harness_ext.discovery.attribution import attribute, edge_attribute, fisher_attribute
 
-    return {
-        "eap-ig 5 steps": lambda *a: attribute(*a, 5),
-        "eap-ig 20 steps": lambda *a: attribute(*a, 20),
-        "eap-ig edges 5": lambda *a: edge_attribute(*a, 5).abs().sum(dim=-1),
-        "fisher 5": lambda *a: fisher_attribute(*a, 5),
-        "fisher 16": lambda *a: fisher_attribute(*a, 16),
-    }
+    steps = [int(value) for value in args.ig_steps.split(",")]
+    methods: dict[str, Callable[..., Any]] = {}
+    batch = args.batch_size
+    for n in steps:
+        methods[f"eap-ig {n} steps"] = partial(_call, attribute, n, batch_size=batch)
+    if "inputs" in args.ig_over.split(","):
+        methods[f"eap-ig inputs {steps[0]}"] = partial(
+            _call, attribute, steps[0], batch_size=batch, ig_over="inputs"
+        )
+    if args.position_abs:
+        methods[f"eap-ig pos-abs {steps[0]}"] = partial(
+            _call, attribute, steps[0], batch_size=batch, position_abs=True
+        )
+    methods[f"eap-ig edges {steps[0]}"] = lambda *a: edge_attribute(*a, steps[0]).abs().sum(-1)
+    methods["fisher 5"] = lambda *a: fisher_attribute(*a, 5)
+    methods["fisher 16"] = lambda *a: fisher_attribute(*a, 16)
+    return methods
+
+
+def _call(fn: Callable[..., Any], steps: int, *args: Any, **options: Any) -> Any:
+    """``fn(*args, steps, **options)``: the method with its step count after the inputs."""
+    return fn(*args, steps, **options)
 
 
 def main() -> int:
@@ -55,6 +78,25 @@ def main() -> int:
     parser.add_argument("--methods", default=None, help="comma-separated names (default: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=HERE / "data" / "discover_truth.json")
+    parser.add_argument("--ig-steps", default="5,20", help="EAP-IG step counts, comma-separated")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="EAP-IG steps per pass (default: all in one; 100 steps need about 10)",
+    )
+    parser.add_argument(
+        "--ig-over", default="activations", help="activations,inputs: add EAP-IG-inputs"
+    )
+    parser.add_argument(
+        "--position-abs", action="store_true", help="add EAP-IG with |score| per position"
+    )
+    parser.add_argument(
+        "--subset",
+        type=int,
+        default=None,
+        help="measure the methods on the first K of the --problems only (same pairs, same cache)",
+    )
     parser.add_argument("--truth-only", action="store_true", help="fill the cache, no methods")
     args = parser.parse_args()
     shared = HERE.parents[1] / "shared" / "data"
@@ -88,9 +130,13 @@ def main() -> int:
             save()
         openings.append(entry["opening"])
 
-    chosen = _methods()
+    chosen = _methods(args)
     if args.methods:
+        unknown = sorted(set(args.methods.split(",")) - set(chosen))
+        if unknown:
+            parser.error(f"unknown methods {unknown}; choose from {sorted(chosen)}")
         chosen = {name: chosen[name] for name in args.methods.split(",")}
+    measured = len(rows) if args.subset is None else min(args.subset, len(rows))
     top = round(0.1 * shape[0] * shape[1])
     for setting in args.settings.split(","):
         truth_total = torch.zeros(shape)
@@ -98,6 +144,8 @@ def main() -> int:
         times = {name: 0.0 for name in ["brute force", *chosen]}
         per_problem: dict[str, list[float]] = {name: [] for name in chosen}
         for i, (row, prompt) in enumerate(zip(rows, prompts)):
+            if i >= measured:
+                break
             clean, corrupt = openings[i], None
             if setting == "next":
                 other = openings[(i + 1) % len(rows)]
@@ -128,20 +176,24 @@ def main() -> int:
                 times[name] += time.perf_counter() - t0
                 totals[name] += scores
                 per_problem[name].append(spearmanr(scores.flatten(), truth.flatten()).statistic)
+                print(
+                    f"  {setting} {row['problem_id']} {name}: {time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
         if args.truth_only:
             continue
         truth_top = set(truth_total.flatten().topk(top).indices.tolist())
         print(
-            f"\n--corrupt {setting}: {len(rows)} AMC problems, {args.opening_tokens}-token "
+            f"\n--corrupt {setting}: {measured} AMC problems, {args.opening_tokens}-token "
             f"openings, {shape[0] * shape[1]} heads; brute force {times['brute force']:.0f} s"
         )
-        print(f"{'method':<18} {'Spearman':>8} {'per problem':>17} {'top-10%':>8} {'speed-up':>8}")
+        print(f"{'method':<20} {'Spearman':>8} {'per problem':>17} {'top-10%':>8} {'speed-up':>8}")
         for name in chosen:
             rho = spearmanr(totals[name].flatten(), truth_total.flatten()).statistic
             overlap = len(set(totals[name].flatten().topk(top).indices.tolist()) & truth_top)
             lo, hi = min(per_problem[name]), max(per_problem[name])
             print(
-                f"{name:<18} {rho:>8.3f} {lo:>8.2f} - {hi:<6.2f} {overlap:>4}/{top:<3} "
+                f"{name:<20} {rho:>8.3f} {lo:>8.2f} - {hi:<6.2f} {overlap:>4}/{top:<3} "
                 f"{times['brute force'] / times[name]:>7.1f}x"
             )
     return 0

@@ -41,10 +41,18 @@ class HeadsMap:
     appearance: tuple[
         tuple[int, int, tuple[bool, ...]], ...
     ] = ()  # (layer, head, emergent per checkpoint)
+    unstable: tuple[tuple[int, int], ...] = ()  # --bootstrap: emergent heads that are not stable
+    bootstrapped: bool = False  # the file has a stability entry (sparks discover --bootstrap)
 
     def top(self, k: int = 10) -> str:
-        """The first ``k`` emergent heads as ``L3H1, L5H2, ...`` (or ``none``)."""
-        return ", ".join(f"L{layer}H{head}" for layer, head in self.emergent[:k]) or "none"
+        """The first ``k`` emergent heads as ``L3H1, L5H2 (unstable), ...`` (or ``none``)."""
+        return (
+            ", ".join(
+                f"L{layer}H{head}" + (" (unstable)" if (layer, head) in self.unstable else "")
+                for layer, head in self.emergent[:k]
+            )
+            or "none"
+        )
 
 
 def load_heads(path: Path) -> HeadsMap:
@@ -72,7 +80,17 @@ def load_heads(path: Path) -> HeadsMap:
         heads.settings.to_data(),
         tuple(c.model for c in heads.checkpoints or ()),
         tuple((a.layer, a.head, a.emergent) for a in heads.appearance or ()),
+        _unstable(heads),
+        heads.stability is not None,
     )
+
+
+def _unstable(heads: Any) -> tuple[tuple[int, int], ...]:
+    """The emergent heads a ``--bootstrap`` file does not call stable (none without one)."""
+    if heads.stability is None:
+        return ()
+    stable = {(h.layer, h.head) for h in heads.stability.stable_emergent}
+    return tuple(pair for pair in heads.emergent_heads() if pair not in stable)
 
 
 def intervened_heads(interventions: Optional[str]) -> set[tuple[int, int | None]]:
@@ -110,6 +128,11 @@ def heads_lines(heads: HeadsMap, runs: Sequence[Any]) -> list[str]:
         f"{heads.path}: {heads.n_layers} layers x {heads.n_heads} heads of {models}; "
         f"{len(heads.emergent)} {kind}, top: {heads.top()}"
     ]
+    if heads.bootstrapped:
+        lines.append(
+            f"{len(heads.emergent) - len(heads.unstable)} of them stable, "
+            f"{len(heads.unstable)} unstable (emergent in < 80% of bootstrap resamples)"
+        )
     for name, picked in run_marks(runs):
         hit = [e for e in heads.emergent if e in picked or (e[0], None) in picked]
         lines.append(
@@ -142,7 +165,11 @@ def heads_heatmap(
             HeatPanel(f"effect ({roles['post']} - {roles['base']})", heads.effect, diverging=True)
         )
     title = f"heads of {heads.path.name}: layer x head"
-    figure = heads_figure(panels, title=title, emergent=heads.emergent, marked=marked)
+    unstable = set(heads.unstable)  # outlined grey, as in sparks discover's heat map
+    emergent = [pair for pair in heads.emergent if pair not in unstable]
+    figure = heads_figure(
+        panels, title=title, emergent=emergent, marked=marked, unstable=heads.unstable
+    )
     return to_svg(figure, title=title)
 
 

@@ -1,6 +1,8 @@
 """``sparks discover``: find the heads that post-training made emerge (the paper's method).
 
-Layout: ``command`` (the CLI and the discovery loop), ``attribution`` (Fisher, EAP-IG, edges,
+Layout: ``command`` (the CLI command), ``engine`` (``discover_heads``: the discovery loop and
+its typed result), ``flags`` (the command's flags), ``loading`` (tasks, models, device),
+``summary`` (what the command prints), ``attribution`` (Fisher, EAP-IG, edges,
 the brute force), ``stability`` (``--bootstrap``: resampled problems), ``circuits`` (circuit definitions: top share, importance mass, kept edges), ``heads_file``
 (heads.json and its heat map), ``series`` (checkpoint series), ``rewards`` (checkpoint rewards
 and steps), ``thinking`` (think on/off), ``samples`` (openings read from lm-eval samples),
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from harness_ext.discovery.command import (
     Attribution,
+    Discovery,
     Problem,
     check_device,
     configure_discover,
@@ -23,6 +26,7 @@ from harness_ext.discovery.command import (
 
 __all__ = [
     "Attribution",
+    "Discovery",
     "Problem",
     "check_device",
     "configure_discover",

@@ -26,19 +26,27 @@ the functions.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import inspect
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from harness_ext.formats.arch import get_arch
-from harness_ext.hooks import InputFn, input_hooks
+from harness_ext.discovery.activations import (
+    capture_inputs,
+    head_activations,
+    patch_all,
+    patch_heads,
+    repeat_prefix,
+    setup,
+)
+from harness_ext.discovery.memory import is_checkpointing
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel
 
+    from harness_ext.formats.arch import ArchMapping
+
 __all__ = [
+    "IG_OVER",
     "METHODS",
     "ablation_attribute",
     "attribute",
@@ -61,7 +69,7 @@ def greedy_opening(
 
     ids = torch.tensor([list(prompt_ids)], device=model.device)
     with torch.no_grad():
-        out = model.generate(
+        out = model.generate(  # type: ignore[operator]  # transformers types it loosely
             ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=n_tokens,
@@ -75,38 +83,7 @@ def greedy_opening(
     return opening
 
 
-def head_activations(
-    model: PreTrainedModel, ids: Sequence[int]
-) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Each layer's ``o_proj`` input for ``ids`` (a list of ``[seq, n_heads * head_dim]``) and
-    the logits ``[seq, vocab]``, from one forward pass."""
-    import torch
-
-    with _o_proj_inputs(model, get_arch(model.config)) as acts:
-        logits = model(torch.tensor([list(ids)], device=model.device)).logits[0]
-    return acts, logits
-
-
-@contextlib.contextmanager
-def _o_proj_inputs(model: PreTrainedModel, arch: Any) -> Iterator[list[torch.Tensor]]:
-    """During the block (no gradients), every layer's ``o_proj`` input of the first sequence
-    is kept in the yielded list, one ``[seq, n_heads * head_dim]`` tensor per layer."""
-    import torch
-
-    n_layers = arch.shape(model.config).n_layers
-    acts: list[torch.Tensor] = [None] * n_layers  # type: ignore[list-item]
-
-    def capture(layer: int) -> InputFn:
-        def keep(x: torch.Tensor) -> None:
-            acts[layer] = x[0].detach().clone()
-
-        return keep
-
-    with (
-        input_hooks(model, {arch.o_proj_path(layer): capture(layer) for layer in range(n_layers)}),
-        torch.no_grad(),
-    ):
-        yield acts
+IG_OVER = ("activations", "inputs")
 
 
 def attribute(
@@ -116,33 +93,93 @@ def attribute(
     corrupt: Sequence[int] | None,
     ig_steps: int = 5,
     batch_size: int | None = None,
+    *,
+    ig_over: str = "activations",
+    position_abs: bool = False,
 ) -> torch.Tensor:
     """EAP-IG head scores ``[n_layers, n_heads]`` (signed; callers take absolute values) for one
     problem. ``clean`` and ``corrupt`` are openings of equal length; ``corrupt=None`` uses zero
     activations as the baseline (zero ablation). IG steps run ``batch_size`` at a time (default:
-    all in one batch), so memory is bounded by the batch, not by the number of steps."""
+    all in one batch), so memory is bounded by the batch, not by the number of steps.
+
+    ``ig_over="activations"`` (the default) interpolates every head's activation between its
+    corrupted and clean value; ``"inputs"`` interpolates the input embeddings instead and lets
+    the model compute every activation from them (hannamw/EAP-IG's ``EAP-IG-inputs``; with
+    ``corrupt=None`` the baseline is zero embeddings). ``position_abs`` takes each position's
+    absolute value before summing over positions, so positions cannot cancel (the score is
+    then non-negative)."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
+    if ig_over not in IG_OVER:
+        raise ValueError(f"ig_over {ig_over!r}: choose one of {', '.join(IG_OVER)}")
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = setup(
         model, prompt_ids, clean, corrupt
     )
-    grads = _ig_mean_grads(
-        model,
-        arch,
-        ids,
-        len(clean),
-        clean_logits,
-        clean_acts,
-        corrupt_acts,
-        ig_steps,
-        batch_size,
-    )
+    if ig_over == "inputs":
+        corrupt_ids = None if corrupt is None else [*prompt_ids, *corrupt]
+        grads = _ig_input_grads(
+            model, arch, ids, corrupt_ids, len(clean), clean_logits, ig_steps, batch_size
+        )
+    else:
+        grads = _ig_mean_grads(
+            model,
+            arch,
+            ids,
+            len(clean),
+            clean_logits,
+            clean_acts,
+            corrupt_acts,
+            ig_steps,
+            batch_size,
+        )
     scores = torch.zeros(shape.n_layers, shape.n_heads)
     for layer, grad in enumerate(grads):
         diff = clean_acts[layer] - corrupt_acts[layer]  # [seq, H*d]
-        prod = (diff * grad).reshape(len(ids), shape.n_heads, shape.head_dim)
-        scores[layer] = prod.sum(dim=(0, 2)).float().cpu()
+        prod = (diff * grad).reshape(len(ids), shape.n_heads, shape.head_dim).sum(dim=2)
+        scores[layer] = (prod.abs() if position_abs else prod).sum(dim=0).float().cpu()
     return scores
+
+
+def _ig_input_grads(
+    model: PreTrainedModel,
+    arch: ArchMapping,
+    ids: list[int],
+    corrupt_ids: list[int] | None,
+    n_open: int,
+    clean_logits: torch.Tensor,
+    ig_steps: int,
+    batch_size: int | None,
+) -> list[torch.Tensor]:
+    """The mean over IG steps of dKL/d(each layer's ``o_proj`` input), ``[seq, width]`` per
+    layer, with the *input embeddings* interpolated, ``corrupt + alpha * (clean - corrupt)``
+    (zeros for ``corrupt_ids=None``), at the midpoints ``alpha = (i + 0.5) / steps``; the model
+    computes every head from them (EAP-IG-inputs). Steps run ``batch_size`` at a time."""
+    import torch
+
+    if ig_steps < 1:
+        raise ValueError("attribution needs a non-empty opening and at least one IG step")
+    embed = model.get_input_embeddings()
+    with torch.no_grad():
+        clean_emb = embed(torch.tensor([ids], device=model.device))[0]
+        corrupt_emb = (
+            torch.zeros_like(clean_emb)
+            if corrupt_ids is None
+            else embed(torch.tensor([corrupt_ids], device=model.device))[0]
+        )
+    clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
+    alphas = (torch.arange(ig_steps, dtype=clean_emb.dtype, device=model.device) + 0.5) / ig_steps
+    o_projs = [arch.o_proj_path(layer) for layer in range(arch.shape(model.config).n_layers)]
+    sums: list[torch.Tensor] | None = None
+    for chunk in alphas.split(batch_size or ig_steps):
+        embeds = corrupt_emb[None] + chunk[:, None, None] * (clean_emb - corrupt_emb)[None]
+        with capture_inputs(model, o_projs) as seen:
+            logits = model(inputs_embeds=embeds, logits_to_keep=n_open + 1).logits[:, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
+            grads = torch.autograd.grad(kl.sum(), seen)
+        chunk_sums = [grad.sum(dim=0) for grad in grads]
+        sums = chunk_sums if sums is None else [a + b for a, b in zip(sums, chunk_sums)]
+    return [total / ig_steps for total in sums or ()]
 
 
 def edge_targets(n_layers: int) -> list[str]:
@@ -172,7 +209,7 @@ def edge_attribute(
     as :func:`attribute`). A head's edge scores sum to its node score."""
     import torch
 
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = setup(
         model, prompt_ids, clean, corrupt
     )
     readers = arch.reader_paths(shape.n_layers)
@@ -193,7 +230,8 @@ def edge_attribute(
     n_targets = len(readers)
     edges = torch.zeros(shape.n_layers, shape.n_heads, n_targets)
     for layer in range(shape.n_layers):
-        weight = model.get_submodule(arch.o_proj_path(layer)).weight.detach().float()
+        o_proj: torch.nn.Linear = model.get_submodule(arch.o_proj_path(layer))  # type: ignore[assignment]
+        weight = o_proj.weight.detach().float()
         delta = (
             (clean_acts[layer] - corrupt_acts[layer])
             .float()
@@ -211,12 +249,12 @@ def edge_attribute(
 
 def _ig_mean_grads(
     model: PreTrainedModel,
-    arch,
+    arch: ArchMapping,
     ids: list[int],
-    n_open: int,  # noqa: ANN001
+    n_open: int,
     clean_logits: torch.Tensor,
-    clean_acts: list,
-    corrupt_acts: list,
+    clean_acts: list[torch.Tensor],
+    corrupt_acts: list[torch.Tensor],
     ig_steps: int,
     batch_size: int | None,
     readers: Sequence[str] | None = None,
@@ -241,8 +279,8 @@ def _ig_mean_grads(
         batch = torch.tensor([ids] * len(chunk), device=model.device)
         patched: list[torch.Tensor] = []
         with (
-            _patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched),
-            _capture_inputs(model, readers or ()) as captured,
+            patch_all(model, arch, clean_acts, corrupt_acts, chunk, patched),
+            capture_inputs(model, readers or ()) as captured,
         ):
             # logits only at the opening's positions (start .. len-2): the lm head is large
             logits = model(batch, logits_to_keep=n_open + 1).logits[:, :-1].float()
@@ -252,23 +290,6 @@ def _ig_mean_grads(
         chunk_sums = [grad.sum(dim=0) for grad in grads]
         sums = chunk_sums if sums is None else [a + b for a, b in zip(sums, chunk_sums)]
     return [total / ig_steps for total in sums or ()]
-
-
-@contextlib.contextmanager
-def _capture_inputs(model: PreTrainedModel, paths: Sequence[str]) -> Iterator[list]:
-    """Give each module at ``paths`` a copy of its input (a separate autograd node, so its
-    gradient is that module's share alone); the copies are listed in ``paths`` order."""
-    captured: list = [None] * len(paths)
-
-    def copy_for(index: int) -> InputFn:
-        def copy(x: torch.Tensor) -> torch.Tensor:
-            captured[index] = x.clone()
-            return captured[index]
-
-        return copy
-
-    with input_hooks(model, {path: copy_for(index) for index, path in enumerate(paths)}):
-        yield captured
 
 
 def fisher_attribute(
@@ -291,7 +312,7 @@ def fisher_attribute(
 
     if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = setup(
         model, prompt_ids, clean, corrupt
     )
     probs = torch.softmax(clean_logits.float(), dim=-1)
@@ -300,14 +321,17 @@ def fisher_attribute(
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
     # with a corrupted opening only the opening's positions differ (the runs share the prompt):
-    # the prompt's keys and values are computed once, without gradients
+    # the prompt's keys and values are computed once, without gradients (not under gradient
+    # checkpointing, which drops a cache: then the whole prompt runs again)
+    if is_checkpointing(model):
+        after = {}
     first = start if after else 0
     prefixes: dict[int, dict[str, Any]] = {}
     for chunk in drawn.split(batch_size or samples):
         if len(chunk) not in prefixes:
-            prefixes[len(chunk)] = _repeat(after, len(chunk))
+            prefixes[len(chunk)] = repeat_prefix(after, len(chunk))
         batch = torch.tensor([ids[first:]] * len(chunk), device=model.device)
-        with _capture_inputs(model, o_projs) as seen:
+        with capture_inputs(model, o_projs) as seen:
             logits = (
                 model(
                     batch,
@@ -351,7 +375,7 @@ def ablation_attribute(
     import torch
 
     del steps
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = _setup(
+    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = setup(
         model, prompt_ids, clean, corrupt
     )
     clean_logp = torch.log_softmax(clean_logits.float(), dim=-1)
@@ -361,161 +385,18 @@ def ablation_attribute(
     # its keys and values are computed once (for a full batch) and copied for each pass
     first = start if after else 0
     with torch.no_grad():
-        prefix = _repeat(after, width)
+        prefix = repeat_prefix(after, width)
         fed = torch.tensor([ids[first:]] * width, device=model.device)
         scores = torch.zeros(shape.n_layers, shape.n_heads)
         for at in range(0, len(heads), width):
             chunk = heads[at : at + width]
-            with _patch_heads(model, arch, shape.head_dim, corrupt_acts, chunk, first):
+            with patch_heads(model, arch, shape.head_dim, corrupt_acts, chunk, first):
                 out = model(fed, logits_to_keep=len(clean) + 1, **copy.deepcopy(prefix))
             logp = torch.log_softmax(out.logits[: len(chunk), :-1].float(), -1)
             kl = (clean_logp.exp() * (clean_logp - logp)).sum(dim=(-1, -2))
             for (layer, head), value in zip(chunk, kl.tolist()):
                 scores[layer, head] = value
     return scores
-
-
-def _repeat(after: dict[str, Any], rows: int) -> dict[str, Any]:
-    """The keyword arguments of :func:`_setup`'s shared prefix, for a batch of ``rows`` rows
-    (the one-row cache repeated; empty stays empty). Each pass extends the cache it is given:
-    pass it a copy."""
-    if not after:
-        return {}
-    repeated = copy.deepcopy(after)
-    for value in repeated.values():
-        value.batch_repeat_interleave(rows)
-    return {**repeated, "use_cache": True}
-
-
-@contextlib.contextmanager
-def _patch_heads(
-    model: PreTrainedModel,
-    arch,  # noqa: ANN001
-    head_dim: int,
-    values: list,
-    heads: Sequence[tuple[int, int]],
-    first: int,
-) -> Iterator[None]:
-    """Row i of the batch gets head ``heads[i]``'s slice of its ``o_proj`` input replaced by
-    ``values[layer]`` from position ``first`` on (rows past ``len(heads)`` are left clean)."""
-    by_layer: dict[int, list[tuple[int, int]]] = {}
-    for row, (layer, head) in enumerate(heads):
-        by_layer.setdefault(layer, []).append((row, head))
-
-    def patch_for(layer: int) -> InputFn:
-        def patch(x: torch.Tensor) -> torch.Tensor:
-            x = x.clone()
-            for row, head in by_layer[layer]:
-                cols = slice(head * head_dim, (head + 1) * head_dim)
-                x[row, :, cols] = values[layer][first:, cols].to(x.dtype)
-            return x
-
-        return patch
-
-    with input_hooks(model, {arch.o_proj_path(layer): patch_for(layer) for layer in by_layer}):
-        yield
-
-
-def _setup(
-    model: PreTrainedModel,
-    prompt_ids: Sequence[int],
-    clean: Sequence[int],
-    corrupt: Sequence[int] | None,
-) -> tuple:
-    """What both attributions start from: the architecture and its shape, the clean token ids,
-    the position predicting the first opening token, and the clean and corrupted head
-    activations (zeros for ``corrupt=None``) with the clean logits at the opening's positions,
-    and, with a corrupted opening, the keyword arguments that continue after the prompt's
-    shared part (all but its last token; empty without one). The two runs differ only in the
-    opening, so position i of one is position i of the other and the shared part runs once."""
-    import torch
-
-    if corrupt is not None and len(corrupt) != len(clean):
-        raise ValueError(
-            f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
-            "truncate both to the shorter one"
-        )
-    if not clean:
-        raise ValueError("attribution needs a non-empty opening")
-    arch = get_arch(model.config)
-    ids = [*prompt_ids, *clean]
-    start = len(prompt_ids) - 1
-    after: dict[str, Any] = {}  # with a corrupted opening: the cache of the shared prefix
-    if corrupt is None or start < 1:
-        clean_acts, clean_logits = head_activations(model, ids)
-        clean_logits = clean_logits[start:-1]
-        corrupt_acts = (
-            [torch.zeros_like(a) for a in clean_acts]
-            if corrupt is None
-            else head_activations(model, [*prompt_ids, *corrupt])[0]
-        )
-    else:  # both runs share all but the last prompt token: computed once, continued twice
-        first, _, after = _capture(model, arch, prompt_ids[:-1], {})
-        rest, clean_logits, _ = _capture(model, arch, ids[start:], after)
-        other = _capture(model, arch, [prompt_ids[-1], *corrupt], after)[0]
-        clean_acts = [torch.cat([a, b]) for a, b in zip(first, rest)]
-        corrupt_acts = [torch.cat([a, b]) for a, b in zip(first, other)]
-    return (
-        arch,
-        arch.shape(model.config),
-        ids,
-        start,
-        clean_acts,
-        clean_logits,
-        corrupt_acts,
-        after,
-    )
-
-
-def _capture(
-    model: PreTrainedModel,
-    arch,  # noqa: ANN001
-    ids: Sequence[int],
-    after: dict[str, Any],
-) -> tuple[list[torch.Tensor], torch.Tensor, dict[str, Any]]:
-    """Run ``ids`` (after the cache in ``after``, which is copied, not changed): each layer's
-    ``o_proj`` input for them, the logits at their positions but the last, and the keyword
-    arguments that continue after them."""
-    import torch
-
-    with _o_proj_inputs(model, arch) as acts:
-        out = model(
-            torch.tensor([list(ids)], device=model.device), use_cache=True, **copy.deepcopy(after)
-        )
-    cache = getattr(out, "cache", None) or out.past_key_values
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    return acts, out.logits[0, :-1], {name: cache}
-
-
-@contextlib.contextmanager
-def _patch_all(
-    model: PreTrainedModel,
-    arch,
-    clean_acts,
-    corrupt_acts,
-    alphas,  # noqa: ANN001
-    patched: list,
-) -> Iterator[None]:
-    """Set every head of every layer to its interpolated activation (row i of the batch uses
-    ``alphas[i]``); the patched tensors, which gradients are taken against, go to ``patched``."""
-
-    def patch_for(layer: int) -> InputFn:
-        target = (
-            corrupt_acts[layer][None]
-            + alphas[:, None, None] * (clean_acts[layer] - corrupt_acts[layer])[None]
-        )
-
-        def patch(x: torch.Tensor) -> torch.Tensor:
-            out = x + (target.to(x.dtype) - x).detach()  # value: target; gradient: identity
-            patched.append(out)
-            return out
-
-        return patch
-
-    with input_hooks(
-        model, {arch.o_proj_path(layer): patch_for(layer) for layer in range(len(clean_acts))}
-    ):
-        yield
 
 
 def _pad_id(model: PreTrainedModel) -> int:

@@ -35,6 +35,12 @@ def check_args(args: argparse.Namespace) -> None:
             "--rewards, --reward-key and --reward-window go with --checkpoints (the "
             "reward of each checkpoint); drop them or pass --checkpoints A B C"
         )
+    variant = args.ig_over != "activations" or args.position_abs
+    if variant and (args.method != "eap-ig" or args.edges):
+        raise SparksError(
+            "--ig-over inputs and --position-abs are variants of node-level --method eap-ig; "
+            "add --method eap-ig (without --edges), or drop them"
+        )
     if Path(args.output).is_dir():
         raise SparksError(
             f"-o {args.output} is a folder; give a file name such as {args.output}/heads.json"

@@ -109,7 +109,8 @@ def circuit_by_mass(importance: Sequence[Sequence[float]], mass: float) -> list[
     )
     total = math.fsum(value for value, _, _ in flat)
     goal = mass * total * (1 - _MASS_TOLERANCE)
-    chosen, carried = [], 0.0
+    chosen: list[Head] = []
+    carried = 0.0
     for value, layer, head in flat:
         if chosen and carried >= goal:
             break

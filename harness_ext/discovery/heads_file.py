@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from harness_ext.discovery.circuits import CircuitRule, circuit, circuit_stats, top_edges
 
 if TYPE_CHECKING:
+    import torch
+
     from harness_ext.formats import HeadsFile
 
 __all__ = [
@@ -65,7 +67,7 @@ def build_result(
         else None
     )
     in_post, in_base = set(post_circuit), set(base_circuit or ())
-    heads = []
+    heads: list[dict[str, Any]] = []
     for layer, row in enumerate(importance_post):
         for head, i_post in enumerate(row):
             i_base = importance_base[layer][head] if importance_base is not None else None
@@ -114,15 +116,17 @@ def build_result(
     }
 
 
-def edge_summary(found: dict[str, Any], top_n: int, threshold: float) -> dict[str, Any]:
-    """The ``edges`` entry of heads.json: each model's top edges and the rule that chose them."""
-    base = found.get("edges_base")
+def edge_summary(
+    post: torch.Tensor, base: torch.Tensor | None, top_n: int, threshold: float
+) -> dict[str, Any]:
+    """The ``edges`` entry of heads.json: each model's top edges (``post``, ``base``: the
+    summed absolute edge scores, layer x head x target) and the rule that chose them."""
     return {
         "rule": f"edges with a score of at least {threshold} x the strongest, at most {top_n}, "
         "strongest first; score = |EAP-IG edge score| summed over problems",
         "top_n": top_n,
         "threshold": threshold,
-        "post": top_edges(found["edges_post"], top_n, threshold),
+        "post": top_edges(post, top_n, threshold),
         "base": None if base is None else top_edges(base, top_n, threshold),
     }
 

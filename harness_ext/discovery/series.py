@@ -10,7 +10,7 @@ heads come and go over training), with :mod:`harness_ext.charts`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, TypeAlias
 
 from harness_ext.discovery.circuits import jaccard_distance
 from harness_ext.discovery.heads_file import save_figure
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from harness_ext.discovery.rewards import CheckpointRewards
     from harness_ext.formats import HeadsFile
 
-Result = Mapping[str, Any] | "HeadsFile"  # a checkpoint's heads.json object, read as a HeadsFile
+Result: TypeAlias = (
+    "Mapping[str, Any] | HeadsFile"  # a checkpoint's heads.json object, read as a HeadsFile
+)
 
 __all__ = ["build_dynamics", "build_series", "series_plot_path", "write_series_plot"]
 
@@ -107,8 +109,8 @@ def build_dynamics(
     """
     from harness_ext.discovery.stats import Correlation, spearman
 
-    steps = list(rewards.steps) if rewards else [None] * len(names)
-    values = list(rewards.rewards) if rewards else [None] * len(names)
+    steps: list[int | None] = list(rewards.steps) if rewards else [None] * len(names)
+    values: list[float | None] = list(rewards.rewards) if rewards else [None] * len(names)
     files = _files(names, results)
     circuits = [_heads(f.circuit_post) for f in files]
     base = files[0].circuit_base
@@ -124,22 +126,22 @@ def build_dynamics(
         }
         for i in range(len(names))
     ]
+    reward_changes = [_change(values[i - 1], values[i]) for i in range(1, len(names))]
+    circuit_changes = [jaccard_distance(circuits[i - 1], circuits[i]) for i in range(1, len(names))]
     changes = [
         {
             "from": names[i - 1],
             "to": names[i],
             "from_step": steps[i - 1],
             "to_step": steps[i],
-            "reward_change": None
-            if values[i] is None or values[i - 1] is None
-            else values[i] - values[i - 1],
-            "circuit_change": jaccard_distance(circuits[i - 1], circuits[i]),
+            "reward_change": reward_changes[i - 1],
+            "circuit_change": circuit_changes[i - 1],
         }
         for i in range(1, len(names))
     ]
-    paired = [c for c in changes if c["reward_change"] is not None]
+    paired = [(r, c) for r, c in zip(reward_changes, circuit_changes) if r is not None]
     correlation = (
-        spearman([c["reward_change"] for c in paired], [c["circuit_change"] for c in paired])
+        spearman([r for r, _ in paired], [c for _, c in paired])
         if paired
         else Correlation(
             None, None, 0, note="no rewards (no trainer_state.json logging a reward, no --rewards)"
@@ -153,6 +155,11 @@ def build_dynamics(
         "spearman": correlation.as_dict(),
     }
     return per_checkpoint, dynamics
+
+
+def _change(earlier: float | None, later: float | None) -> float | None:
+    """``later - earlier``, or None when either is unknown."""
+    return None if earlier is None or later is None else later - earlier
 
 
 def _files(names: Sequence[str], results: Sequence[Result]) -> list[HeadsFile]:
