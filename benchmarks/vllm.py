@@ -22,7 +22,6 @@ machine: >= 3x greedy, >= 2x sampled, overhead <= 3%.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -33,7 +32,6 @@ HERE = Path(__file__).resolve().parent
 # this file is named vllm.py: keep its folder off the path, or `import vllm` imports it
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 
-DEFAULT_DATA = HERE.parents[1] / "shared" / "data"
 KINDS = {
     "zero+scale": "zero:L3H1+L4H0+L10H2;scale:L5H2+L12H6:1.5",
     "mean": "mean:L7H3+L15H1+L20H4",
@@ -42,23 +40,19 @@ KINDS = {
 
 
 def prompts(count: int) -> list[str]:
-    """The first AMC problems as the tasks prompt them, in the embedded model's chat template."""
+    """The first AMC problems in the embedded model's chat template: benchmarks/generate.py's
+    prompts (loaded by path: this folder is off sys.path, see above)."""
+    import importlib.util
+
     from transformers import AutoTokenizer
 
     from harness_ext.embedded import embedded_model_path
-    from harness_ext.tasks.scoring import doc_to_text
 
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
-    folder = Path(os.environ.get("SPARKS_DATA_DIR") or DEFAULT_DATA)
-    lines = (folder / "amc.jsonl").read_text().splitlines()[:count]
-    return [
-        tokenizer.apply_chat_template(
-            [{"role": "user", "content": doc_to_text(json.loads(line))}],
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        for line in lines
-    ]
+    spec = importlib.util.spec_from_file_location("generate_benchmark", HERE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    return generate.prompts(AutoTokenizer.from_pretrained(embedded_model_path()), count)
 
 
 def requests(texts: list[str], tokens: int, sampled: bool) -> list:
