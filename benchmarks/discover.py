@@ -60,8 +60,8 @@ def _methods(args: argparse.Namespace) -> dict[str, Callable[..., Any]]:
             _call, attribute, steps[0], batch_size=batch, position_abs=True
         )
     methods[f"eap-ig edges {steps[0]}"] = lambda *a: edge_attribute(*a, steps[0]).abs().sum(-1)
-    methods["fisher 5"] = lambda *a: fisher_attribute(*a, 5)
-    methods["fisher 16"] = lambda *a: fisher_attribute(*a, 16)
+    for n in sorted({5, 16, *steps}):  # Fisher's sample counts: 5 (the default), 16, and --ig-steps
+        methods[f"fisher {n}"] = partial(_call, fisher_attribute, n)
     return methods
 
 
