@@ -20,7 +20,7 @@ so a rerun costs only the methods. Not run in CI.
     PYTHONPATH=. .venv/bin/python benchmarks/discover.py [--problems 8] [--opening-tokens 16]
         [--settings next,zeros] [--methods 'eap-ig 5 steps,fisher 5,...'] [--threads 2]
         [--ig-steps 5,20,100] [--ig-over activations,inputs] [--position-abs] [--subset K]
-        [--batch-size 10]
+        [--batch-size 10] [--fisher-seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ def _methods(args: argparse.Namespace) -> dict[str, Callable[..., Any]]:
             _call, attribute, steps[0], batch_size=batch, position_abs=True
         )
     methods[f"eap-ig edges {steps[0]}"] = lambda *a: edge_attribute(*a, steps[0]).abs().sum(-1)
-    for n in sorted({5, 16, *steps}):  # Fisher's sample counts: 5 (the default), 16, and --ig-steps
-        methods[f"fisher {n}"] = partial(_call, fisher_attribute, n)
+    seeds = [int(value) for value in args.fisher_seeds.split(",")]
+    for n in sorted({8, 16, *steps}):  # Fisher's sample counts: 8 (the default), 16, --ig-steps
+        for seed in seeds:  # each seed draws other tokens: the spread is the sampling noise
+            name = f"fisher {n}" + (f" seed {seed}" if seed else "")
+            methods[name] = partial(_call, fisher_attribute, n, seed=seed)
     return methods
 
 
@@ -96,6 +99,9 @@ def main() -> int:
         type=int,
         default=None,
         help="measure the methods on the first K of the --problems only (same pairs, same cache)",
+    )
+    parser.add_argument(
+        "--fisher-seeds", default="0", help="Fisher's sampling seeds, comma-separated (0: default)"
     )
     parser.add_argument("--truth-only", action="store_true", help="fill the cache, no methods")
     args = parser.parse_args()
@@ -188,15 +194,35 @@ def main() -> int:
             f"openings, {shape[0] * shape[1]} heads; brute force {times['brute force']:.0f} s"
         )
         print(f"{'method':<20} {'Spearman':>8} {'per problem':>17} {'top-10%':>8} {'speed-up':>8}")
+        pooled: dict[str, list[tuple[float, int]]] = {}  # name without its seed -> per seed
         for name in chosen:
             rho = spearmanr(totals[name].flatten(), truth_total.flatten()).statistic
             overlap = len(set(totals[name].flatten().topk(top).indices.tolist()) & truth_top)
+            pooled.setdefault(name.split(" seed ")[0], []).append((rho, overlap))
             lo, hi = min(per_problem[name]), max(per_problem[name])
             print(
                 f"{name:<20} {rho:>8.3f} {lo:>8.2f} - {hi:<6.2f} {overlap:>4}/{top:<3} "
                 f"{times['brute force'] / times[name]:>7.1f}x"
             )
+        _print_seed_spread(pooled, top)
     return 0
+
+
+def _print_seed_spread(pooled: dict[str, list[tuple[float, int]]], top: int) -> None:
+    """With ``--fisher-seeds``: each sample count's pooled Spearman and top-10% overlap over
+    the seeds (median, and the worst seed), the sampling noise a single seed hides."""
+    from statistics import median
+
+    spread = {name: runs for name, runs in pooled.items() if len(runs) > 1}
+    if not spread:
+        return
+    print(f"\nover seeds  {'Spearman median (worst)':>24} {'top-10% median (worst)':>24}")
+    for name, runs in spread.items():
+        rhos, overlaps = [rho for rho, _ in runs], [overlap for _, overlap in runs]
+        print(
+            f"{name:<11} {median(rhos):>16.3f} ({min(rhos):.3f}) "
+            f"{median(overlaps):>14g}/{top} ({min(overlaps)}/{top})  {len(runs)} seeds"
+        )
 
 
 if __name__ == "__main__":

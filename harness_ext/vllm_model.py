@@ -96,12 +96,17 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
         self._plan = None
         self._applied: dict[str, Any] | None = None
         self._replicas: Any = None
-        if int(vllm_args.get("tensor_parallel_size", 1) or 1) > 1:
+        ranks = int(vllm_args.get("tensor_parallel_size", 1) or 1)
+        config = None
+        if ranks > 1 or spec is not None:  # the config is read once, for both
             from harness_ext.model import _load_config
 
-            bind_cpu_ranks(tensor_parallel_ranks(_load_config(pretrained, vllm_args), vllm_args))
+            config = _load_config(pretrained, vllm_args)
+            ranks = tensor_parallel_ranks(config, vllm_args)
+        if ranks > 1:
+            bind_cpu_ranks(ranks)
         if spec is not None:
-            self._plan = self._prepare_plan(spec, pretrained, vllm_args)
+            self._plan = self._prepare_plan(spec, config, ranks, pretrained, vllm_args)
             if self._plan.control is not None:  # the results folder is named after this draw
                 from harness_ext.run_names import remember_draw
 
@@ -117,12 +122,14 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
 
             separate_cache_per_intervention()
 
-    def _prepare_plan(self, spec: Any, pretrained: str, vllm_args: dict[str, Any]) -> Any:
-        """Resolve, check and calibrate the plan; everything here runs before the engine."""
+    def _prepare_plan(
+        self, spec: Any, config: Any, ranks: int, pretrained: str, vllm_args: dict[str, Any]
+    ) -> Any:
+        """Resolve, check and calibrate the plan for ``config`` on ``ranks`` tensor-parallel
+        ranks; everything here runs before the engine."""
         from harness_ext.interventions.flat import flat_problem
         from harness_ext.interventions.flat_checks import flat_run_problems
         from harness_ext.interventions.plan import build_plan
-        from harness_ext.model import _load_config
 
         if int(vllm_args.get("pipeline_parallel_size", 1) or 1) != 1:
             raise SparksError(
@@ -135,8 +142,6 @@ class SparksVLLM(ArgsGivenOnce, VLLM):
                 "worker_cls / worker_extension_cls cannot be combined with interventions: "
                 "sparks-vllm runs its own worker (harness_ext.vllm_worker.SparksWorker)"
             )
-        config = _load_config(pretrained, vllm_args)
-        ranks = tensor_parallel_ranks(config, vllm_args)
         plan = build_plan(spec, config)
         problems = [problem for item in plan.items if (problem := flat_problem(item))]
         if problems:

@@ -38,9 +38,10 @@ _DRIVER_ONLY = (
 )
 
 
-def replica_resources(replicas: int, ranks: int, gpus: int, cpus: int) -> dict[str, int]:
-    """What each replica reserves from Ray: ``ranks`` GPUs where the machine has them, else
-    ``ranks`` CPUs; a SparksError when the machine cannot hold ``replicas`` of them."""
+def replica_resources(replicas: int, ranks: int, gpus: int, cpus: int) -> dict[str, Any]:
+    """The Ray actor options of each replica: ``ranks`` GPUs where the machine has them, else
+    ``ranks`` CPUs with vLLM-CPU's core binding passed on (the driver's, or ``nobind``); a
+    SparksError when the machine cannot hold ``replicas`` of them."""
     if gpus:
         if gpus < replicas * ranks:
             raise SparksError(
@@ -53,7 +54,8 @@ def replica_resources(replicas: int, ranks: int, gpus: int, cpus: int) -> dict[s
             f"data_parallel_size={replicas} x tensor_parallel_size={ranks} on CPUs needs "
             f"{replicas * ranks} cores, and Ray sees {cpus}: lower data_parallel_size"
         )
-    return {"num_cpus": ranks}
+    bind = os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+    return {"num_cpus": ranks, "runtime_env": {"env_vars": {"VLLM_CPU_OMP_THREADS_BIND": bind}}}
 
 
 class Replicas:
@@ -110,13 +112,10 @@ class Replicas:
             else:
                 ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False)
         available = ray.cluster_resources()
-        resources = replica_resources(
+        options = replica_resources(
             self.count, self.ranks, int(available.get("GPU", 0)), int(available.get("CPU", 0))
         )
-        env = {"VLLM_CPU_OMP_THREADS_BIND": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "nobind")}
-        if "num_gpus" in resources:
-            env = {}
-        actor_class = ray.remote(**resources, runtime_env={"env_vars": env})(_Replica)
+        actor_class = ray.remote(**options)(_Replica)
         self._actors = [actor_class.remote(self.engine_args) for _ in range(self.count)]
         return self._actors
 

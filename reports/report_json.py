@@ -6,8 +6,9 @@ import json
 from typing import Any, Optional
 
 from harness_ext.reports.compare import Report
+from harness_ext.reports.heads import HeadsMap
 
-__all__ = ["SCHEMA", "render_json", "to_json"]
+__all__ = ["SCHEMA", "heads_json", "render_json", "to_json"]
 
 SCHEMA = "sparks-report/1"
 
@@ -167,13 +168,26 @@ def _samples(report: Report) -> list[dict[str, Any]]:
 
 def _heads(report: Report) -> Optional[dict[str, Any]]:
     """The heads file the report shows, or None."""
-    if report.heads is None:
-        return None
+    return None if report.heads is None else heads_json(report.heads)
+
+
+def heads_json(heads: HeadsMap) -> dict[str, Any]:
+    """A heads file as ``report.json`` gives it: its emergent heads in order, each with
+    ``stable`` (whether ``sparks discover --bootstrap`` found it emergent in >= 80% of the
+    resamples; null for a file without a bootstrap)."""
+    unstable = set(heads.unstable)
     return {
-        "file": str(report.heads.path),
-        "layers": report.heads.n_layers,
-        "heads_per_layer": report.heads.n_heads,
-        "emergent": [{"layer": layer, "head": head} for layer, head in report.heads.emergent],
+        "file": str(heads.path),
+        "layers": heads.n_layers,
+        "heads_per_layer": heads.n_heads,
+        "emergent": [
+            {
+                "layer": layer,
+                "head": head,
+                "stable": (layer, head) not in unstable if heads.bootstrapped else None,
+            }
+            for layer, head in heads.emergent
+        ],
     }
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "capture_inputs",
+    "corrupted_side",
     "head_activations",
     "patch_all",
     "patch_heads",
@@ -146,13 +147,7 @@ def setup(
     opening, so position i of one is position i of the other and the shared part runs once."""
     import torch
 
-    if corrupt is not None and len(corrupt) != len(clean):
-        raise ValueError(
-            f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
-            "truncate both to the shorter one"
-        )
-    if not clean:
-        raise ValueError("attribution needs a non-empty opening")
+    _check_openings(clean, corrupt)
     arch = get_arch(model.config)
     ids = [*prompt_ids, *clean]
     start = len(prompt_ids) - 1
@@ -181,6 +176,42 @@ def setup(
         corrupt_acts,
         after,
     )
+
+
+def corrupted_side(
+    model: PreTrainedModel,
+    prompt_ids: Sequence[int],
+    clean: Sequence[int],
+    corrupt: Sequence[int] | None,
+    share_prompt: bool = True,
+) -> tuple[int, list[torch.Tensor] | None, dict[str, Any]]:
+    """The corrupted run alone, for a method that makes the clean run itself (Fisher's, with
+    gradients): the first position the clean run must compute, the corrupted ``o_proj``
+    inputs from that position on (None for ``corrupt=None``: zeros), and the keyword arguments
+    that continue after the prompt's shared part (empty when the clean run starts at 0). With
+    ``share_prompt`` (and a corrupted opening after a prompt of 2+ tokens) the shared part runs
+    once, as in :func:`setup`; without it (gradient checkpointing drops a cache) the clean run
+    starts at 0."""
+    _check_openings(clean, corrupt)
+    start = len(prompt_ids) - 1
+    if corrupt is None:
+        return 0, None, {}
+    if not share_prompt or start < 1:
+        return 0, head_activations(model, [*prompt_ids, *corrupt])[0], {}
+    arch = get_arch(model.config)
+    _, _, after = _capture(model, arch, prompt_ids[:-1], {})
+    return start, _capture(model, arch, [prompt_ids[-1], *corrupt], after)[0], after
+
+
+def _check_openings(clean: Sequence[int], corrupt: Sequence[int] | None) -> None:
+    """Refuse an empty opening, or a corrupted one of another length."""
+    if corrupt is not None and len(corrupt) != len(clean):
+        raise ValueError(
+            f"openings differ in length ({len(clean)} and {len(corrupt)} tokens); "
+            "truncate both to the shorter one"
+        )
+    if not clean:
+        raise ValueError("attribution needs a non-empty opening")
 
 
 def _capture(

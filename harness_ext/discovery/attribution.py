@@ -27,10 +27,11 @@ the functions.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from harness_ext.discovery.activations import (
     capture_inputs,
+    corrupted_side,
     head_activations,
     patch_all,
     patch_heads,
@@ -38,6 +39,7 @@ from harness_ext.discovery.activations import (
     setup,
 )
 from harness_ext.discovery.memory import is_checkpointing
+from harness_ext.formats.arch import get_arch
 
 if TYPE_CHECKING:
     import torch
@@ -307,51 +309,56 @@ def fisher_attribute(
 
     ``KL ~ 1/2 E_y[(sum_t grad log p_t(y_t) . delta_h)^2]`` with ``y_t`` drawn from the clean
     distribution at each position (the score has mean zero, so cross-position terms vanish in
-    expectation): ``samples`` draws, ``batch_size`` per pass (default: all), seeded by ``seed``."""
+    expectation): ``samples`` draws, seeded by ``seed``.
+
+    The draws differ only in the gradient they send back, not in the forward pass: the clean
+    run is made once, with gradients, and each draw's cotangent at the logits,
+    ``onehot(y) - p`` (the gradient of ``log p(y)``), goes back through it as one row of a
+    batched backward pass (``is_grads_batched``), ``batch_size`` draws at a time (default:
+    all). That run's captured ``o_proj`` inputs are the clean activations, so no other clean
+    run is needed."""
     import torch
 
     if samples < 1:
         raise ValueError("attribution needs a non-empty opening and at least one sample")
-    arch, shape, ids, start, clean_acts, clean_logits, corrupt_acts, after = setup(
-        model, prompt_ids, clean, corrupt
+    arch = get_arch(model.config)
+    shape = arch.shape(model.config)
+    # with a corrupted opening, the prompt's keys and values are shared with the corrupted run
+    # and computed once, without gradients (not under gradient checkpointing, which drops a
+    # cache: then the whole prompt runs again)
+    first, corrupt_acts, after = corrupted_side(
+        model, prompt_ids, clean, corrupt, share_prompt=not is_checkpointing(model)
     )
-    probs = torch.softmax(clean_logits.float(), dim=-1)
-    generator = torch.Generator(device=probs.device).manual_seed(seed)
-    drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T  # [S, T]
+    fed = torch.tensor([[*prompt_ids, *clean][first:]], device=model.device)
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
-    # with a corrupted opening only the opening's positions differ (the runs share the prompt):
-    # the prompt's keys and values are computed once, without gradients (not under gradient
-    # checkpointing, which drops a cache: then the whole prompt runs again)
-    if is_checkpointing(model):
-        after = {}
-    first = start if after else 0
-    prefixes: dict[int, dict[str, Any]] = {}
-    for chunk in drawn.split(batch_size or samples):
-        if len(chunk) not in prefixes:
-            prefixes[len(chunk)] = repeat_prefix(after, len(chunk))
-        batch = torch.tensor([ids[first:]] * len(chunk), device=model.device)
-        with capture_inputs(model, o_projs) as seen:
-            logits = (
-                model(
-                    batch,
-                    logits_to_keep=len(clean) + 1,
-                    **copy.deepcopy(prefixes.get(len(chunk), {})),
-                )
-                .logits[:, :-1]
-                .float()
-            )
+    with capture_inputs(model, o_projs) as seen:
+        logits = model(fed, logits_to_keep=len(clean) + 1, **repeat_prefix(after, 1)).logits[0, :-1]
+        probs = torch.softmax(logits.detach().float(), dim=-1)  # [T, vocab]
+        generator = torch.Generator(device=probs.device).manual_seed(seed)
+        drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T
+        deltas = [
+            acts.detach()[0] - (0 if corrupt_acts is None else corrupt_acts[layer].to(acts.dtype))
+            for layer, acts in enumerate(seen)
+        ]
+        chunks = drawn.split(batch_size or samples)
+        for index, chunk in enumerate(chunks):  # chunk: [rows, T], one draw per position
+            cotangent = -probs.repeat(len(chunk), 1, 1)
+            cotangent.scatter_add_(2, chunk[..., None], torch.ones_like(cotangent[..., :1]))
             grads = torch.autograd.grad(
-                torch.log_softmax(logits, -1).gather(-1, chunk[..., None]).sum(), seen
+                logits,
+                seen,
+                grad_outputs=cotangent.to(logits.dtype),
+                is_grads_batched=True,
+                retain_graph=index < len(chunks) - 1,
             )
-        for layer, grad in enumerate(grads):
-            delta = (clean_acts[layer] - corrupt_acts[layer])[None, first:]
-            dots = (
-                (grad * delta)
-                .reshape(len(chunk), len(ids) - first, shape.n_heads, shape.head_dim)
-                .sum(dim=(1, 3))
-            )
-            squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
+            for layer, grad in enumerate(grads):  # grad: [rows, 1, seq, width]
+                dots = (
+                    (grad[:, 0] * deltas[layer])
+                    .reshape(len(chunk), fed.shape[1], shape.n_heads, shape.head_dim)
+                    .sum(dim=(1, 3))
+                )
+                squares[layer] += dots.float().pow(2).sum(dim=0).cpu()
     return 0.5 * squares / samples
 
 

@@ -91,6 +91,70 @@ def test_gradient_checkpointing_keeps_the_scores(method: str, corrupt: list[int]
     assert not is_checkpointing(model) and not any(m.training for m in model.modules())
 
 
+def _fisher_by_hand(model, prompt, clean, corrupt, samples: int, seed: int = 0):  # noqa: ANN001, ANN202
+    """Fisher's estimate from its definition, draw by draw: full runs, plain pre-hooks, one
+    forward and backward pass per draw, ``1/2 mean_s (sum_t grad log p_t(y_ts) . delta_h)^2``."""
+    import torch
+
+    config = model.config
+    n_layers, n_heads, d = config.num_hidden_layers, config.num_attention_heads, config.head_dim
+    o_projs = [model.model.layers[layer].self_attn.o_proj for layer in range(n_layers)]
+
+    def run(ids, keep):  # noqa: ANN001, ANN202
+        seen = []
+
+        def hook(module, args):  # noqa: ANN001, ANN202
+            x = args[0].clone() if args[0].requires_grad else args[0].detach().requires_grad_()
+            seen.append(x)
+            return (x, *args[1:])
+
+        handles = [o_proj.register_forward_pre_hook(hook) for o_proj in o_projs]
+        try:
+            logits = model(torch.tensor([ids])).logits[0]
+        finally:
+            for handle in handles:
+                handle.remove()
+        return seen, logits
+
+    start = len(prompt) - 1
+    clean_acts, logits = run([*prompt, *clean], True)
+    corrupt_acts = (
+        [torch.zeros_like(a) for a in clean_acts]
+        if corrupt is None
+        else run([*prompt, *corrupt], False)[0]
+    )
+    probs = torch.softmax(logits[start:-1].detach().float(), -1)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T
+    squares = torch.zeros(n_layers, n_heads)
+    for draw in drawn:
+        seen, logits = run([*prompt, *clean], True)
+        logp = torch.log_softmax(logits[start:-1], -1).gather(-1, draw[:, None]).sum()
+        for layer, grad in enumerate(torch.autograd.grad(logp, seen)):
+            delta = (clean_acts[layer] - corrupt_acts[layer]).detach()
+            dots = (grad * delta).reshape(-1, n_heads, d).sum(dim=(0, 2))
+            squares[layer] += dots.pow(2)
+    return 0.5 * squares / samples
+
+
+@pytest.mark.parametrize("batch_size", [None, 2])
+@pytest.mark.parametrize("corrupt", [None, CORRUPT])
+def test_fisher_batched_backward_matches_its_definition(
+    batch_size: int | None, corrupt: list[int] | None
+) -> None:
+    """One clean run, the draws as rows of a batched backward pass (with the prompt's cache
+    shared with the corrupted run): the same scores as the estimate computed draw by draw."""
+    import torch
+
+    from harness_ext.discovery.attribution import fisher_attribute
+
+    model = _model("qwen2")
+    fast = fisher_attribute(model, PROMPT, CLEAN, corrupt, 5, batch_size, seed=3)
+    by_hand = _fisher_by_hand(model, PROMPT, CLEAN, corrupt, 5, seed=3)
+    assert (by_hand > 0).any()
+    assert torch.allclose(fast, by_hand, rtol=1e-4, atol=1e-9)
+
+
 def test_discover_heads_returns_a_typed_result() -> None:
     """A :class:`Discovery`: fields as attributes, and dict-style reads for older callers."""
     from harness_ext.discovery import Attribution, Discovery, Problem, discover_heads
@@ -124,6 +188,7 @@ def test_report_marks_unstable_heads(tmp_path: Path) -> None:
     from harness_ext.discovery.heads_file import build_result, write_json
     from harness_ext.discovery.stability import add_stability
     from harness_ext.reports.heads import heads_heatmap, heads_lines, load_heads
+    from harness_ext.reports.report_json import heads_json
 
     problems = [[[0.0, 0.1], [0.2, 5.0]] for _ in range(3)] + [[[9.0, 0.1], [0.2, 5.0]]]
     total = [[sum(p[i][j] for p in problems) for j in range(2)] for i in range(2)]
@@ -137,10 +202,13 @@ def test_report_marks_unstable_heads(tmp_path: Path) -> None:
     assert "L1H1, L0H0 (unstable)" in lines[0] or "L0H0 (unstable), L1H1" in lines[0]
     assert "1 of them stable, 1 unstable" in lines[1]
     assert "not stable" in heads_heatmap(heads)  # the grey outline's legend entry
+    marks = {(e["layer"], e["head"]): e["stable"] for e in heads_json(heads)["emergent"]}
+    assert marks == {(0, 0): False, (1, 1): True}  # report.json
     del result["stability"]
     path.write_text(json.dumps(result))
     plain = load_heads(path)
     assert plain.unstable == () and not plain.bootstrapped
+    assert {e["stable"] for e in heads_json(plain)["emergent"]} == {None}
     assert (
         heads_lines(plain, [])[0].endswith("top: L1H1, L0H0") and len(heads_lines(plain, [])) == 1
     )

@@ -12,9 +12,18 @@ def test_replicas_reserve_gpus_where_the_machine_has_them():
     assert replica_resources(2, 2, gpus=4, cpus=16) == {"num_gpus": 2}
 
 
-def test_replicas_reserve_cores_on_a_machine_without_gpus():
-    """lm-eval asks Ray for GPUs and waits forever without them; sparks reserves cores."""
-    assert replica_resources(2, 1, gpus=0, cpus=2) == {"num_cpus": 1}
+@pytest.mark.parametrize("bind", [None, "0|1"])
+def test_replicas_reserve_cores_on_a_machine_without_gpus(bind, monkeypatch):
+    """lm-eval asks Ray for GPUs and waits forever without them; sparks reserves cores, and
+    passes the driver's core binding on (``nobind`` without one: vLLM's default fails on a
+    one-NUMA-node machine)."""
+    if bind is None:
+        monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    else:
+        monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", bind)
+    options = replica_resources(2, 1, gpus=0, cpus=2)
+    env = {"VLLM_CPU_OMP_THREADS_BIND": bind or "nobind"}
+    assert options == {"num_cpus": 1, "runtime_env": {"env_vars": env}}
 
 
 @pytest.mark.parametrize(

@@ -442,7 +442,10 @@ def test_report_shows_a_heads_file(
     assert "emergent head (in the file's emergent list)" in texts  # legend
     assert "cand intervened on it" in texts  # cand's marker, on L3H1
     data = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert data["heads"]["emergent"] == [{"layer": 0, "head": 1}, {"layer": 3, "head": 0}]
+    assert data["heads"]["emergent"] == [
+        {"layer": 0, "head": 1, "stable": None},
+        {"layer": 3, "head": 0, "stable": None},
+    ]
     assert "## Heads" in (tmp_path / "o" / "report.md").read_text()
     assert _report([str(base)]).heads is None
 
