@@ -12,7 +12,7 @@ so a size that does not fit is reported as such instead of pushing a shared mach
 OOM killer. Not run in CI.
 
     PYTHONPATH=. .venv/bin/python benchmarks/discover_scale.py [--sizes 128,512,2048]
-        [--method fisher] [--ig-steps 5] [--batch-size 8] [--threads 2] [--limit-gb 14]
+        [--method fisher] [--ig-steps 8] [--batch-size 8] [--threads 2] [--limit-gb 14]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="128,512,2048")
     parser.add_argument("--method", default="fisher", choices=("fisher", "eap-ig"))
-    parser.add_argument("--ig-steps", type=int, default=5)
+    parser.add_argument("--ig-steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--settings", default="plain,checkpointing")
     parser.add_argument("--threads", type=int, default=2)

@@ -315,8 +315,9 @@ def fisher_attribute(
     run is made once, with gradients, and each draw's cotangent at the logits,
     ``onehot(y) - p`` (the gradient of ``log p(y)``), goes back through it as one row of a
     batched backward pass (``is_grads_batched``), ``batch_size`` draws at a time (default:
-    all). That run's captured ``o_proj`` inputs are the clean activations, so no other clean
-    run is needed."""
+    all; under gradient checkpointing each further batch runs the clean model again). That
+    run's captured ``o_proj`` inputs are the clean activations, so no other clean run is
+    needed."""
     import torch
 
     if samples < 1:
@@ -332,8 +333,15 @@ def fisher_attribute(
     fed = torch.tensor([[*prompt_ids, *clean][first:]], device=model.device)
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
     squares = torch.zeros(shape.n_layers, shape.n_heads)
+
+    def clean_run() -> torch.Tensor:  # the logits; ``seen`` gets the run's o_proj inputs
+        return model(fed, logits_to_keep=len(clean) + 1, **repeat_prefix(after, 1)).logits[0, :-1]
+
+    # a checkpointed graph does not outlive its backward pass: each chunk then runs the clean
+    # model again (the same run, so the same logits; the draws were made from the first)
+    rerun = is_checkpointing(model)
     with capture_inputs(model, o_projs) as seen:
-        logits = model(fed, logits_to_keep=len(clean) + 1, **repeat_prefix(after, 1)).logits[0, :-1]
+        logits = clean_run()
         probs = torch.softmax(logits.detach().float(), dim=-1)  # [T, vocab]
         generator = torch.Generator(device=probs.device).manual_seed(seed)
         drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T
@@ -343,6 +351,8 @@ def fisher_attribute(
         ]
         chunks = drawn.split(batch_size or samples)
         for index, chunk in enumerate(chunks):  # chunk: [rows, T], one draw per position
+            if index and rerun:
+                logits = clean_run()
             cotangent = -probs.repeat(len(chunk), 1, 1)
             cotangent.scatter_add_(2, chunk[..., None], torch.ones_like(cotangent[..., :1]))
             grads = torch.autograd.grad(
@@ -350,7 +360,7 @@ def fisher_attribute(
                 seen,
                 grad_outputs=cotangent.to(logits.dtype),
                 is_grads_batched=True,
-                retain_graph=index < len(chunks) - 1,
+                retain_graph=not rerun and index < len(chunks) - 1,
             )
             for layer, grad in enumerate(grads):  # grad: [rows, 1, seq, width]
                 dots = (

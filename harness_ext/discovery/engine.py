@@ -28,7 +28,7 @@ class Attribution:
     """How heads are scored: the flags of ``sparks discover`` that shape the attribution."""
 
     opening_tokens: int = 32
-    ig_steps: int = 5  # IG steps, or samples with method="fisher"
+    ig_steps: int = 8  # samples with method="fisher", or IG steps (the paper's 5-8)
     corrupt: str = "auto"
     method: str = "fisher"  # the most faithful to brute force that meets the goal (docs)
     batch_size: int | None = None  # IG steps (or samples) per pass; None: all at once

@@ -66,11 +66,13 @@ def test_position_abs_bounds_the_signed_score() -> None:
     assert (per_position > signed.abs() + 1e-6).any()  # some positions cancel in the sum
 
 
-@pytest.mark.parametrize("method", ["eap-ig", "fisher", "edges", "inputs"])
+@pytest.mark.parametrize("method", ["eap-ig", "fisher", "fisher by one", "edges", "inputs"])
 @pytest.mark.parametrize("corrupt", [None, CORRUPT])
 def test_gradient_checkpointing_keeps_the_scores(method: str, corrupt: list[int] | None) -> None:
     """Checkpointing recomputes the layers in the backward pass: same scores, model restored
-    (Fisher with a corrupted opening then runs the shared prompt in full, without its cache)."""
+    (Fisher with a corrupted opening then runs the shared prompt in full, without its cache;
+    with one draw per backward pass it runs the clean model again for each: a checkpointed
+    graph does not outlive its backward pass)."""
     import torch
 
     from harness_ext.discovery.attribution import attribute, edge_attribute, fisher_attribute
@@ -79,6 +81,7 @@ def test_gradient_checkpointing_keeps_the_scores(method: str, corrupt: list[int]
     score = {
         "eap-ig": attribute,
         "fisher": fisher_attribute,
+        "fisher by one": lambda *a: fisher_attribute(*a, batch_size=1),
         "edges": lambda *a: edge_attribute(*a).sum(-1),
         "inputs": lambda *a: attribute(*a, ig_over="inputs"),
     }[method]
