@@ -95,48 +95,50 @@ def test_gradient_checkpointing_keeps_the_scores(method: str, corrupt: list[int]
 
 
 def _fisher_by_hand(model, prompt, clean, corrupt, samples: int, seed: int = 0):  # noqa: ANN001, ANN202
-    """Fisher's estimate from its definition, draw by draw: full runs, plain pre-hooks, one
-    forward and backward pass per draw, ``1/2 mean_s (sum_t grad log p_t(y_ts) . delta_h)^2``."""
+    """Fisher's estimate from its definition, draw by draw: full runs, the reference hook (one
+    autograd node per head slice), one forward and backward pass per draw,
+    ``1/2 mean_s (sum_t grad log p_t(y_ts) . delta_h)^2``."""
     import torch
 
+    from harness_ext.testing import reference_hook
+
     config = model.config
-    n_layers, n_heads, d = config.num_hidden_layers, config.num_attention_heads, config.head_dim
-    o_projs = [model.model.layers[layer].self_attn.o_proj for layer in range(n_layers)]
+    heads = [
+        (layer, head)
+        for layer in range(config.num_hidden_layers)
+        for head in range(config.num_attention_heads)
+    ]
 
-    def run(ids, keep):  # noqa: ANN001, ANN202
-        seen = []
+    def run(ids):  # noqa: ANN001, ANN202
+        seen = {}
 
-        def hook(module, args):  # noqa: ANN001, ANN202
-            x = args[0].clone() if args[0].requires_grad else args[0].detach().requires_grad_()
-            seen.append(x)
-            return (x, *args[1:])
+        def keep(pair):  # noqa: ANN001, ANN202
+            def fn(x):  # noqa: ANN001, ANN202
+                seen[pair] = x.clone()
+                return seen[pair]
 
-        handles = [o_proj.register_forward_pre_hook(hook) for o_proj in o_projs]
-        try:
+            return fn
+
+        with reference_hook(model, {pair: keep(pair) for pair in heads}):
             logits = model(torch.tensor([ids])).logits[0]
-        finally:
-            for handle in handles:
-                handle.remove()
         return seen, logits
 
     start = len(prompt) - 1
-    clean_acts, logits = run([*prompt, *clean], True)
-    corrupt_acts = (
-        [torch.zeros_like(a) for a in clean_acts]
-        if corrupt is None
-        else run([*prompt, *corrupt], False)[0]
-    )
+    clean_acts, logits = run([*prompt, *clean])
+    corrupt_acts = None if corrupt is None else run([*prompt, *corrupt])[0]
     probs = torch.softmax(logits[start:-1].detach().float(), -1)
     generator = torch.Generator().manual_seed(seed)
     drawn = torch.multinomial(probs, samples, replacement=True, generator=generator).T
-    squares = torch.zeros(n_layers, n_heads)
+    squares = torch.zeros(config.num_hidden_layers, config.num_attention_heads)
     for draw in drawn:
-        seen, logits = run([*prompt, *clean], True)
+        seen, logits = run([*prompt, *clean])
         logp = torch.log_softmax(logits[start:-1], -1).gather(-1, draw[:, None]).sum()
-        for layer, grad in enumerate(torch.autograd.grad(logp, seen)):
-            delta = (clean_acts[layer] - corrupt_acts[layer]).detach()
-            dots = (grad * delta).reshape(-1, n_heads, d).sum(dim=(0, 2))
-            squares[layer] += dots.pow(2)
+        grads = torch.autograd.grad(logp, [seen[pair] for pair in heads])
+        for (layer, head), grad in zip(heads, grads):
+            delta = clean_acts[layer, head].detach()
+            if corrupt_acts is not None:
+                delta = delta - corrupt_acts[layer, head].detach()
+            squares[layer, head] += (grad * delta).sum().pow(2)
     return 0.5 * squares / samples
 
 
