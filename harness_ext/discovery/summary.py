@@ -34,8 +34,16 @@ def print_summary(result: dict[str, Any], output: Path, plots: list[Path]) -> No
             else "heads in the post circuit (no --base to compare)"
         )
         print(f"{len(result['emergent'])} {what}: {show(result['emergent'][:10])}")
+    stability = result.get("stability")
+    if stability is not None:  # --bootstrap: the heads to ablate are the stable ones
+        stable = stability["stable_emergent"]
+        print(
+            f"stable (emergent in >= {stability['threshold']:.0%} of {stability['resamples']} "
+            f"resamples): {len(stable)} of {len(result.get('emergent', []))}: {show(stable[:10])}"
+        )
     print(f"wrote {output}" + "".join(f" and {plot}" for plot in plots))
-    print(f"use them with: sparks eval --interventions 'zero:@{output}#5' ...")
+    pick = "5" if stability is None else "stable"
+    print(f"use them with: sparks eval --interventions 'zero:@{output}#{pick}' ...")
 
 
 def _circuits_line(result: dict[str, Any]) -> str:

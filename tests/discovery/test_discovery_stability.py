@@ -95,9 +95,10 @@ def test_bootstrap_marks_the_planted_heads_stable(tmp_path: Path) -> None:
         run_discover(parser.parse_args(["--bootstrap", "1"]))
 
 
-def test_cli_bootstrap_writes_stability(tmp_path: Path, local_data) -> None:  # noqa: ANN001
+def test_cli_bootstrap_writes_stability(tmp_path: Path, local_data, capsys) -> None:  # noqa: ANN001
     """``sparks discover --bootstrap 20`` on saved tiny models: heads.json carries the
-    stability entry and each head's frequencies; the heat map is drawn."""
+    stability entry and each head's frequencies; the heat map is drawn; the summary counts the
+    stable heads and suggests ablating them (``#stable``)."""
     from harness_ext.discovery import configure_discover, run_discover
     from harness_ext.testing import tiny_model, tiny_tokenizer
 
@@ -112,5 +113,9 @@ def test_cli_bootstrap_writes_stability(tmp_path: Path, local_data) -> None:  # 
     assert run_discover(parser.parse_args([*argv, "--bootstrap", "20", "-o", str(out)])) == 0
     data = json.loads(out.read_text())
     assert data["stability"]["resamples"] == 20 and data["stability"]["problems"] == 3
+    printed = capsys.readouterr().out
+    stable = len(data["stability"]["stable_emergent"])
+    assert f"stable (emergent in >= 80% of 20 resamples): {stable} of " in printed
+    assert f"'zero:@{out}#stable'" in printed
     assert all(0 <= h["circuit_frequency_post"] <= 1 for h in data["heads"])
     assert all(h["rank_interval_post"][0] <= h["rank_interval_post"][1] for h in data["heads"])
