@@ -19,9 +19,9 @@ of heads.
 :func:`fisher_attribute` is a second-order alternative: it estimates, for each head alone, the
 KL of replacing it by its corrupted value (others clean), ``1/2 delta_h^T F delta_h`` with the
 Fisher information ``F`` of the clean next-token distributions, from sampled tokens (one
-forward pass with gradients, the draws as rows of one batched backward pass). It matches one-head-at-a-time zero ablation much more closely
-than EAP-IG from an all-heads-zero baseline (benchmarks/discover.py). torch is imported inside
-the functions.
+forward pass with gradients, the draws as rows of one batched backward pass). It matches
+one-head-at-a-time zero ablation much more closely than EAP-IG from an all-heads-zero baseline
+(benchmarks/discover.py). torch is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -327,8 +327,9 @@ def fisher_attribute(
     # with a corrupted opening, the prompt's keys and values are shared with the corrupted run
     # and computed once, without gradients (not under gradient checkpointing, which drops a
     # cache: then the whole prompt runs again)
+    checkpointing = is_checkpointing(model)
     first, corrupt_acts, after = corrupted_side(
-        model, prompt_ids, clean, corrupt, share_prompt=not is_checkpointing(model)
+        model, prompt_ids, clean, corrupt, share_prompt=not checkpointing
     )
     fed = torch.tensor([[*prompt_ids, *clean][first:]], device=model.device)
     o_projs = [arch.o_proj_path(layer) for layer in range(shape.n_layers)]
@@ -337,9 +338,6 @@ def fisher_attribute(
     def clean_run() -> torch.Tensor:  # the logits; ``seen`` gets the run's o_proj inputs
         return model(fed, logits_to_keep=len(clean) + 1, **repeat_prefix(after, 1)).logits[0, :-1]
 
-    # a checkpointed graph does not outlive its backward pass: each chunk then runs the clean
-    # model again (the same run, so the same logits; the draws were made from the first)
-    rerun = is_checkpointing(model)
     with capture_inputs(model, o_projs) as seen:
         logits = clean_run()
         probs = torch.softmax(logits.detach().float(), dim=-1)  # [T, vocab]
@@ -351,7 +349,9 @@ def fisher_attribute(
         ]
         chunks = drawn.split(batch_size or samples)
         for index, chunk in enumerate(chunks):  # chunk: [rows, T], one draw per position
-            if index and rerun:
+            # a checkpointed graph does not outlive its backward pass: each further chunk runs
+            # the clean model again (the same run, the same logits; the draws came from the first)
+            if index and checkpointing:
                 logits = clean_run()
             cotangent = -probs.repeat(len(chunk), 1, 1)
             cotangent.scatter_add_(2, chunk[..., None], torch.ones_like(cotangent[..., :1]))
@@ -360,7 +360,7 @@ def fisher_attribute(
                 seen,
                 grad_outputs=cotangent.to(logits.dtype),
                 is_grads_batched=True,
-                retain_graph=not rerun and index < len(chunks) - 1,
+                retain_graph=not checkpointing and index < len(chunks) - 1,
             )
             squares += _summed_squares(grads, deltas, shape.n_heads)
     return 0.5 * squares / samples
